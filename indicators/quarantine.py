@@ -1,0 +1,97 @@
+"""Split normalised indicator values into valid rows and a quarantine with the reason.
+
+Nothing is dropped in silence: every row that would break the indicator-value contract
+(unknown indicator, wrong unit, non-finite or implausible value, duplicate key, ...) goes to
+the quarantine frame with a `reason`, where it can be counted, stored and inspected.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from indicators.catalogue import catalogue_frame
+from indicators.frames import INDICATOR_VALUE_COLUMNS, INDICATOR_VALUE_KEY
+from indicators.time_scalar import MAX_OFFSET_S
+
+# In the order they are tested: a row gets the first reason that applies.
+QUARANTINE_REASONS = (
+    "missing_field",
+    "unknown_indicator",
+    "wrong_unit",
+    "non_finite_value",
+    "out_of_bounds",
+    "invalid_offset",
+    "end_before_start",
+    "duplicate_key",
+)
+
+QUARANTINE_COLUMNS: dict[str, pl.DataType] = {**INDICATOR_VALUE_COLUMNS, "reason": pl.String()}
+"""The indicator-value columns plus `reason` (one of QUARANTINE_REASONS)."""
+
+
+class FrameContractError(ValueError):
+    """A frame lacks contract columns or has columns that cannot be cast to the contract."""
+
+
+def _to_contract(values: pl.DataFrame) -> pl.DataFrame:
+    missing = [name for name in INDICATOR_VALUE_COLUMNS if name not in values.columns]
+    if missing:
+        raise FrameContractError(f"indicator values lack columns {missing}")
+    try:
+        return values.select(
+            pl.col(name).cast(dtype) for name, dtype in INDICATOR_VALUE_COLUMNS.items()
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise FrameContractError(f"indicator values do not fit the contract: {exc}") from exc
+
+
+def split_valid(values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return `(valid, quarantine)` from a frame of normalised indicator values.
+
+    `valid` has exactly the contract columns in contract order and passes
+    IndicatorValueSchema. `quarantine` has the same columns plus `reason`. For a duplicated
+    natural key (user_id, indicator, source, time) the first row in input order is kept and
+    the later ones are quarantined as "duplicate_key".
+    """
+    frame = _to_contract(values)
+    bounds = catalogue_frame().select("indicator", "standard_unit", "min_value", "max_value")
+    required = [name for name in INDICATOR_VALUE_COLUMNS if name != "end_time"]
+    value = pl.col("value")
+    reason = (
+        pl.when(pl.any_horizontal(pl.col(required).is_null()))
+        .then(pl.lit("missing_field"))
+        .when(pl.col("standard_unit").is_null())
+        .then(pl.lit("unknown_indicator"))
+        .when(pl.col("unit") != pl.col("standard_unit"))
+        .then(pl.lit("wrong_unit"))
+        .when(~value.is_finite())
+        .then(pl.lit("non_finite_value"))
+        .when((value < pl.col("min_value")) | (value > pl.col("max_value")))
+        .then(pl.lit("out_of_bounds"))
+        .when(pl.col("tz_offset_s").abs() > MAX_OFFSET_S)
+        .then(pl.lit("invalid_offset"))
+        .when(pl.col("end_time") < pl.col("time"))
+        .then(pl.lit("end_before_start"))
+    )
+    checked = frame.join(bounds, on="indicator", how="left", maintain_order="left").with_columns(
+        reason.alias("reason")
+    )
+    # Duplicates are judged among otherwise valid rows only, so a bad row never shadows a
+    # good one with the same key.
+    first = pl.struct(INDICATOR_VALUE_KEY).is_first_distinct().over(pl.col("reason").is_null())
+    checked = checked.with_columns(
+        pl.when(pl.col("reason").is_null() & ~first)
+        .then(pl.lit("duplicate_key"))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
+    columns = list(INDICATOR_VALUE_COLUMNS)
+    valid = checked.filter(pl.col("reason").is_null()).select(columns)
+    quarantine = checked.filter(pl.col("reason").is_not_null()).select(*columns, "reason")
+    return valid, quarantine
+
+
+def quarantine_counts(quarantine: pl.DataFrame) -> dict[str, int]:
+    """How many quarantined rows there are per reason (reasons with none are left out)."""
+    counts = quarantine.group_by("reason").len()
+    return dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True))

@@ -1,0 +1,156 @@
+"""Pandera (polars) models of every frame that crosses a package boundary.
+
+`RawRecordSchema` (vendor documents as pulled), `IndicatorValueSchema` (normalised values)
+and `DailySummarySchema` (one value per user, local day and indicator). Validate with
+`Model.validate(frame, lazy=True)`; use `split_valid` first to move bad rows to a quarantine
+instead of failing the whole frame.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.engines.polars_engine import DateTime
+
+from indicators.catalogue import CATALOGUE
+from indicators.frames import DAILY_SUMMARY_KEY, INDICATOR_VALUE_KEY, RAW_RECORD_KEY
+from indicators.quarantine import (
+    QUARANTINE_COLUMNS,
+    QUARANTINE_REASONS,
+    FrameContractError,
+    quarantine_counts,
+    split_valid,
+)
+from indicators.time_scalar import MAX_OFFSET_S
+
+_UTC = {"time_unit": "us", "time_zone": "UTC"}
+_UNITS = {entry.id: entry.unit for entry in CATALOGUE.values()}
+_MIN = {entry.id: float(entry.min_value) for entry in CATALOGUE.values()}
+_MAX = {entry.id: float(entry.max_value) for entry in CATALOGUE.values()}
+SOURCE_PATTERN = r"^[a-z][a-z0-9_]*(\.[^\s]+)?$"
+
+
+def _standard_unit_matches(data: pa.PolarsData) -> pl.LazyFrame:
+    standard = pl.col("indicator").replace_strict(_UNITS, default=None, return_dtype=pl.String)
+    return data.lazyframe.select((pl.col("unit") == standard).fill_null(False))
+
+
+class RawRecordSchema(pa.DataFrameModel):
+    """One vendor document as pulled, before any normalisation (the raw record envelope)."""
+
+    provider: str = pa.Field(description="Provider slug, e.g. 'whoop' or 'garmin'.")
+    user_id: str = pa.Field(description="Mirobody user id the document belongs to.")
+    record_type: str = pa.Field(description="Vendor document type, e.g. 'sleep' or 'dailies'.")
+    vendor_id: str = pa.Field(description="The vendor's id of the document.")
+    version: str = pa.Field(
+        nullable=True, description="Vendor updated-at or version, when the vendor gives one."
+    )
+    content_hash: str = pa.Field(
+        str_matches=r"^[0-9a-f]{64}$",
+        description="sha256 hex of the payload's canonical JSON (see frames.content_hash).",
+    )
+    day: pl.Date = pa.Field(description="The user's local day the document is about.")
+    payload: str = pa.Field(description="The vendor document as JSON text.")
+
+    class Config:
+        strict = True
+        ordered = True
+        unique = list(RAW_RECORD_KEY)
+
+
+class IndicatorValueSchema(pa.DataFrameModel):
+    """Normalised indicator values: one measurement per row, in the catalogue's standard unit."""
+
+    user_id: str = pa.Field(description="Mirobody user id.")
+    indicator: str = pa.Field(
+        isin=sorted(CATALOGUE), description="Catalogue id of the indicator, e.g. 'steps'."
+    )
+    time: DateTime = pa.Field(
+        dtype_kwargs=_UTC, description="UTC instant of a sample, or start of an interval."
+    )
+    end_time: DateTime = pa.Field(
+        nullable=True,
+        dtype_kwargs=_UTC,
+        description="UTC end of an interval, session or daily summary; null for samples.",
+    )
+    tz_offset_s: pl.Int32 = pa.Field(
+        ge=-MAX_OFFSET_S,
+        le=MAX_OFFSET_S,
+        description="The user's local offset from UTC at `time`, in seconds.",
+    )
+    value: pl.Float64 = pa.Field(description="The measurement in the standard unit; finite.")
+    unit: str = pa.Field(description="The catalogue's standard unit of the indicator (UCUM).")
+    source: str = pa.Field(
+        str_matches=SOURCE_PATTERN,
+        description="Provider slug, optionally '.device', e.g. 'oura' or 'garmin.fenix7'.",
+    )
+    record_id: str = pa.Field(description="Id of the vendor record the value came from.")
+
+    class Config:
+        strict = True
+        ordered = True
+        unique = list(INDICATOR_VALUE_KEY)
+
+    @pa.dataframe_check(description="unit is the catalogue's standard unit of the indicator")
+    @classmethod
+    def unit_is_standard(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _standard_unit_matches(data)
+
+    @pa.dataframe_check(description="value is finite and within the catalogue's bounds")
+    @classmethod
+    def value_is_plausible(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        indicator = pl.col("indicator")
+        low = indicator.replace_strict(_MIN, default=None, return_dtype=pl.Float64)
+        high = indicator.replace_strict(_MAX, default=None, return_dtype=pl.Float64)
+        value = pl.col("value")
+        ok = value.is_finite() & (value >= low) & (value <= high)
+        return data.lazyframe.select(ok.fill_null(False))
+
+    @pa.dataframe_check(description="end_time, when present, is not before time")
+    @classmethod
+    def end_not_before_start(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("end_time") >= pl.col("time")).fill_null(True))
+
+
+class DailySummarySchema(pa.DataFrameModel):
+    """One value per (user, local day, indicator), rolled up and merged across sources."""
+
+    user_id: str = pa.Field(description="Mirobody user id.")
+    day: pl.Date = pa.Field(description="The user's local calendar day.")
+    indicator: str = pa.Field(isin=sorted(CATALOGUE), description="Catalogue id.")
+    value: pl.Float64 = pa.Field(description="The day's value from the winning source.")
+    unit: str = pa.Field(description="The catalogue's standard unit of the indicator.")
+    source: str = pa.Field(description="The source whose value won the merge.")
+    n_values: pl.UInt32 = pa.Field(
+        ge=1, description="How many rows of the winning source were rolled up."
+    )
+    sources: str = pa.Field(
+        description="Comma-joined sorted list of every source that had data that day."
+    )
+
+    class Config:
+        strict = True
+        ordered = True
+        unique = list(DAILY_SUMMARY_KEY)
+
+    @pa.dataframe_check(description="unit is the catalogue's standard unit of the indicator")
+    @classmethod
+    def unit_is_standard(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _standard_unit_matches(data)
+
+    @pa.dataframe_check(description="value is finite")
+    @classmethod
+    def value_is_finite(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("value").is_finite().fill_null(False))
+
+
+__all__ = [
+    "QUARANTINE_COLUMNS",
+    "QUARANTINE_REASONS",
+    "DailySummarySchema",
+    "FrameContractError",
+    "IndicatorValueSchema",
+    "RawRecordSchema",
+    "quarantine_counts",
+    "split_valid",
+]

@@ -13,10 +13,10 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values people paste from examples. Refused outside development, however long they are.
 PLACEHOLDER_SECRETS = frozenset(
@@ -39,7 +39,9 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     """Every knob Mirobody has. See the configuration table in README.md."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = Field(
         default=Environment.DEVELOPMENT,
@@ -75,7 +77,7 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, description="API port.")
     dagster_host: str = Field(default="127.0.0.1", description="Dagster webserver bind address.")
     dagster_port: int = Field(default=3000, description="Dagster webserver port.")
-    cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Allowed CORS origins.")
     duckdb_path: Path | None = Field(
         default=None, description="DuckDB warehouse file. Unset: <data_dir>/warehouse.duckdb."
     )

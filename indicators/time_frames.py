@@ -13,8 +13,8 @@ from typing import Literal
 
 import polars as pl
 
+from indicators.frames import UTC_DATETIME
 from indicators.time_columns import (
-    UTC_DATETIME,
     epoch_utc_expr,
     iso_duration_seconds_expr,
     iso_local_expr,

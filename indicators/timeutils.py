@@ -9,8 +9,8 @@ Frames (rows that parsed + failures with field, value, reason): `parse_iso_colum
 `parse_epoch_column`, `parse_offset_column`, `parse_local_column`, `parse_duration_column`.
 """
 
+from indicators.frames import UTC_DATETIME
 from indicators.time_columns import (
-    UTC_DATETIME,
     epoch_utc_expr,
     iso_duration_seconds_expr,
     iso_local_expr,

@@ -1,0 +1,144 @@
+"""Daily aggregation: indicator values to one value per (user, local day, indicator).
+
+Pure polars, no Python loop over rows. Each source's rows of a day roll up by the
+indicator's catalogue roll-up; then, where several sources have data for the same day, the
+declared source priority picks the winner, and the summary records which source won and
+which sources were available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from indicators.catalogue import CATALOGUE, catalogue_frame
+from indicators.frames import DAILY_SUMMARY_COLUMNS, DAILY_SUMMARY_KEY, INDICATOR_VALUE_COLUMNS
+from indicators.model import Category, DayAnchor, Rollup
+from indicators.quarantine import FrameContractError
+
+SourcePriorities = Mapping[str, Sequence[str]]
+"""Keys: an indicator id, a category name, or "*" (the fallback); the most specific wins.
+Values: sources best first. A provider slug ("garmin") matches all its devices
+("garmin.fenix7"); an exact "provider.device" entry outranks its provider's entry."""
+
+# Declared defaults: the dedicated device for each domain first (a ring for sleep, a scale
+# for body composition, a watch for activity), then the rest.
+DEFAULT_PRIORITIES: SourcePriorities = {
+    "*": ("garmin", "polar", "oura", "whoop", "withings", "fitbit"),
+    Category.SLEEP.value: ("oura", "whoop", "garmin", "polar", "withings", "fitbit"),
+    Category.RECOVERY.value: ("whoop", "oura", "garmin", "polar"),
+    Category.BODY.value: ("withings", "garmin", "fitbit", "polar", "oura", "whoop"),
+    Category.BLOOD_PRESSURE.value: ("withings", "garmin"),
+    Category.TEMPERATURE.value: ("oura", "whoop", "withings", "garmin", "polar", "fitbit"),
+}
+
+_GROUP = ["user_id", "day", "indicator"]
+_UNRANKED = 1_000_000
+
+
+def priority_table(priorities: SourcePriorities | None = None) -> pl.DataFrame:
+    """The resolved priorities as rows (indicator, source, rank); lower rank wins."""
+    table = dict(DEFAULT_PRIORITIES if priorities is None else priorities)
+    rows: dict[str, list[object]] = {"indicator": [], "source": [], "rank": []}
+    for entry in CATALOGUE.values():
+        order = table.get(entry.id, table.get(entry.category.value, table.get("*", ())))
+        for rank, source in enumerate(order):
+            rows["indicator"].append(entry.id)
+            rows["source"].append(source)
+            rows["rank"].append(rank)
+    return pl.DataFrame(
+        rows, schema={"indicator": pl.String, "source": pl.String, "rank": pl.Int32}
+    )
+
+
+def _local_day() -> pl.Expr:
+    # Sleep counts for the wake-up day: anchor it on its end; everything else on its start.
+    anchor = (
+        pl.when((pl.col("day_anchor") == DayAnchor.END.value) & pl.col("end_time").is_not_null())
+        .then(pl.col("end_time"))
+        .otherwise(pl.col("time"))
+    )
+    return (
+        anchor.dt.replace_time_zone(None) + pl.duration(seconds=pl.col("tz_offset_s"))
+    ).dt.date()
+
+
+def _rolled_up_value() -> pl.Expr:
+    value, rollup = pl.col("value"), pl.col("rollup").first()
+    # Instantaneous rows (no end_time) weigh one second in a duration-weighted mean.
+    weight = (pl.col("end_time") - pl.col("time")).dt.total_microseconds() / 1e6
+    weight = pl.when(weight > 0).then(weight).otherwise(1.0)
+    return (
+        pl.when(rollup == Rollup.SUM.value)
+        .then(value.sum())
+        .when(rollup == Rollup.MEAN.value)
+        .then(value.mean())
+        .when(rollup == Rollup.MIN.value)
+        .then(value.min())
+        .when(rollup == Rollup.MAX.value)
+        .then(value.max())
+        .when(rollup == Rollup.LAST.value)
+        .then(value.get(pl.col("time").arg_max()))
+        .otherwise((value * weight).sum() / weight.sum())
+    )
+
+
+def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """Roll each source's rows of a local day up by the catalogue roll-up (before merging).
+
+    Columns: user_id, day, indicator, source, value, n_values.
+    """
+    lazy = values.lazy().select(list(INDICATOR_VALUE_COLUMNS))
+    catalogue = catalogue_frame().lazy().select("indicator", "rollup", "day_anchor")
+    with_rules = lazy.join(catalogue, on="indicator", how="left")
+    return (
+        with_rules.with_columns(day=_local_day())
+        .group_by([*_GROUP, "source"])
+        .agg(value=_rolled_up_value(), n_values=pl.len().cast(pl.UInt32))
+    )
+
+
+def daily_summary(
+    values: pl.DataFrame | pl.LazyFrame, priorities: SourcePriorities | None = None
+) -> pl.DataFrame:
+    """Aggregate indicator values into the daily summary (see DailySummarySchema).
+
+    A row's local day is its UTC time shifted by its `tz_offset_s` (sleep: its end time).
+    Within one source, the day's rows roll up by the catalogue's roll-up. Across sources,
+    the highest `priorities` entry wins (default DEFAULT_PRIORITIES); unlisted sources rank
+    last, then more rows win, then the alphabetically first source. `sources` lists every
+    source that had data for that day.
+    """
+    unknown = (
+        values.lazy()
+        .select(pl.col("indicator").unique())
+        .filter(~pl.col("indicator").is_in(list(CATALOGUE)))
+        .collect()
+    )
+    if unknown.height:
+        raise FrameContractError(f"unknown indicators {sorted(unknown['indicator'].to_list())}")
+    ranks = priority_table(priorities).lazy()
+    daily = per_source_daily(values).with_columns(
+        provider=pl.col("source").str.split(".").list.first()
+    )
+    exact = ranks.rename({"rank": "exact_rank"})
+    by_provider = ranks.rename({"source": "provider", "rank": "provider_rank"})
+    ranked = (
+        daily.join(exact, on=["indicator", "source"], how="left")
+        .join(by_provider, on=["indicator", "provider"], how="left")
+        .with_columns(rank=pl.coalesce("exact_rank", "provider_rank", pl.lit(_UNRANKED)))
+        .sort(["rank", "n_values", "source"], descending=[False, True, False])
+    )
+    units = catalogue_frame().lazy().select("indicator", unit="standard_unit")
+    merged = (
+        ranked.group_by(_GROUP)
+        .agg(
+            value=pl.col("value").first(),
+            source=pl.col("source").first(),
+            n_values=pl.col("n_values").first(),
+            sources=pl.col("source").sort().str.join(","),
+        )
+        .join(units, on="indicator", how="left")
+    )
+    return merged.select(list(DAILY_SUMMARY_COLUMNS)).sort(list(DAILY_SUMMARY_KEY)).collect()

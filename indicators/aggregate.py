@@ -35,6 +35,7 @@ DEFAULT_PRIORITIES: SourcePriorities = {
 
 _GROUP = ["user_id", "day", "indicator"]
 _UNRANKED = 1_000_000
+_MAX_SOURCE_BITS = 62
 
 
 def priority_table(priorities: SourcePriorities | None = None) -> pl.DataFrame:
@@ -64,23 +65,24 @@ def _local_day() -> pl.Expr:
     ).dt.date()
 
 
-def _rolled_up_value() -> pl.Expr:
-    value, rollup = pl.col("value"), pl.col("rollup").first()
+def _weight() -> pl.Expr:
     # Instantaneous rows (no end_time) weigh one second in a duration-weighted mean.
-    weight = (pl.col("end_time") - pl.col("time")).dt.total_microseconds() / 1e6
-    weight = pl.when(weight > 0).then(weight).otherwise(1.0)
+    seconds = (pl.col("end_time") - pl.col("time")).dt.total_microseconds() / 1e6
+    return pl.when(seconds > 0).then(seconds).otherwise(1.0)
+
+
+def _pick_rollup() -> pl.Expr:
+    rollup = pl.col("rollup")
     return (
         pl.when(rollup == Rollup.SUM.value)
-        .then(value.sum())
+        .then(pl.col("total"))
         .when(rollup == Rollup.MEAN.value)
-        .then(value.mean())
+        .then(pl.col("total") / pl.col("n_values"))
         .when(rollup == Rollup.MIN.value)
-        .then(value.min())
+        .then(pl.col("lowest"))
         .when(rollup == Rollup.MAX.value)
-        .then(value.max())
-        .when(rollup == Rollup.LAST.value)
-        .then(value.get(pl.col("time").arg_max()))
-        .otherwise((value * weight).sum() / weight.sum())
+        .then(pl.col("highest"))
+        .otherwise(pl.col("weighted") / pl.col("weights"))
     )
 
 
@@ -89,14 +91,43 @@ def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 
     Columns: user_id, day, indicator, source, value, n_values.
     """
-    lazy = values.lazy().select(list(INDICATOR_VALUE_COLUMNS))
-    catalogue = catalogue_frame().lazy().select("indicator", "rollup", "day_anchor")
-    with_rules = lazy.join(catalogue, on="indicator", how="left")
-    return (
-        with_rules.with_columns(day=_local_day())
-        .group_by([*_GROUP, "source"])
-        .agg(value=_rolled_up_value(), n_values=pl.len().cast(pl.UInt32))
+    keys = ["user_id", "indicator", "source"]
+    # Categorical keys group several times faster than strings; cast back once grouped.
+    lazy = (
+        values.lazy()
+        .select(list(INDICATOR_VALUE_COLUMNS))
+        .with_columns(pl.col(keys).cast(pl.Categorical))
     )
+    catalogue = catalogue_frame().lazy().select("indicator", "rollup", "day_anchor")
+    prepared = lazy.join(
+        catalogue.with_columns(pl.col("indicator").cast(pl.Categorical)), on="indicator", how="left"
+    ).with_columns(day=_local_day(), weight=_weight())
+    group = [*_GROUP, "source"]
+    value = pl.col("value")
+    # Every roll-up but "last" is a plain, fast group aggregation; the catalogue's choice is
+    # applied afterwards on the much smaller grouped frame. "last" needs the arg-max of time,
+    # so only the (few) rows of last-rolled indicators pay for it.
+    is_last = pl.col("rollup") == Rollup.LAST.value
+    others = (
+        prepared.filter(~is_last)
+        .group_by(group)
+        .agg(
+            rollup=pl.col("rollup").first(),
+            n_values=pl.len().cast(pl.UInt32),
+            total=value.sum(),
+            lowest=value.min(),
+            highest=value.max(),
+            weighted=(value * pl.col("weight")).sum(),
+            weights=pl.col("weight").sum(),
+        )
+        .select(*group, value=_pick_rollup(), n_values="n_values")
+    )
+    lasts = (
+        prepared.filter(is_last)
+        .group_by(group)
+        .agg(value=value.get(pl.col("time").arg_max()), n_values=pl.len().cast(pl.UInt32))
+    )
+    return pl.concat([others, lasts]).with_columns(pl.col(keys).cast(pl.String))
 
 
 def daily_summary(
@@ -118,10 +149,9 @@ def daily_summary(
     )
     if unknown.height:
         raise FrameContractError(f"unknown indicators {sorted(unknown['indicator'].to_list())}")
+    per_source = per_source_daily(values).collect()
     ranks = priority_table(priorities).lazy()
-    daily = per_source_daily(values).with_columns(
-        provider=pl.col("source").str.split(".").list.first()
-    )
+    daily = per_source.lazy().with_columns(provider=pl.col("source").str.split(".").list.first())
     exact = ranks.rename({"rank": "exact_rank"})
     by_provider = ranks.rename({"source": "provider", "rank": "provider_rank"})
     ranked = (
@@ -130,15 +160,37 @@ def daily_summary(
         .with_columns(rank=pl.coalesce("exact_rank", "provider_rank", pl.lit(_UNRANKED)))
         .sort(["rank", "n_values", "source"], descending=[False, True, False])
     )
-    units = catalogue_frame().lazy().select("indicator", unit="standard_unit")
+    # Joining each group's source names is a slow per-group string operation. With few
+    # distinct sources, sum one bit per source instead and name each distinct bit set once.
+    distinct = sorted(per_source.get_column("source").unique().to_list())
+    use_bits = len(distinct) <= _MAX_SOURCE_BITS
+    bits = {source: 1 << position for position, source in enumerate(distinct)}
+    sources = (
+        pl.col("source").replace_strict(bits, return_dtype=pl.Int64).sum()
+        if use_bits
+        else pl.col("source").sort().str.join(",")
+    )
     merged = (
         ranked.group_by(_GROUP)
         .agg(
             value=pl.col("value").first(),
             source=pl.col("source").first(),
             n_values=pl.col("n_values").first(),
-            sources=pl.col("source").sort().str.join(","),
+            sources=sources,
         )
-        .join(units, on="indicator", how="left")
+        .collect()
     )
-    return merged.select(list(DAILY_SUMMARY_COLUMNS)).sort(list(DAILY_SUMMARY_KEY)).collect()
+    if use_bits:
+        names = {
+            mask: ",".join(s for s in distinct if bits[s] & mask)
+            for mask in merged.get_column("sources").unique().to_list()
+        }
+        merged = merged.with_columns(
+            pl.col("sources").replace_strict(names, return_dtype=pl.String)
+        )
+    units = catalogue_frame().select("indicator", unit="standard_unit")
+    return (
+        merged.join(units, on="indicator", how="left")
+        .select(list(DAILY_SUMMARY_COLUMNS))
+        .sort(list(DAILY_SUMMARY_KEY))
+    )

@@ -217,3 +217,27 @@ class ChatMessage(Base):
     tool_call_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = _now()
     __table_args__ = (Index("ix_chat_messages_session", "session_id", "id"),)
+
+
+class QuarantinedValue(Base):
+    """A normalised value the pipeline refused, with the reason; replaced per partition.
+
+    Columns other than the partition and the reason are nullable: a row may be quarantined
+    precisely because one of them is missing.
+    """
+
+    __tablename__ = "quarantined_values"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    partition_user: Mapped[uuid.UUID] = _user_fk()
+    partition_day: Mapped[date] = mapped_column(Date)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    indicator: Mapped[str | None] = mapped_column(String(64))
+    time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tz_offset_s: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Double)
+    unit: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(String(128))
+    record_id: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_quarantined_values_partition", "partition_user", "partition_day"),)

@@ -140,8 +140,29 @@ def upgrade() -> None:
     )
     op.create_index('ix_chat_messages_session', 'chat_messages', ['session_id', 'id'], unique=False)
 
+    op.create_table('quarantined_values',
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('partition_user', sa.UUID(), nullable=False),
+    sa.Column('partition_day', sa.Date(), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=True),
+    sa.Column('indicator', sa.String(length=64), nullable=True),
+    sa.Column('time', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('end_time', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('tz_offset_s', sa.Integer(), nullable=True),
+    sa.Column('value', sa.Double(), nullable=True),
+    sa.Column('unit', sa.String(length=32), nullable=True),
+    sa.Column('source', sa.String(length=128), nullable=True),
+    sa.Column('record_id', sa.String(length=200), nullable=True),
+    sa.Column('reason', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['partition_user'], ['users.id'], name=op.f('fk_quarantined_values_partition_user_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quarantined_values'))
+    )
+    op.create_index('ix_quarantined_values_partition', 'quarantined_values', ['partition_user', 'partition_day'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index('ix_quarantined_values_partition', table_name='quarantined_values')
+    op.drop_table('quarantined_values')
     op.drop_index('ix_chat_messages_session', table_name='chat_messages')
     op.drop_table('chat_messages')
     op.drop_index('ix_sync_requests_user', table_name='sync_requests')

@@ -1,0 +1,100 @@
+"""Partition writes of the serving tables: replace exactly a partition's rows in one transaction.
+
+A partition is (user, local day). A run covers a rectangle of users x days; every write here
+deletes that rectangle's rows and inserts the new ones inside the caller's transaction, so a
+re-run, or a re-run after the process died mid-write, leaves the same tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, text
+
+from indicators.catalogue import catalogue_frame
+from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
+from mirobody_assets.storage.bulk import copy_frame, read_frame
+
+IV_TABLE_COLUMNS = [*INDICATOR_VALUE_COLUMNS, "day"]
+QUARANTINE_TABLE_COLUMNS = ["partition_user", "partition_day", *INDICATOR_VALUE_COLUMNS, "reason"]
+
+
+def local_day() -> pl.Expr:
+    """The user's local day of each row: sleep-like rows on their end, the rest on their start.
+
+    Same rule as indicators.aggregate, so a value and its daily summary share a partition.
+    """
+    anchor = (
+        pl.when((pl.col("day_anchor") == "end") & pl.col("end_time").is_not_null())
+        .then(pl.col("end_time"))
+        .otherwise(pl.col("time"))
+    )
+    return (anchor.dt.replace_time_zone(None)
+            + pl.duration(seconds=pl.col("tz_offset_s").fill_null(0))).dt.date()
+
+
+def with_local_day(values: pl.DataFrame) -> pl.DataFrame:
+    anchors = catalogue_frame().select("indicator", "day_anchor")
+    return (values.join(anchors, on="indicator", how="left", maintain_order="left")
+            .with_columns(day=local_day()).drop("day_anchor"))
+
+
+def in_partitions(frame: pl.DataFrame, users: Sequence[str], days: Sequence[date],
+                  user_col: str = "user_id", day_col: str = "day") -> pl.DataFrame:
+    return frame.filter(pl.col(user_col).is_in(list(users)) & pl.col(day_col).is_in(list(days)))
+
+
+def _delete(conn: Connection, table: str, users: Sequence[str], days: Sequence[date],
+            user_col: str = "user_id", day_col: str = "day") -> int:
+    result = conn.execute(
+        text(f"DELETE FROM {table} WHERE {user_col} = ANY(CAST(:users AS uuid[])) "  # noqa: S608
+             f"AND {day_col} = ANY(CAST(:days AS date[]))"),
+        {"users": list(users), "days": list(days)},
+    )
+    return int(result.rowcount or 0)
+
+
+def replace_indicator_values(conn: Connection, values: pl.DataFrame, users: Sequence[str],
+                             days: Sequence[date]) -> int:
+    """Replace the partitions' indicator values; rows outside the partitions are not written."""
+    rows = in_partitions(with_local_day(values), users, days)
+    _delete(conn, "indicator_values", users, days)
+    return copy_frame(conn, "indicator_values", rows, IV_TABLE_COLUMNS)
+
+
+def replace_quarantine(conn: Connection, quarantine: pl.DataFrame, users: Sequence[str],
+                       days: Sequence[date]) -> int:
+    """Replace the partitions' quarantined values (kept with their reason, never dropped)."""
+    rows = with_local_day(quarantine).with_columns(
+        partition_user=pl.col("user_id"),
+        partition_day=pl.col("day").fill_null(min(days)),
+    )
+    rows = in_partitions(rows, users, days, "partition_user", "partition_day")
+    _delete(conn, "quarantined_values", users, days, "partition_user", "partition_day")
+    return copy_frame(conn, "quarantined_values", rows, QUARANTINE_TABLE_COLUMNS)
+
+
+def replace_daily_summary(conn: Connection, summary: pl.DataFrame, users: Sequence[str],
+                          days: Sequence[date]) -> int:
+    rows = in_partitions(summary, users, days)
+    _delete(conn, "daily_summary", users, days)
+    return copy_frame(conn, "daily_summary", rows, list(DAILY_SUMMARY_COLUMNS))
+
+
+def load_indicator_values(conn: Connection, users: Sequence[str],
+                          days: Sequence[date]) -> pl.DataFrame:
+    """The partitions' stored indicator values, in the frame contract."""
+    cols = ", ".join(
+        f"{c}::text" if c == "user_id" else c for c in INDICATOR_VALUE_COLUMNS
+    )
+    params: dict[str, Any] = {"users": list(users), "days": list(days)}
+    return read_frame(
+        conn,
+        f"SELECT {cols} FROM indicator_values WHERE user_id = ANY(%(users)s::uuid[]) "  # noqa: S608
+        "AND day = ANY(%(days)s::date[]) ORDER BY user_id, indicator, source, time",
+        params,
+        dict(INDICATOR_VALUE_COLUMNS),
+    )

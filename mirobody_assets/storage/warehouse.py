@@ -1,0 +1,135 @@
+"""The analysts' warehouse: per-user Parquet files plus a DuckDB file of views over them.
+
+Layout under <data_dir>/parquet: `<table>/<user_id>/<YYYY-MM>.parquet`, one file per user and
+month, rewritten atomically (write, then rename) when a partition of that month changes. The
+DuckDB file (DUCKDB_PATH) holds only views over those files, so the pipeline never keeps it
+open: an analyst's `duckdb.connect(path, read_only=True)` works while the pipeline runs, and
+sees each month file either before or after a write, never half of it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
+
+RAW_INDEX_COLUMNS: dict[str, pl.DataType] = {
+    "user_id": pl.String(), "provider": pl.String(), "record_type": pl.String(),
+    "vendor_id": pl.String(), "version": pl.String(), "content_hash": pl.String(),
+    "day": pl.Date(),
+}
+TABLES: dict[str, dict[str, pl.DataType]] = {
+    "indicator_values": {**INDICATOR_VALUE_COLUMNS, "day": pl.Date()},
+    "daily_summary": dict(DAILY_SUMMARY_COLUMNS),
+    "raw_records_index": RAW_INDEX_COLUMNS,
+}
+SCHEMA_DIR = "_schema"  # an empty file per table, so a view works before any data lands
+
+
+class Warehouse:
+    """Writes partitions to Parquet and keeps the DuckDB views in place."""
+
+    def __init__(self, duckdb_path: Path, parquet_root: Path) -> None:
+        self.duckdb_path = duckdb_path.resolve()
+        self.root = parquet_root.resolve()
+
+    def ensure(self) -> None:
+        """Create the schema files and the DuckDB views if they are missing (idempotent)."""
+        for table, schema in TABLES.items():
+            path = self.root / table / SCHEMA_DIR / "empty.parquet"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write(pl.DataFrame(schema=schema), path)
+        if self._views_present():
+            return
+        self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+        with _connect(self.duckdb_path, read_only=False) as con:
+            for table in TABLES:
+                glob = str(self.root / table / "*" / "*.parquet").replace("'", "''")
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {table} AS "  # noqa: S608 - fixed names
+                    f"SELECT * FROM read_parquet('{glob}', union_by_name = true)"
+                )
+
+    def _views_present(self) -> bool:
+        if not self.duckdb_path.exists():
+            return False
+        with _connect(self.duckdb_path, read_only=True) as con:
+            names = {r[0] for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        return set(TABLES) <= names
+
+    def replace_partitions(self, table: str, frame: pl.DataFrame, users: Sequence[str],
+                           days: Sequence[date]) -> int:
+        """Replace the rows of users x days in `table`'s month files; returns files written."""
+        schema = TABLES[table]
+        rows = frame.select(list(schema)).filter(
+            pl.col("user_id").is_in(list(users)) & pl.col("day").is_in(list(days)))
+        months = sorted({d.strftime("%Y-%m") for d in days})
+        written = 0
+        new_by_key = {
+            (str(k[0]), str(k[1])): part for k, part in rows.with_columns(
+                month=pl.col("day").dt.strftime("%Y-%m")
+            ).partition_by(["user_id", "month"], as_dict=True).items()
+        }
+        for user in users:
+            for month in months:
+                path = self.root / table / user / f"{month}.parquet"
+                kept = (pl.read_parquet(path).filter(~pl.col("day").is_in(list(days)))
+                        if path.exists() else pl.DataFrame(schema=schema))
+                fresh = new_by_key.get((user, month))
+                merged = kept if fresh is None else pl.concat([kept, fresh.select(list(schema))])
+                if merged.height == 0:
+                    if path.exists():
+                        path.unlink()
+                        written += 1
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write(merged.sort(merged.columns[:3]), path)
+                written += 1
+        return written
+
+    def delete_user(self, user_id: str) -> int:
+        """Remove every Parquet file of one user (account deletion); returns files removed."""
+        removed = 0
+        for table in TABLES:
+            folder = self.root / table / user_id
+            if folder.is_dir():
+                removed += sum(1 for _ in folder.glob("*.parquet"))
+                shutil.rmtree(folder)
+        return removed
+
+
+def _atomic_write(frame: pl.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    frame.write_parquet(tmp, statistics=True)
+    os.replace(tmp, path)
+
+
+class _connect:  # noqa: N801 - a context manager with retries on the file lock
+    def __init__(self, path: Path, read_only: bool, attempts: int = 20) -> None:
+        self.path, self.read_only, self.attempts = path, read_only, attempts
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        for attempt in range(self.attempts):
+            try:
+                self.con = duckdb.connect(str(self.path), read_only=self.read_only)
+                return self.con
+            except duckdb.IOException:
+                # Another process holds the write lock for a moment (creating the views).
+                if attempt == self.attempts - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()

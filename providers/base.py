@@ -1,0 +1,187 @@
+"""The provider contract: what a vendor plugin is and the steps it performs.
+
+A plugin subclasses `Provider`, declares `info`, its default URLs and its mapping tables, and
+implements `oauth_config`, `fetch`, `identify` and the webhook pair. Everything generic
+(discovery, HTTP retries and token rotation, raw envelopes, vectorised formatting) lives here
+and in the modules it imports."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar
+
+import anyio
+import httpx
+import polars as pl
+
+from providers.errors import OAuthFlowError, ProviderDisabledError
+from providers.formatting import RecordMapping, format_records
+from providers.http import Outcome, RetryPolicy, VendorClient, default_classify
+from providers.oauth import OAuth2Config, OAuth2Strategy
+from providers.raw import RawRecord, make_record, raw_frame
+from providers.types import (
+    AuthorizationRequest,
+    Connection,
+    LinkResult,
+    ProviderInfo,
+    ProviderSettings,
+    SyncRequest,
+    Tokens,
+    TokenStore,
+    Window,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How the raw store keys one vendor document."""
+
+    vendor_id: str
+    version: str | None
+    day: date
+
+
+class Provider(ABC):
+    """One vendor plugin."""
+
+    info: ClassVar[ProviderInfo]
+    default_urls: ClassVar[Mapping[str, str]]
+    mappings: ClassVar[Mapping[str, RecordMapping]]
+
+    def __init__(self, settings: ProviderSettings, *, policy: RetryPolicy | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:
+        self.settings = settings
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+
+    @classmethod
+    def from_settings(cls, raw: Mapping[str, Any] | None) -> Provider:
+        """The factory the registry calls; disabled (raises) without client credentials."""
+        if not raw or not raw.get("client_id") or not raw.get("client_secret"):
+            raise ProviderDisabledError(cls.info.slug, "client_id/client_secret not configured")
+        return cls(ProviderSettings.from_mapping(raw))
+
+    @property
+    def slug(self) -> str:
+        return self.info.slug
+
+    def url(self, name: str) -> str:
+        """A vendor URL; with a configured base_url every host is replaced by it (sandbox)."""
+        real = httpx.URL(self.default_urls[name])
+        if not self.settings.base_url:
+            return str(real)
+        return self.settings.base_url + real.raw_path.decode()
+
+    # --- OAuth -------------------------------------------------------------------------
+    @abstractmethod
+    def oauth_config(self) -> OAuth2Config:
+        """The vendor's OAuth 2.0 dialect."""
+
+    def oauth(self) -> OAuth2Strategy:
+        return OAuth2Strategy(self.slug, self.settings, self.oauth_config(),
+                              timeout=self.policy.timeout_s)
+
+    async def authorization_request(self, redirect_uri: str,
+                                    state: str | None = None) -> AuthorizationRequest:
+        """Start linking: the URL to send the user to, plus what to keep until the callback."""
+        return self.oauth().authorization_request(redirect_uri, state)
+
+    async def complete_link(self, *, redirect_uri: str, params: Mapping[str, str],
+                            expected_state: str, code_verifier: str | None = None,
+                            request_token: Mapping[str, str] | None = None) -> LinkResult:
+        """Finish linking from the callback's query parameters."""
+        if params.get("error"):
+            raise OAuthFlowError(self.slug, "user or vendor declined", params["error"])
+        if params.get("state") != expected_state:
+            raise OAuthFlowError(self.slug, "state mismatch on callback", "invalid_state")
+        code = params.get("code")
+        if not code:
+            raise OAuthFlowError(self.slug, "callback without a code", "invalid_request")
+        tokens = await self.oauth().exchange(code, redirect_uri, code_verifier)
+        return LinkResult(tokens, await self.vendor_user_id(tokens))
+
+    async def vendor_user_id(self, tokens: Tokens) -> str | None:
+        """The vendor's id of the linked user (from the token response or a profile call)."""
+        return None
+
+    async def refresh(self, tokens: Tokens) -> Tokens:
+        """Refresh the access token (the vendor rotates the refresh token)."""
+        return await self.oauth().refresh(tokens)
+
+    @abstractmethod
+    async def revoke(self, connection: Connection) -> None:
+        """Tell the vendor to forget the grant (unlink)."""
+
+    # --- pull --------------------------------------------------------------------------
+    def classify(self, response: httpx.Response) -> Outcome:
+        return default_classify(response)
+
+    def client(self, http: httpx.AsyncClient, connection: Connection,
+               token_store: TokenStore) -> VendorClient:
+        refresh = self.refresh if self.info.has_refresh_token else None
+        return VendorClient(self.slug, http, connection, token_store, refresh,
+                            policy=self.policy, classify=self.classify, sleep=self._sleep)
+
+    @abstractmethod
+    def fetch(self, client: VendorClient, record_type: str,
+              window: Window) -> AsyncIterator[dict[str, Any]]:
+        """Yield the vendor documents of one record type in the window, following pages."""
+
+    @abstractmethod
+    def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
+        """Vendor id, version and local day of one document."""
+
+    def record(self, connection: Connection, record_type: str,
+               doc: Mapping[str, Any]) -> RawRecord:
+        ident = self.identify(record_type, doc)
+        return make_record(self.slug, connection.user_id, record_type, ident.vendor_id,
+                           ident.version, ident.day, doc)
+
+    async def pull(self, connection: Connection, window: Window, token_store: TokenStore, *,
+                   record_types: tuple[str, ...] | None = None,
+                   http: httpx.AsyncClient | None = None) -> pl.DataFrame:
+        """Fetch every record type in the window; returns the raw-record frame."""
+        records: list[RawRecord] = []
+        async with _maybe_client(http) as session:
+            client = self.client(session, connection, token_store)
+            for record_type in record_types or self.info.record_types:
+                async for doc in self.fetch(client, record_type, window):
+                    records.append(self.record(client.connection, record_type, doc))
+        return raw_frame(records)
+
+    # --- format ------------------------------------------------------------------------
+    def format(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """Raw records (any number of record types) to validated normalised indicator rows."""
+        return format_records(self.slug, raw, self.mappings)
+
+    # --- webhooks ----------------------------------------------------------------------
+    @abstractmethod
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
+                       now: float | None = None) -> None:
+        """Raise WebhookVerificationError unless the request is signed the vendor's way."""
+
+    @abstractmethod
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
+        """Turn a verified webhook body into sync requests."""
+
+
+class _maybe_client:  # noqa: N801 (used like a context-manager function)
+    def __init__(self, http: httpx.AsyncClient | None) -> None:
+        self._given = http
+        self._own: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> httpx.AsyncClient:
+        if self._given is not None:
+            return self._given
+        self._own = httpx.AsyncClient()
+        return self._own
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._own is not None:
+            await self._own.aclose()

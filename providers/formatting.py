@@ -1,0 +1,204 @@
+"""Vectorised formatting: a whole frame of raw records to normalised indicator rows.
+
+Each record type declares a `RecordMapping`: the payload paths it decodes, how to compute
+`time`/`end_time`/`tz_offset_s`, one `Field` (path, indicator, vendor unit) per mapped value,
+and `ignored` paths with the reason. Payloads are decoded by polars' JSON reader against a
+struct built from those paths; values are converted with one multiply-add per column."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from indicators.catalogue import get_indicator
+from indicators.frames import INDICATOR_VALUE_COLUMNS
+from indicators.units import indicator_conversion
+from providers.errors import UnknownPayloadShapeError, UnknownRecordTypeError
+from providers.series import Series, explode_series
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SCHEMA = INDICATOR_VALUE_COLUMNS
+COLUMNS = list(OUTPUT_SCHEMA)
+
+Prepare = Callable[[pl.LazyFrame, pl.DataFrame], pl.LazyFrame]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One payload value mapped to one catalogue indicator."""
+
+    path: str
+    indicator: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class RecordMapping:
+    """How one vendor record type becomes indicator rows.
+
+    `paths` declares every payload path decoded (with its polars type) besides the fields;
+    `time`, `end_time` and `tz_offset_s` are expressions over those path columns; `keep`
+    drops records that legitimately carry no values (pending scores, ring not worn).
+    """
+
+    record_type: str
+    fields: tuple[Field, ...]
+    ignored: Mapping[str, str]
+    paths: Mapping[str, pl.DataType]
+    time: pl.Expr
+    tz_offset_s: pl.Expr
+    end_time: pl.Expr | None = None
+    keep: pl.Expr | None = None
+    device: pl.Expr | None = None
+    series: tuple[Series, ...] = ()
+    derived: Mapping[str, pl.Expr] = field(default_factory=dict)
+    prepare: Prepare | None = None
+    field_dtype: pl.DataType = field(default_factory=pl.Float64)
+
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            get_indicator(f.indicator)  # unknown ids fail at import, not at run time
+            indicator_conversion(f.indicator, f.unit)
+        overlap = {f.path for f in self.fields} & set(self.ignored)
+        if overlap:
+            raise ValueError(f"{self.record_type}: paths both mapped and ignored: {overlap}")
+
+    def decode_dtype(self) -> pl.Struct:
+        leaves: dict[str, pl.DataType] = dict(self.paths)
+        for f in self.fields:
+            if f.path not in self.derived:
+                leaves.setdefault(f.path, self.field_dtype)
+        return _struct_of(leaves)
+
+    def known_paths(self) -> set[str]:
+        known = set(self.paths) | {f.path for f in self.fields} | set(self.ignored)
+        known |= {s.path for s in self.series}
+        return known - set(self.derived)
+
+
+def _struct_of(leaves: Mapping[str, pl.DataType]) -> pl.Struct:
+    tree: dict[str, object] = {}
+    for path, dtype in leaves.items():
+        node = tree
+        *parents, leaf = path.split(".")
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"path {path!r} nests under a leaf")
+            node = child
+        node[leaf] = dtype
+
+    def build(node: Mapping[str, object]) -> pl.Struct:
+        return pl.Struct({k: build(v) if isinstance(v, dict) else v for k, v in node.items()})
+
+    return build(tree)
+
+
+def _path_expr(path: str) -> pl.Expr:
+    parts = path.split(".")
+    expr = pl.col("_p").struct.field(parts[0])
+    for part in parts[1:]:
+        expr = expr.struct.field(part)
+    return expr.alias(path)
+
+
+def _fail(provider: str, mapping: RecordMapping, frame: pl.DataFrame, why: str) -> None:
+    ids = frame.get_column("record_id").head(5).to_list()
+    log.error("%s %s: %d records rejected (%s), e.g. %s", provider, mapping.record_type,
+              frame.height, why, ids)
+    raise UnknownPayloadShapeError(provider, mapping.record_type,
+                                   f"{frame.height} records {why}, e.g. {ids}")
+
+
+def _format_one(provider: str, mapping: RecordMapping, sub: pl.DataFrame,
+                raw: pl.DataFrame) -> pl.DataFrame:
+    try:
+        decoded = sub.lazy().select(
+            "user_id", pl.col("vendor_id").alias("record_id"), pl.col("day").alias("_day"),
+            pl.col("payload").str.json_decode(mapping.decode_dtype()).alias("_p"),
+            *([pl.col("payload")] if mapping.series else []),
+        )
+        paths = list(dict.fromkeys([*mapping.paths, *(
+            f.path for f in mapping.fields if f.path not in mapping.derived)]))
+        flat = decoded.with_columns(_path_expr(p) for p in paths).drop("_p")
+        if mapping.derived:
+            flat = flat.with_columns(e.alias(k) for k, e in mapping.derived.items())
+        if mapping.prepare is not None:
+            flat = mapping.prepare(flat, raw)
+        source = pl.lit(provider) if mapping.device is None else (
+            pl.lit(provider + ".") + mapping.device).fill_null(pl.lit(provider))
+        timed = flat.with_columns(
+            mapping.time.dt.cast_time_unit("us").alias("time"),
+            (mapping.end_time.dt.cast_time_unit("us") if mapping.end_time is not None
+             else pl.lit(None, pl.Datetime("us", "UTC"))).alias("end_time"),
+            mapping.tz_offset_s.cast(pl.Int32).alias("tz_offset_s"),
+            source.alias("source"),
+        )
+        if mapping.keep is not None:
+            timed = timed.filter(mapping.keep)
+        frame = timed.collect()
+    except pl.exceptions.PolarsError as exc:
+        raise UnknownPayloadShapeError(provider, mapping.record_type,
+                                       f"payload does not decode: {type(exc).__name__}"
+                                       ) from exc
+    bad = frame.filter(pl.col("time").is_null())
+    if bad.height:
+        _fail(provider, mapping, bad, "lack the time anchor")
+    return _to_rows(provider, mapping, frame)
+
+
+def _to_rows(provider: str, mapping: RecordMapping, frame: pl.DataFrame) -> pl.DataFrame:
+    index = ["user_id", "time", "end_time", "tz_offset_s", "source", "record_id"]
+    converted = []
+    units: dict[str, str] = {}
+    for f in mapping.fields:
+        scale, offset = indicator_conversion(f.indicator, f.unit)
+        expr = pl.col(f.path).cast(pl.Float64) * scale
+        converted.append((expr + offset if offset else expr).alias(f.indicator))
+        units[f.indicator] = get_indicator(f.indicator).unit
+    parts: list[pl.DataFrame] = []
+    if converted:
+        values = frame.select(*index, *converted)
+        has_value = pl.any_horizontal(pl.col(list(units)).is_not_null())
+        empty = values.filter(~has_value)
+        if empty.height:
+            _fail(provider, mapping, empty, "carry none of the mapped fields")
+        long = values.unpivot(index=index, on=list(units), variable_name="indicator",
+                              value_name="value").filter(pl.col("value").is_not_null())
+        parts.append(long.with_columns(
+            pl.col("indicator").replace_strict(units, return_dtype=pl.String).alias("unit")))
+    for s in mapping.series:
+        parts.append(explode_series(frame, s))
+    if not parts:
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    return pl.concat([p.select(COLUMNS) for p in parts], how="vertical")
+
+
+def format_records(provider: str, raw: pl.DataFrame,
+                   mappings: Mapping[str, RecordMapping]) -> pl.DataFrame:
+    """Every raw record of `raw` to normalised rows (OUTPUT_SCHEMA), validated."""
+    if raw.height == 0:
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    outputs: list[pl.DataFrame] = []
+    for (record_type,), sub in raw.partition_by("record_type", as_dict=True).items():
+        mapping = mappings.get(str(record_type))
+        if mapping is None:
+            raise UnknownRecordTypeError(provider, f"no mapping for record type {record_type!r}")
+        rows = _format_one(provider, mapping, sub, raw)
+        log.debug("%s %s: %d records -> %d rows", provider, record_type, sub.height, rows.height)
+        outputs.append(rows)
+    out = pl.concat(outputs, how="vertical").cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
+    return validate(out)
+
+
+def validate(frame: pl.DataFrame) -> pl.DataFrame:
+    """Check the frame against the indicators package's schema (once it provides one)."""
+    try:
+        from indicators.schemas import IndicatorValueSchema
+    except ImportError:
+        return frame
+    return IndicatorValueSchema.validate(frame)

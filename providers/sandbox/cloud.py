@@ -1,0 +1,92 @@
+"""Shared state of the sandbox vendor cloud: one `VendorState` per emulated vendor."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from providers.sandbox.oauth_server import Budget, OAuthRefusal, SandboxOAuth
+from providers.sandbox.physiology import DayTruth, Person, day_truth
+
+VENDORS = ("whoop", "garmin", "oura", "withings", "polar")
+
+# Sandbox-only credentials: they open nothing but the local emulators.
+SANDBOX_CREDENTIALS: dict[str, dict[str, str]] = {
+    v: {"client_id": f"sandbox-{v}-client", "client_secret": f"sandbox-{v}-secret"}
+    for v in VENDORS
+}
+
+RateHeaders = Callable[["VendorState", float | None], dict[str, str]]
+
+
+@dataclass
+class VendorState:
+    """One emulated vendor: its OAuth server, request budget and clock."""
+
+    vendor: str
+    oauth: SandboxOAuth
+    today: date
+    budget: Budget | None = None
+    rate_headers: RateHeaders | None = None
+    fail_next: list[int] = field(default_factory=list)  # test hook: statuses to answer next
+    requests: int = 0
+
+    def truth(self, person: Person, day: date) -> DayTruth:
+        return day_truth(person, day, today=self.today)
+
+    def guard(self, request: Request) -> Person:
+        """Count the request against the budget, then authenticate the Bearer token."""
+        self.requests += 1
+        if self.fail_next:
+            status = self.fail_next.pop(0)
+            raise HTTPException(status, "sandbox injected failure")
+        if self.budget is not None:
+            wait = self.budget.take()
+            if wait is not None:
+                headers = self.rate_headers(self, wait) if self.rate_headers else {}
+                headers.setdefault("Retry-After", str(max(1, round(wait))))
+                raise HTTPException(429, "rate limit exceeded", headers=headers)
+        person = self.oauth.person_for(request.headers.get("authorization"))
+        if person is None:
+            raise HTTPException(401, "invalid or expired access token")
+        return person
+
+    def sign(self, message: bytes, key: str | None = None) -> bytes:
+        secret = (key or self.oauth.client_secret).encode()
+        return hmac.new(secret, message, hashlib.sha256).digest()
+
+
+def oauth_error(refusal: OAuthRefusal) -> JSONResponse:
+    return JSONResponse({"error": refusal.error, "error_description": refusal.description},
+                        status_code=refusal.status)
+
+
+def iso_z(epoch: int | float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def iso_local(epoch: int | float, offset_s: int, millis: bool = False) -> str:
+    """ISO-8601 local wall time with its offset (`2025-03-10T23:14:09+01:00`)."""
+    local = datetime.fromtimestamp(epoch + offset_s, UTC).replace(tzinfo=None)
+    text = local.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] if millis else local.strftime(
+        "%Y-%m-%dT%H:%M:%S")
+    return text + offset_str(offset_s)
+
+
+def offset_str(offset_s: int) -> str:
+    sign = "+" if offset_s >= 0 else "-"
+    minutes = abs(offset_s) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def stable_id(*parts: Any) -> str:
+    """A deterministic UUID-shaped id."""
+    h = hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"

@@ -1,0 +1,5 @@
+from fastapi import FastAPI
+
+
+def build(state):
+    return FastAPI()

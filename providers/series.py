@@ -1,0 +1,88 @@
+"""Sample series inside one document: objects keyed by a time offset or a local clock time
+(Garmin `timeOffset*` maps keyed by seconds, Polar maps keyed by "HH:mm").
+
+Their keys are data, so they cannot be decoded against a fixed struct: the object's JSON text
+is cut out with a JSON path and split with one regular expression, all in polars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import polars as pl
+
+from indicators.catalogue import get_indicator
+from indicators.units import indicator_conversion
+
+_NUMBER = r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+_PATTERNS = {
+    "offset": r'"(-?\d+)"\s*:\s*' + _NUMBER,
+    "clock": r'"(\d{1,2}:\d{2})"\s*:\s*' + _NUMBER,
+}
+
+
+class KeyKind(StrEnum):
+    OFFSET_SECONDS = "offset"  # seconds after the record's `time`
+    LOCAL_CLOCK = "clock"  # "HH:mm" local wall time, rolled past midnight after `time`
+
+
+@dataclass(frozen=True)
+class Series:
+    """A keyed object of samples mapped to one indicator (sample rows, no end time)."""
+
+    path: str
+    indicator: str
+    unit: str
+    keys: KeyKind = KeyKind.OFFSET_SECONDS
+    min_valid: float | None = None  # vendor sentinels below this mean "not measured"
+
+    def __post_init__(self) -> None:
+        indicator_conversion(self.indicator, self.unit)
+
+
+def explode_series(frame: pl.DataFrame, series: Series) -> pl.DataFrame:
+    """One row per sample: time, value converted to the standard unit."""
+    pattern = _PATTERNS[series.keys.value]
+    scale, offset = indicator_conversion(series.indicator, series.unit)
+    pairs = (
+        frame.lazy()
+        .select(
+            "user_id", "record_id", "source", "tz_offset_s", pl.col("time").alias("anchor"),
+            pl.col("payload").str.json_path_match(f"$.{series.path}")
+            .str.extract_all(pattern).alias("_pair"),
+        )
+        .explode("_pair")
+        .filter(pl.col("_pair").is_not_null())
+        .with_columns(
+            pl.col("_pair").str.extract(pattern, 1).alias("_key"),
+            pl.col("_pair").str.extract(pattern, 2).cast(pl.Float64).alias("_raw"),
+        )
+    )
+    if series.min_valid is not None:
+        pairs = pairs.filter(pl.col("_raw") >= series.min_valid)
+    if series.keys is KeyKind.OFFSET_SECONDS:
+        when = pl.col("anchor") + pl.duration(seconds=pl.col("_key").cast(pl.Int64))
+    else:
+        local_anchor = pl.col("anchor") + pl.duration(seconds=pl.col("tz_offset_s"))
+        clock = pl.col("_key").str.split(":")
+        minutes = clock.list.get(0).cast(pl.Int64) * 60 + clock.list.get(1).cast(pl.Int64)
+        local = local_anchor.dt.truncate("1d") + pl.duration(minutes=minutes)
+        # A key earlier than the anchor's clock time (minus a minute of slack) is after midnight.
+        local = pl.when(local < local_anchor - pl.duration(minutes=1)).then(
+            local + pl.duration(days=1)).otherwise(local)
+        when = local - pl.duration(seconds=pl.col("tz_offset_s"))
+    value = pl.col("_raw") * scale
+    return (
+        pairs.select(
+            "user_id",
+            pl.lit(series.indicator).alias("indicator"),
+            when.dt.cast_time_unit("us").alias("time"),
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("end_time"),
+            pl.col("tz_offset_s").cast(pl.Int32),
+            (value + offset if offset else value).alias("value"),
+            pl.lit(get_indicator(series.indicator).unit).alias("unit"),
+            "source",
+            "record_id",
+        )
+        .collect()
+    )

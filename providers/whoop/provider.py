@@ -1,0 +1,147 @@
+"""WHOOP Developer API v2: OAuth 2.0 (no PKCE, `offline` scope for a refresh token),
+`{records, next_token}` pages, webhooks signed base64(HMAC-SHA256(ts_ms + body))."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import polars as pl
+
+from indicators.timeutils import iso_utc_expr, offset_seconds_expr
+from providers.base import Identity, Provider
+from providers.errors import WebhookPayloadError
+from providers.formatting import RecordMapping
+from providers.http import VendorClient
+from providers.oauth import OAuth2Config
+from providers.types import AuthKind, Connection, ProviderInfo, SyncRequest, Tokens, Window
+from providers.webhooks import check_fresh, compare_b64, hmac_sha256, require
+from providers.whoop import mapping as m
+
+_S = pl.String()
+_COLLECTIONS = {"cycle": "/developer/v2/cycle", "recovery": "/developer/v2/recovery",
+                "sleep": "/developer/v2/activity/sleep",
+                "workout": "/developer/v2/activity/workout"}
+
+
+def _date_by_sleep(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
+    """Recovery rows get the end and offset of the sleep they belong to (same frame)."""
+    sleeps = (
+        raw.lazy().filter(pl.col("record_type") == "sleep")
+        .select("user_id", pl.col("payload").str.json_decode(
+            pl.Struct({"id": _S, "end": _S, "timezone_offset": _S})).alias("s"))
+        .select("user_id", pl.col("s").struct.field("id").alias("sleep_id"),
+                pl.col("s").struct.field("end").alias("_sleep_end"),
+                pl.col("s").struct.field("timezone_offset").alias("_sleep_tz"))
+        .unique(["user_id", "sleep_id"])
+    )
+    return flat.join(sleeps, on=["user_id", "sleep_id"], how="left")
+
+
+RECOVERY = RecordMapping(
+    record_type="recovery",
+    paths={"sleep_id": _S, "score_state": _S},
+    prepare=_date_by_sleep,
+    time=iso_utc_expr("_sleep_end"),
+    tz_offset_s=offset_seconds_expr("_sleep_tz"),
+    keep=m.SCORED,
+    fields=m.RECOVERY_FIELDS,
+    ignored=m.RECOVERY_IGNORED,
+)
+
+
+class WhoopProvider(Provider):
+    """WHOOP: cycles, recovery, sleep, workouts and body measurements."""
+
+    info = ProviderInfo(
+        slug="whoop", display_name="WHOOP", auth_kind=AuthKind.OAUTH2,
+        scopes=("offline", "read:recovery", "read:cycles", "read:workout", "read:sleep",
+                "read:profile", "read:body_measurement"),
+        record_types=("sleep", "recovery", "cycle", "workout", "body"),
+        supports_webhooks=True,
+    )
+    default_urls: ClassVar[Mapping[str, str]] = {
+        "authorize": "https://api.prod.whoop.com/oauth/oauth2/auth",
+        "token": "https://api.prod.whoop.com/oauth/oauth2/token",
+        "api": "https://api.prod.whoop.com/developer",
+    }
+    mappings: ClassVar[Mapping[str, RecordMapping]] = {
+        "cycle": m.CYCLE, "sleep": m.SLEEP, "workout": m.WORKOUT, "recovery": RECOVERY,
+        "body": m.BODY,
+    }
+
+    def oauth_config(self) -> OAuth2Config:
+        return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes)
+
+    async def vendor_user_id(self, tokens: Tokens) -> str | None:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
+            response = await http.get(self.url("api") + "/v2/user/profile/basic",
+                                      headers={"Authorization": f"Bearer {tokens.access_token}"})
+            response.raise_for_status()
+            return str(response.json()["user_id"])
+
+    async def revoke(self, connection: Connection) -> None:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
+            response = await http.delete(
+                self.url("api") + "/v2/user/access",
+                headers={"Authorization": f"Bearer {connection.tokens.access_token}"})
+        if response.status_code not in (204, 401):
+            response.raise_for_status()
+
+    async def fetch(self, client: VendorClient, record_type: str,
+                    window: Window) -> AsyncIterator[dict[str, Any]]:
+        if record_type == "body":
+            yield await client.get_json(self.url("api") + "/v2/user/measurement/body")
+            return
+        # Sleeps start up to a day before the recovery/cycle they date, so widen by a day.
+        params: dict[str, Any] = {"start": (window.start - timedelta(days=1)).isoformat(),
+                                  "end": window.end.isoformat(), "limit": 25}
+        url = self.url("api") + _COLLECTIONS[record_type].removeprefix("/developer")
+        while True:
+            page = await client.get_json(url, params=params)
+            for doc in page.get("records", []):
+                yield doc
+            token = page.get("next_token")
+            if not token:
+                return
+            params["nextToken"] = token
+
+    def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
+        if record_type == "body":
+            return Identity("body", None, datetime.now(UTC).date())
+        stamp = doc.get("end") or doc.get("start") or doc["created_at"]
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        offset = doc.get("timezone_offset")
+        if offset and offset != "Z":
+            sign = -1 if offset.startswith("-") else 1
+            hours, minutes = offset[1:].split(":")
+            when += sign * timedelta(hours=int(hours), minutes=int(minutes))
+        vendor_id = doc.get("id", doc.get("sleep_id"))
+        return Identity(str(vendor_id), doc.get("updated_at"), when.date())
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
+                       now: float | None = None) -> None:
+        signature = require(self.slug, headers, "X-WHOOP-Signature")
+        timestamp = require(self.slug, headers, "X-WHOOP-Signature-Timestamp")
+        expected = hmac_sha256(self.settings.client_secret, timestamp.encode() + body)
+        compare_b64(self.slug, expected, signature)
+        check_fresh(self.slug, int(timestamp) / 1000, now)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
+        try:
+            doc = json.loads(body)
+            kind, event = str(doc["type"]).split(".", 1)
+            user = str(doc["user_id"])
+            object_id = str(doc["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}"
+                                      ) from None
+        if kind not in ("sleep", "workout", "recovery"):
+            raise WebhookPayloadError(self.slug, f"unknown event type {kind!r}")
+        return [SyncRequest(self.slug, user, kind, object_id=object_id, event=event)]

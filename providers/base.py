@@ -110,6 +110,15 @@ class Provider(ABC):
         """The vendor's id of the linked user (from the token response or a profile call)."""
         return None
 
+    async def bearer_get(self, url: str, tokens: Tokens) -> Any:
+        """One authenticated GET outside a pull (profile and user-id look-ups at link time)."""
+        async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
+            response = await http.get(url, headers={
+                "Authorization": f"Bearer {tokens.access_token}"})
+        if response.status_code >= 400:
+            raise OAuthFlowError(self.slug, f"profile look-up failed ({response.status_code})")
+        return response.json()
+
     async def refresh(self, tokens: Tokens) -> Tokens:
         """Refresh the access token (the vendor rotates the refresh token)."""
         return await self.oauth().refresh(tokens)

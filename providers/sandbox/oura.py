@@ -1,5 +1,167 @@
-from fastapi import FastAPI
+"""Oura API v2 emulator: `{data, next_token}` collections by inclusive `start_date`/`end_date`,
+heart-rate rows by `start_datetime`/`end_datetime`, ISO times with the local offset, seconds and
+kcal, single-use refresh tokens, webhooks signed hex(HMAC-SHA256(timestamp + body))."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from providers.sandbox.cloud import VendorState, iso_local, oauth_error, stable_id
+from providers.sandbox.oauth_server import OAuthRefusal
+from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
+
+PAGE = 10
+HR_PAGE = 500
+DOC_TYPES = ("daily_activity", "sleep", "daily_sleep", "daily_readiness", "daily_spo2",
+             "workout")
 
 
-def build(state):
-    return FastAPI()
+def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
+    s, a, w, off = t.sleep, t.activity, t.workout, person.tz_offset_s
+    doc_id = stable_id("oura", kind, person.key, t.day)
+    day = t.day.isoformat()
+    if kind == "workout":
+        if w is None:
+            return []
+        return [{"id": doc_id, "activity": w.sport, "calories": float(w.kcal), "day": day,
+                 "distance": float(w.distance_m), "start_datetime": iso_local(w.start, off),
+                 "end_datetime": iso_local(w.start + w.duration_s, off), "intensity": "hard",
+                 "label": None, "source": "confirmed"}]
+    if s is None or a is None:
+        return []
+    if kind == "daily_activity":
+        return [{"id": doc_id, "day": day, "timestamp": iso_local(t.local_midnight + 4 * 3600, off),
+                 "score": None if t.pending else a.score, "steps": a.steps,
+                 "active_calories": a.active_kcal, "total_calories": a.total_kcal,
+                 "target_calories": 550, "equivalent_walking_distance": a.distance_m,
+                 "meters_to_target": 0, "target_meters": 10000,
+                 "high_activity_time": a.vigorous_s, "medium_activity_time": a.moderate_s,
+                 "low_activity_time": a.light_s, "sedentary_time": a.sedentary_s,
+                 "resting_time": 28800, "non_wear_time": 0, "high_activity_met_minutes": 230,
+                 "medium_activity_met_minutes": 210, "low_activity_met_minutes": 190,
+                 "sedentary_met_minutes": 12, "average_met_minutes": 1.71,
+                 "inactivity_alerts": 1, "class_5_min": "1111222334",
+                 "met": {"interval": 60.0, "items": [0.9, 1.2],
+                         "timestamp": iso_local(t.local_midnight + 4 * 3600, off, True)},
+                 "contributors": {"meet_daily_targets": 100, "move_every_hour": 95}}]
+    if kind == "sleep":
+        return [{"id": doc_id, "day": day, "type": "long_sleep", "period": 0,
+                 "bedtime_start": iso_local(s.start, off), "bedtime_end": iso_local(s.end, off),
+                 "time_in_bed": s.in_bed_s, "total_sleep_duration": s.asleep_s,
+                 "awake_time": s.awake_s, "light_sleep_duration": s.light_s,
+                 "deep_sleep_duration": s.deep_s, "rem_sleep_duration": s.rem_s,
+                 "latency": s.latency_s, "efficiency": round(s.asleep_s / s.in_bed_s * 100),
+                 "average_breath": s.resp_rate, "average_heart_rate": s.avg_hr,
+                 "lowest_heart_rate": s.lowest_hr, "average_hrv": s.avg_hrv_ms,
+                 "heart_rate": {"interval": 300.0, "items": [s.avg_hr, None],
+                                "timestamp": iso_local(s.start, off, True)},
+                 "hrv": {"interval": 300.0, "items": [float(s.avg_hrv_ms), None],
+                         "timestamp": iso_local(s.start, off, True)},
+                 "sleep_phase_5_min": "4422211113322", "movement_30_sec": "1112111211",
+                 "restless_periods": s.disturbances * 12,
+                 "readiness": None if t.pending else {
+                     "score": t.readiness_score, "temperature_deviation": s.skin_temp_dev_c,
+                     "temperature_trend_deviation": 0.04, "contributors": {}},
+                 "readiness_score_delta": 0, "sleep_score_delta": 0,
+                 "low_battery_alert": False, "sleep_algorithm_version": "v2"}]
+    midnight_utc = f"{day}T00:00:00+00:00"
+    if kind == "daily_sleep":
+        return [{"id": doc_id, "day": day, "score": None if t.pending else s.score,
+                 "timestamp": midnight_utc, "contributors": {"deep_sleep": 91}}]
+    if kind == "daily_readiness":
+        return [{"id": doc_id, "day": day, "score": None if t.pending else t.readiness_score,
+                 "timestamp": midnight_utc, "temperature_deviation": s.skin_temp_dev_c,
+                 "temperature_trend_deviation": 0.04, "contributors": {"hrv_balance": 71}}]
+    if kind == "daily_spo2":
+        return [{"id": doc_id, "day": day, "spo2_percentage": {"average": s.spo2},
+                 "breathing_disturbance_index": 7}]
+    raise HTTPException(404, f"unknown collection {kind}")
+
+
+def _page(items: list[Any], token: str | None, size: int) -> dict[str, Any]:
+    offset = int(token) if token else 0
+    nxt = str(offset + size) if offset + size < len(items) else None
+    return {"data": items[offset:offset + size], "next_token": nxt}
+
+
+def build(state: VendorState) -> FastAPI:
+    app = FastAPI(title="Oura sandbox")
+
+    @app.get("/oauth/authorize")
+    def authorize(request: Request) -> Response:
+        try:
+            return RedirectResponse(state.oauth.authorize(dict(request.query_params)), 302)
+        except OAuthRefusal as refusal:
+            return oauth_error(refusal)
+
+    @app.post("/oauth/token")
+    async def token(request: Request) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        try:
+            state.oauth.check_client(form.get("client_id"), form.get("client_secret"))
+            grant = form.get("grant_type")
+            if grant == "refresh_token":
+                _, body = state.oauth.rotate(form)
+            elif grant == "authorization_code":
+                _, body = state.oauth.exchange(form)
+            else:
+                raise OAuthRefusal("unsupported_grant_type", "unsupported grant")
+        except OAuthRefusal as refusal:
+            return oauth_error(refusal)
+        return JSONResponse(body | {"scope": "daily heartrate personal spo2 workout"})
+
+    @app.post("/oauth/revoke")
+    def revoke(access_token: str) -> Response:
+        state.oauth.revoke_access(access_token)
+        return Response(status_code=200)
+
+    @app.get("/v2/usercollection/personal_info")
+    def personal_info(request: Request) -> dict[str, Any]:
+        person = state.guard(request)
+        return {"id": person.vendor_hex_id("oura")[:12], "age": 34,
+                "weight": person.weight_kg, "height": person.height_m,
+                "biological_sex": "female", "email": f"{person.key}@sandbox.test"}
+
+    @app.get("/v2/usercollection/heartrate")
+    def heartrate(request: Request, start_datetime: str, end_datetime: str | None = None,
+                  next_token: str | None = None) -> JSONResponse:
+        person = state.guard(request)
+        lo = int(datetime.fromisoformat(start_datetime.replace("Z", "+00:00")).timestamp())
+        hi = int(datetime.fromisoformat(end_datetime.replace("Z", "+00:00")).timestamp()
+                 ) if end_datetime else lo + 86400
+        first = lo - lo % 300 + (300 if lo % 300 else 0)
+        rows = [{"bpm": heart_rate(person, ts), "source": "awake",
+                 "timestamp": iso_local(ts, 0).replace("+00:00", "+00:00")}
+                for ts in range(first, min(hi, lo + 31 * 86400), 300)]
+        return JSONResponse(_page(rows, next_token, HR_PAGE))
+
+    @app.get("/v2/usercollection/{kind}")
+    def collection(request: Request, kind: str, start_date: date | None = None,
+                   end_date: date | None = None, next_token: str | None = None) -> JSONResponse:
+        person = state.guard(request)
+        if kind not in DOC_TYPES:
+            raise HTTPException(404, "unknown collection")
+        last = min(end_date or state.today, state.today)
+        first = start_date or last - timedelta(days=1)
+        docs = [d for day in days_between(first, last)
+                for d in render(kind, person, state.truth(person, day))]
+        return JSONResponse(_page(docs, next_token, PAGE))
+
+    return app
+
+
+def webhook(state: VendorState, person: Person, data_type: str, object_id: str,
+            timestamp: int | None = None) -> tuple[dict[str, str], bytes]:
+    """A signed Oura webhook delivery: (headers, raw body)."""
+    body = json.dumps({"event_type": "update", "data_type": data_type, "object_id": object_id,
+                       "event_time": "2025-03-11T07:31:02+00:00",
+                       "user_id": person.vendor_hex_id("oura")[:12]}).encode()
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    return {"x-oura-signature": state.sign(ts.encode() + body).hex().upper(),
+            "x-oura-timestamp": ts, "content-type": "application/json"}, body

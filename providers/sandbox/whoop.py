@@ -111,9 +111,11 @@ def render(kind: str, person: Person, t: DayTruth, nxt: DayTruth | None) -> list
     return [doc]
 
 
-def _start_epoch(doc: dict[str, Any]) -> float:
-    key = doc.get("start") or doc["created_at"]
-    return datetime.fromisoformat(key.replace("Z", "+00:00")).timestamp()
+def _start_epoch(t: DayTruth, doc: dict[str, Any]) -> float:
+    """Collections filter on the record's start; recovery on its sleep's start."""
+    if "start" not in doc and t.sleep is not None:
+        return t.sleep.start
+    return datetime.fromisoformat(doc["start"].replace("Z", "+00:00")).timestamp()
 
 
 def build(state: VendorState) -> FastAPI:
@@ -154,9 +156,9 @@ def build(state: VendorState) -> FastAPI:
         days = days_between(lo.date() - timedelta(days=1), hi.date() + timedelta(days=1))
         truths = [state.truth(person, d) for d in [*days, days[-1] + timedelta(days=1)]]
         docs = [doc for i, t in enumerate(truths[:-1])
-                for doc in render(kind, person, t, truths[i + 1])]
-        docs = [d for d in docs if lo.timestamp() <= _start_epoch(d) < hi.timestamp()]
-        docs.sort(key=_start_epoch, reverse=True)
+                for doc in render(kind, person, t, truths[i + 1])
+                if lo.timestamp() <= _start_epoch(t, doc) < hi.timestamp()]
+        docs.sort(key=lambda d: d.get("start") or d["created_at"], reverse=True)
         offset = int(base64.urlsafe_b64decode(next_token).decode()) if next_token else 0
         limit = min(max(limit, 1), 25)
         chunk = docs[offset:offset + limit]

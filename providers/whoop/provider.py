@@ -76,13 +76,8 @@ class WhoopProvider(Provider):
         return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes)
 
     async def vendor_user_id(self, tokens: Tokens) -> str | None:
-        import httpx
-
-        async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
-            response = await http.get(self.url("api") + "/v2/user/profile/basic",
-                                      headers={"Authorization": f"Bearer {tokens.access_token}"})
-            response.raise_for_status()
-            return str(response.json()["user_id"])
+        profile = await self.bearer_get(self.url("api") + "/v2/user/profile/basic", tokens)
+        return str(profile["user_id"])
 
     async def revoke(self, connection: Connection) -> None:
         import httpx

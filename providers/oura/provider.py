@@ -1,0 +1,96 @@
+"""Oura API v2: OAuth 2.0 with single-use refresh tokens, `{data, next_token}` collections,
+webhooks signed hex(HMAC-SHA256(timestamp + body, client_secret))."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from providers.base import Identity, Provider
+from providers.errors import WebhookPayloadError
+from providers.formatting import RecordMapping
+from providers.http import VendorClient
+from providers.oauth import OAuth2Config
+from providers.oura.mapping import MAPPINGS
+from providers.types import AuthKind, Connection, ProviderInfo, SyncRequest, Tokens, Window
+from providers.webhooks import check_fresh, compare_hex, hmac_sha256, require
+
+
+class OuraProvider(Provider):
+    """Oura ring: daily activity, sleep periods, daily scores, SpO2, heart rate, workouts."""
+
+    info = ProviderInfo(
+        slug="oura", display_name="Oura", auth_kind=AuthKind.OAUTH2,
+        scopes=("email", "personal", "daily", "heartrate", "workout", "session", "spo2"),
+        record_types=("daily_activity", "sleep", "daily_sleep", "daily_readiness",
+                      "daily_spo2", "heartrate", "workout"),
+        supports_webhooks=True,
+    )
+    default_urls: ClassVar[Mapping[str, str]] = {
+        "authorize": "https://cloud.ouraring.com/oauth/authorize",
+        "token": "https://api.ouraring.com/oauth/token",
+        "revoke": "https://api.ouraring.com/oauth/revoke",
+        "api": "https://api.ouraring.com/v2/usercollection",
+    }
+    mappings: ClassVar[Mapping[str, RecordMapping]] = MAPPINGS
+
+    def oauth_config(self) -> OAuth2Config:
+        return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes)
+
+    async def vendor_user_id(self, tokens: Tokens) -> str | None:
+        return str((await self.bearer_get(self.url("api") + "/personal_info", tokens))["id"])
+
+    async def revoke(self, connection: Connection) -> None:
+        async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
+            response = await http.post(self.url("revoke"),
+                                       params={"access_token": connection.tokens.access_token})
+        response.raise_for_status()
+
+    async def fetch(self, client: VendorClient, record_type: str,
+                    window: Window) -> AsyncIterator[dict[str, Any]]:
+        url = f"{self.url('api')}/{record_type}"
+        if record_type == "heartrate":
+            params: dict[str, Any] = {"start_datetime": window.start.isoformat(),
+                                      "end_datetime": window.end.isoformat()}
+        else:  # both bounds are inclusive days
+            last = (window.end - timedelta(microseconds=1)).date()
+            params = {"start_date": window.start.date().isoformat(),
+                      "end_date": last.isoformat()}
+        while True:
+            page = await client.get_json(url, params=params)
+            for doc in page["data"]:
+                yield doc
+            if not page.get("next_token"):
+                return
+            params["next_token"] = page["next_token"]
+
+    def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
+        if record_type == "heartrate":
+            stamp = datetime.fromisoformat(doc["timestamp"])
+            return Identity(doc["timestamp"], None, stamp.date())
+        meta = doc.get("meta") or {}
+        version = meta.get("version", meta.get("updated_at"))
+        return Identity(str(doc["id"]), None if version is None else str(version),
+                        date.fromisoformat(doc["day"]))
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
+                       now: float | None = None) -> None:
+        signature = require(self.slug, headers, "x-oura-signature")
+        timestamp = require(self.slug, headers, "x-oura-timestamp")
+        compare_hex(self.slug, hmac_sha256(self.settings.client_secret,
+                                           timestamp.encode() + body), signature)
+        check_fresh(self.slug, float(timestamp), now)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
+        try:
+            doc = json.loads(body)
+            request = SyncRequest(self.slug, str(doc["user_id"]), str(doc["data_type"]),
+                                  object_id=str(doc["object_id"]), event=str(doc["event_type"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}"
+                                      ) from None
+        return [request]

@@ -102,6 +102,8 @@ def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     prepared = lazy.join(
         catalogue.with_columns(pl.col("indicator").cast(pl.Categorical)), on="indicator", how="left"
     ).with_columns(day=_local_day(), weight=_weight())
+    # Materialise once: both roll-up branches below read it (a lazy plan would run it twice).
+    prepared = prepared.collect().lazy()
     group = [*_GROUP, "source"]
     value = pl.col("value")
     # Every roll-up but "last" is a plain, fast group aggregation; the catalogue's choice is

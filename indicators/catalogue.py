@@ -50,6 +50,7 @@ def get_indicator(indicator_id: str) -> Indicator:
 
 
 _WORD = re.compile(r"[a-z0-9]+")
+_POSITION = {indicator_id: position for position, indicator_id in enumerate(CATALOGUE)}
 
 
 def _words(text: str) -> set[str]:
@@ -85,7 +86,9 @@ def search_indicators(query: str, *, category: Category | str | None = None) -> 
         # An exact id ("heart rate" -> heart_rate) outranks ids that merely contain the words.
         score = 10 if entry.id == as_id else 0
         for token in tokens:
-            if _matches(token, strong):
+            if token in strong:
+                score += 4
+            elif _matches(token, strong):
                 score += 3
             elif _matches(token, medium):
                 score += 2
@@ -93,7 +96,8 @@ def search_indicators(query: str, *, category: Category | str | None = None) -> 
                 score += 1
         if score or not tokens:
             scored.append((score, entry.id, entry))
-    scored.sort(key=lambda item: (-item[0], len(item[1]), item[1]))
+    # Ties keep catalogue order, where the most common indicator of a family comes first.
+    scored.sort(key=lambda item: (-item[0], _POSITION[item[1]]))
     return [entry for _, _, entry in scored]
 
 

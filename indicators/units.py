@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import tokenize
 from functools import cache
 from typing import overload
 
@@ -108,7 +109,16 @@ def _pint_unit(unit: str) -> str:
         text = "1" + text
     try:
         _registry().parse_units(text)
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError):
+    # pint's parser surfaces malformed expressions ("kg/", "{x") as several exception types.
+    except (
+        pint.errors.PintError,
+        AttributeError,
+        TypeError,
+        ValueError,
+        SyntaxError,
+        tokenize.TokenError,
+        AssertionError,
+    ):
         raise UnknownUnitError(unit) from None
     return text
 

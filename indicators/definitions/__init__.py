@@ -7,6 +7,7 @@ from indicators.definitions.recovery import RECOVERY
 from indicators.definitions.sleep import SLEEP
 from indicators.definitions.vitals import VITALS
 
-ALL_DEFINITIONS = (*ACTIVITY, *HEART, *SLEEP, *RECOVERY, *VITALS, *BODY)
+# The order is the search tie-break: the most asked-about families first.
+ALL_DEFINITIONS = (*HEART, *ACTIVITY, *SLEEP, *RECOVERY, *VITALS, *BODY)
 
 __all__ = ["ALL_DEFINITIONS"]

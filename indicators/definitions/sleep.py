@@ -9,7 +9,7 @@ _s = partial(Indicator, category=Category.SLEEP, kind=Kind.SESSION, day_anchor=D
 SLEEP: tuple[Indicator, ...] = (
     _s("sleep_duration_in_bed", "Time in bed", unit="min", rollup=Rollup.SUM,
        min_value=0, max_value=1_440, description="Minutes from going to bed to getting up.",
-       keywords=("bedtime", "time in bed")),
+       keywords=("time in bed", "bed")),
     _s("sleep_duration_asleep", "Total sleep", unit="min", rollup=Rollup.SUM,
        min_value=0, max_value=1_440,
        description="Minutes asleep (light + deep + REM).", keywords=("total sleep time",)),

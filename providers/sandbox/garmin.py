@@ -1,5 +1,170 @@
-from fastapi import FastAPI
+"""Garmin Health API emulator: OAuth 2.0 with required PKCE (S256) and rotating refresh
+tokens, summaries by upload window (<= 24 h) as bare arrays, epoch seconds + offsets, grams,
+`timeOffset*` maps keyed by seconds, and PUSH webhooks (no signature; `garmin-client-id`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from providers.sandbox.cloud import VendorState, oauth_error
+from providers.sandbox.oauth_server import OAuthRefusal
+from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
+
+# URL path segment -> push key of the same summaries
+SUMMARIES = {"dailies": "dailies", "sleeps": "sleeps", "hrv": "hrv", "bodyComps": "bodyComps",
+             "pulseox": "pulseox", "respiration": "allDayRespiration", "skinTemp": "skinTemp",
+             "stressDetails": "stressDetails", "activities": "activities"}
 
 
-def build(state):
-    return FastAPI()
+def _series(start: int, seconds: int, step: int, value: Any) -> dict[str, Any]:
+    return {str(off): value(start + off) for off in range(0, seconds, step)}
+
+
+def render(kind: str, person: Person, t: DayTruth) -> list[tuple[int, dict[str, Any]]]:
+    """(upload time, summary) pairs of one day."""
+    s, a, w, b = t.sleep, t.activity, t.workout, t.body
+    uid, off = person.vendor_hex_id("garmin"), person.tz_offset_s
+    base = {"userId": uid, "summaryId": f"x{uid[:6]}-{kind}-{t.day.isoformat()}"}
+    if kind == "activities":
+        if w is None:
+            return []
+        return [(w.start + w.duration_s + 300, base | {
+            "activityId": t.day.toordinal(), "activityName": "Evening Run",
+            "activityType": w.sport.upper(), "startTimeInSeconds": w.start,
+            "startTimeOffsetInSeconds": off, "durationInSeconds": w.duration_s,
+            "distanceInMeters": float(w.distance_m), "activeKilocalories": w.kcal,
+            "averageHeartRateInBeatsPerMinute": w.avg_hr, "maxHeartRateInBeatsPerMinute": w.max_hr,
+            "averageSpeedInMetersPerSecond": round(w.distance_m / w.duration_s, 2),
+            "steps": int(w.duration_s * 2.8), "totalElevationGainInMeters": float(
+                w.elevation_gain_m), "totalElevationLossInMeters": float(w.elevation_gain_m),
+            "deviceName": "forerunner265", "manual": False})]
+    if kind == "bodyComps":
+        if b is None:
+            return []
+        return [(b.time + 60, base | {
+            "measurementTimeInSeconds": b.time, "measurementTimeOffsetInSeconds": off,
+            "weightInGrams": round(b.weight_kg * 1000), "bodyFatInPercent": b.fat_pct,
+            "bodyMassIndex": round(b.weight_kg / person.height_m ** 2, 1),
+            "muscleMassInGrams": round(b.muscle_kg * 1000),
+            "boneMassInGrams": round(b.bone_kg * 1000), "bodyWaterInPercent": b.water_pct})]
+    if s is None or a is None:
+        return []
+    night = {"calendarDate": t.day.isoformat(), "startTimeInSeconds": s.start,
+             "startTimeOffsetInSeconds": off, "durationInSeconds": s.in_bed_s}
+    up = s.end + 600
+    if kind == "sleeps":
+        return [(up, base | night | {
+            "unmeasurableSleepInSeconds": 0, "deepSleepDurationInSeconds": s.deep_s,
+            "lightSleepDurationInSeconds": s.light_s, "remSleepInSeconds": s.rem_s,
+            "awakeDurationInSeconds": s.awake_s,
+            "sleepLevelsMap": {"deep": [{"startTimeInSeconds": s.start + 3600,
+                                         "endTimeInSeconds": s.start + 3600 + s.deep_s}]},
+            "validation": "ENHANCED_TENTATIVE" if t.pending else "ENHANCED_FINAL",
+            "timeOffsetSleepSpo2": {"0": round(s.spo2)},
+            "timeOffsetSleepRespiration": {"0": s.resp_rate},
+            "overallSleepScore": {"value": s.score, "qualifierKey": "GOOD"},
+            "sleepScores": {"totalDuration": {"qualifierKey": "GOOD"}}})]
+    if kind == "hrv":
+        return [(up, base | night | {"lastNightAvg": s.avg_hrv_ms,
+                                     "lastNight5MinHigh": s.avg_hrv_ms + 25,
+                                     "hrvValues": {"300": s.avg_hrv_ms - 4,
+                                                   "600": s.avg_hrv_ms + 4}})]
+    if kind == "pulseox":
+        return [(up, base | night | {"timeOffsetSpo2Values": _series(
+            0, s.in_bed_s, 3600, lambda _: round(s.spo2)), "onDemand": False})]
+    if kind == "respiration":
+        return [(up, base | {k: v for k, v in night.items() if k != "calendarDate"} | {
+            "timeOffsetEpochToBreaths": _series(0, s.in_bed_s, 3600, lambda _: s.resp_rate)})]
+    if kind == "skinTemp":
+        return [(up, base | night | {"avgDeviationCelsius": s.skin_temp_dev_c})]
+    start = t.local_midnight
+    day = {"calendarDate": t.day.isoformat(), "startTimeInSeconds": start,
+           "startTimeOffsetInSeconds": off, "durationInSeconds": 86400}
+    if kind == "stressDetails":
+        stress = _series(0, 86400, 900, lambda x: -1 if x % 7 == 0 else 20 + x % 50)
+        return [(start + 86400 + 300, base | day | {
+            "timeOffsetStressLevelValues": stress,
+            "timeOffsetBodyBatteryValues": _series(0, 86400, 3600, lambda x: 40 + x % 50),
+            "bodyBatteryDynamicFeedbackEvent": {"eventStartTimeInSeconds": start,
+                                                "bodyBatteryLevel": "HIGH"},
+            "bodyBatteryActivityEvents": []})]
+    hr = _series(0, 86400, 900, lambda o: heart_rate(person, start + o))
+    return [(start + 86400 + 300, base | day | {
+        "activityType": "WALKING", "steps": a.steps, "distanceInMeters": float(a.distance_m),
+        "activeTimeInSeconds": a.moderate_s + a.vigorous_s + a.light_s,
+        "activeKilocalories": a.active_kcal, "bmrKilocalories": a.bmr_kcal,
+        "moderateIntensityDurationInSeconds": a.moderate_s,
+        "vigorousIntensityDurationInSeconds": a.vigorous_s, "floorsClimbed": a.floors,
+        "minHeartRateInBeatsPerMinute": a.hr_min, "averageHeartRateInBeatsPerMinute": a.hr_avg,
+        "maxHeartRateInBeatsPerMinute": a.hr_max, "restingHeartRateInBeatsPerMinute": s.lowest_hr,
+        "timeOffsetHeartRateSamples": hr, "averageStressLevel": 29, "maxStressLevel": 91,
+        "stressQualifier": "BALANCED", "highStressDurationInSeconds": 1800,
+        "bodyBatteryChargedValue": 58, "bodyBatteryDrainedValue": 62, "stepsGoal": 10000})]
+
+
+def build(state: VendorState) -> FastAPI:
+    app = FastAPI(title="Garmin sandbox")
+
+    @app.get("/oauth2Confirm")
+    def authorize(request: Request) -> Response:
+        try:
+            return RedirectResponse(state.oauth.authorize(dict(request.query_params)), 302)
+        except OAuthRefusal as refusal:
+            return oauth_error(refusal)
+
+    @app.post("/di-oauth2-service/oauth/token")
+    async def token(request: Request) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        try:
+            state.oauth.check_client(form.get("client_id"), form.get("client_secret"))
+            if form.get("grant_type") == "refresh_token":
+                _, body = state.oauth.rotate(form)
+            elif form.get("grant_type") == "authorization_code":
+                _, body = state.oauth.exchange(form)
+            else:
+                raise OAuthRefusal("unsupported_grant_type", "unsupported grant")
+        except OAuthRefusal as refusal:
+            return oauth_error(refusal)
+        return JSONResponse(body | {"scope": "PARTNER_READ CONNECT_READ", "jti": "sandbox",
+                                    "refresh_token_expires_in": 7775998})
+
+    @app.get("/wellness-api/rest/user/id")
+    def user_id(request: Request) -> dict[str, str]:
+        return {"userId": state.guard(request).vendor_hex_id("garmin")}
+
+    @app.delete("/wellness-api/rest/user/registration")
+    def deregister(request: Request) -> Response:
+        state.guard(request)
+        state.oauth.revoke_access(request.headers["authorization"][7:].strip())
+        return Response(status_code=204)
+
+    @app.get("/wellness-api/rest/{summary}")
+    def summaries(request: Request, summary: str, uploadStartTimeInSeconds: int,  # noqa: N803
+                  uploadEndTimeInSeconds: int) -> JSONResponse:  # noqa: N803
+        person = state.guard(request)
+        if summary not in SUMMARIES:
+            raise HTTPException(404, "unknown summary type")
+        lo, hi = uploadStartTimeInSeconds, uploadEndTimeInSeconds
+        if not 0 < hi - lo <= 86400:
+            raise HTTPException(400, "upload window must be at most 86400 seconds")
+        first = datetime.fromtimestamp(lo, UTC).date() - timedelta(days=2)
+        last = min(datetime.fromtimestamp(hi, UTC).date() + timedelta(days=1), state.today)
+        docs = [doc for day in days_between(first, last)
+                for uploaded, doc in render(summary, person, state.truth(person, day))
+                if lo <= uploaded < hi]
+        return JSONResponse(docs)
+
+    return app
+
+
+def push(state: VendorState, person: Person, summary: str,
+         day: Any) -> tuple[dict[str, str], bytes]:
+    """A PUSH delivery of one day's summaries: (headers, raw body). Garmin does not sign."""
+    docs = [doc for _, doc in render(summary, person, state.truth(person, day))]
+    body = json.dumps({SUMMARIES[summary]: docs}).encode()
+    return {"garmin-client-id": state.oauth.client_id, "content-type": "application/json"}, body

@@ -1,0 +1,140 @@
+"""Garmin Health API summaries to catalogue indicators. Times are epoch seconds UTC with
+`…OffsetInSeconds`; durations seconds; energy kcal; body masses grams; `timeOffset*` maps are
+keyed by seconds after `startTimeInSeconds`."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from indicators.timeutils import epoch_utc_expr
+from providers.formatting import Field, RecordMapping
+from providers.series import Series
+
+I = pl.Int64()
+_START = {"startTimeInSeconds": I, "startTimeOffsetInSeconds": I, "durationInSeconds": I}
+_T = epoch_utc_expr("startTimeInSeconds")
+_END = epoch_utc_expr(pl.col("startTimeInSeconds") + pl.col("durationInSeconds"))
+_OFF = pl.col("startTimeOffsetInSeconds")
+_IDS = {"userId": "vendor user id, on the connection", "summaryId": "kept as record_id",
+        "userAccessToken": "OAuth 1.0a credential, never stored in values",
+        "calendarDate": "local day, implied by time + offset",
+        "startTimeInSeconds": "time", "startTimeOffsetInSeconds": "tz_offset_s",
+        "durationInSeconds": "end_time"}
+
+
+def _span(record_type: str, fields: tuple[Field, ...], ignored: dict[str, str],
+          series: tuple[Series, ...] = (), **kw: object) -> RecordMapping:
+    mapped = {f.path for f in fields}
+    ignored = {k: v for k, v in (_IDS | ignored).items() if k not in mapped}
+    return RecordMapping(record_type=record_type, paths=_START, time=_T, end_time=_END,
+                         tz_offset_s=_OFF, fields=fields, ignored=ignored,
+                         series=series, **kw)  # type: ignore[arg-type]
+
+
+DAILIES = _span("dailies", (
+    Field("steps", "steps", "{steps}"),
+    Field("distanceInMeters", "distance", "m"),
+    Field("activeKilocalories", "active_energy", "kcal"),
+    Field("bmrKilocalories", "basal_energy", "kcal"),
+    Field("total_kcal", "total_energy", "kcal"),  # active + BMR
+    Field("moderateIntensityDurationInSeconds", "moderate_activity_duration", "s"),
+    Field("vigorousIntensityDurationInSeconds", "vigorous_activity_duration", "s"),
+    Field("floorsClimbed", "floors_climbed", "{floors}"),
+    Field("minHeartRateInBeatsPerMinute", "min_heart_rate", "/min"),
+    Field("averageHeartRateInBeatsPerMinute", "average_heart_rate", "/min"),
+    Field("maxHeartRateInBeatsPerMinute", "max_heart_rate", "/min"),
+    Field("restingHeartRateInBeatsPerMinute", "resting_heart_rate", "/min"),
+    Field("highStressDurationInSeconds", "stress_duration_high", "s"),
+    Field("bodyBatteryChargedValue", "body_battery_charged", "{score}"),
+    Field("bodyBatteryDrainedValue", "body_battery_drained", "{score}"),
+), {
+    "activityType": "a label", "pushes": "wheelchair pushes: no catalogue indicator",
+    "pushDistanceInMeters": "wheelchair distance: no catalogue indicator",
+    "activeTimeInSeconds": "sum of the intensity durations that are mapped",
+    "averageStressLevel": "stressDetails carries the 3-min stress samples",
+    "maxStressLevel": "stressDetails carries the samples",
+    "stressDurationInSeconds": "split into the mapped high-stress duration",
+    "restStressDurationInSeconds": "no catalogue indicator",
+    "activityStressDurationInSeconds": "no catalogue indicator",
+    "lowStressDurationInSeconds": "no catalogue indicator",
+    "mediumStressDurationInSeconds": "no catalogue indicator",
+    "stressQualifier": "a label", "stepsGoal": "goal", "pushesGoal": "goal",
+    "intensityDurationGoalInSeconds": "goal", "floorsClimbedGoal": "goal",
+}, series=(Series("timeOffsetHeartRateSamples", "heart_rate", "/min"),),
+    derived={"total_kcal": pl.col("activeKilocalories") + pl.col("bmrKilocalories")})
+
+SLEEPS = _span("sleeps", (
+    Field("durationInSeconds", "sleep_duration_in_bed", "s"),
+    Field("deepSleepDurationInSeconds", "sleep_duration_deep", "s"),
+    Field("lightSleepDurationInSeconds", "sleep_duration_light", "s"),
+    Field("remSleepInSeconds", "sleep_duration_rem", "s"),
+    Field("awakeDurationInSeconds", "sleep_duration_awake", "s"),
+    Field("asleep_s", "sleep_duration_asleep", "s"),  # deep + light + REM
+    Field("overallSleepScore.value", "sleep_score", "{score}"),
+), {
+    "unmeasurableSleepInSeconds": "sensor gap, not a stage",
+    "sleepLevelsMap": "hypnogram intervals: no catalogue indicator",
+    "validation": "TENTATIVE/FINAL: the later version replaces the earlier in the raw store",
+    "timeOffsetSleepSpo2": "pulseox summaries carry the SpO2 samples",
+    "timeOffsetSleepRespiration": "respiration summaries carry the samples",
+    "overallSleepScore.qualifierKey": "a label", "sleepScores": "qualifier labels",
+    "naps": "nap list: not mapped yet", "totalNapDurationInSeconds": "naps not mapped yet",
+}, derived={"asleep_s": pl.sum_horizontal("deepSleepDurationInSeconds",
+                                          "lightSleepDurationInSeconds", "remSleepInSeconds")})
+
+HRV = _span("hrv", (Field("lastNightAvg", "sleep_average_hrv_rmssd", "ms"),),
+            {"lastNight5MinHigh": "a maximum of the 5-min series, no catalogue id"},
+            series=(Series("hrvValues", "hrv_rmssd", "ms"),))
+
+BODY_COMPS = RecordMapping(
+    record_type="bodyComps",
+    paths={"measurementTimeInSeconds": I, "measurementTimeOffsetInSeconds": I},
+    time=epoch_utc_expr("measurementTimeInSeconds"),
+    tz_offset_s=pl.col("measurementTimeOffsetInSeconds"),
+    fields=(
+        Field("weightInGrams", "weight", "g"),
+        Field("bodyFatInPercent", "body_fat_percentage", "%"),
+        Field("bodyMassIndex", "bmi", "kg/m2"),
+        Field("muscleMassInGrams", "muscle_mass", "g"),
+        Field("boneMassInGrams", "bone_mass", "g"),
+        Field("bodyWaterInPercent", "body_water_percentage", "%"),
+    ),
+    ignored={k: v for k, v in _IDS.items() if "startTime" not in k and k != "durationInSeconds"
+             } | {"measurementTimeInSeconds": "time",
+                  "measurementTimeOffsetInSeconds": "tz_offset_s"},
+)
+
+PULSEOX = _span("pulseox", (), {"onDemand": "spot check vs all-day: both are SpO2 samples"},
+                series=(Series("timeOffsetSpo2Values", "spo2", "%"),))
+RESPIRATION = _span("respiration", (), {},
+                    series=(Series("timeOffsetEpochToBreaths", "respiratory_rate", "/min"),))
+SKIN_TEMP = _span("skinTemp", (Field("avgDeviationCelsius", "skin_temperature_deviation", "Cel"),
+                               ), {})
+STRESS = _span("stressDetails", (), {
+    "bodyBatteryDynamicFeedbackEvent": "a coaching label",
+    "bodyBatteryActivityEvents": "impact events: no catalogue indicator",
+}, series=(Series("timeOffsetStressLevelValues", "stress_level", "{score}", min_valid=0),
+           Series("timeOffsetBodyBatteryValues", "body_battery", "{score}", min_valid=0)))
+ACTIVITIES = _span("activities", (
+    Field("durationInSeconds", "workout_duration", "s"),
+    Field("distanceInMeters", "workout_distance", "m"),
+    Field("activeKilocalories", "workout_energy", "kcal"),
+    Field("averageHeartRateInBeatsPerMinute", "workout_average_heart_rate", "/min"),
+    Field("maxHeartRateInBeatsPerMinute", "workout_max_heart_rate", "/min"),
+    Field("totalElevationGainInMeters", "workout_elevation_gain", "m"),
+), {
+    "activityId": "vendor id", "activityName": "a label", "activityDescription": "a label",
+    "activityType": "a label", "averageSpeedInMetersPerSecond": "derivable: distance/time",
+    "maxSpeedInMetersPerSecond": "no catalogue indicator",
+    "averagePaceInMinutesPerKilometer": "derivable", "maxPaceInMinutesPerKilometer": "none",
+    "averageRunCadenceInStepsPerMinute": "no catalogue indicator",
+    "averageBikeCadenceInRoundsPerMinute": "no catalogue indicator",
+    "averageSwimCadenceInStrokesPerMinute": "no catalogue indicator",
+    "steps": "the daily summary counts them already", "totalElevationLossInMeters": "none",
+    "startingLatitudeInDegree": "location is not stored", "startingLongitudeInDegree": "same",
+    "deviceName": "device label", "manual": "flag", "isWebUpload": "flag", "isParent": "flag",
+    "parentSummaryId": "multisport link",
+})
+
+MAPPINGS = {m.record_type: m for m in (DAILIES, SLEEPS, HRV, BODY_COMPS, PULSEOX, RESPIRATION,
+                                       SKIN_TEMP, STRESS, ACTIVITIES)}

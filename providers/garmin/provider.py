@@ -1,0 +1,116 @@
+"""Garmin Health API: OAuth 2.0 with PKCE (required), rotating refresh tokens; summaries by
+upload window (24 h at most per call); PUSH webhooks carry the summaries inline, unsigned."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+import polars as pl
+
+from providers.base import Identity, Provider
+from providers.errors import WebhookPayloadError, WebhookVerificationError
+from providers.formatting import RecordMapping
+from providers.garmin.mapping import MAPPINGS
+from providers.http import VendorClient
+from providers.oauth import OAuth2Config
+from providers.raw import raw_frame
+from providers.types import AuthKind, Connection, ProviderInfo, SyncRequest, Tokens, Window
+from providers.webhooks import header
+
+# push key -> record type (the backfill/pull path names respiration differently)
+PUSH_KEYS = {"dailies": "dailies", "sleeps": "sleeps", "hrv": "hrv", "bodyComps": "bodyComps",
+             "pulseox": "pulseox", "allDayRespiration": "respiration", "skinTemp": "skinTemp",
+             "stressDetails": "stressDetails", "activities": "activities"}
+LIFECYCLE_KEYS = {"deregistrations", "userPermissionsChange"}
+
+
+class GarminProvider(Provider):
+    """Garmin Connect: daily summaries, sleep, HRV, body composition, SpO2, respiration,
+    skin temperature, stress and activities."""
+
+    info = ProviderInfo(
+        slug="garmin", display_name="Garmin", auth_kind=AuthKind.OAUTH2_PKCE, scopes=(),
+        record_types=tuple(PUSH_KEYS.values()), supports_webhooks=True,
+    )
+    default_urls: ClassVar[Mapping[str, str]] = {
+        "authorize": "https://connect.garmin.com/oauth2Confirm",
+        "token": "https://diauth.garmin.com/di-oauth2-service/oauth/token",
+        "api": "https://apis.garmin.com/wellness-api/rest",
+    }
+    mappings: ClassVar[Mapping[str, RecordMapping]] = MAPPINGS
+
+    def oauth_config(self) -> OAuth2Config:
+        return OAuth2Config(self.url("authorize"), self.url("token"), pkce=True)
+
+    async def vendor_user_id(self, tokens: Tokens) -> str | None:
+        return str((await self.bearer_get(self.url("api") + "/user/id", tokens))["userId"])
+
+    async def revoke(self, connection: Connection) -> None:
+        async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
+            response = await http.delete(
+                self.url("api") + "/user/registration",
+                headers={"Authorization": f"Bearer {connection.tokens.access_token}"})
+        if response.status_code not in (204, 401):
+            response.raise_for_status()
+
+    async def fetch(self, client: VendorClient, record_type: str,
+                    window: Window) -> AsyncIterator[dict[str, Any]]:
+        # The pull filters on upload time: summaries of the window's last day arrive after it.
+        start = int(window.start.timestamp())
+        end = int((window.end + timedelta(days=1)).timestamp())
+        for lo in range(start, end, 86400):
+            params = {"uploadStartTimeInSeconds": lo,
+                      "uploadEndTimeInSeconds": min(lo + 86400, end)}
+            for doc in await client.get_json(f"{self.url('api')}/{record_type}", params=params):
+                yield doc
+
+    def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
+        if "calendarDate" in doc:
+            day = date.fromisoformat(doc["calendarDate"])
+        else:
+            start = doc.get("startTimeInSeconds", doc.get("measurementTimeInSeconds"))
+            offset = doc.get("startTimeOffsetInSeconds",
+                             doc.get("measurementTimeOffsetInSeconds", 0))
+            day = datetime.fromtimestamp(int(start) + int(offset), UTC).date()
+        version = doc.get("validation")  # TENTATIVE -> FINAL re-deliveries
+        return Identity(str(doc["summaryId"]), version, day)
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
+                       now: float | None = None) -> None:
+        # Garmin signs nothing: the client id header is all there is to check.
+        if header(headers, "garmin-client-id") != self.settings.client_id:
+            raise WebhookVerificationError(self.slug, "missing or wrong garmin-client-id")
+
+    def _push_items(self, body: bytes) -> dict[str, list[dict[str, Any]]]:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise WebhookPayloadError(self.slug, "body is not JSON") from None
+        if not isinstance(doc, dict):
+            raise WebhookPayloadError(self.slug, "body is not an object")
+        unknown = set(doc) - set(PUSH_KEYS) - LIFECYCLE_KEYS
+        if unknown:
+            raise WebhookPayloadError(self.slug, f"unknown summary keys {sorted(unknown)}")
+        return {k: v for k, v in doc.items() if k in PUSH_KEYS}
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
+        requests = []
+        for key, items in self._push_items(body).items():
+            for item in items:
+                day = item.get("calendarDate")
+                requests.append(SyncRequest(
+                    self.slug, str(item["userId"]), PUSH_KEYS[key],
+                    day=date.fromisoformat(day) if day else None,
+                    object_id=item.get("summaryId"),
+                    event="ping" if "callbackURL" in item else "push"))
+        return requests
+
+    def push_records(self, connection: Connection, body: bytes) -> pl.DataFrame:
+        """PUSH mode: the summaries inline in a verified webhook, as raw records."""
+        return raw_frame(self.record(connection, PUSH_KEYS[key], item)
+                         for key, items in self._push_items(body).items()
+                         for item in items if "callbackURL" not in item)

@@ -10,8 +10,8 @@ from indicators.timeutils import epoch_utc_expr
 from providers.formatting import Field, RecordMapping
 from providers.series import Series
 
-I = pl.Int64()
-_START = {"startTimeInSeconds": I, "startTimeOffsetInSeconds": I, "durationInSeconds": I}
+INT = pl.Int64()
+_START = {"startTimeInSeconds": INT, "startTimeOffsetInSeconds": INT, "durationInSeconds": INT}
 _T = epoch_utc_expr("startTimeInSeconds")
 _END = epoch_utc_expr(pl.col("startTimeInSeconds") + pl.col("durationInSeconds"))
 _OFF = pl.col("startTimeOffsetInSeconds")
@@ -88,7 +88,7 @@ HRV = _span("hrv", (Field("lastNightAvg", "sleep_average_hrv_rmssd", "ms"),),
 
 BODY_COMPS = RecordMapping(
     record_type="bodyComps",
-    paths={"measurementTimeInSeconds": I, "measurementTimeOffsetInSeconds": I},
+    paths={"measurementTimeInSeconds": INT, "measurementTimeOffsetInSeconds": INT},
     time=epoch_utc_expr("measurementTimeInSeconds"),
     tz_offset_s=pl.col("measurementTimeOffsetInSeconds"),
     fields=(

@@ -8,26 +8,53 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api.routers import health
-from api.state import AppState
+from api.config import ApiSettings, get_api_settings
+from api.errors import install_error_handlers
+from api.logs import configure_logging
+from api.metrics import ApiMetrics
+from api.middleware import RequestContextMiddleware
+from api.ratelimit import RateLimiter
+from api.routers import auth, health, me, metrics
+from api.security import Passwords, TokenIssuer
+from api.state import AppState, signing_key, token_cipher
 from mirobody_assets.settings import Settings, get_settings
 from mirobody_assets.storage.engine import make_engine, make_session_factory
 from mirobody_assets.storage.redis_client import make_redis
+from providers.registry import ProviderRegistry
+
+ROUTERS = (health, metrics, auth, me)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the API for these settings; the database and Redis connect in the lifespan."""
+def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
+               registry: ProviderRegistry | None = None) -> FastAPI:
+    """Build the API for these settings; the database and Redis connect in the lifespan.
+
+    `registry` replaces the providers found through entry points (tests pass the sandbox's).
+    """
+    api = api_settings or get_api_settings()
+    app_metrics = ApiMetrics()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.database_url or not settings.redis_url:
             raise RuntimeError("the API needs DATABASE_URL and REDIS_URL (mirobody up sets them)")
-        engine = make_engine(settings.database_url, pool_size=10, max_overflow=10)
+        engine = make_engine(settings.database_url, pool_size=20, max_overflow=20)
         redis = make_redis(settings.redis_url, settings.redis_prefix)
-        app.state.mirobody = AppState(settings, engine, make_session_factory(engine), redis)
+        providers = registry or ProviderRegistry.from_entry_points(api.provider_settings())
+        app.state.mirobody = AppState(
+            settings=settings, engine=engine, sessions=make_session_factory(engine), redis=redis,
+            api=api, metrics=app_metrics, limiter=RateLimiter(redis, app_metrics),
+            passwords=Passwords(api.argon2_time_cost, api.argon2_memory_kib),
+            tokens=TokenIssuer(signing_key(settings), settings.jwt_issuer,
+                               settings.jwt_audience, api.access_token_ttl_s),
+            cipher=token_cipher(settings), registry=providers,
+        )
+        app_metrics.watch_database(engine)
         try:
             yield
         finally:
+            app_metrics.watch_database(None)
             redis.client.close()
             engine.dispose()
 
@@ -37,15 +64,19 @@ def create_app(settings: Settings) -> FastAPI:
         description="Personal health data from every wearable, normalised: REST, MCP and chat.",
         lifespan=lifespan,
     )
+    install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
             allow_credentials=True,
         )
-    app.include_router(health.router)
+    app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
+    for module in ROUTERS:
+        app.include_router(module.router)
     return app
 
 

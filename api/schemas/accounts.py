@@ -1,0 +1,70 @@
+"""Account models: UserBase, UserCreate, UserUpdate, UserPublic, and the token pair."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import datetime
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}$"
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is not None and value not in _zones():
+        raise ValueError("unknown IANA time zone")
+    return value
+
+
+class UserBase(BaseModel):
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=320, examples=["ada@example.org"])
+    display_name: str | None = Field(default=None, max_length=200)
+    timezone: str = Field(default="UTC", max_length=64, description="IANA zone of the user.")
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class UserCreate(UserBase):
+    """Registration: the password is hashed with argon2id and never stored or logged."""
+
+    password: str = Field(min_length=10, max_length=256)
+
+
+class UserUpdate(BaseModel):
+    display_name: str | None = Field(default=None, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class UserPublic(UserBase):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    created_at: datetime
+
+
+class LoginRequest(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=256)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class TokenPair(BaseModel):
+    """An access JWT (short-lived) and a single-use refresh token (rotated on use)."""
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name)
+    expires_in: int = Field(description="Seconds until the access token expires.")

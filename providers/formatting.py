@@ -57,6 +57,7 @@ class RecordMapping:
     series: tuple[Series, ...] = ()
     derived: Mapping[str, pl.Expr] = field(default_factory=dict)
     prepare: Prepare | None = None
+    rows: Callable[[pl.DataFrame], pl.DataFrame] | None = None  # custom long rows
     field_dtype: pl.DataType = field(default_factory=pl.Float64)
 
     def __post_init__(self) -> None:
@@ -173,6 +174,8 @@ def _to_rows(provider: str, mapping: RecordMapping, frame: pl.DataFrame) -> pl.D
             pl.col("indicator").replace_strict(units, return_dtype=pl.String).alias("unit")))
     for s in mapping.series:
         parts.append(explode_series(frame, s))
+    if mapping.rows is not None:
+        parts.append(mapping.rows(frame))
     if not parts:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     return pl.concat([p.select(COLUMNS) for p in parts], how="vertical")

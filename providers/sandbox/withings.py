@@ -1,5 +1,178 @@
-from fastapi import FastAPI
+"""Withings emulator: `{status, body}` envelopes on HTTP 200 (401 and 601 are in-body statuses),
+form POSTs with `action=`, `offset` + `more` paging, `value * 10^unit` measures, epoch seconds
++ IANA timezone, comma-separated scopes, signed nonce-based revoke; notifications unsigned."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from providers.sandbox.cloud import VendorState, oauth_error
+from providers.sandbox.oauth_server import OAuthRefusal
+from providers.sandbox.physiology import DayTruth, Person, days_between
+
+PAGE = 10
+_NONCES: set[str] = set()
 
 
-def build(state):
-    return FastAPI()
+def signature(secret: str, *parts: str) -> str:
+    """Withings' request signature: hex HMAC-SHA256 over the comma-joined values."""
+    return hmac.new(secret.encode(), ",".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
+    s, a, b, tz = t.sleep, t.activity, t.body, person.iana_tz
+    if kind == "measure":
+        if b is None:
+            return []
+        return [{"grpid": t.day.toordinal() * 10, "attrib": 0, "date": b.time,
+                 "created": b.time + 38, "modified": b.time + 38, "category": 1,
+                 "deviceid": "c9d1e2f3a4b5", "hash_deviceid": "c9d1e2f3a4b5",
+                 "model": "Body Cardio", "model_id": 6, "timezone": tz,
+                 "measures": [{"value": round(b.weight_kg * 1000), "type": 1, "unit": -3},
+                              {"value": round(b.fat_pct * 100), "type": 6, "unit": -2},
+                              {"value": round(b.muscle_kg * 100), "type": 76, "unit": -2},
+                              {"value": round(b.bone_kg * 100), "type": 88, "unit": -2},
+                              {"value": round(person.resting_hr) + 9, "type": 11, "unit": 0}]}]
+    if s is None or a is None:
+        return []
+    if kind == "activity":
+        return [{"date": t.day.isoformat(), "timezone": tz, "deviceid": None,
+                 "hash_deviceid": None, "brand": 18, "is_tracker": False,
+                 "modified": t.local_midnight + 86400, "steps": a.steps,
+                 "distance": float(a.distance_m), "elevation": a.floors, "soft": a.light_s,
+                 "moderate": a.moderate_s, "intense": a.vigorous_s,
+                 "active": a.moderate_s + a.vigorous_s, "calories": float(a.active_kcal),
+                 "totalcalories": float(a.total_kcal), "hr_average": a.hr_avg,
+                 "hr_min": a.hr_min, "hr_max": a.hr_max, "hr_zone_0": 47000, "hr_zone_1": 5800,
+                 "hr_zone_2": 2460, "hr_zone_3": 180}]
+    return [{"id": t.day.toordinal() * 7, "timezone": tz, "model": 32, "model_id": 63,
+             "startdate": s.start, "enddate": s.end, "date": t.day.isoformat(),
+             "created": s.end + 900, "modified": s.end + 900, "hash_deviceid": "ab12",
+             "completed": not t.pending,
+             "data": {"total_timeinbed": s.in_bed_s, "total_sleep_time": s.asleep_s,
+                      "asleepduration": s.asleep_s,
+                      "lightsleepduration": s.light_s, "deepsleepduration": s.deep_s,
+                      "remsleepduration": s.rem_s, "wakeupduration": s.awake_s,
+                      "sleep_latency": s.latency_s, "durationtosleep": s.latency_s,
+                      "wakeup_latency": 420, "durationtowakeup": 420, "waso": 1920,
+                      "wakeupcount": 3, "out_of_bed_count": 1, "nb_rem_episodes": 5,
+                      "sleep_efficiency": round(s.asleep_s / s.in_bed_s, 2),
+                      "sleep_score": s.score, "hr_average": round(s.avg_hr),
+                      "hr_min": s.lowest_hr, "hr_max": s.lowest_hr + 25,
+                      "rr_average": round(s.resp_rate), "rr_min": 11, "rr_max": 19,
+                      "breathing_disturbances_intensity": 9, "snoring": 840,
+                      "snoringepisodecount": 3, "apnea_hypopnea_index": 4}}]
+
+
+def _ok(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse({"status": 0, "body": body})
+
+
+def build(state: VendorState) -> FastAPI:
+    app = FastAPI(title="Withings sandbox")
+
+    @app.exception_handler(HTTPException)
+    async def in_body_status(request: Request, exc: HTTPException) -> Response:
+        # Withings answers HTTP 200 with the error in `status`: 401 auth, 601 too many requests.
+        if exc.status_code >= 500:
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        status = {401: 401, 429: 601}.get(exc.status_code, 503)
+        return JSONResponse({"status": status, "body": {}, "error": str(exc.detail)})
+
+    @app.get("/oauth2_user/authorize2")
+    def authorize(request: Request) -> Response:
+        try:
+            return RedirectResponse(state.oauth.authorize(dict(request.query_params)), 302)
+        except OAuthRefusal as refusal:
+            return oauth_error(refusal)
+
+    @app.post("/v2/signature")
+    async def nonce(request: Request) -> JSONResponse:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        expected = signature(state.oauth.client_secret, "getnonce", form.get("client_id", ""),
+                             form.get("timestamp", ""))
+        if not hmac.compare_digest(expected, form.get("signature", "")):
+            return JSONResponse({"status": 503, "body": {}, "error": "bad signature"})
+        value = secrets.token_hex(16)
+        _NONCES.add(value)
+        return _ok({"nonce": value})
+
+    @app.post("/v2/oauth2")
+    async def oauth2(request: Request) -> JSONResponse:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        if form.get("action") == "revoke":
+            expected = signature(state.oauth.client_secret, "revoke", form.get("client_id", ""),
+                                 form.get("nonce", ""))
+            if form.get("nonce") not in _NONCES or not hmac.compare_digest(
+                    expected, form.get("signature", "")):
+                return JSONResponse({"status": 503, "body": {}, "error": "bad signature"})
+            _NONCES.discard(form["nonce"])
+            return _ok({})
+        try:
+            if form.get("action") != "requesttoken":
+                raise OAuthRefusal("invalid_request", "unknown action")
+            state.oauth.check_client(form.get("client_id"), form.get("client_secret"))
+            if form.get("grant_type") == "refresh_token":
+                person, body = state.oauth.rotate(form)
+            else:
+                person, body = state.oauth.exchange(form)
+        except OAuthRefusal as refusal:
+            return JSONResponse({"status": 503 if refusal.error == "invalid_grant" else 100,
+                                 "body": {}, "error": f"{refusal.error}: {refusal.description}"})
+        return _ok(body | {"userid": person.vendor_int_id("withings"),
+                           "scope": "user.info,user.metrics,user.activity",
+                           "csrf_token": secrets.token_hex(8)})
+
+    def collect(request: Request, kind: str, first: date, last: date, offset: int,
+                key: str) -> JSONResponse:
+        person = state.guard(request)
+        last = min(last, state.today)
+        docs = [d for day in days_between(first, last)
+                for d in render(kind, person, state.truth(person, day))]
+        more = offset + PAGE < len(docs)
+        body: dict[str, Any] = {key: docs[offset:offset + PAGE], "more": more,
+                                "offset": offset + PAGE if more else 0}
+        if kind == "measure":
+            body |= {"updatetime": 1741690000, "timezone": person.iana_tz, "more": int(more)}
+            for group in body[key]:
+                group.pop("timezone")  # only the envelope names the timezone
+        return _ok(body)
+
+    @app.post("/measure")
+    async def measure(request: Request) -> JSONResponse:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        first = datetime.fromtimestamp(int(form["startdate"]), UTC).date()
+        last = datetime.fromtimestamp(int(form["enddate"]), UTC).date()
+        return collect(request, "measure", first, last, int(form.get("offset", 0)),
+                       "measuregrps")
+
+    @app.post("/v2/measure")
+    async def activity(request: Request) -> JSONResponse:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        return collect(request, "activity", date.fromisoformat(form["startdateymd"]),
+                       date.fromisoformat(form["enddateymd"]), int(form.get("offset", 0)),
+                       "activities")
+
+    @app.post("/v2/sleep")
+    async def sleep(request: Request) -> JSONResponse:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        return collect(request, "sleep", date.fromisoformat(form["startdateymd"]),
+                       date.fromisoformat(form["enddateymd"]), int(form.get("offset", 0)),
+                       "series")
+
+    return app
+
+
+def notification(person: Person, appli: int, start: int, end: int) -> tuple[dict[str, str],
+                                                                             bytes]:
+    """A Withings notification: an unsigned form POST naming what changed."""
+    body = (f"userid={person.vendor_int_id('withings')}&appli={appli}"
+            f"&startdate={start}&enddate={end}").encode()
+    return {"content-type": "application/x-www-form-urlencoded"}, body

@@ -1,0 +1,5 @@
+"""Withings provider plugin (entry point `withings = providers.withings:WithingsProvider`)."""
+
+from providers.withings.provider import WithingsProvider
+
+__all__ = ["WithingsProvider"]

@@ -1,0 +1,178 @@
+"""Withings records to catalogue indicators: `getmeas` groups (`value * 10^unit`, meastype
+codes), daily activity and sleep summaries. Times are epoch seconds or local dates with an IANA
+timezone, converted per distinct zone."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from indicators.catalogue import get_indicator
+from indicators.timeutils import epoch_utc_expr
+from indicators.units import indicator_conversion
+from providers.errors import UnknownPayloadShapeError
+from providers.formatting import COLUMNS, Field, RecordMapping
+
+S, INT = pl.String(), pl.Int64()
+
+# meastype -> (indicator, unit of value * 10^unit)
+MEASTYPES: dict[int, tuple[str, str]] = {
+    1: ("weight", "kg"), 4: ("height", "m"), 5: ("fat_free_mass", "kg"),
+    6: ("body_fat_percentage", "%"), 8: ("fat_mass", "kg"),
+    9: ("blood_pressure_diastolic", "mm[Hg]"), 10: ("blood_pressure_systolic", "mm[Hg]"),
+    11: ("heart_rate", "/min"), 12: ("body_temperature", "Cel"), 54: ("spo2", "%"),
+    71: ("body_temperature", "Cel"), 73: ("skin_temperature", "Cel"),
+    76: ("muscle_mass", "kg"), 77: ("body_water_mass", "kg"), 88: ("bone_mass", "kg"),
+    91: ("pulse_wave_velocity", "m/s"), 123: ("vo2max", "mL/(kg.min)"),
+}
+IGNORED_MEASTYPES: dict[int, str] = {
+    130: "AFib classification (an enum)", 135: "ECG QRS interval: no catalogue id",
+    136: "ECG PR interval", 137: "ECG QT interval", 138: "ECG QTc interval",
+    139: "AFib from PPG (an enum)", 155: "vascular age: no catalogue id",
+    167: "nerve health score: no catalogue id", 168: "extracellular water: no catalogue id",
+    169: "intracellular water: no catalogue id", 170: "visceral fat index: no catalogue id",
+    173: "segmental fat-free mass", 174: "segmental fat mass", 175: "segmental muscle mass",
+    196: "electrodermal activity", 226: "BMR estimate (a rate, not a day's energy)",
+    227: "metabolic age", 229: "ESC score",
+}
+_TABLE = pl.DataFrame(
+    {
+        "_type": list(MEASTYPES),
+        "indicator": [i for i, _ in MEASTYPES.values()],
+        "_scale": [indicator_conversion(i, u)[0] for i, u in MEASTYPES.values()],
+        "_offset": [indicator_conversion(i, u)[1] for i, u in MEASTYPES.values()],
+        "unit": [get_indicator(i).unit for i, _ in MEASTYPES.values()],
+    },
+    schema={"_type": INT, "indicator": S, "_scale": pl.Float64, "_offset": pl.Float64,
+            "unit": S},
+)
+
+
+def _zone_offsets(flat: pl.LazyFrame, raw: pl.DataFrame, anchor: pl.Expr) -> pl.LazyFrame:
+    """`_tz_offset_s` of `anchor` (a UTC instant) in each row's IANA `timezone`."""
+    zones = [z for z in flat.select(pl.col("timezone").unique()).collect().to_series() if z]
+    naive = anchor.dt.replace_time_zone(None)
+    expr = pl.lit(None, pl.Int32)
+    for zone in zones:
+        local = anchor.dt.convert_time_zone(zone).dt.replace_time_zone(None)
+        seconds = (local - naive).dt.total_seconds().cast(pl.Int32)
+        expr = pl.when(pl.col("timezone") == zone).then(seconds).otherwise(expr)
+    return flat.with_columns(expr.alias("_tz_offset_s"))
+
+
+def _local_midnights(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
+    """Activity rows: the UTC instant of 00:00 local on `date`, and its offset."""
+    zones = [z for z in flat.select(pl.col("timezone").unique()).collect().to_series() if z]
+    naive = pl.col("date").str.to_date().cast(pl.Datetime("us"))
+    expr = pl.lit(None, pl.Datetime("us", "UTC"))
+    for zone in zones:
+        utc = naive.dt.replace_time_zone(zone, ambiguous="earliest",
+                                         non_existent="null").dt.convert_time_zone("UTC")
+        expr = pl.when(pl.col("timezone") == zone).then(utc).otherwise(expr)
+    flat = flat.with_columns(expr.alias("_midnight"))
+    return _zone_offsets(flat, raw, pl.col("_midnight"))
+
+
+def _measure_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    long = frame.select("user_id", "time", "end_time", "tz_offset_s", "source", "record_id",
+                        "measures").explode("measures").filter(pl.col("measures").is_not_null())
+    long = long.with_columns(pl.col("measures").struct.unnest().name.prefix("_"))
+    known = set(MEASTYPES) | set(IGNORED_MEASTYPES)
+    unknown = long.filter(~pl.col("_type").is_in(list(known)))
+    if unknown.height:
+        codes = sorted(unknown["_type"].unique().to_list())
+        raise UnknownPayloadShapeError("withings", "measure", f"unknown meastype codes {codes}")
+    joined = long.join(_TABLE.lazy().collect(), on="_type", how="inner")
+    raw_value = pl.col("_value").cast(pl.Float64) * pl.lit(10.0).pow(pl.col("_unit"))
+    return joined.with_columns(
+        (raw_value * pl.col("_scale") + pl.col("_offset")).alias("value")).select(COLUMNS)
+
+
+MEASURE = RecordMapping(
+    record_type="measure",
+    paths={"date": INT, "timezone": S, "category": INT, "measures": pl.List(
+        pl.Struct({"value": INT, "type": INT, "unit": INT}))},
+    prepare=lambda flat, raw: _zone_offsets(flat, raw, epoch_utc_expr("date")),
+    time=epoch_utc_expr("date"),
+    tz_offset_s=pl.col("_tz_offset_s"),
+    keep=pl.col("category") == 1,  # 2 = objectives (targets), not measurements
+    fields=(),
+    rows=_measure_rows,
+    ignored={"grpid": "kept as record_id", "attrib": "device/manual attribution",
+             "created": "bookkeeping", "modified": "raw record version",
+             "deviceid": "device id", "hash_deviceid": "device id", "model": "device label",
+             "model_id": "device label", "comment": "free text",
+             "timezone": "copied from the getmeas envelope; gives tz_offset_s"},
+)
+
+ACTIVITY = RecordMapping(
+    record_type="activity",
+    paths={"date": S, "timezone": S},
+    prepare=_local_midnights,
+    time=pl.col("_midnight"),
+    end_time=pl.col("_midnight") + pl.duration(days=1),
+    tz_offset_s=pl.col("_tz_offset_s"),
+    fields=(
+        Field("steps", "steps", "{steps}"),
+        Field("distance", "distance", "m"),
+        Field("elevation", "floors_climbed", "{floors}"),
+        Field("soft", "light_activity_duration", "s"),
+        Field("moderate", "moderate_activity_duration", "s"),
+        Field("intense", "vigorous_activity_duration", "s"),
+        Field("calories", "active_energy", "kcal"),
+        Field("totalcalories", "total_energy", "kcal"),
+        Field("hr_average", "average_heart_rate", "/min"),
+        Field("hr_min", "min_heart_rate", "/min"),
+        Field("hr_max", "max_heart_rate", "/min"),
+        *(Field(f"hr_zone_{i}", f"heart_rate_zone_{i}_duration", "s") for i in range(4)),
+    ),
+    ignored={"date": "time", "timezone": "tz_offset_s", "deviceid": "device id",
+             "hash_deviceid": "device id", "brand": "1 Withings / 18 external source",
+             "is_tracker": "flag", "modified": "raw record version",
+             "active": "moderate + intense, both mapped"},
+)
+
+SLEEP = RecordMapping(
+    record_type="sleep",
+    paths={"startdate": INT, "enddate": INT, "timezone": S},
+    prepare=lambda flat, raw: _zone_offsets(flat, raw, epoch_utc_expr("startdate")),
+    time=epoch_utc_expr("startdate"),
+    end_time=epoch_utc_expr("enddate"),
+    tz_offset_s=pl.col("_tz_offset_s"),
+    fields=(
+        Field("data.total_timeinbed", "sleep_duration_in_bed", "s"),
+        Field("data.total_sleep_time", "sleep_duration_asleep", "s"),
+        Field("data.lightsleepduration", "sleep_duration_light", "s"),
+        Field("data.deepsleepduration", "sleep_duration_deep", "s"),
+        Field("data.remsleepduration", "sleep_duration_rem", "s"),
+        Field("data.wakeupduration", "sleep_duration_awake", "s"),
+        Field("data.sleep_latency", "sleep_latency", "s"),
+        Field("data.sleep_efficiency", "sleep_efficiency", "ratio"),
+        Field("data.sleep_score", "sleep_score", "{score}"),
+        Field("data.hr_average", "sleep_average_heart_rate", "/min"),
+        Field("data.hr_min", "sleep_lowest_heart_rate", "/min"),
+        Field("data.rr_average", "sleep_respiratory_rate", "/min"),
+        Field("data.apnea_hypopnea_index", "breathing_disturbance_index", "/h"),
+    ),
+    ignored={
+        "id": "kept as record_id", "timezone": "tz_offset_s", "model": "device kind",
+        "model_id": "device label", "startdate": "time", "enddate": "end_time",
+        "date": "local day", "created": "bookkeeping", "modified": "raw record version",
+        "hash_deviceid": "device id", "completed": "night closed flag",
+        "data.asleepduration": "same as total_sleep_time",
+        "data.durationtosleep": "same as sleep_latency",
+        "data.wakeup_latency": "no catalogue id", "data.durationtowakeup": "no catalogue id",
+        "data.waso": "wake after onset: inside wakeupduration",
+        "data.wakeupcount": "no catalogue id", "data.out_of_bed_count": "no catalogue id",
+        "data.nb_rem_episodes": "no catalogue id", "data.hr_max": "no sleep maximum id",
+        "data.rr_min": "no catalogue id", "data.rr_max": "no catalogue id",
+        "data.breathing_disturbances_intensity": "an intensity, not events per hour",
+        "data.snoring": "no catalogue id", "data.snoringepisodecount": "no catalogue id",
+        "data.rmssd_start_avg": "no catalogue id", "data.rmssd_end_avg": "no catalogue id",
+        "data.core_body_temperature_min": "no catalogue id",
+        "data.core_body_temperature_max": "no catalogue id",
+        "data.core_body_temperature_avg": "no catalogue id",
+        "data.night_events": "event list", "data.sleep_score_version": "label",
+    },
+)
+
+MAPPINGS = {m.record_type: m for m in (MEASURE, ACTIVITY, SLEEP)}

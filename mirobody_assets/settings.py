@@ -82,6 +82,30 @@ class Settings(BaseSettings):
         default=None, description="DuckDB warehouse file. Unset: <data_dir>/warehouse.duckdb."
     )
     log_level: str = Field(default="INFO", description="Root log level.")
+    provider_credentials: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        repr=False,
+        description=(
+            'Vendor client credentials as JSON: {"whoop": {"client_id": ..., "client_secret": '
+            '..., "base_url": optional}}. A provider without them is disabled.'
+        ),
+    )
+    sandbox_url: str | None = Field(
+        default=None,
+        description="Base URL of the sandbox vendor cloud; unconfigured providers point there.",
+    )
+    initial_history_days: int = Field(
+        default=30, ge=1, le=3650, description="Days pulled when a user links a provider."
+    )
+    pull_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Users pulled at once per provider within a run."
+    )
+    remote_ingest_url: str | None = Field(
+        default=None, description="A Mirobody-compatible ingest URL the upload pushes to."
+    )
+    remote_ingest_token: SecretStr | None = Field(
+        default=None, description="Bearer token for REMOTE_INGEST_URL."
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -58,3 +58,24 @@ def load_latest_raw(conn: Connection, users: Sequence[str], days: Sequence[date]
         "fetched_at DESC, id DESC"
     )
     return read_frame(conn, query, params, dict(RAW_RECORD_COLUMNS))
+
+
+RAW_INDEX_COLUMNS: dict[str, pl.DataType] = {
+    "user_id": pl.String(), "provider": pl.String(), "record_type": pl.String(),
+    "vendor_id": pl.String(), "version": pl.String(), "content_hash": pl.String(),
+    "day": pl.Date(),
+}
+
+
+def load_raw_index(conn: Connection, parts: pl.DataFrame) -> pl.DataFrame:
+    """Every stored version of the partitions' raw records, without payloads (for analysts)."""
+    params = {"users": parts["user_id"].to_list(), "days": parts["day"].to_list()}
+    return read_frame(
+        conn,
+        "SELECT user_id::text, provider, record_type, vendor_id, version, content_hash, day "
+        "FROM raw_records WHERE (user_id, day) IN "
+        "(SELECT * FROM unnest(%(users)s::uuid[], %(days)s::date[])) "
+        "ORDER BY user_id, day, provider, record_type, vendor_id",
+        params,
+        RAW_INDEX_COLUMNS,
+    )

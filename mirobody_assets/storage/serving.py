@@ -1,8 +1,9 @@
 """Partition writes of the serving tables: replace exactly a partition's rows in one transaction.
 
-A partition is (user, local day). A run covers a rectangle of users x days; every write here
-deletes that rectangle's rows and inserts the new ones inside the caller's transaction, so a
-re-run, or a re-run after the process died mid-write, leaves the same tables.
+A partition is (user, local day); a run covers any set of them, given as a frame of
+(user_id, day) pairs. Every write here deletes exactly those partitions' rows and inserts the
+new ones inside the caller's transaction, so a re-run, or a re-run after the process died
+mid-write, leaves the same tables.
 """
 
 from __future__ import annotations
@@ -42,59 +43,80 @@ def with_local_day(values: pl.DataFrame) -> pl.DataFrame:
             .with_columns(day=local_day()).drop("day_anchor"))
 
 
-def in_partitions(frame: pl.DataFrame, users: Sequence[str], days: Sequence[date],
-                  user_col: str = "user_id", day_col: str = "day") -> pl.DataFrame:
-    return frame.filter(pl.col(user_col).is_in(list(users)) & pl.col(day_col).is_in(list(days)))
+def partition_pairs(users: Sequence[str], days: Sequence[date]) -> pl.DataFrame:
+    """Every (user, day) pair of users x days, as a partition frame."""
+    return pl.DataFrame({"user_id": list(users)}).join(
+        pl.DataFrame({"day": list(days)}, schema={"day": pl.Date}), how="cross")
 
 
-def _delete(conn: Connection, table: str, users: Sequence[str], days: Sequence[date],
-            user_col: str = "user_id", day_col: str = "day") -> int:
+def in_partitions(frame: pl.DataFrame, parts: pl.DataFrame, user_col: str = "user_id",
+                  day_col: str = "day") -> pl.DataFrame:
+    """The rows of `frame` that belong to one of the partitions."""
+    keys = parts.select(pl.col("user_id").alias(user_col), pl.col("day").alias(day_col))
+    return frame.join(keys, on=[user_col, day_col], how="semi", maintain_order="left")
+
+
+def _delete(conn: Connection, table: str, parts: pl.DataFrame, user_col: str = "user_id",
+            day_col: str = "day") -> int:
     result = conn.execute(
-        text(f"DELETE FROM {table} WHERE {user_col} = ANY(CAST(:users AS uuid[])) "  # noqa: S608
-             f"AND {day_col} = ANY(CAST(:days AS date[]))"),
-        {"users": list(users), "days": list(days)},
+        text(f"DELETE FROM {table} WHERE ({user_col}, {day_col}) IN "  # noqa: S608
+             "(SELECT * FROM unnest(CAST(:users AS uuid[]), CAST(:days AS date[])))"),
+        {"users": parts["user_id"].to_list(), "days": parts["day"].to_list()},
     )
     return int(result.rowcount or 0)
 
 
-def replace_indicator_values(conn: Connection, values: pl.DataFrame, users: Sequence[str],
-                             days: Sequence[date]) -> int:
+def replace_indicator_values(conn: Connection, values: pl.DataFrame, parts: pl.DataFrame) -> int:
     """Replace the partitions' indicator values; rows outside the partitions are not written."""
-    rows = in_partitions(with_local_day(values), users, days)
-    _delete(conn, "indicator_values", users, days)
+    rows = in_partitions(with_local_day(values), parts)
+    _delete(conn, "indicator_values", parts)
     return copy_frame(conn, "indicator_values", rows, IV_TABLE_COLUMNS)
 
 
-def replace_quarantine(conn: Connection, quarantine: pl.DataFrame, users: Sequence[str],
-                       days: Sequence[date]) -> int:
+def replace_quarantine(conn: Connection, quarantine: pl.DataFrame, parts: pl.DataFrame) -> int:
     """Replace the partitions' quarantined values (kept with their reason, never dropped)."""
     rows = with_local_day(quarantine).with_columns(
         partition_user=pl.col("user_id"),
-        partition_day=pl.col("day").fill_null(min(days)),
+        # A row without a usable time stays with the first partition of its user in the run.
+        partition_day=pl.col("day").fill_null(parts["day"].min()),
     )
-    rows = in_partitions(rows, users, days, "partition_user", "partition_day")
-    _delete(conn, "quarantined_values", users, days, "partition_user", "partition_day")
+    rows = in_partitions(rows, parts, "partition_user", "partition_day")
+    _delete(conn, "quarantined_values", parts, "partition_user", "partition_day")
     return copy_frame(conn, "quarantined_values", rows, QUARANTINE_TABLE_COLUMNS)
 
 
-def replace_daily_summary(conn: Connection, summary: pl.DataFrame, users: Sequence[str],
-                          days: Sequence[date]) -> int:
-    rows = in_partitions(summary, users, days)
-    _delete(conn, "daily_summary", users, days)
+def replace_daily_summary(conn: Connection, summary: pl.DataFrame, parts: pl.DataFrame) -> int:
+    """Replace the partitions' daily summaries."""
+    rows = in_partitions(summary, parts)
+    _delete(conn, "daily_summary", parts)
     return copy_frame(conn, "daily_summary", rows, list(DAILY_SUMMARY_COLUMNS))
 
 
-def load_indicator_values(conn: Connection, users: Sequence[str],
-                          days: Sequence[date]) -> pl.DataFrame:
+def load_indicator_values(conn: Connection, parts: pl.DataFrame) -> pl.DataFrame:
     """The partitions' stored indicator values, in the frame contract."""
     cols = ", ".join(
         f"{c}::text" if c == "user_id" else c for c in INDICATOR_VALUE_COLUMNS
     )
-    params: dict[str, Any] = {"users": list(users), "days": list(days)}
+    params: dict[str, Any] = {"users": parts["user_id"].to_list(), "days": parts["day"].to_list()}
     return read_frame(
         conn,
-        f"SELECT {cols} FROM indicator_values WHERE user_id = ANY(%(users)s::uuid[]) "  # noqa: S608
-        "AND day = ANY(%(days)s::date[]) ORDER BY user_id, indicator, source, time",
+        f"SELECT {cols} FROM indicator_values WHERE (user_id, day) IN "  # noqa: S608
+        "(SELECT * FROM unnest(%(users)s::uuid[], %(days)s::date[])) "
+        "ORDER BY user_id, indicator, source, time",
         params,
         dict(INDICATOR_VALUE_COLUMNS),
+    )
+
+
+def load_daily_summary(conn: Connection, parts: pl.DataFrame) -> pl.DataFrame:
+    """The partitions' stored daily summaries, in the frame contract."""
+    cols = ", ".join(f"{c}::text" if c == "user_id" else c for c in DAILY_SUMMARY_COLUMNS)
+    params: dict[str, Any] = {"users": parts["user_id"].to_list(), "days": parts["day"].to_list()}
+    return read_frame(
+        conn,
+        f"SELECT {cols} FROM daily_summary WHERE (user_id, day) IN "  # noqa: S608
+        "(SELECT * FROM unnest(%(users)s::uuid[], %(days)s::date[])) "
+        "ORDER BY user_id, day, indicator",
+        params,
+        dict(DAILY_SUMMARY_COLUMNS),
     )

@@ -13,20 +13,14 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
+from mirobody_assets.storage.raw_store import RAW_INDEX_COLUMNS
 
-RAW_INDEX_COLUMNS: dict[str, pl.DataType] = {
-    "user_id": pl.String(), "provider": pl.String(), "record_type": pl.String(),
-    "vendor_id": pl.String(), "version": pl.String(), "content_hash": pl.String(),
-    "day": pl.Date(),
-}
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "indicator_values": {**INDICATOR_VALUE_COLUMNS, "day": pl.Date()},
     "daily_summary": dict(DAILY_SUMMARY_COLUMNS),
@@ -68,34 +62,32 @@ class Warehouse:
                 "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         return set(TABLES) <= names
 
-    def replace_partitions(self, table: str, frame: pl.DataFrame, users: Sequence[str],
-                           days: Sequence[date]) -> int:
-        """Replace the rows of users x days in `table`'s month files; returns files written."""
+    def replace_partitions(self, table: str, frame: pl.DataFrame, parts: pl.DataFrame) -> int:
+        """Replace the partitions' rows in `table`'s month files; returns files written.
+
+        `parts` is a frame of (user_id, day) pairs; rows of `frame` outside them are ignored.
+        """
         schema = TABLES[table]
-        rows = frame.select(list(schema)).filter(
-            pl.col("user_id").is_in(list(users)) & pl.col("day").is_in(list(days)))
-        months = sorted({d.strftime("%Y-%m") for d in days})
+        month = pl.col("day").dt.strftime("%Y-%m").alias("month")
+        rows = frame.select(list(schema)).join(parts.select("user_id", "day"),
+                                               on=["user_id", "day"], how="semi")
+        fresh = rows.with_columns(month).partition_by(["user_id", "month"], as_dict=True)
         written = 0
-        new_by_key = {
-            (str(k[0]), str(k[1])): part for k, part in rows.with_columns(
-                month=pl.col("day").dt.strftime("%Y-%m")
-            ).partition_by(["user_id", "month"], as_dict=True).items()
-        }
-        for user in users:
-            for month in months:
-                path = self.root / table / user / f"{month}.parquet"
-                kept = (pl.read_parquet(path).filter(~pl.col("day").is_in(list(days)))
-                        if path.exists() else pl.DataFrame(schema=schema))
-                fresh = new_by_key.get((user, month))
-                merged = kept if fresh is None else pl.concat([kept, fresh.select(list(schema))])
-                if merged.height == 0:
-                    if path.exists():
-                        path.unlink()
-                        written += 1
-                    continue
-                path.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_write(merged.sort(merged.columns[:3]), path)
-                written += 1
+        for (user, mon), group in parts.with_columns(month).group_by(["user_id", "month"]):
+            days = group["day"].to_list()
+            path = self.root / table / str(user) / f"{mon}.parquet"
+            kept = (pl.read_parquet(path).filter(~pl.col("day").is_in(days))
+                    if path.exists() else pl.DataFrame(schema=schema))
+            new = fresh.get((user, mon))
+            merged = kept if new is None else pl.concat([kept, new.select(list(schema))])
+            if merged.height == 0:
+                if path.exists():
+                    path.unlink()
+                    written += 1
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(merged.sort(merged.columns[:3]), path)
+            written += 1
         return written
 
     def delete_user(self, user_id: str) -> int:

@@ -1,0 +1,1 @@
+"""The Dagster side of Mirobody: partitions, resources, assets, checks, sensors and schedules."""

@@ -1,0 +1,151 @@
+"""The assets: raw pulls per provider -> normalised indicator values -> daily summary -> upload.
+
+Thin functions over mirobody_assets.ingest and the storage modules. Each reads and writes
+exactly its run's partitions through the resource (no IO manager), so one run may cover many
+users and many days at once.
+"""
+
+
+import asyncio
+from importlib.metadata import entry_points
+
+import dagster as dg
+
+from indicators.aggregate import daily_summary as aggregate_daily
+from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
+from indicators.quarantine import quarantine_counts
+from indicators.schemas import DailySummarySchema, IndicatorValueSchema
+from mirobody_assets import ingest
+from mirobody_assets.pipeline.metadata import failures_metadata, frame_metadata
+from mirobody_assets.pipeline.partitions import PARTITIONS, context_partitions
+from mirobody_assets.pipeline.resources import MirobodyResource
+from mirobody_assets.storage import raw_store, serving
+from mirobody_assets.storage.warehouse import TABLES
+from providers.errors import ProviderDisabledError
+from providers.registry import ENTRY_POINT_GROUP
+
+OWNERS = ["team:data-platform"]
+RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL,
+                       jitter=dg.Jitter.PLUS_MINUS)
+COMMON = dict(partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run(),
+              owners=OWNERS)
+
+
+def provider_slugs() -> list[str]:
+    """Every registered provider (built-in or installed plugin) gets its raw asset."""
+    return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+
+
+def raw_asset(slug: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"raw_{slug}", group_name="raw", kinds={"postgres", "python"}, pool=f"vendor_{slug}",
+        retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
+        description=f"Every {slug} document of the partitions' users and days, as pulled "
+                    "(raw_records, JSONB; identical re-pulls add nothing).",
+    )
+    def _raw(context: dg.AssetExecutionContext, mirobody: MirobodyResource) -> dg.MaterializeResult:
+        parts = context_partitions(context)
+        try:
+            provider = mirobody.registry.get(slug)
+        except ProviderDisabledError as exc:
+            context.log.warning(f"{slug} is disabled: {exc}")
+            return dg.MaterializeResult(metadata={"disabled": str(exc), "new_records": 0})
+        result = asyncio.run(ingest.pull_partitions(
+            provider, mirobody.connections, parts, mirobody.settings.pull_concurrency))
+        with mirobody.engine.begin() as conn:
+            inserted = raw_store.insert_raw_records(conn, result.raw)
+        metadata = {"pulled_records": result.raw.height, "new_records": inserted,
+                    "users_pulled": result.users_pulled, **failures_metadata(result.failures)}
+        hard = [f for f in result.failures if not f.needs_reauth]
+        if hard:
+            # Everyone else's records are stored; the failed user-days are named and a re-run
+            # (the retry policy, or a backfill of just those partitions) repeats only them.
+            raise dg.Failure(
+                description=f"{len(hard)} {slug} pull(s) failed: "
+                            + "; ".join(f"{f.user_id} {f.days[0]}..{f.days[-1]}: {f.cause}"
+                                        for f in hard[:5]),
+                metadata=metadata)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _raw
+
+
+RAW_ASSETS = [raw_asset(slug) for slug in provider_slugs()]
+
+
+@dg.asset(
+    deps=RAW_ASSETS, group_name="normalised", kinds={"postgres", "polars", "pandera"},
+    retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
+    description="Normalised indicator values in standard units (the long fact table). Rows "
+                "that break the contract go to quarantined_values with their reason.",
+)
+def indicator_values(context: dg.AssetExecutionContext,
+                     mirobody: MirobodyResource) -> dg.MaterializeResult:
+    parts = context_partitions(context)
+    users = parts["user_id"].unique().to_list()
+    with mirobody.engine.connect() as conn:
+        raw = raw_store.load_latest_raw(conn, users, parts["day"].unique().to_list())
+    result = ingest.normalise(mirobody.registry, raw)
+    IndicatorValueSchema.validate(result.values)
+    with mirobody.engine.begin() as conn:
+        written = serving.replace_indicator_values(conn, result.values, parts)
+        quarantined = serving.replace_quarantine(conn, result.quarantine, parts)
+    metadata = {**frame_metadata(result.values, INDICATOR_VALUE_COLUMNS),
+                "rows_written": written, "raw_records_read": raw.height,
+                "quarantined": quarantined,
+                "quarantined_by_reason": dg.MetadataValue.json(
+                    quarantine_counts(result.quarantine)),
+                **failures_metadata(result.failures)}
+    if result.failures:
+        raise dg.Failure(description="payloads of an unknown shape: "
+                         + "; ".join(f.cause for f in result.failures[:3]), metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    deps=[indicator_values], group_name="normalised", kinds={"postgres", "polars", "pandera"},
+    retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
+    description="One value per user, local day and indicator, by the catalogue's roll-up; "
+                "overlapping sources merged by declared priority, the winner recorded.",
+)
+def daily_summary(context: dg.AssetExecutionContext,
+                  mirobody: MirobodyResource) -> dg.MaterializeResult:
+    parts = context_partitions(context)
+    with mirobody.engine.connect() as conn:
+        values = serving.load_indicator_values(conn, parts)
+    summary = aggregate_daily(values)
+    DailySummarySchema.validate(summary)
+    with mirobody.engine.begin() as conn:
+        written = serving.replace_daily_summary(conn, summary, parts)
+    return dg.MaterializeResult(metadata={
+        **frame_metadata(summary, DAILY_SUMMARY_COLUMNS), "rows_written": written})
+
+
+@dg.asset(
+    deps=[indicator_values, daily_summary], group_name="upload",
+    kinds={"duckdb", "parquet"}, retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
+    description="The analysts' copy: per-user Parquet and the DuckDB warehouse views "
+                "(indicator_values, daily_summary, raw_records_index).",
+)
+def warehouse(context: dg.AssetExecutionContext,
+              mirobody: MirobodyResource) -> dg.MaterializeResult:
+    parts = context_partitions(context)
+    with mirobody.engine.connect() as conn:
+        values = serving.with_local_day(serving.load_indicator_values(conn, parts))
+        summary = serving.load_daily_summary(conn, parts)
+        index = raw_store.load_raw_index(conn, parts)
+    wh = mirobody.warehouse
+    files = {name: wh.replace_partitions(name, frame, parts) for name, frame in
+             (("indicator_values", values), ("daily_summary", summary),
+              ("raw_records_index", index))}
+    rows = {"indicator_values": values.height, "daily_summary": summary.height,
+            "raw_records_index": index.height}
+    return dg.MaterializeResult(metadata={
+        "duckdb_path": str(wh.duckdb_path), "files_written": dg.MetadataValue.json(files),
+        "rows": dg.MetadataValue.json(rows), "dagster/row_count": sum(rows.values()),
+        "tables": dg.MetadataValue.json(sorted(TABLES)),
+    })
+
+
+ALL_ASSETS = [*RAW_ASSETS, indicator_values, daily_summary, warehouse]
+

@@ -1,0 +1,25 @@
+"""The provider registry of this installation, built from the settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mirobody_assets.settings import Settings
+from providers.registry import ProviderRegistry
+from providers.sandbox.cloud import SANDBOX_CREDENTIALS
+
+
+def provider_settings(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Configured credentials; with SANDBOX_URL, every unconfigured built-in vendor points at
+    the sandbox vendor cloud with its sandbox credentials."""
+    merged: dict[str, dict[str, Any]] = {}
+    if settings.sandbox_url:
+        base = settings.sandbox_url.rstrip("/")
+        merged = {v: {**creds, "base_url": f"{base}/{v}"}
+                  for v, creds in SANDBOX_CREDENTIALS.items()}
+    merged.update(settings.provider_credentials)
+    return merged
+
+
+def build_registry(settings: Settings) -> ProviderRegistry:
+    return ProviderRegistry.from_entry_points(provider_settings(settings))

@@ -1,0 +1,88 @@
+"""Fixtures: the sandbox vendor cloud, a Postgres-backed Dagster instance, linked users."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import Engine
+
+from mirobody_assets.connections import ConnectionRepository
+from mirobody_assets.pipeline.resources import MirobodyResource
+from mirobody_assets.sandbox_link import link_sandbox_person
+from mirobody_assets.storage.crypto import TokenCipher
+from mirobody_assets.storage.embedded import dagster_url_beside, drop_database, ensure_database
+from mirobody_assets.storage.models import User
+from providers.sandbox import SandboxCloud, SandboxServer
+
+TODAY = date(2025, 2, 20)
+KEYS = "k1:" + base64.urlsafe_b64encode(b"pipeline-test-key-0123456789abcd").decode()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxCloud(today=TODAY)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dagster_instance(database_url: str, project_root: Path,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance whose runs and events live in PostgreSQL, as in production."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copyfile(project_root / "dagster.yaml", home / "dagster.yaml")
+    url = dagster_url_beside(database_url)
+    ensure_database(url)
+    previous = os.environ.get("DAGSTER_PG_URL")
+    os.environ["DAGSTER_PG_URL"] = url
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        yield instance
+    finally:
+        instance.dispose()
+        if previous is None:
+            os.environ.pop("DAGSTER_PG_URL", None)
+        drop_database(url)
+
+
+@pytest.fixture
+def mirobody(database_url: str, sandbox: SandboxServer, tmp_path: Path) -> MirobodyResource:
+    return MirobodyResource(database_url=database_url, data_dir=str(tmp_path / "data"),
+                            sandbox_url=sandbox.base_url, token_encryption_keys=KEYS)
+
+
+@pytest.fixture
+def repo(engine: Engine) -> ConnectionRepository:
+    return ConnectionRepository(engine, TokenCipher({"k1": base64.urlsafe_b64decode(KEYS[3:])}))
+
+
+@pytest.fixture
+def make_user(engine: Engine) -> Callable[[], str]:
+    from sqlalchemy.orm import Session
+
+    def _make() -> str:
+        with Session(engine) as session, session.begin():
+            user = User(email=f"{uuid.uuid4().hex}@example.org")
+            session.add(user)
+            session.flush()
+            return str(user.id)
+
+    return _make
+
+
+@pytest.fixture
+def link(mirobody: MirobodyResource, repo: ConnectionRepository
+         ) -> Callable[[str, str, str], str]:
+    def _link(user_id: str, provider: str, person: str) -> str:
+        prov = mirobody.registry.get(provider)
+        return asyncio.run(link_sandbox_person(prov, repo, user_id, person))
+
+    return _link

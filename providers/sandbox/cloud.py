@@ -22,6 +22,8 @@ SANDBOX_CREDENTIALS: dict[str, dict[str, str]] = {
     v: {"client_id": f"sandbox-{v}-client", "client_secret": f"sandbox-{v}-secret"}
     for v in VENDORS
 }
+# Polar hands out a webhook signing key at webhook creation; the sandbox's is fixed.
+SANDBOX_CREDENTIALS["polar"]["webhook_secret"] = "sandbox-polar-webhook-key"  # noqa: S105
 
 RateHeaders = Callable[["VendorState", float | None], dict[str, str]]
 

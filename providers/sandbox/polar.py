@@ -1,5 +1,181 @@
-from fastapi import FastAPI
+"""Polar AccessLink v3 emulator: HTTP Basic token call, no refresh token, mandatory user
+registration (409 on repeat), bare arrays and wrapper keys (`nights`, `recharges`), ISO
+durations, local exercise times + offset minutes, "HH:mm"-keyed samples, RateLimit-* headers
+and webhooks signed hex(HMAC-SHA256(body, signature_secret_key))."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from providers.sandbox.cloud import SANDBOX_CREDENTIALS, VendorState, iso_local, iso_z, oauth_error
+from providers.sandbox.oauth_server import OAuthRefusal
+from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
+
+WEBHOOK_SECRET = SANDBOX_CREDENTIALS["polar"]["webhook_secret"]
+_REGISTERED: set[str] = set()
 
 
-def build(state):
-    return FastAPI()
+def rate_headers(state: VendorState, wait: float | None) -> dict[str, str]:
+    limit = state.budget.limit if state.budget else 520
+    used = limit - (state.budget.remaining() if state.budget else limit)
+    return {"RateLimit-Usage": str(used), "RateLimit-Limit": str(limit),
+            "RateLimit-Reset": str(max(1, round(wait or 900)))}
+
+
+def _duration(seconds: int) -> str:
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"PT{h}H{m}M{s}S" if h else f"PT{m}M{s}S"
+
+
+def _clock(epoch: int, offset_s: int) -> str:
+    minutes = ((epoch + offset_s) % 86400) // 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
+    s, a, w, off = t.sleep, t.activity, t.workout, person.tz_offset_s
+    user_url = f"https://www.polaraccesslink.com/v3/users/{person.vendor_int_id('polar')}"
+    if kind == "exercises":
+        if w is None:
+            return []
+        return [{"id": base64.urlsafe_b64encode(f"{person.key}{t.day}".encode()).decode()[:12],
+                 "upload_time": iso_z(w.start + w.duration_s + 600), "polar_user": user_url,
+                 "device": "Polar Vantage V3", "device_id": "C2A91F3E",
+                 "start_time": iso_local(w.start, off)[:19], "start_time_utc_offset": off // 60,
+                 "duration": _duration(w.duration_s), "calories": w.kcal,
+                 "distance": float(w.distance_m),
+                 "heart_rate": {"average": w.avg_hr, "maximum": w.max_hr},
+                 "training_load": 142.7, "sport": w.sport.upper(),
+                 "detailed_sport_info": w.sport.upper(), "has_route": True}]
+    if s is None or a is None:
+        return []
+    day = t.day.isoformat()
+    if kind == "activities":
+        return [{"start_time": f"{day}T00:00:00", "end_time": f"{day}T23:59:59",
+                 "active_duration": _duration(a.moderate_s + a.vigorous_s + a.light_s),
+                 "inactive_duration": _duration(a.sedentary_s), "daily_activity": 104.2,
+                 "calories": a.total_kcal, "active_calories": a.active_kcal, "steps": a.steps,
+                 "inactivity_alert_count": 1, "distance_from_steps": float(a.distance_m)}]
+    asleep_at = s.start + s.latency_s
+    if kind == "sleep":
+        hr = {_clock(ts, off): heart_rate(person, ts) for ts in range(asleep_at, s.end, 1800)}
+        return [{"polar_user": user_url, "date": day,
+                 "sleep_start_time": iso_local(asleep_at, off),
+                 "sleep_end_time": iso_local(s.end, off), "device_id": "C2A91F3E",
+                 "continuity": 3.4, "continuity_class": 3, "light_sleep": s.light_s,
+                 "deep_sleep": s.deep_s, "rem_sleep": s.rem_s, "unrecognized_sleep_stage": 0,
+                 "sleep_score": s.score, "total_interruption_duration": s.awake_s - s.latency_s,
+                 "sleep_charge": 3, "sleep_goal": 28800, "sleep_rating": 0,
+                 "short_interruption_duration": 750, "long_interruption_duration": 1440,
+                 "sleep_cycles": s.cycles, "group_duration_score": 88.0,
+                 "group_solidity_score": 71.5, "group_regeneration_score": 62.0,
+                 "hypnogram": {_clock(asleep_at, off): 2}, "heart_rate_samples": hr}]
+    if kind == "nightly-recharge":
+        return [{"polar_user": user_url, "date": day, "heart_rate_avg": round(s.avg_hr),
+                 "beat_to_beat_avg": 1071, "heart_rate_variability_avg": s.avg_hrv_ms,
+                 "breathing_rate_avg": s.resp_rate, "nightly_recharge_status": 4,
+                 "ans_charge": 1.8, "ans_charge_status": 3, "hrv_samples": {"23:25": 47},
+                 "breathing_samples": {"23:24": 14.1}}]
+    raise HTTPException(404, "unknown resource")
+
+
+def build(state: VendorState) -> FastAPI:
+    app = FastAPI(title="Polar AccessLink sandbox")
+
+    @app.get("/oauth2/authorization")
+    def authorize(request: Request) -> Response:
+        try:
+            return RedirectResponse(state.oauth.authorize(dict(request.query_params)), 302)
+        except OAuthRefusal as refusal:
+            return oauth_error(refusal)
+
+    @app.post("/v2/oauth2/token")
+    async def token(request: Request) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        auth = request.headers.get("authorization", "")
+        try:
+            if not auth.lower().startswith("basic "):
+                raise OAuthRefusal("invalid_client", "HTTP Basic client auth required", 401)
+            cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            state.oauth.check_client(cid, secret)
+            if form.get("grant_type") != "authorization_code":
+                raise OAuthRefusal("unsupported_grant_type", "Polar has no refresh grant")
+            person, body = state.oauth.exchange(form)
+        except OAuthRefusal as refusal:
+            return oauth_error(refusal)
+        return JSONResponse(body | {"x_user_id": person.vendor_int_id("polar")})
+
+    @app.post("/v3/users")
+    async def register(request: Request) -> Response:
+        person = state.guard(request)
+        if person.key in _REGISTERED:
+            return Response(status_code=409)
+        _REGISTERED.add(person.key)
+        member = (await request.json()).get("member-id")
+        return JSONResponse({"polar-user-id": person.vendor_int_id("polar"),
+                             "member-id": member, "registration-date": "2025-01-01T00:00:00"})
+
+    @app.delete("/v3/users/{user_id}")
+    def deregister(request: Request, user_id: int) -> Response:
+        person = state.guard(request)
+        _REGISTERED.discard(person.key)
+        return Response(status_code=204)
+
+    def recent(person: Person, kind: str, days: int) -> list[dict[str, Any]]:
+        first = state.today - timedelta(days=days - 1)
+        return [d for day in days_between(first, state.today)
+                for d in render(kind, person, state.truth(person, day))]
+
+    @app.get("/v3/exercises")
+    def exercises(request: Request) -> JSONResponse:
+        return JSONResponse(recent(state.guard(request), "exercises", 30))
+
+    @app.get("/v3/users/activities")
+    def activities(request: Request, to: date | None = None) -> JSONResponse:
+        person = state.guard(request)
+        frm = request.query_params.get("from")
+        first = date.fromisoformat(frm) if frm else state.today - timedelta(days=27)
+        last = min(to or state.today, state.today)
+        return JSONResponse([d for day in days_between(first, last)
+                             for d in render("activities", person, state.truth(person, day))])
+
+    @app.get("/v3/users/sleep")
+    def sleep(request: Request) -> JSONResponse:
+        return JSONResponse({"nights": recent(state.guard(request), "sleep", 28)})
+
+    @app.get("/v3/users/nightly-recharge")
+    def recharge(request: Request) -> JSONResponse:
+        return JSONResponse({"recharges": recent(state.guard(request), "nightly-recharge", 28)})
+
+    @app.get("/v3/users/physical-info")
+    def physical(request: Request) -> JSONResponse:
+        person = state.guard(request)
+        return JSONResponse({"weight": person.weight_kg, "height": person.height_m * 100,
+                             "created": "2025-01-01T08:00:00Z",
+                             "modified": f"{state.today}T08:00:00Z", "gender": "FEMALE",
+                             "maximum_heart_rate": person.max_hr,
+                             "resting_heart_rate": round(person.resting_hr),
+                             "aerobic_threshold": 140, "anaerobic_threshold": 170,
+                             "vo2_max": round(person.vo2max), "weight_source": "SOURCE_USER"})
+
+    return app
+
+
+def webhook(person: Person, event: str, day: str,
+            secret: str = WEBHOOK_SECRET) -> tuple[dict[str, str], bytes]:
+    """A signed Polar webhook delivery: (headers, raw body)."""
+    uid = person.vendor_int_id("polar")
+    body = json.dumps({"event": event, "user_id": uid, "date": day,
+                       "timestamp": f"{day}T06:20:05Z",
+                       "url": f"https://www.polaraccesslink.com/v3/users/sleep/{day}"}).encode()
+    sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"Polar-Webhook-Signature": sig, "Content-Type": "application/json"}, body

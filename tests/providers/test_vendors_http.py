@@ -10,7 +10,7 @@ from providers.errors import ReconnectRequiredError
 from providers.types import MemoryTokenStore, Window
 
 pytestmark = pytest.mark.anyio
-WINDOW = Window.for_days(date(2025, 1, 6), date(2025, 1, 19))
+WINDOW = Window.for_days(date(2025, 2, 3), date(2025, 2, 16))  # Polar keeps ~28 days
 SLUGS = ["whoop", "oura", "garmin", "withings", "polar"]
 
 

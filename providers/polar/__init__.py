@@ -1,0 +1,5 @@
+"""Polar provider plugin (entry point `polar = providers.polar:PolarProvider`)."""
+
+from providers.polar.provider import PolarProvider
+
+__all__ = ["PolarProvider"]

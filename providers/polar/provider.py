@@ -1,0 +1,143 @@
+"""Polar AccessLink v3: OAuth 2.0 with HTTP Basic client auth and no refresh token (the access
+token is long-lived), mandatory user registration after linking, data for the last ~28 days,
+webhooks signed hex(HMAC-SHA256(body, signature_secret_key))."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from providers.base import Identity, Provider
+from providers.errors import OAuthFlowError, WebhookPayloadError, WebhookVerificationError
+from providers.formatting import RecordMapping
+from providers.http import VendorClient
+from providers.oauth import OAuth2Config
+from providers.polar.mapping import MAPPINGS
+from providers.types import (
+    AuthKind,
+    Connection,
+    LinkResult,
+    ProviderInfo,
+    SyncRequest,
+    Window,
+)
+from providers.webhooks import compare_hex, hmac_sha256, require
+
+_PATHS = {"exercises": ("/v3/exercises", None), "activities": ("/v3/users/activities", None),
+          "sleep": ("/v3/users/sleep", "nights"),
+          "nightly-recharge": ("/v3/users/nightly-recharge", "recharges"),
+          "physical-info": ("/v3/users/physical-info", None)}
+EVENTS = {"EXERCISE": "exercises", "SLEEP": "sleep", "ACTIVITY_SUMMARY": "activities",
+          "PHYSICAL_INFORMATION": "physical-info", "CONTINUOUS_HEART_RATE": None,
+          "SLEEP_WISE_CIRCADIAN_BEDTIME": None, "SLEEP_WISE_ALERTNESS": None}
+
+
+def _doc_day(record_type: str, doc: Mapping[str, Any]) -> date:
+    if record_type == "exercises":
+        return date.fromisoformat(doc["start_time"][:10])
+    if record_type == "activities":
+        return date.fromisoformat(doc["start_time"][:10])
+    if record_type == "physical-info":
+        stamp = doc.get("modified") or doc.get("created")
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).date() if stamp else (
+            datetime.now(UTC).date())
+    return date.fromisoformat(doc["date"])
+
+
+class PolarProvider(Provider):
+    """Polar: exercises, daily activity, sleep, Nightly Recharge and physical info."""
+
+    info = ProviderInfo(
+        slug="polar", display_name="Polar", auth_kind=AuthKind.OAUTH2,
+        scopes=("accesslink.read_all",), record_types=tuple(_PATHS),
+        supports_webhooks=True, has_refresh_token=False,
+    )
+    default_urls: ClassVar[Mapping[str, str]] = {
+        "authorize": "https://flow.polar.com/oauth2/authorization",
+        "token": "https://polarremote.com/v2/oauth2/token",
+        "api": "https://www.polaraccesslink.com/v3",
+    }
+    mappings: ClassVar[Mapping[str, RecordMapping]] = MAPPINGS
+
+    def oauth_config(self) -> OAuth2Config:
+        return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes,
+                            token_auth_method="client_secret_basic")  # noqa: S106
+
+    async def complete_link(self, **kwargs: Any) -> LinkResult:
+        """Exchange the code, then register the user (409 = already registered)."""
+        result = await super().complete_link(**kwargs)
+        async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
+            response = await http.post(
+                self.url("api") + "/users", json={"member-id": result.vendor_user_id},
+                headers={"Authorization": f"Bearer {result.tokens.access_token}"})
+        if response.status_code not in (200, 409):
+            raise OAuthFlowError(self.slug, f"user registration failed ({response.status_code})")
+        return result
+
+    async def vendor_user_id(self, tokens: Any) -> str | None:
+        return str(tokens.extra["x_user_id"]) if "x_user_id" in tokens.extra else None
+
+    async def refresh(self, tokens: Any) -> Any:
+        raise OAuthFlowError(self.slug, "Polar issues no refresh token: reconnect instead")
+
+    async def revoke(self, connection: Connection) -> None:
+        async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
+            response = await http.delete(
+                f"{self.url('api')}/users/{connection.vendor_user_id}",
+                headers={"Authorization": f"Bearer {connection.tokens.access_token}"})
+        if response.status_code not in (204, 401, 404):
+            response.raise_for_status()
+
+    async def fetch(self, client: VendorClient, record_type: str,
+                    window: Window) -> AsyncIterator[dict[str, Any]]:
+        path, wrapper = _PATHS[record_type]
+        params: dict[str, str] = {}
+        last = (window.end - timedelta(microseconds=1)).date()
+        if record_type == "activities":
+            params = {"from": window.start.date().isoformat(), "to": last.isoformat()}
+        body = await client.get_json(self.url("api") + path.removeprefix("/v3"), params=params)
+        if body is None:  # 204/404: nothing in the last 28 days
+            return
+        docs = [body] if record_type == "physical-info" else (
+            body[wrapper] if wrapper else body)
+        for doc in docs:
+            # The new endpoints answer for the last ~28 days: keep the window's days.
+            if record_type == "physical-info" or window.start.date() <= _doc_day(
+                    record_type, doc) <= last:
+                yield doc
+
+    def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
+        day = _doc_day(record_type, doc)
+        vendor_id = doc.get("id") or f"{record_type}:{day.isoformat()}"
+        version = doc.get("upload_time") or doc.get("modified")
+        return Identity(str(vendor_id), version, day)
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
+                       now: float | None = None) -> None:
+        secret = self.settings.options.get("webhook_secret")
+        if not secret:
+            raise WebhookVerificationError(self.slug, "no webhook signing key configured")
+        signature = require(self.slug, headers, "Polar-Webhook-Signature")
+        compare_hex(self.slug, hmac_sha256(str(secret), body), signature)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
+        try:
+            doc = json.loads(body)
+            event = str(doc["event"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}"
+                                      ) from None
+        if event == "PING":
+            return []
+        if event not in EVENTS:
+            raise WebhookPayloadError(self.slug, f"unknown event {event!r}")
+        record_type = EVENTS[event]
+        if record_type is None:
+            return []  # an event for data this provider does not pull
+        day = date.fromisoformat(doc["date"]) if doc.get("date") else None
+        return [SyncRequest(self.slug, str(doc["user_id"]), record_type, day=day,
+                            object_id=doc.get("entity_id"), event=event)]

@@ -41,31 +41,38 @@ def offset_seconds_expr(expr: pl.Expr | str) -> pl.Expr:
     return seconds.cast(pl.Int32)
 
 
-def _normalise_iso(expr: pl.Expr) -> pl.Expr:
-    # A space for "T" and a missing ":ss" are legal ISO/RFC 3339 variants that chrono's
-    # strict formats reject; rewrite them once instead of trying several formats per row.
-    text = expr.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[ t]", "${1}T")
-    return text.str.replace(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})([Zz+-]|$)", "${1}:00${2}")
+def normalise_iso_expr(expr: pl.Expr | str) -> pl.Expr:
+    """Rewrite legal ISO-8601 variants to the one shape the parsers below read.
+
+    A space for "T", a missing ":ss" and a lower-case "z" are legal (RFC 3339) but chrono's
+    strict formats reject them; rewriting once is cheaper than trying several formats.
+    """
+    text = _col(expr).str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[ t]", "${1}T")
+    text = text.str.replace(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})([Zz+-]|$)", "${1}:00${2}")
+    return text.str.replace("z", "Z", literal=True)
 
 
-def iso_utc_expr(expr: pl.Expr | str) -> pl.Expr:
+def iso_utc_expr(expr: pl.Expr | str, *, normalised: bool = False) -> pl.Expr:
     """ISO-8601 strings with an offset or Z to Datetime(us, UTC); null if invalid or naive."""
-    text = _normalise_iso(_col(expr)).str.replace(r"z$", "Z")
+    text = _col(expr) if normalised else normalise_iso_expr(expr)
     return text.str.to_datetime(
         _ISO_FORMAT + "%#z", time_unit="us", time_zone="UTC", strict=False
     ).cast(UTC_DATETIME)
 
 
-def iso_offset_expr(expr: pl.Expr | str) -> pl.Expr:
-    """The trailing offset of ISO-8601 strings, as Int32 seconds (null if absent)."""
-    text = _normalise_iso(_col(expr))
-    suffix = text.str.extract(r"T\d{2}:\d{2}:\d{2}(?:\.\d+)?([Zz]|[+-]\d{2}(?::?\d{2})?)$", 1)
-    return offset_seconds_expr(suffix)
+def iso_offset_expr(expr: pl.Expr | str, *, normalised: bool = False) -> pl.Expr:
+    """The offset of ISO-8601 strings, as Int32 seconds (null if absent or invalid)."""
+    text = _col(expr) if normalised else normalise_iso_expr(expr)
+    # Wall-clock reading minus the UTC instant is the offset; two fast datetime parses beat
+    # extracting and decoding the suffix with regular expressions.
+    wall_clock = text.str.to_datetime(_ISO_FORMAT, time_unit="us", strict=False, exact=False)
+    instant = iso_utc_expr(text, normalised=True).dt.replace_time_zone(None)
+    return (wall_clock - instant).dt.total_seconds().cast(pl.Int32)
 
 
 def iso_local_expr(expr: pl.Expr | str) -> pl.Expr:
     """ISO-8601 wall-clock strings without offset (or dates) to naive Datetime(us)."""
-    text = _normalise_iso(_col(expr))
+    text = normalise_iso_expr(expr)
     text = text.str.replace(r"^(\d{4}-\d{2}-\d{2})$", "${1}T00:00:00")
     return text.str.to_datetime(_ISO_FORMAT, time_unit="us", strict=False)
 

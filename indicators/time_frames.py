@@ -21,6 +21,7 @@ from indicators.time_columns import (
     iso_offset_expr,
     iso_utc_expr,
     local_to_utc_expr,
+    normalise_iso_expr,
     offset_seconds_expr,
 )
 from indicators.time_scalar import MAX_OFFSET_S, TimeParseError, parse_timezone
@@ -40,6 +41,12 @@ class ParseResult:
     failures: pl.DataFrame
 
 
+def _require(df: pl.DataFrame, columns: Sequence[str], field: str | None) -> None:
+    for name in columns:
+        if name not in df.columns:
+            raise TimeParseError(field or name, None, f"column {name!r} is missing")
+
+
 def _split(
     df: pl.DataFrame,
     source: str,
@@ -51,8 +58,7 @@ def _split(
     keep: Sequence[str],
 ) -> ParseResult:
     """Evaluate `parsed` once, then split off rows where any parsed column is null."""
-    if source not in df.columns:
-        raise TimeParseError(field or source, None, f"column {source!r} is missing")
+    _require(df, [source], field)
     clash = set(keep) & set(FAILURE_COLUMNS)
     if clash:
         raise ValueError(f"keep= may not name {sorted(clash)}: failures use those columns")
@@ -90,12 +96,23 @@ def parse_iso_column(
     Pass `offset_col=None` to skip the offset (e.g. for an end time). `allow_null=True` lets
     missing values through as null instead of reporting them.
     """
-    parsed = {time_col: iso_utc_expr(column)}
+    text = "__iso__"
+    parsed = {time_col: iso_utc_expr(text, normalised=True)}
     if offset_col is not None:
-        parsed[offset_col] = iso_offset_expr(column)
-    return _split(
-        df, column, field, parsed, "not ISO-8601 with an offset", allow_null=allow_null, keep=keep
+        parsed[offset_col] = iso_offset_expr(text, normalised=True)
+    _require(df, [column], field)
+    # Normalise once into a scratch column that both parsers read.
+    with_text = df.with_columns(normalise_iso_expr(column).alias(text))
+    result = _split(
+        with_text,
+        column,
+        field,
+        parsed,
+        "not ISO-8601 with an offset",
+        allow_null=allow_null,
+        keep=keep,
     )
+    return ParseResult(result.frame.drop(text), result.failures)
 
 
 def parse_epoch_column(
@@ -170,6 +187,7 @@ def parse_local_column(
     """
     if sum(x is not None for x in (offset_s_col, tz, tz_col)) != 1:
         raise ValueError("give exactly one of offset_s_col, tz or tz_col")
+    _require(df, [name for name in (column, offset_s_col, tz_col) if name is not None], field)
     local = iso_local_expr(column)
     if offset_s_col is not None:
         offset = pl.col(offset_s_col).cast(pl.Int32)
@@ -177,7 +195,9 @@ def parse_local_column(
         return _split(
             df, column, field, parsed, "not an ISO-8601 local time", allow_null=False, keep=keep
         )
-    numbered = df.with_row_index("__row__")
+    # Parse the wall-clock text once into a scratch column; every zone's branch reads it.
+    numbered = df.with_row_index("__row__").with_columns(local.alias("__local__"))
+    local = pl.col("__local__")
     zones = [tz] if tz is not None else df.get_column(str(tz_col)).unique().to_list()
     results = []
     # polars localises with one zone per call, so loop over the few distinct zones, not rows.
@@ -216,7 +236,7 @@ def parse_local_column(
     return ParseResult(
         pl.concat([r.frame for r in results], how="diagonal_relaxed")
         .sort("__row__")
-        .drop("__row__"),
+        .drop("__row__", "__local__"),
         pl.concat([r.failures for r in results], how="diagonal_relaxed").sort("row"),
     )
 

@@ -19,7 +19,8 @@ import httpx
 import polars as pl
 
 from providers.errors import OAuthFlowError, ProviderDisabledError
-from providers.formatting import RecordMapping, format_records
+from indicators.schemas import IndicatorValueSchema
+from providers.formatting import Formatted, RecordMapping, format_records
 from providers.http import Outcome, RetryPolicy, VendorClient, default_classify
 from providers.oauth import OAuth2Config, OAuth2Strategy
 from providers.raw import RawRecord, make_record, raw_frame
@@ -166,7 +167,13 @@ class Provider(ABC):
 
     # --- format ------------------------------------------------------------------------
     def format(self, raw: pl.DataFrame) -> pl.DataFrame:
-        """Raw records (any number of record types) to validated normalised indicator rows."""
+        """Raw records (any record types) to normalised indicator rows that pass
+        IndicatorValueSchema; rows failing the contract are logged and left out."""
+        values = format_records(self.slug, raw, self.mappings).values
+        return IndicatorValueSchema.validate(values)
+
+    def format_split(self, raw: pl.DataFrame) -> Formatted:
+        """Like `format`, but hands back the quarantined rows (with a reason) too."""
         return format_records(self.slug, raw, self.mappings)
 
     # --- webhooks ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ import polars as pl
 
 from indicators.catalogue import get_indicator
 from indicators.frames import INDICATOR_VALUE_COLUMNS
+from indicators.quarantine import quarantine_counts, split_valid
 from indicators.units import indicator_conversion
 from providers.errors import UnknownPayloadShapeError, UnknownRecordTypeError
 from providers.series import Series, explode_series
@@ -181,9 +182,17 @@ def _to_rows(provider: str, mapping: RecordMapping, frame: pl.DataFrame) -> pl.D
     return pl.concat([p.select(COLUMNS) for p in parts], how="vertical")
 
 
-def format_records(provider: str, raw: pl.DataFrame,
-                   mappings: Mapping[str, RecordMapping]) -> pl.DataFrame:
-    """Every raw record of `raw` to normalised rows (OUTPUT_SCHEMA), validated."""
+@dataclass(frozen=True)
+class Formatted:
+    """Normalised rows that passed the contract, and the quarantined rest (with `reason`)."""
+
+    values: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+def format_rows(provider: str, raw: pl.DataFrame,
+                mappings: Mapping[str, RecordMapping]) -> pl.DataFrame:
+    """Every raw record of `raw` to normalised rows (contract columns), before validation."""
     if raw.height == 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     outputs: list[pl.DataFrame] = []
@@ -194,14 +203,14 @@ def format_records(provider: str, raw: pl.DataFrame,
         rows = _format_one(provider, mapping, sub, raw)
         log.debug("%s %s: %d records -> %d rows", provider, record_type, sub.height, rows.height)
         outputs.append(rows)
-    out = pl.concat(outputs, how="vertical").cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
-    return validate(out)
+    return pl.concat(outputs, how="vertical")
 
 
-def validate(frame: pl.DataFrame) -> pl.DataFrame:
-    """Check the frame against the indicators package's schema (once it provides one)."""
-    try:
-        from indicators.schemas import IndicatorValueSchema
-    except ImportError:
-        return frame
-    return IndicatorValueSchema.validate(frame)
+def format_records(provider: str, raw: pl.DataFrame,
+                   mappings: Mapping[str, RecordMapping]) -> Formatted:
+    """Format, then split by the indicators contract (bounds, units, duplicate keys)."""
+    valid, quarantine = split_valid(format_rows(provider, raw, mappings))
+    if quarantine.height:
+        log.warning("%s: %d rows quarantined: %s", provider, quarantine.height,
+                    quarantine_counts(quarantine))
+    return Formatted(valid, quarantine)

@@ -242,3 +242,48 @@ def to_standard(
         converted = value.cast(pl.Float64) * scale
         return converted + offset if offset else converted
     return float(value) * scale + offset
+
+
+def to_standard_frame(
+    frame: pl.DataFrame,
+    *,
+    indicator: str = "indicator",
+    value: str = "value",
+    unit: str = "unit",
+) -> pl.DataFrame:
+    """Convert a frame whose rows carry their own vendor unit to the standard units.
+
+    Looks each distinct (indicator, unit) pair up once and applies its scale and offset to
+    the whole column; `unit` is replaced by the standard unit. Raises UnknownUnitError or
+    IncompatibleUnitsError naming the first bad pair (nothing is passed through).
+    """
+    pairs = frame.select(indicator, unit).unique()
+    table: dict[str, list[object]] = {
+        indicator: [],
+        unit: [],
+        "__scale": [],
+        "__offset": [],
+        "__std": [],
+    }
+    for indicator_id, vendor_unit in pairs.iter_rows():
+        scale, offset = indicator_conversion(indicator_id, vendor_unit)
+        table[indicator].append(indicator_id)
+        table[unit].append(vendor_unit)
+        table["__scale"].append(scale)
+        table["__offset"].append(offset)
+        table["__std"].append(get_indicator(indicator_id).unit)
+    factors = pl.DataFrame(
+        table,
+        schema={
+            indicator: frame.schema[indicator],
+            unit: frame.schema[unit],
+            "__scale": pl.Float64,
+            "__offset": pl.Float64,
+            "__std": pl.String,
+        },
+    )
+    converted = frame.join(factors, on=[indicator, unit], how="left", maintain_order="left")
+    return converted.with_columns(
+        (pl.col(value).cast(pl.Float64) * pl.col("__scale") + pl.col("__offset")).alias(value),
+        pl.col("__std").alias(unit),
+    ).drop("__scale", "__offset", "__std")

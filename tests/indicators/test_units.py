@@ -14,6 +14,7 @@ from indicators.units import (
     conversion,
     convert,
     to_standard,
+    to_standard_frame,
 )
 
 # (indicator, vendor value, vendor unit, expected standard value computed by hand, vendor)
@@ -140,3 +141,22 @@ def test_affine_conversion_agrees_with_pint_per_value(pair: tuple[str, str], val
     src, dst = pair
     expected = UREG.Quantity(value, names.get(src, src)).to(names.get(dst, dst)).magnitude
     assert math.isclose(convert(value, src, dst), expected, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_a_frame_with_per_row_vendor_units_converts_to_standard_units() -> None:
+    frame = pl.DataFrame(
+        {
+            "indicator": ["weight", "weight", "active_energy", "body_temperature"],
+            "value": [72_500.0, 163.5, 799.0, 98.6],
+            "unit": ["g", "lb", "kJ", "[degF]"],
+        }
+    )
+    converted = to_standard_frame(frame)
+    assert converted["unit"].to_list() == ["kg", "kg", "kcal", "Cel"]
+    assert converted["value"].to_list() == pytest.approx([72.5, 74.162, 190.966, 37.0], abs=1e-3)
+
+
+def test_a_frame_with_an_unknown_unit_is_refused_not_passed_through() -> None:
+    frame = pl.DataFrame({"indicator": ["weight"], "value": [1.0], "unit": ["bananas"]})
+    with pytest.raises(UnknownUnitError, match="bananas"):
+        to_standard_frame(frame)

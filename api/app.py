@@ -14,7 +14,19 @@ from api.logs import configure_logging
 from api.metrics import ApiMetrics
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
-from api.routers import auth, health, me, metrics
+from api.routers import (
+    auth,
+    daily_summaries,
+    data,
+    exports,
+    health,
+    indicators,
+    me,
+    metrics,
+    profile,
+    series,
+    sync_requests,
+)
 from api.security import Passwords, TokenIssuer
 from api.state import AppState, signing_key, token_cipher
 from mirobody_assets.settings import Settings, get_settings
@@ -22,7 +34,8 @@ from mirobody_assets.storage.engine import make_engine, make_session_factory
 from mirobody_assets.storage.redis_client import make_redis
 from providers.registry import ProviderRegistry
 
-ROUTERS = (health, metrics, auth, me)
+ROUTERS = (health, metrics, auth, me, indicators, series, daily_summaries, profile,
+           sync_requests, exports, data)
 
 
 def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,

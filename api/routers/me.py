@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, SessionDep, StateDep
 from api.errors import ERROR_RESPONSES
 from api.schemas.accounts import UserPublic, UserUpdate
+from api.schemas.deletion import DeletionReport
 from api.services import accounts
+from api.services.deletion import delete_account
 
 router = APIRouter(prefix="/v1/me", tags=["accounts"], responses=ERROR_RESPONSES)
 
@@ -22,3 +24,9 @@ def read_me(user: CurrentUser) -> UserPublic:
 def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserPublic:
     """Change the caller's display name or time zone."""
     return UserPublic.model_validate(accounts.update_user(session, user, body))
+
+
+@router.delete("", response_model=DeletionReport)
+def delete_me(user: CurrentUser, state: StateDep, session: SessionDep) -> DeletionReport:
+    """Delete the account and everything of it: data, warehouse files, links, sessions."""
+    return delete_account(state, session, user, {})

@@ -1,0 +1,35 @@
+"""Time series of the caller's indicators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentUser, SessionDep
+from api.errors import ERROR_RESPONSES
+from api.schemas.health import Resolution, SeriesPage
+from api.services.series import read_series
+
+router = APIRouter(prefix="/v1/series", tags=["health data"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=SeriesPage)
+def get_series(
+    user: CurrentUser,
+    session: SessionDep,
+    indicator: Annotated[list[str], Query(min_length=1, max_length=20,
+                                          description="Indicator ids (repeat the parameter).")],
+    start: Annotated[datetime, Query(description="Inclusive, with a UTC offset.")],
+    end: Annotated[datetime, Query(description="Exclusive, with a UTC offset.")],
+    resolution: Resolution = Resolution.RAW,
+    source: Annotated[list[str] | None, Query(max_length=20, description=(
+        "Only these sources: a provider ('whoop') or a provider.device source."))] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> SeriesPage:
+    """Values of one or more indicators over a time range: raw rows, or hourly or daily
+    roll-ups per source (by the indicator's roll-up), paged by `next_cursor`."""
+    return read_series(session, user.id, indicator, start, end, resolution, source, limit,
+                       cursor)

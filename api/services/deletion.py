@@ -1,0 +1,85 @@
+"""Deleting a user's data everywhere it lives: Postgres serving tables, the warehouse's
+per-user Parquet files (the DuckDB file holds only views over them), and with the account
+also the vendor grants, tokens and login sessions."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from api.schemas.deletion import DeletionReport
+from api.state import AppState
+from mirobody_assets.storage.auth_models import RefreshToken
+from mirobody_assets.storage.models import (
+    ChatSession,
+    DailySummary,
+    IndicatorValue,
+    ProviderConnection,
+    QuarantinedValue,
+    RawRecord,
+    SyncRequest,
+    User,
+)
+from mirobody_assets.storage.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+# Health data, in a deletion order that never trips a foreign key.
+_DATA_TABLES = (
+    ("indicator_values", IndicatorValue.__table__, IndicatorValue.user_id),
+    ("daily_summary", DailySummary.__table__, DailySummary.user_id),
+    ("quarantined_values", QuarantinedValue.__table__, QuarantinedValue.partition_user),
+    ("raw_records", RawRecord.__table__, RawRecord.user_id),
+    ("sync_requests", SyncRequest.__table__, SyncRequest.user_id),
+    ("chat_sessions", ChatSession.__table__, ChatSession.user_id),
+)
+_ACCOUNT_TABLES = (
+    ("provider_connections", ProviderConnection.__table__, ProviderConnection.user_id),
+    ("refresh_tokens", RefreshToken.__table__, RefreshToken.user_id),
+)
+
+
+def _delete_rows(session: Session, user_id: uuid.UUID, tables: tuple) -> dict[str, int]:  # type: ignore[type-arg]
+    counts: dict[str, int] = {}
+    for name, table, column in tables:
+        counts[name] = session.execute(delete(table).where(column == user_id)).rowcount
+    return counts
+
+
+def _delete_warehouse(state: AppState, user_id: uuid.UUID) -> tuple[int, str]:
+    settings = state.settings
+    warehouse = Warehouse(settings.warehouse_path, settings.data_dir / "parquet")
+    try:
+        removed = warehouse.delete_user(str(user_id))
+    except OSError as exc:
+        log.error("warehouse deletion failed for a user: %s", type(exc).__name__,
+                  extra={"user_id": str(user_id)})
+        return 0, f"error: {type(exc).__name__}"
+    return removed, "deleted" if removed else "nothing to delete"
+
+
+def delete_health_data(state: AppState, session: Session, user_id: uuid.UUID) -> DeletionReport:
+    """Delete the caller's health data; the account and its provider links stay."""
+    counts = _delete_rows(session, user_id, _DATA_TABLES)
+    session.commit()
+    files, status = _delete_warehouse(state, user_id)
+    log.info("health data deleted", extra={"user_id": str(user_id), "count": sum(counts.values())})
+    return DeletionReport(postgres=counts, warehouse_parquet_files=files, warehouse_status=status)
+
+
+def delete_account(state: AppState, session: Session, user: User,
+                   revocations: dict[str, str]) -> DeletionReport:
+    """Delete everything of the caller, then the account (vendor grants revoked beforehand)."""
+    user_id = user.id
+    counts = _delete_rows(session, user_id, _DATA_TABLES + _ACCOUNT_TABLES)
+    counts["users"] = session.execute(delete(User).where(User.id == user_id)).rowcount
+    session.commit()
+    files, status = _delete_warehouse(state, user_id)
+    for key in state.redis.client.scan_iter(match=state.redis.key("user", str(user_id), "*")):
+        state.redis.client.delete(key)
+    log.info("account deleted", extra={"user_id": str(user_id)})
+    return DeletionReport(postgres=counts, warehouse_parquet_files=files, warehouse_status=status,
+                          vendor_revocations=revocations, account_deleted=True)

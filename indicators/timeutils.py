@@ -3,8 +3,8 @@
 Scalar: `parse_time(value, field, tz=..., offset=...) -> ParsedTime(utc, offset_s)`,
 `parse_offset`, `parse_timezone`, `parse_duration`, `parse_date`.
 Expressions (null where invalid): `iso_utc_expr`, `iso_offset_expr`, `iso_local_expr`,
-`epoch_utc_expr`, `offset_seconds_expr`, `local_to_utc_expr`, `local_day_expr`,
-`iso_duration_seconds_expr`.
+`epoch_utc_expr`, `offset_seconds_expr`, `normalise_iso_expr`, `local_to_utc_expr`,
+`local_day_expr`, `iso_duration_seconds_expr`.
 Frames (rows that parsed + failures with field, value, reason): `parse_iso_column`,
 `parse_epoch_column`, `parse_offset_column`, `parse_local_column`, `parse_duration_column`.
 """
@@ -18,6 +18,7 @@ from indicators.time_columns import (
     iso_utc_expr,
     local_day_expr,
     local_to_utc_expr,
+    normalise_iso_expr,
     offset_seconds_expr,
 )
 from indicators.time_frames import (
@@ -52,6 +53,7 @@ __all__ = [
     "iso_utc_expr",
     "local_day_expr",
     "local_to_utc_expr",
+    "normalise_iso_expr",
     "offset_seconds_expr",
     "parse_date",
     "parse_duration",

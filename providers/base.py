@@ -18,8 +18,8 @@ import anyio
 import httpx
 import polars as pl
 
-from providers.errors import OAuthFlowError, ProviderDisabledError
 from indicators.schemas import IndicatorValueSchema
+from providers.errors import OAuthFlowError, ProviderDisabledError
 from providers.formatting import Formatted, RecordMapping, format_records
 from providers.http import Outcome, RetryPolicy, VendorClient, default_classify
 from providers.oauth import OAuth2Config, OAuth2Strategy

@@ -79,8 +79,8 @@ SLEEPS = _span("sleeps", (
     "timeOffsetSleepRespiration": "respiration summaries carry the samples",
     "overallSleepScore.qualifierKey": "a label", "sleepScores": "qualifier labels",
     "naps": "nap list: not mapped yet", "totalNapDurationInSeconds": "naps not mapped yet",
-}, derived={"asleep_s": pl.sum_horizontal("deepSleepDurationInSeconds",
-                                          "lightSleepDurationInSeconds", "remSleepInSeconds")})
+}, derived={"asleep_s": pl.col("deepSleepDurationInSeconds")
+             + pl.col("lightSleepDurationInSeconds") + pl.col("remSleepInSeconds")})
 
 HRV = _span("hrv", (Field("lastNightAvg", "sleep_average_hrv_rmssd", "ms"),),
             {"lastNight5MinHigh": "a maximum of the 5-min series, no catalogue id"},

@@ -80,8 +80,8 @@ SLEEP = RecordMapping(
     time=iso_utc_expr("sleep_start_time"),
     end_time=iso_utc_expr("sleep_end_time"),
     tz_offset_s=iso_offset_expr("sleep_start_time"),
-    derived={"asleep_s": pl.sum_horizontal("light_sleep", "deep_sleep", "rem_sleep",
-                                           "unrecognized_sleep_stage")},
+    derived={"asleep_s": pl.col("light_sleep") + pl.col("deep_sleep") + pl.col("rem_sleep")
+             + pl.col("unrecognized_sleep_stage").fill_null(0)},
     fields=(
         Field("light_sleep", "sleep_duration_light", "s"),
         Field("deep_sleep", "sleep_duration_deep", "s"),

@@ -41,10 +41,9 @@ SLEEP = RecordMapping(
     end_time=iso_utc_expr("end"),
     tz_offset_s=offset_seconds_expr("timezone_offset"),
     keep=SCORED,
-    derived={"asleep_milli": pl.sum_horizontal(
-        "score.stage_summary.total_light_sleep_time_milli",
-        "score.stage_summary.total_slow_wave_sleep_time_milli",
-        "score.stage_summary.total_rem_sleep_time_milli")},
+    derived={"asleep_milli": pl.col("score.stage_summary.total_light_sleep_time_milli")
+             + pl.col("score.stage_summary.total_slow_wave_sleep_time_milli")
+             + pl.col("score.stage_summary.total_rem_sleep_time_milli")},
     fields=(
         Field("score.stage_summary.total_in_bed_time_milli", "sleep_duration_in_bed", "ms"),
         Field("score.stage_summary.total_awake_time_milli", "sleep_duration_awake", "ms"),

@@ -12,7 +12,7 @@ import pytest
 from providers.base import Provider
 from providers.registry import ProviderRegistry
 from providers.sandbox import SandboxCloud, SandboxServer
-from providers.types import Connection
+from providers.types import Connection, Tokens
 
 REDIRECT_URI = "http://127.0.0.1/callback"
 TODAY = date(2025, 2, 20)
@@ -59,3 +59,54 @@ async def _link(provider: Provider, user: str = "ada", connection_id: str = "c1"
         code_verifier=request.code_verifier, request_token=request.request_token)
     return Connection(id=connection_id, user_id=f"user-{user}", provider=provider.slug,
                       tokens=result.tokens, vendor_user_id=result.vendor_user_id)
+
+
+class Formatter:
+    """Golden-test helper: format hand-written vendor documents with a real provider."""
+
+    def __init__(self) -> None:
+        from providers.registry import discover
+
+        self._classes = {ep.name: ep.load() for ep in discover()}
+
+    def provider(self, slug: str) -> Provider:
+        return self._classes[slug].from_settings({"client_id": "id", "client_secret": "secret"})
+
+    def raw(self, slug: str, docs: list[tuple[str, dict]]):
+        provider = self.provider(slug)
+        connection = Connection("c1", "u1", slug, Tokens("t"))
+        from providers.raw import raw_frame
+
+        return raw_frame(provider.record(connection, rt, doc) for rt, doc in docs)
+
+    def rows(self, slug: str, docs: list[tuple[str, dict]]):
+        return self.provider(slug).format(self.raw(slug, docs))
+
+    def values(self, slug: str, record_type: str, doc: dict) -> dict[str, float]:
+        rows = self.rows(slug, [(record_type, doc)])
+        assert rows["indicator"].n_unique() == rows.height, "one value per indicator expected"
+        return dict(zip(rows["indicator"], rows["value"], strict=True))
+
+
+@pytest.fixture(scope="session")
+def fmt() -> Formatter:
+    return Formatter()
+
+
+def uncovered_paths(known: set[str], doc: dict, prefix: str = "") -> set[str]:
+    """Payload paths neither mapped nor ignored (a parent or child of a known path counts)."""
+    out: set[str] = set()
+    for key, value in doc.items():
+        path = f"{prefix}{key}"
+        if any(path == k or path.startswith(k + ".") for k in known):
+            continue
+        if isinstance(value, dict) and any(k.startswith(path + ".") for k in known):
+            out |= uncovered_paths(known, value, path + ".")
+        else:
+            out.add(path)
+    return out
+
+
+@pytest.fixture
+def coverage():
+    return uncovered_paths

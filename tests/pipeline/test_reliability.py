@@ -1,0 +1,164 @@
+"""Vendor failures, revoked grants and a writer killed mid-transaction: retried, correct data or
+a failed partition that names its cause; never missing or duplicated rows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import dagster as dg
+import pytest
+from sqlalchemy import Engine, text
+
+from mirobody_assets.connections import ConnectionRepository
+from mirobody_assets.pipeline.assets import ALL_ASSETS
+from mirobody_assets.pipeline.partitions import range_tags
+from mirobody_assets.pipeline.resources import MirobodyResource
+from providers.sandbox import SandboxServer
+from providers.sandbox.oauth_server import Budget
+
+from .conftest import KEYS, TODAY
+from .test_materialize import SNAPSHOT, _snapshot
+
+DAY = TODAY - timedelta(days=2)
+
+
+@pytest.fixture(autouse=True)
+def _calm_sandbox(sandbox: SandboxServer) -> Iterator[None]:
+    yield
+    for vendor in sandbox.cloud.vendors.values():
+        vendor.fail_next.clear()
+        vendor.budget = None
+
+
+def _run(instance: dg.DagsterInstance, mirobody: MirobodyResource, users: list[str],
+         assets: list[dg.AssetsDefinition] | None = None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(assets or ALL_ASSETS, instance=instance,
+                          resources={"mirobody": mirobody},
+                          tags=range_tags(DAY, DAY, users[0], users[-1]), raise_on_error=False)
+
+
+def test_injected_5xx_and_429_are_retried_into_the_same_rows(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+) -> None:
+    calm, stormy = make_user(), make_user()
+    link(calm, "whoop", "ada")
+    link(stormy, "whoop", "ada")  # the same person: the same truth through the same vendor
+    dagster_instance.add_dynamic_partitions("users", [calm, stormy])
+    assert _run(dagster_instance, mirobody, [calm]).success
+    sandbox.cloud["whoop"].fail_next.extend([500, 503, 502])
+    sandbox.cloud["whoop"].budget = Budget(limit=3, window_s=1.0)
+    assert _run(dagster_instance, mirobody, [stormy]).success
+    snap = _snapshot(engine, [calm, stormy])
+    values = {u: [r[1:] for r in snap["indicator_values"] if r[0] == u] for u in (calm, stormy)}
+    assert values[calm] and values[calm] == values[stormy]
+
+
+def test_a_revoked_grant_needs_reauth_and_the_run_goes_on_for_everyone_else(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    sandbox: SandboxServer, repo: ConnectionRepository, make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
+) -> None:
+    revoked, fine = make_user(), make_user()
+    link(revoked, "oura", "ben")
+    link(fine, "oura", "ada")
+    dagster_instance.add_dynamic_partitions("users", [revoked, fine])
+    (conn,) = repo.active("oura", [revoked])
+    sandbox.cloud["oura"].oauth.revoke_access(conn.tokens.access_token)
+    sandbox.cloud["oura"].oauth.expire_access_tokens()
+
+    result = _run(dagster_instance, mirobody, [revoked, fine])
+    assert result.success
+    with engine.connect() as c:
+        status = dict(c.execute(text(
+            "SELECT user_id::text, status FROM provider_connections WHERE provider = 'oura' "
+            "AND user_id = ANY(CAST(:u AS uuid[]))"), {"u": [revoked, fine]}).all())
+    assert status == {revoked: "needs_reauth", fine: "active"}
+    snap = _snapshot(engine, [revoked, fine])
+    assert {r[0] for r in snap["indicator_values"]} == {fine}
+
+
+def test_a_vendor_that_keeps_failing_fails_the_partition_and_names_the_cause(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+) -> None:
+    user = make_user()
+    link(user, "garmin", "ada")
+    dagster_instance.add_dynamic_partitions("users", [user])
+    sandbox.cloud["garmin"].fail_next.extend([500] * 200)
+    result = _run(dagster_instance, mirobody, [user])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_key == "raw_garmin"
+    message = str(failure.event_specific_data.error)  # type: ignore[union-attr]
+    assert user in message and "garmin" in message
+    assert _snapshot(engine, [user])["indicator_values"] == []
+
+
+KILLED_WRITER = """
+import sys, dagster as dg
+from mirobody_assets.pipeline.assets import indicator_values
+from mirobody_assets.pipeline.partitions import range_tags
+from mirobody_assets.pipeline.resources import MirobodyResource
+from datetime import date
+user, day, db, data, sandbox, keys = sys.argv[1:]
+res = MirobodyResource(database_url=db, data_dir=data, sandbox_url=sandbox,
+                       token_encryption_keys=keys)
+d = date.fromisoformat(day)
+instance = dg.DagsterInstance.ephemeral()
+instance.add_dynamic_partitions("users", [user])
+dg.materialize([indicator_values], resources={"mirobody": res}, instance=instance,
+               tags=range_tags(d, d, user, user))
+"""
+
+
+def test_a_writer_killed_mid_transaction_leaves_the_tables_and_a_rerun_matches(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    database_url: str, sandbox: SandboxServer, make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
+) -> None:
+    user = make_user()
+    link(user, "whoop", "ada")
+    dagster_instance.add_dynamic_partitions("users", [user])
+    assert _run(dagster_instance, mirobody, [user]).success
+    before = _snapshot(engine, [user])
+    assert before["indicator_values"]
+
+    blocker = engine.connect()
+    tx = blocker.begin()
+    # The writer deletes and re-inserts indicator_values, then blocks on the quarantine table.
+    blocker.execute(text("LOCK TABLE quarantined_values IN ACCESS EXCLUSIVE MODE"))
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, user, DAY.isoformat(), database_url,
+         mirobody.data_dir or "", sandbox.base_url, KEYS], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with engine.connect() as c:
+                waiting = c.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query ILIKE '%quarantined_values%'")).scalar_one()
+            if waiting:
+                break
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:] if proc.stderr else ""
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the writer never reached the quarantine write")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        tx.rollback()
+        blocker.close()
+    time.sleep(0.5)  # the server notices the dead backend and rolls its transaction back
+    assert _snapshot(engine, [user]) == before
+    assert _run(dagster_instance, mirobody, [user]).success
+    assert _snapshot(engine, [user]) == before
+    assert set(before) == set(SNAPSHOT)

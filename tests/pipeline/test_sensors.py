@@ -1,0 +1,94 @@
+"""Sensors and the schedule: new connections become partitions with their initial history;
+sync requests become runs over exactly their user and days; a day is one run for all users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+from sqlalchemy import Engine, text
+
+from mirobody_assets.definitions import defs
+from mirobody_assets.pipeline.partitions import RANGE_END, RANGE_START
+from mirobody_assets.pipeline.resources import MirobodyResource
+from mirobody_assets.pipeline.schedules import recent_days
+from mirobody_assets.pipeline.sensors import SYNC_REQUEST_TAG, new_connections, sync_requests
+
+
+def test_the_sensor_adds_a_partition_and_initial_history_for_a_new_connection(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource,
+    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+) -> None:
+    user = make_user()
+    link(user, "oura", "ada")
+    with dg.build_sensor_context(instance=dagster_instance,
+                                 resources={"mirobody": mirobody}) as context:
+        result = new_connections(context)
+    assert isinstance(result, dg.SensorResult)
+    added = [k for req in result.dynamic_partitions_requests or [] for k in req.partition_keys]
+    assert user in added
+    (run,) = [r for r in result.run_requests or [] if user in r.tags[RANGE_START]]
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=mirobody.settings.initial_history_days - 1)
+    assert run.tags[RANGE_START] == f"{first}|{user}"
+    assert run.tags[RANGE_END] == f"{today}|{user}"
+    # once the partition exists, the same connection asks for nothing more
+    dagster_instance.add_dynamic_partitions("users", added)
+    with dg.build_sensor_context(instance=dagster_instance,
+                                 resources={"mirobody": mirobody}) as context:
+        again = new_connections(context)
+    assert isinstance(again, dg.SensorResult)
+    assert user not in str(again.run_requests)
+
+
+def test_a_pending_sync_request_becomes_one_run_and_is_queued(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    make_user: Callable[[], str],
+) -> None:
+    user = make_user()
+    dagster_instance.add_dynamic_partitions("users", [user])
+    with engine.begin() as conn:
+        rid = conn.execute(text(
+            "INSERT INTO sync_requests (user_id, kind, start_day, end_day, requested_by) "
+            "VALUES (:u, 'backfill', :s, :e, 'api') RETURNING id"),
+            {"u": user, "s": date(2025, 1, 1), "e": date(2025, 1, 10)}).scalar_one()
+    with dg.build_sensor_context(instance=dagster_instance,
+                                 resources={"mirobody": mirobody}) as context:
+        result = sync_requests(context)
+    assert isinstance(result, dg.SensorResult)
+    (run,) = [r for r in result.run_requests or [] if r.tags[SYNC_REQUEST_TAG] == str(rid)]
+    assert run.tags[RANGE_START] == f"2025-01-01|{user}"
+    assert run.tags[RANGE_END] == f"2025-01-10|{user}"
+    with engine.connect() as conn:
+        status = conn.execute(text("SELECT status FROM sync_requests WHERE id = :i"),
+                              {"i": rid}).scalar_one()
+    assert status == "queued"
+
+
+def test_the_schedule_asks_for_yesterday_and_today_of_every_user_in_one_run(
+    dagster_instance: dg.DagsterInstance, make_user: Callable[[], str],
+) -> None:
+    users = [make_user() for _ in range(3)]
+    dagster_instance.add_dynamic_partitions("users", users)
+    when = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+    request = recent_days(dg.build_schedule_context(instance=dagster_instance,
+                                                    scheduled_execution_time=when))
+    assert isinstance(request, dg.RunRequest)
+    known = dagster_instance.get_dynamic_partitions("users")
+    assert request.tags[RANGE_START] == f"2026-03-01|{known[0]}"
+    assert request.tags[RANGE_END] == f"2026-03-02|{known[-1]}"
+
+
+def test_definitions_snapshot_of_assets_checks_jobs_and_schedules() -> None:
+    repo = defs.get_repository_def()
+    assert sorted(k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()) == [
+        "daily_summary", "indicator_values", "raw_garmin", "raw_oura", "raw_polar",
+        "raw_whoop", "raw_withings", "warehouse"]
+    assert sorted(s.name for s in repo.schedule_defs) == ["recent_days"]
+    assert {s.cron_schedule for s in repo.schedule_defs} == {"0 */6 * * *"}
+    assert sorted(s.name for s in repo.sensor_defs) == [
+        "new_connections", "sync_request_done", "sync_request_failed", "sync_requests"]
+    checks = sorted(k.name for k in repo.asset_graph.asset_check_keys)
+    assert checks == ["daily_summary_freshness", "daily_summary_row_counts",
+                      "indicator_values_contract", "warehouse_unique_keys"]

@@ -66,7 +66,7 @@ def test_garmin_push_needs_the_client_id_header_and_carries_the_summaries(regist
 async def test_garmin_push_records_format_like_pulled_ones(registry, sandbox, link):
     provider = registry.get("garmin")
     connection = await link(provider)
-    headers, body = garmin.push(sandbox.cloud["garmin"], ADA, "respiration", date(2025, 2, 10))
+    _headers, body = garmin.push(sandbox.cloud["garmin"], ADA, "respiration", date(2025, 2, 10))
     raw = provider.push_records(connection, body)
     assert raw["record_type"].to_list() == ["respiration"]
     rows = provider.format(raw)

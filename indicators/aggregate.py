@@ -44,7 +44,8 @@ def priority_table(priorities: SourcePriorities | None = None) -> pl.DataFrame:
     rows: dict[str, list[object]] = {"indicator": [], "source": [], "rank": []}
     for entry in CATALOGUE.values():
         order = table.get(entry.id, table.get(entry.category.value, table.get("*", ())))
-        for rank, source in enumerate(order):
+        # A source listed twice keeps its best rank (one row, so joins cannot duplicate it).
+        for rank, source in enumerate(dict.fromkeys(order)):
             rows["indicator"].append(entry.id)
             rows["source"].append(source)
             rows["rank"].append(rank)

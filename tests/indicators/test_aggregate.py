@@ -226,3 +226,9 @@ def test_vectorised_summary_agrees_with_the_row_by_row_reference(rows: list[dict
         theirs.pop("unit")
         assert mine == theirs
         assert math.isclose(value, expected, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_a_source_listed_twice_is_ranked_once(values: ValuesBuilder) -> None:
+    frame = values({"value": 5.0, "source": "garmin"}, {"value": 6.0, "source": "oura"})
+    row = one(daily_summary(frame, priorities={"*": ["oura", "garmin", "oura"]}), "steps")
+    assert (row["source"], row["sources"], row["value"]) == ("oura", "garmin,oura", 6.0)

@@ -80,7 +80,7 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
                  "temperature_trend_deviation": 0.04, "contributors": {"hrv_balance": 71}}]
     if kind == "daily_spo2":
         return [{"id": doc_id, "day": day, "spo2_percentage": {"average": s.spo2},
-                 "breathing_disturbance_index": 7}]
+                 "breathing_disturbance_index": s.disturbances // 2}]
     raise HTTPException(404, f"unknown collection {kind}")
 
 

@@ -67,7 +67,9 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
                  "inactivity_alert_count": 1, "distance_from_steps": float(a.distance_m)}]
     asleep_at = s.start + s.latency_s
     if kind == "sleep":
-        hr = {_clock(ts, off): heart_rate(person, ts) for ts in range(asleep_at, s.end, 1800)}
+        # keys are minutes: the sample belongs to the start of its minute
+        minutes = [ts - (ts + off) % 60 for ts in range(asleep_at, s.end, 1800)]
+        hr = {_clock(ts, off): heart_rate(person, ts) for ts in minutes}
         return [{"polar_user": user_url, "date": day,
                  "sleep_start_time": iso_local(asleep_at, off),
                  "sleep_end_time": iso_local(s.end, off), "device_id": "C2A91F3E",
@@ -159,13 +161,19 @@ def build(state: VendorState) -> FastAPI:
     @app.get("/v3/users/physical-info")
     def physical(request: Request) -> JSONResponse:
         person = state.guard(request)
-        return JSONResponse({"weight": person.weight_kg, "height": person.height_m * 100,
+        # the weight is the latest one synced from a scale (weight_source SOURCE_MEASURED)
+        weighed = next((t.body for t in (state.truth(person, state.today - timedelta(days=i))
+                                         for i in range(60)) if t.body is not None), None)
+        weight = weighed.weight_kg if weighed else person.weight_kg
+        modified = iso_z(weighed.time) if weighed else "2025-01-01T08:00:00.000Z"
+        return JSONResponse({"weight": weight, "height": person.height_m * 100,
                              "created": "2025-01-01T08:00:00Z",
-                             "modified": f"{state.today}T08:00:00Z", "gender": "FEMALE",
+                             "modified": modified, "gender": "FEMALE",
                              "maximum_heart_rate": person.max_hr,
                              "resting_heart_rate": round(person.resting_hr),
                              "aerobic_threshold": 140, "anaerobic_threshold": 170,
-                             "vo2_max": round(person.vo2max), "weight_source": "SOURCE_USER"})
+                             "vo2_max": round(person.vo2max),
+                             "weight_source": "SOURCE_MEASURED"})
 
     return app
 

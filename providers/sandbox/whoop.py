@@ -103,7 +103,10 @@ def render(kind: str, person: Person, t: DayTruth, nxt: DayTruth | None) -> list
                             "skin_temp_celsius": s.skin_temp_c}
         return [doc]
     # cycle: from falling asleep to the next falling asleep; open while in progress
-    end = nxt.sleep.start if nxt is not None and nxt.sleep is not None else None
+    if nxt is None or (t.pending and nxt.pending):
+        end = None  # today's cycle is still open (tomorrow is pending too)
+    else:
+        end = nxt.sleep.start if nxt.sleep is not None else s.start + 86400
     doc = _base(person, t, s.start, end) | {"id": cycle_id(person, t)}
     if not t.pending:
         doc["score"] = {"strain": t.strain, "kilojoule": round(a.total_kcal * 4.184, 1),

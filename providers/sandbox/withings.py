@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from providers.sandbox.cloud import VendorState, oauth_error
 from providers.sandbox.oauth_server import OAuthRefusal
-from providers.sandbox.physiology import DayTruth, Person, days_between
+from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
 
 PAGE = 10
 _NONCES: set[str] = set()
@@ -39,7 +39,7 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
                               {"value": round(b.fat_pct * 100), "type": 6, "unit": -2},
                               {"value": round(b.muscle_kg * 100), "type": 76, "unit": -2},
                               {"value": round(b.bone_kg * 100), "type": 88, "unit": -2},
-                              {"value": round(person.resting_hr) + 9, "type": 11, "unit": 0}]}]
+                              {"value": heart_rate(person, b.time), "type": 11, "unit": 0}]}]
     if s is None or a is None:
         return []
     if kind == "activity":
@@ -68,7 +68,8 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
                       "hr_min": s.lowest_hr, "hr_max": s.lowest_hr + 25,
                       "rr_average": round(s.resp_rate), "rr_min": 11, "rr_max": 19,
                       "breathing_disturbances_intensity": 9, "snoring": 840,
-                      "snoringepisodecount": 3, "apnea_hypopnea_index": 4}}]
+                      "snoringepisodecount": 3,
+                      "apnea_hypopnea_index": s.disturbances // 2}}]
 
 
 def _ok(body: dict[str, Any]) -> JSONResponse:

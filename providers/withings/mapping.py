@@ -123,12 +123,13 @@ ACTIVITY = RecordMapping(
         Field("hr_average", "average_heart_rate", "/min"),
         Field("hr_min", "min_heart_rate", "/min"),
         Field("hr_max", "max_heart_rate", "/min"),
-        *(Field(f"hr_zone_{i}", f"heart_rate_zone_{i}_duration", "s") for i in range(4)),
     ),
     ignored={"date": "time", "timezone": "tz_offset_s", "deviceid": "device id",
              "hash_deviceid": "device id", "brand": "1 Withings / 18 external source",
              "is_tracker": "flag", "modified": "raw record version",
-             "active": "moderate + intense, both mapped"},
+             "active": "moderate + intense, both mapped",
+             **{f"hr_zone_{i}": "Withings' four zones have other bounds than the catalogue's "
+                "zones 0-5 (WHOOP's % of max HR)" for i in range(4)}},
 )
 
 SLEEP = RecordMapping(

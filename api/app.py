@@ -16,6 +16,7 @@ from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
 from api.routers import (
     auth,
+    connections,
     daily_summaries,
     data,
     exports,
@@ -24,18 +25,21 @@ from api.routers import (
     me,
     metrics,
     profile,
+    providers,
     series,
     sync_requests,
+    webhooks,
 )
 from api.security import Passwords, TokenIssuer
 from api.state import AppState, signing_key, token_cipher
+from mirobody_assets.provider_config import build_registry
 from mirobody_assets.settings import Settings, get_settings
 from mirobody_assets.storage.engine import make_engine, make_session_factory
 from mirobody_assets.storage.redis_client import make_redis
 from providers.registry import ProviderRegistry
 
 ROUTERS = (health, metrics, auth, me, indicators, series, daily_summaries, profile,
-           sync_requests, exports, data)
+           sync_requests, exports, data, providers, connections, webhooks)
 
 
 def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
@@ -54,14 +58,14 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
             raise RuntimeError("the API needs DATABASE_URL and REDIS_URL (mirobody up sets them)")
         engine = make_engine(settings.database_url, pool_size=20, max_overflow=20)
         redis = make_redis(settings.redis_url, settings.redis_prefix)
-        providers = registry or ProviderRegistry.from_entry_points(api.provider_settings())
+        vendors = registry or build_registry(settings)
         app.state.mirobody = AppState(
             settings=settings, engine=engine, sessions=make_session_factory(engine), redis=redis,
             api=api, metrics=app_metrics, limiter=RateLimiter(redis, app_metrics),
             passwords=Passwords(api.argon2_time_cost, api.argon2_memory_kib),
             tokens=TokenIssuer(signing_key(settings), settings.jwt_issuer,
                                settings.jwt_audience, api.access_token_ttl_s),
-            cipher=token_cipher(settings), registry=providers,
+            cipher=token_cipher(settings), registry=vendors,
         )
         app_metrics.watch_database(engine)
         try:

@@ -1,14 +1,13 @@
-"""The API's own knobs (limits, token lifetimes, provider credentials), beside the shared Settings.
+"""The API's own knobs (limits, token lifetimes, costs), beside the shared Settings.
 
 Read from the environment by `get_api_settings()` when the app is built, never at import time.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,22 +31,9 @@ class ApiSettings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL vendors redirect back to (default http://host:port)."
     )
-    providers: SecretStr | None = Field(
-        default=None,
-        description='JSON: {"whoop": {"client_id": "..", "client_secret": "..", "base_url": ..}}',
-    )
     max_export_rows: int = Field(default=5_000_000, ge=1, description="Export size cap.")
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8192)
-
-    def provider_settings(self) -> dict[str, dict[str, Any]]:
-        """Per-provider client credentials (empty: every provider is disabled)."""
-        if self.providers is None:
-            return {}
-        parsed = json.loads(self.providers.get_secret_value())
-        if not isinstance(parsed, dict):
-            raise ValueError("API_PROVIDERS must be a JSON object keyed by provider slug")
-        return {str(k): dict(v) for k, v in parsed.items()}
 
 
 def get_api_settings(**overrides: Any) -> ApiSettings:

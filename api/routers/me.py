@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, SessionDep, StateDep
 from api.errors import ERROR_RESPONSES
@@ -10,6 +11,7 @@ from api.schemas.accounts import UserPublic, UserUpdate
 from api.schemas.deletion import DeletionReport
 from api.services import accounts
 from api.services.deletion import delete_account
+from api.services.providers import revoke_all
 
 router = APIRouter(prefix="/v1/me", tags=["accounts"], responses=ERROR_RESPONSES)
 
@@ -27,6 +29,8 @@ def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserP
 
 
 @router.delete("", response_model=DeletionReport)
-def delete_me(user: CurrentUser, state: StateDep, session: SessionDep) -> DeletionReport:
-    """Delete the account and everything of it: data, warehouse files, links, sessions."""
-    return delete_account(state, session, user, {})
+async def delete_me(user: CurrentUser, state: StateDep, session: SessionDep) -> DeletionReport:
+    """Delete the account and everything of it: vendor grants (revoked at the vendor), data,
+    warehouse files, connections and login sessions."""
+    revocations = await revoke_all(state, user.id)
+    return await run_in_threadpool(delete_account, state, session, user, revocations)

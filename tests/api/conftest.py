@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -165,3 +166,30 @@ def seeded(register: Callable[..., Account], engine: Engine) -> Account:
 def seed(engine: Engine) -> Callable[..., None]:
     """`seed_user_data` as a fixture (conftest modules are not importable in importlib mode)."""
     return lambda user_id, **kw: seed_user_data(engine, user_id, **kw)
+
+
+def _consent(url: str, person: str) -> str:
+    """Play the user at the sandbox vendor's consent page; the redirect back (path + query)."""
+    response = httpx.get(httpx.URL(url).copy_add_param("sandbox_user", person))
+    assert response.status_code == 302, response.text
+    location = httpx.URL(response.headers["location"])
+    assert location.host == "testserver"
+    return location.raw_path.decode()
+
+
+@pytest.fixture(scope="session")
+def link_whoop(api_client: TestClient) -> Callable[..., dict[str, object]]:
+    """Link an account to a sandbox WHOOP person through the API's real OAuth flow."""
+    def run(account: Account, person: str = "ada") -> dict[str, object]:
+        start = api_client.post("/v1/providers/whoop/link", headers=account.headers)
+        assert start.status_code == 201, start.text
+        callback = _consent(start.json()["authorization_url"], person)
+        done = api_client.get(callback)
+        assert done.status_code == 200, done.text
+        return {"callback": callback, "connection": done.json()}
+    return run
+
+
+@pytest.fixture(scope="session")
+def consent() -> Callable[[str, str], str]:
+    return _consent

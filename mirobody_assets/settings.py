@@ -94,6 +94,9 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL of the sandbox vendor cloud; unconfigured providers point there.",
     )
+    sandbox_port: int = Field(
+        default=8900, description="Port of the sandbox vendor cloud that `mirobody up` starts."
+    )
     initial_history_days: int = Field(
         default=30, ge=1, le=3650, description="Days pulled when a user links a provider."
     )

@@ -10,6 +10,7 @@ stop, so nothing is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -21,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from mirobody_assets.settings import Environment, Settings, ensure_dev_secrets
+import httpx
+
+from mirobody_assets.settings import Environment, Settings, ensure_dev_secrets, get_settings
 from mirobody_assets.storage import migrate
 from mirobody_assets.storage.embedded import start_services
 
@@ -79,10 +82,43 @@ def stop_children(children: list[Child], grace: float = GRACE_SECONDS) -> None:
 
 
 def _signal_group(child: Child, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(child.proc.pid, sig)
-    except ProcessLookupError:
-        pass
+
+
+def _wait_for_sandbox(port: int, child: Child) -> str:
+    """The sandbox vendor cloud's URL once it answers (development has vendors to link)."""
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and child.proc.poll() is None:
+        try:
+            if httpx.get(url + "/", timeout=1).status_code == 200:
+                log.info("sandbox vendor cloud at %s", url)
+                return url
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise RuntimeError("the sandbox vendor cloud did not start")
+
+
+def _seed(env: dict[str, str]) -> None:
+    from mirobody_assets.demo import CREDENTIALS_FILE, seed_sandbox_users
+
+    seeded = get_settings_from(env)
+    linked = seed_sandbox_users(seeded)
+    for email, providers in linked.items():
+        log.info("sandbox user %s linked to %s", email, ", ".join(providers) or "nothing")
+    log.info("their password is in %s", seeded.data_dir / CREDENTIALS_FILE)
+
+
+def get_settings_from(env: dict[str, str]) -> Settings:
+    """Settings as the child processes will see them (after secrets and URLs were added)."""
+    saved = dict(os.environ)
+    try:
+        os.environ.update(env)
+        return get_settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def run_up(settings: Settings) -> int:
@@ -108,8 +144,15 @@ def run_up(settings: Settings) -> int:
         env.update({"DATA_DIR": str(data_dir), "DAGSTER_HOME": str(prepare_dagster_home(data_dir))})
         migrate.upgrade(services.database_url)
         log.info("database migrated to head")
+        if settings.sandbox_url is None and settings.environment is Environment.DEVELOPMENT:
+            children.append(_spawn("sandbox-vendor-cloud", [
+                sys.executable, "-m", "providers.sandbox.app", "--host", "127.0.0.1",
+                "--port", str(settings.sandbox_port)], env))
+            env["SANDBOX_URL"] = _wait_for_sandbox(settings.sandbox_port, children[-1])
         if stopping:
             return 0
+        if "SANDBOX_URL" in env and settings.environment is Environment.DEVELOPMENT:
+            _seed(env)
         subprocess.run([_bin("dagster"), "instance", "migrate"], env=env, check=True,
                        cwd=PROJECT_ROOT, preexec_fn=_reset_signals, stdout=subprocess.DEVNULL)
         workspace = str(PROJECT_ROOT / "workspace.yaml")

@@ -46,11 +46,12 @@ def _wait_until_up(proc: subprocess.Popen[bytes], dagster_port: int, api_port: i
 @pytest.mark.slow
 def test_run_command_serves_dagster_and_api_and_sigterm_leaves_no_process(tmp_path: Path,
                                                                          project_root: Path) -> None:
-    dagster_port, api_port = _free_port(), _free_port()
+    dagster_port, api_port, sandbox_port = _free_port(), _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "DAGSTER_PG_URL", "DAGSTER_HOME"}}
     env.update(DATA_DIR=str(tmp_path / "data"), DAGSTER_PORT=str(dagster_port),
-               API_PORT=str(api_port), ENVIRONMENT="development")
+               API_PORT=str(api_port), SANDBOX_PORT=str(sandbox_port),
+               ENVIRONMENT="development")
     mirobody = str(Path(sys.executable).parent / "mirobody")
     log = (tmp_path / "up.log").open("wb")
     proc = subprocess.Popen([mirobody, "up"], cwd=project_root, env=env, stdout=log,
@@ -63,7 +64,7 @@ def test_run_command_serves_dagster_and_api_and_sigterm_leaves_no_process(tmp_pa
         registry = json.loads((tmp_path / "data" / "redis" / "redis.db.settings").read_text())
         redis_pid = int(Path(registry["pidfile"]).read_text())
         watched = [*family, psutil.Process(pg_pid), psutil.Process(redis_pid)]
-        assert len(family) >= 3  # webserver, daemon, API (and their code servers)
+        assert len(family) >= 4  # webserver, daemon, API, sandbox (and dagster's code servers)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=40) == 0
         _, alive = psutil.wait_procs(watched, timeout=10)

@@ -35,6 +35,9 @@ class Field:
     path: str
     indicator: str
     unit: str
+    # "end": a night's value of a daily indicator (e.g. Withings' AHI) is dated at wake-up:
+    # the row's time is the record's end_time and it has no end_time of its own.
+    at: str = "start"
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,12 @@ def _to_rows(provider: str, mapping: RecordMapping, frame: pl.DataFrame) -> pl.D
             _fail(provider, mapping, empty, "carry none of the mapped fields")
         long = values.unpivot(index=index, on=list(units), variable_name="indicator",
                               value_name="value").filter(pl.col("value").is_not_null())
+        at_end = [f.indicator for f in mapping.fields if f.at == "end"]
+        if at_end:
+            moved = pl.col("indicator").is_in(at_end)
+            long = long.with_columns(
+                pl.when(moved).then(pl.col("end_time")).otherwise(pl.col("time")).alias("time"),
+                pl.when(moved).then(None).otherwise(pl.col("end_time")).alias("end_time"))
         parts.append(long.with_columns(
             pl.col("indicator").replace_strict(units, return_dtype=pl.String).alias("unit")))
     for s in mapping.series:

@@ -152,7 +152,7 @@ SLEEP = RecordMapping(
         Field("data.hr_average", "sleep_average_heart_rate", "/min"),
         Field("data.hr_min", "sleep_lowest_heart_rate", "/min"),
         Field("data.rr_average", "sleep_respiratory_rate", "/min"),
-        Field("data.apnea_hypopnea_index", "breathing_disturbance_index", "/h"),
+        Field("data.apnea_hypopnea_index", "breathing_disturbance_index", "/h", at="end"),
     ),
     ignored={
         "id": "kept as record_id", "timezone": "tz_offset_s", "model": "device kind",

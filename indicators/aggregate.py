@@ -54,13 +54,15 @@ def priority_table(priorities: SourcePriorities | None = None) -> pl.DataFrame:
     )
 
 
+_INDICATOR_IDS = pl.Enum(list(CATALOGUE))
+_END_ANCHORED = [e.id for e in CATALOGUE.values() if e.day_anchor is DayAnchor.END]
+_ROLLED_LAST = [e.id for e in CATALOGUE.values() if e.rollup is Rollup.LAST]
+
+
 def _local_day() -> pl.Expr:
     # Sleep counts for the wake-up day: anchor it on its end; everything else on its start.
-    anchor = (
-        pl.when((pl.col("day_anchor") == DayAnchor.END.value) & pl.col("end_time").is_not_null())
-        .then(pl.col("end_time"))
-        .otherwise(pl.col("time"))
-    )
+    end_anchored = pl.col("indicator").is_in(_END_ANCHORED) & pl.col("end_time").is_not_null()
+    anchor = pl.when(end_anchored).then(pl.col("end_time")).otherwise(pl.col("time"))
     return (
         anchor.dt.replace_time_zone(None) + pl.duration(seconds=pl.col("tz_offset_s"))
     ).dt.date()
@@ -90,32 +92,34 @@ def _pick_rollup() -> pl.Expr:
 def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """Roll each source's rows of a local day up by the catalogue roll-up (before merging).
 
-    Columns: user_id, day, indicator, source, value, n_values.
+    Columns: user_id, day, indicator, source, value, n_values. Collecting raises
+    polars' InvalidOperationError for an indicator id missing from the catalogue.
     """
-    keys = ["user_id", "indicator", "source"]
-    # Categorical keys group several times faster than strings; cast back once grouped.
-    lazy = (
+    keys = ["user_id", "source"]
+    # Categorical/enum keys group several times faster than strings; cast back once grouped.
+    # The catalogue's rules are looked up by id membership per row, and joined only onto
+    # the much smaller grouped frame.
+    prepared = (
         values.lazy()
         .select(list(INDICATOR_VALUE_COLUMNS))
-        .with_columns(pl.col(keys).cast(pl.Categorical))
+        .with_columns(pl.col(keys).cast(pl.Categorical), pl.col("indicator").cast(_INDICATOR_IDS))
+        .with_columns(
+            day=_local_day(), weight=_weight(), is_last=pl.col("indicator").is_in(_ROLLED_LAST)
+        )
+        # Materialise once: both roll-up branches read it (a lazy plan would run it twice).
+        .collect()
+        .lazy()
     )
-    catalogue = catalogue_frame().lazy().select("indicator", "rollup", "day_anchor")
-    prepared = lazy.join(
-        catalogue.with_columns(pl.col("indicator").cast(pl.Categorical)), on="indicator", how="left"
-    ).with_columns(day=_local_day(), weight=_weight())
-    # Materialise once: both roll-up branches below read it (a lazy plan would run it twice).
-    prepared = prepared.collect().lazy()
     group = [*_GROUP, "source"]
     value = pl.col("value")
+    rollups = catalogue_frame().lazy().select(pl.col("indicator").cast(_INDICATOR_IDS), "rollup")
     # Every roll-up but "last" is a plain, fast group aggregation; the catalogue's choice is
-    # applied afterwards on the much smaller grouped frame. "last" needs the arg-max of time,
-    # so only the (few) rows of last-rolled indicators pay for it.
-    is_last = pl.col("rollup") == Rollup.LAST.value
+    # applied afterwards. "last" needs the arg-max of time, so only the (few) rows of
+    # last-rolled indicators pay for it.
     others = (
-        prepared.filter(~is_last)
+        prepared.filter(~pl.col("is_last"))
         .group_by(group)
         .agg(
-            rollup=pl.col("rollup").first(),
             n_values=pl.len().cast(pl.UInt32),
             total=value.sum(),
             lowest=value.min(),
@@ -123,14 +127,15 @@ def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
             weighted=(value * pl.col("weight")).sum(),
             weights=pl.col("weight").sum(),
         )
+        .join(rollups, on="indicator", how="left")
         .select(*group, value=_pick_rollup(), n_values="n_values")
     )
     lasts = (
-        prepared.filter(is_last)
+        prepared.filter(pl.col("is_last"))
         .group_by(group)
         .agg(value=value.get(pl.col("time").arg_max()), n_values=pl.len().cast(pl.UInt32))
     )
-    return pl.concat([others, lasts]).with_columns(pl.col(keys).cast(pl.String))
+    return pl.concat([others, lasts]).with_columns(pl.col([*keys, "indicator"]).cast(pl.String))
 
 
 def daily_summary(
@@ -144,15 +149,17 @@ def daily_summary(
     last, then more rows win, then the alphabetically first source. `sources` lists every
     source that had data for that day.
     """
-    unknown = (
-        values.lazy()
-        .select(pl.col("indicator").unique())
-        .filter(~pl.col("indicator").is_in(list(CATALOGUE)))
-        .collect()
-    )
-    if unknown.height:
-        raise FrameContractError(f"unknown indicators {sorted(unknown['indicator'].to_list())}")
-    per_source = per_source_daily(values).collect()
+    try:
+        per_source = per_source_daily(values).collect()
+    except pl.exceptions.InvalidOperationError as exc:
+        # Only the failure path pays for finding which ids the catalogue lacks.
+        ids = values.lazy().select(pl.col("indicator").unique()).collect().to_series()
+        unknown = sorted(set(ids.drop_nulls().to_list()) - set(CATALOGUE))
+        if not unknown:
+            raise
+        raise FrameContractError(f"unknown indicators {unknown}") from exc
+    if per_source.get_column("indicator").null_count():
+        raise FrameContractError("indicator values with a null indicator")
     ranks = priority_table(priorities).lazy()
     daily = per_source.lazy().with_columns(provider=pl.col("source").str.split(".").list.first())
     exact = ranks.rename({"rank": "exact_rank"})

@@ -232,3 +232,8 @@ def test_a_source_listed_twice_is_ranked_once(values: ValuesBuilder) -> None:
     frame = values({"value": 5.0, "source": "garmin"}, {"value": 6.0, "source": "oura"})
     row = one(daily_summary(frame, priorities={"*": ["oura", "garmin", "oura"]}), "steps")
     assert (row["source"], row["sources"], row["value"]) == ("oura", "garmin,oura", 6.0)
+
+
+def test_a_null_indicator_is_refused(values: ValuesBuilder) -> None:
+    with pytest.raises(FrameContractError, match="null indicator"):
+        daily_summary(values({}).with_columns(indicator=pl.lit(None, pl.String)))

@@ -104,7 +104,9 @@ def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         .select(list(INDICATOR_VALUE_COLUMNS))
         .with_columns(pl.col(keys).cast(pl.Categorical), pl.col("indicator").cast(_INDICATOR_IDS))
         .with_columns(
-            day=_local_day(), weight=_weight(), is_last=pl.col("indicator").is_in(_ROLLED_LAST)
+            day=_local_day(),
+            weight=_weight(),
+            is_last=pl.col("indicator").is_in(_ROLLED_LAST).fill_null(False),
         )
         # Materialise once: both roll-up branches read it (a lazy plan would run it twice).
         .collect()

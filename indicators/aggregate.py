@@ -36,6 +36,7 @@ DEFAULT_PRIORITIES: SourcePriorities = {
 _GROUP = ["user_id", "day", "indicator"]
 _UNRANKED = 1_000_000
 _MAX_SOURCE_BITS = 62
+_REQUIRED = ["user_id", "indicator", "time", "tz_offset_s", "value", "source"]
 
 
 def priority_table(priorities: SourcePriorities | None = None) -> pl.DataFrame:
@@ -92,8 +93,9 @@ def _pick_rollup() -> pl.Expr:
 def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """Roll each source's rows of a local day up by the catalogue roll-up (before merging).
 
-    Columns: user_id, day, indicator, source, value, n_values. Collecting raises
-    polars' InvalidOperationError for an indicator id missing from the catalogue.
+    Columns: user_id, day, indicator, source, value, n_values. Raises FrameContractError
+    for nulls in required columns, and polars' InvalidOperationError for an indicator id
+    missing from the catalogue.
     """
     keys = ["user_id", "source"]
     # Categorical/enum keys group several times faster than strings; cast back once grouped.
@@ -110,8 +112,13 @@ def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         )
         # Materialise once: both roll-up branches read it (a lazy plan would run it twice).
         .collect()
-        .lazy()
     )
+    # Null counts are metadata of a materialised frame: refusing nulls here costs nothing,
+    # whereas a null key or value would otherwise vanish in a filter or a null-day group.
+    nulls = prepared.select(_REQUIRED).null_count().row(0, named=True)
+    missing = {name: count for name, count in nulls.items() if count}
+    if missing:
+        raise FrameContractError(f"indicator values with nulls in {missing}; use split_valid")
     group = [*_GROUP, "source"]
     value = pl.col("value")
     rollups = catalogue_frame().lazy().select(pl.col("indicator").cast(_INDICATOR_IDS), "rollup")
@@ -119,7 +126,8 @@ def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     # applied afterwards. "last" needs the arg-max of time, so only the (few) rows of
     # last-rolled indicators pay for it.
     others = (
-        prepared.filter(~pl.col("is_last"))
+        prepared.lazy()
+        .filter(~pl.col("is_last"))
         .group_by(group)
         .agg(
             n_values=pl.len().cast(pl.UInt32),
@@ -133,7 +141,8 @@ def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         .select(*group, value=_pick_rollup(), n_values="n_values")
     )
     lasts = (
-        prepared.filter(pl.col("is_last"))
+        prepared.lazy()
+        .filter(pl.col("is_last"))
         .group_by(group)
         .agg(value=value.get(pl.col("time").arg_max()), n_values=pl.len().cast(pl.UInt32))
     )
@@ -160,8 +169,6 @@ def daily_summary(
         if not unknown:
             raise
         raise FrameContractError(f"unknown indicators {unknown}") from exc
-    if per_source.get_column("indicator").null_count():
-        raise FrameContractError("indicator values with a null indicator")
     ranks = priority_table(priorities).lazy()
     daily = per_source.lazy().with_columns(provider=pl.col("source").str.split(".").list.first())
     exact = ranks.rename({"rank": "exact_rank"})

@@ -234,6 +234,8 @@ def test_a_source_listed_twice_is_ranked_once(values: ValuesBuilder) -> None:
     assert (row["source"], row["sources"], row["value"]) == ("oura", "garmin,oura", 6.0)
 
 
-def test_a_null_indicator_is_refused(values: ValuesBuilder) -> None:
-    with pytest.raises(FrameContractError, match="null indicator"):
+def test_a_null_indicator_or_time_is_refused_not_dropped(values: ValuesBuilder) -> None:
+    with pytest.raises(FrameContractError, match="nulls in"):
         daily_summary(values({}).with_columns(indicator=pl.lit(None, pl.String)))
+    with pytest.raises(FrameContractError, match="time"):
+        daily_summary(values({}).with_columns(time=pl.lit(None, pl.Datetime("us", "UTC"))))

@@ -158,7 +158,8 @@ def daily_summary(
     Within one source, the day's rows roll up by the catalogue's roll-up. Across sources,
     the highest `priorities` entry wins (default DEFAULT_PRIORITIES); unlisted sources rank
     last, then more rows win, then the alphabetically first source. `sources` lists every
-    source that had data for that day.
+    source that had data for that day. Expects validated values (the `valid` frame of
+    `split_valid`); nulls and unknown indicators raise FrameContractError.
     """
     try:
         per_source = per_source_daily(values).collect()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -55,7 +57,7 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
     ada, ben = make_user(), make_user()
     for provider in ("whoop", "oura", "garmin"):
         link(ada, provider, "ada")
-    for provider in ("whoop", "oura"):
+    for provider in ("withings", "polar", "oura"):
         link(ben, provider, "ben")
     dagster_instance.add_dynamic_partitions("users", [ada, ben])
 
@@ -64,7 +66,7 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
     first = _snapshot(engine, [ada, ben])
     assert first["raw_records"], "nothing was pulled"
     providers = {r[1] for r in first["raw_records"]}
-    assert providers == {"whoop", "oura", "garmin"}
+    assert providers == {"whoop", "oura", "garmin", "withings", "polar"}
     run_days = {FIRST + timedelta(days=i) for i in range(3)}
     assert {r[1] for r in first["daily_summary"]} == run_days
     # every stored value lies in a partition of the run, for both users
@@ -86,3 +88,17 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
     assert n_daily == (len(first["daily_summary"]),)
     assert dupes == (0,)
     assert pl.read_parquet(wh.root / "daily_summary" / ada / f"{FIRST:%Y-%m}.parquet").height > 0
+    _readme_queries_answer(wh.duckdb_path, ada)
+
+
+def _readme_queries_answer(duckdb_path: Path, user: str) -> None:
+    """The README's five example queries run on the warehouse and return rows."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"Five example queries:\n\n```sql\n(.*?)```", readme, re.S)
+    assert block, "README lost its example queries"
+    queries = [q.strip() for q in block.group(1).split(";") if q.strip()]
+    assert len(queries) == 5
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        for query in queries:
+            rows = con.sql(query.replace("<user-id>", user)).fetchall()
+            assert rows, f"no rows for: {query.splitlines()[0]}"

@@ -70,7 +70,6 @@ _ALIASES: dict[str, str] = {
     "[mi_i]": "mi",
     "[ft_i]": "ft",
     "[in_i]": "inch",
-    "cal": "kcal",  # food labels' "Calories" are kilocalories
     "kilocalories": "kcal",
     "kilojoule": "kJ",
     "kilojoules": "kJ",
@@ -78,6 +77,10 @@ _ALIASES: dict[str, str] = {
     "ml/min/kg": "mL/(kg*min)",
     "ml/(kg.min)": "mL/(kg*min)",
 }
+
+# Case matters here: UCUM "[Cal]" and the food label's "Cal" are kilocalories, but "cal"
+# is the small calorie, a factor of 1000 apart.
+_EXACT_ALIASES: dict[str, str] = {"Cal": "kcal", "[Cal]": "kcal", "[cal]": "cal"}
 
 _ANNOTATION = re.compile(r"\{[^{}]*\}")
 _POWER = re.compile(r"([A-Za-z])(\d+)\b")
@@ -95,7 +98,7 @@ def _pint_unit(unit: str) -> str:
     if not isinstance(unit, str) or not unit.strip():
         raise UnknownUnitError(unit)
     text = unit.strip()
-    alias = _ALIASES.get(text.lower())
+    alias = _EXACT_ALIASES.get(text) or _ALIASES.get(text.lower())
     if alias is not None:
         return alias
     # UCUM: "{steps}" is a dimensionless annotation, "." multiplies, "m2" is a power and a

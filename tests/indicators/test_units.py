@@ -160,3 +160,9 @@ def test_a_frame_with_an_unknown_unit_is_refused_not_passed_through() -> None:
     frame = pl.DataFrame({"indicator": ["weight"], "value": [1.0], "unit": ["bananas"]})
     with pytest.raises(UnknownUnitError, match="bananas"):
         to_standard_frame(frame)
+
+
+def test_a_food_calorie_is_a_kilocalorie_but_a_small_calorie_is_not() -> None:
+    assert to_standard("active_energy", 500, "Cal") == pytest.approx(500.0)
+    assert to_standard("active_energy", 500, "[Cal]") == pytest.approx(500.0)
+    assert to_standard("active_energy", 500_000, "cal") == pytest.approx(500.0)

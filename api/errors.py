@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("api.errors")
@@ -134,6 +135,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body("invalid_request", f"invalid input: {where}", errors), 422)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL refused a value the models let through (a NUL byte, an out-of-range number):
+    # the caller's input is at fault, not the server. The statement is not logged (values).
+    log.warning("database refused an input value on %s %s", request.method, request.url.path)
+    return JSONResponse(_body("invalid_value", "a value cannot be stored or searched"), 422)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path,
               exc_info=(type(exc), exc, exc.__traceback__))
@@ -144,4 +152,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}$"
+_C = r"[^@\s\x00-\x1f\x7f]"
+EMAIL_PATTERN = rf"^{_C}{{1,64}}@{_C}{{1,253}}\.[^@\s\x00-\x1f\x7f.]{{2,63}}$"
 
 
 @cache
@@ -48,6 +49,7 @@ class UserUpdate(BaseModel):
 class UserPublic(UserBase):
     model_config = ConfigDict(from_attributes=True)
 
+    email: str  # as stored; input rules apply on the way in only
     id: uuid.UUID
     created_at: datetime
 

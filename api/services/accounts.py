@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def register_user(state: AppState, session: Session, body: UserCreate) -> User:
-    user = User(email=body.email.strip(), display_name=body.display_name,
+    user = User(email=body.email, display_name=body.display_name,
                 timezone=body.timezone, password_hash=state.passwords.hash(body.password))
     session.add(user)
     try:

@@ -102,6 +102,7 @@ def test_malformed_series_requests_are_422(api_client: TestClient, seeded: Any) 
         {"indicator": "heart_rate", "resolution": "week", **DAY1},
         {"indicator": "heart_rate", "limit": 0, **DAY1},
         {"start": DAY1["start"], "end": DAY1["end"]},
+        {"indicator": "heart_rate", "source": "nul\x00byte", **DAY1},
     ]
     for params in cases:
         resp = _series(api_client, seeded, **params)

@@ -9,16 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import re
+
 import polars as pl
 
 from indicators.catalogue import get_indicator
 from indicators.units import indicator_conversion
 
-_NUMBER = r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
-_PATTERNS = {
-    "offset": r'"(-?\d+)"\s*:\s*' + _NUMBER,
-    "clock": r'"(\d{1,2}:\d{2})"\s*:\s*' + _NUMBER,
-}
+_NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|null"
+# Tokens of a flat keyed object, keys and values alternating: '{"0":58,"15":null}' gives
+# ["0", "58", "15", "null"]; clock keys ("23:22") are one token.
+_TOKENS = {"offset": _NUMBER, "clock": r"\d{1,2}:\d{2}|" + _NUMBER}
+
+
+def _object_text(path: str) -> pl.Expr:
+    """The JSON text of a flat object at `path` (a top-level key: one regex scan instead of a
+    JSON parse; nested paths fall back to a JSON path)."""
+    if "." in path:
+        return pl.col("payload").str.json_path_match(f"$.{path}")
+    return pl.col("payload").str.extract(rf'"{re.escape(path)}"\s*:\s*(\{{[^{{}}]*\}})', 1)
 
 
 class KeyKind(StrEnum):
@@ -42,21 +51,19 @@ class Series:
 
 def explode_series(frame: pl.DataFrame, series: Series) -> pl.DataFrame:
     """One row per sample: time, value converted to the standard unit."""
-    pattern = _PATTERNS[series.keys.value]
     scale, offset = indicator_conversion(series.indicator, series.unit)
+    tokens = _object_text(series.path).str.extract_all(_TOKENS[series.keys.value])
     pairs = (
         frame.lazy()
         .select(
             "user_id", "record_id", "source", "tz_offset_s", pl.col("time").alias("anchor"),
-            pl.col("payload").str.json_path_match(f"$.{series.path}")
-            .str.extract_all(pattern).alias("_pair"),
+            tokens.list.gather_every(2).alias("_key"),
+            tokens.list.gather_every(2, 1).alias("_raw"),
         )
-        .explode("_pair")
-        .filter(pl.col("_pair").is_not_null())
-        .with_columns(
-            pl.col("_pair").str.extract(pattern, 1).alias("_key"),
-            pl.col("_pair").str.extract(pattern, 2).cast(pl.Float64).alias("_raw"),
-        )
+        .explode("_key", "_raw")
+        .filter(pl.col("_key").is_not_null())
+        .with_columns(pl.col("_raw").cast(pl.Float64, strict=False))
+        .filter(pl.col("_raw").is_not_null())
     )
     if series.min_valid is not None:
         pairs = pairs.filter(pl.col("_raw") >= series.min_valid)

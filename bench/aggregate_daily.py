@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from datetime import datetime
 
@@ -100,6 +101,9 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=200_000)
     args = parser.parse_args()
 
+    # Shared machines vary a lot: print what the numbers were measured on.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {load}; polars {pl.__version__}")
     print(f"generating {args.rows:,} indicator values ...")
     values, _ = _timed("generate", lambda: synthetic_values(args.rows))
 

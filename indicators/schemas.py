@@ -1,7 +1,8 @@
 """Pandera (polars) models of every frame that crosses a package boundary.
 
 `RawRecordSchema` (vendor documents as pulled), `IndicatorValueSchema` (normalised values)
-and `DailySummarySchema` (one value per user, local day and indicator). Validate with
+`DailySummarySchema` (one value per user, local day and indicator) and `QuarantineSchema`
+(values refused by `split_valid`, with the reason). Validate with
 `Model.validate(frame, lazy=True)`; use `split_valid` first to move bad rows to a quarantine
 instead of failing the whole frame.
 """
@@ -144,12 +145,34 @@ class DailySummarySchema(pa.DataFrameModel):
         return data.lazyframe.select(pl.col("value").is_finite().fill_null(False))
 
 
+class QuarantineSchema(pa.DataFrameModel):
+    """Indicator values refused by split_valid, kept with the reason (never dropped)."""
+
+    user_id: str = pa.Field(nullable=True, description="Mirobody user id, as given.")
+    indicator: str = pa.Field(nullable=True, description="Indicator id, as given.")
+    time: DateTime = pa.Field(nullable=True, dtype_kwargs=_UTC, description="UTC time.")
+    end_time: DateTime = pa.Field(nullable=True, dtype_kwargs=_UTC, description="UTC end.")
+    tz_offset_s: pl.Int32 = pa.Field(nullable=True, description="Local offset in seconds.")
+    value: pl.Float64 = pa.Field(nullable=True, description="The refused value, as given.")
+    unit: str = pa.Field(nullable=True, description="Unit, as given.")
+    source: str = pa.Field(nullable=True, description="Provider[.device], as given.")
+    record_id: str = pa.Field(nullable=True, description="Vendor record the value came from.")
+    reason: str = pa.Field(
+        isin=list(QUARANTINE_REASONS), description="Why the row was refused (first that applies)."
+    )
+
+    class Config:
+        strict = True
+        ordered = True
+
+
 __all__ = [
     "QUARANTINE_COLUMNS",
     "QUARANTINE_REASONS",
     "DailySummarySchema",
     "FrameContractError",
     "IndicatorValueSchema",
+    "QuarantineSchema",
     "RawRecordSchema",
     "quarantine_counts",
     "split_valid",

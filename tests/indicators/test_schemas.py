@@ -16,10 +16,12 @@ from indicators.frames import (
     empty_frame,
 )
 from indicators.schemas import (
+    QUARANTINE_COLUMNS,
     QUARANTINE_REASONS,
     DailySummarySchema,
     FrameContractError,
     IndicatorValueSchema,
+    QuarantineSchema,
     RawRecordSchema,
     quarantine_counts,
     split_valid,
@@ -27,8 +29,8 @@ from indicators.schemas import (
 
 ValuesBuilder = Callable[..., pl.DataFrame]
 T0 = date(2025, 3, 11)
-MODELS = [RawRecordSchema, IndicatorValueSchema, DailySummarySchema]
-CONTRACTS = [RAW_RECORD_COLUMNS, INDICATOR_VALUE_COLUMNS, DAILY_SUMMARY_COLUMNS]
+MODELS = [RawRecordSchema, IndicatorValueSchema, DailySummarySchema, QuarantineSchema]
+CONTRACTS = [RAW_RECORD_COLUMNS, INDICATOR_VALUE_COLUMNS, DAILY_SUMMARY_COLUMNS, QUARANTINE_COLUMNS]
 
 
 @pytest.mark.parametrize(("model", "columns"), list(zip(MODELS, CONTRACTS, strict=True)))
@@ -109,6 +111,7 @@ def test_split_valid_quarantines_each_bad_row_with_its_reason(values: ValuesBuil
     assert set(quarantine["reason"]) <= set(QUARANTINE_REASONS)
     assert quarantine_counts(quarantine)["duplicate_key"] == 1
     IndicatorValueSchema.validate(valid)
+    QuarantineSchema.validate(quarantine)
 
 
 def test_split_valid_keeps_every_row_somewhere(values: ValuesBuilder) -> None:

@@ -56,6 +56,16 @@ VENDOR_UNITS = [
     ("blood_glucose", 99, "mg/dL", 99.0, "mass concentration"),
     ("bmi", 23.4, "kg/m2", 23.4, "Garmin bodyMassIndex"),
     ("steps", 11_402, "count", 11_402.0, "a plain count"),
+    ("weight", 74.2, "kg", 74.2, "WHOOP weight_kilogram"),
+    ("hrv_rmssd", 58, "ms", 58.0, "Garmin lastNightAvg"),
+    ("blood_pressure_diastolic", 79, "mmHg", 79.0, "Garmin bloodPressures diastolic"),
+    ("spo2", 95, "%", 95.0, "Garmin timeOffsetSpo2Values"),
+    ("workout_distance", 10.24, "Kilometer", 10_240.0, "Fitbit distanceUnit Kilometer"),
+    ("sedentary_duration", 1_290, "min", 1_290.0, "Fitbit sedentaryMinutes"),
+    ("sleep_duration_rem", 6_420, "s", 107.0, "Withings remsleepduration"),
+    ("heart_rate", 54, "bpm", 54.0, "Withings meastype 11"),
+    ("respiratory_rate", 13.9, "breaths/min", 13.9, "Polar breathing_rate_avg"),
+    ("hrv_rmssd", 54, "ms", 54.0, "Polar heart_rate_variability_avg"),
 ]
 
 

@@ -1,0 +1,181 @@
+"""Backfill N users x D days across every provider through Dagster, vectorised, and compare with
+one run per user-day.
+
+    .venv/bin/python bench/pipeline_backfill.py [--users 200] [--days 30] [--sample 6]
+
+Starts its own embedded PostgreSQL (or uses DATABASE_URL) and the sandbox vendor cloud in a
+separate process, links every user to every vendor through the real OAuth flow, then:
+1. one run over all users x days (sandbox pull -> raw -> normalised -> daily -> upload), printing
+   user-days/s and rows/s for each stage;
+2. `--sample` user-days launched as one run each, timed, extrapolated to all user-days, and the
+   ratio. (In-process runs here; a launched run on the daemon costs seconds more each.)
+Run by hand; never part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import httpx
+from sqlalchemy.orm import Session
+
+from mirobody_assets.connections import ConnectionRepository
+from mirobody_assets.pipeline.assets import ALL_ASSETS
+from mirobody_assets.pipeline.partitions import range_tags
+from mirobody_assets.pipeline.resources import MirobodyResource
+from mirobody_assets.provider_config import build_registry
+from mirobody_assets.sandbox_link import link_sandbox_person
+from mirobody_assets.settings import get_settings
+from mirobody_assets.storage import migrate
+from mirobody_assets.storage.crypto import TokenCipher
+from mirobody_assets.storage.embedded import start_services
+from mirobody_assets.storage.engine import make_engine
+from mirobody_assets.storage.models import User
+
+warnings.filterwarnings("ignore")
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = {"pull -> raw": "raw_", "normalise": "indicator_values", "daily": "daily_summary",
+          "upload": "warehouse"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "providers.sandbox.app", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(url + "/", timeout=1)
+            return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("sandbox did not start")
+
+
+async def _link_all(resource: MirobodyResource, repo: ConnectionRepository,
+                    users: list[str]) -> int:
+    gate = asyncio.Semaphore(16)
+    providers = resource.registry.enabled()
+
+    async def one(i: int, user: str, provider: object) -> None:
+        async with gate:
+            await link_sandbox_person(provider, repo, user, ("ada", "ben")[i % 2])  # type: ignore[arg-type]
+
+    await asyncio.gather(*(one(i, u, p) for i, u in enumerate(users) for p in providers))
+    return len(providers)
+
+
+def _step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    return {st.step_key: (st.end_time or 0) - (st.start_time or 0)
+            for st in instance.get_run_step_stats(run_id)}
+
+
+def _rows(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for mat in result.get_asset_materialization_events():
+        meta = mat.materialization.metadata
+        key = mat.asset_key.to_user_string()
+        for name in ("pulled_records", "rows_written", "dagster/row_count"):
+            if name in meta and key not in rows:
+                rows[key] = int(meta[name].value)  # type: ignore[arg-type]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--sample", type=int, default=6)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="mirobody-bench-"))
+    services = start_services(tmp, os.environ.get("DATABASE_URL"), None)
+    sandbox, sandbox_url = _start_sandbox()
+    try:
+        migrate.upgrade(services.database_url)
+        keys = "k1:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
+        resource = MirobodyResource(database_url=services.database_url, data_dir=str(tmp),
+                                    sandbox_url=sandbox_url, token_encryption_keys=keys)
+        engine = make_engine(services.database_url)
+        with Session(engine) as s, s.begin():
+            users = [User(email=f"bench-{uuid.uuid4().hex}@example.org")
+                     for _ in range(args.users)]
+            s.add_all(users)
+            s.flush()
+            user_ids = [str(u.id) for u in users]
+        repo = ConnectionRepository(engine, TokenCipher(get_settings(
+            token_encryption_keys=keys).encryption_keys()))
+        t0 = time.perf_counter()
+        n_providers = asyncio.run(_link_all(resource, repo, user_ids))
+        print(f"linked {args.users} users x {n_providers} providers through OAuth in "
+              f"{time.perf_counter() - t0:.1f} s")
+
+        home = tmp / "dagster"
+        home.mkdir()
+        shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
+        os.environ["DAGSTER_PG_URL"] = services.dagster_pg_url
+        instance = dg.DagsterInstance.from_config(str(home))
+        instance.add_dynamic_partitions("users", user_ids)
+        last = datetime.now(UTC).date() - timedelta(days=1)
+        first = last - timedelta(days=args.days - 1)
+        user_days = args.users * args.days
+
+        t0 = time.perf_counter()
+        result = dg.materialize(ALL_ASSETS, instance=instance, resources={"mirobody": resource},
+                                tags=range_tags(first, last, user_ids[0], user_ids[-1]))
+        wall = time.perf_counter() - t0
+        assert result.success
+        spans, rows = _step_seconds(instance, result.run_id), _rows(result)
+        print(f"\nvectorised: one run, {args.users} users x {args.days} days = {user_days} "
+              f"user-days in {wall:.1f} s ({user_days / wall:.1f} user-days/s)")
+        for stage, prefix in STAGES.items():
+            secs = sum(v for k, v in spans.items() if k.startswith(prefix))
+            n = sum(v for k, v in rows.items() if k.startswith(prefix))
+            print(f"  {stage:<12} {secs:7.1f} s  {user_days / max(secs, 1e-9):9.1f} user-days/s"
+                  f"  {n:>10} rows  {n / max(secs, 1e-9):11.0f} rows/s")
+
+        sample = random.Random(7).sample(
+            [(u, first + timedelta(days=d)) for u in user_ids for d in range(args.days)],
+            args.sample)
+        t0 = time.perf_counter()
+        for user, day in sample:
+            one = dg.materialize(ALL_ASSETS, instance=instance, resources={"mirobody": resource},
+                                 tags=range_tags(day, day, user, user))
+            assert one.success
+        per_run = (time.perf_counter() - t0) / args.sample
+        extrapolated = per_run * user_days
+        print(f"\none run per user-day: {args.sample} sampled runs, {per_run:.2f} s each "
+              f"(in-process) -> {extrapolated:.0f} s for {user_days} user-days")
+        print(f"ratio (per-user-day / vectorised): {extrapolated / wall:.1f}x")
+        instance.dispose()
+        engine.dispose()
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+        services.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ and the ratio. Run by hand: `.venv/bin/python bench/format_records.py [--records
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -27,8 +28,7 @@ from indicators.units import indicator_conversion
 from providers.formatting import format_rows
 from providers.raw import make_record, raw_frame
 from providers.registry import ProviderRegistry
-from providers.sandbox import SANDBOX_CREDENTIALS
-from providers.sandbox import garmin, oura, polar, whoop, withings
+from providers.sandbox import SANDBOX_CREDENTIALS, garmin, oura, polar, whoop, withings
 from providers.sandbox.physiology import PERSONS, day_truth
 
 MIX: dict[str, tuple[str, ...]] = {
@@ -197,15 +197,18 @@ def main() -> None:
     for slug, raw in raws.items():
         provider = registry.get(slug)
         rows, seconds = timed(lambda p=provider, r=raw: format_rows(p.slug, r, p.mappings))
-        (valid, quarantine), checked = timed(lambda r=rows: split_valid(r))
+        (_valid, quarantine), checked = timed(lambda r=rows: split_valid(r))
         assert quarantine.height == 0, quarantine["reason"].value_counts()
         reference, ref_s = timed(lambda s=slug, r=raw, p=provider: per_record(s, r, p))
         fast_rows, fast_s, split_s = fast_rows + rows.height, fast_s + seconds, split_s + checked
         slow_rows, slow_s = slow_rows + len(reference), slow_s + ref_s
-        print(f"{slug:9s} {raw.height:>9,} records -> {rows.height:>10,} rows: vectorised "
-              f"{seconds:5.2f}s ({rows.height / seconds:>10,.0f} rows/s, +{checked:4.2f}s "
-              f"contract split) | per-record {len(reference):>10,} rows {ref_s:5.2f}s "
-              f"({len(reference) / ref_s:>9,.0f} rows/s, {raw.height / ref_s:>7,.0f} rec/s)")
+        count, n_rows = len(reference), rows.height
+        del reference, rows, _valid, quarantine  # keep the heap small for the next vendor
+        gc.collect()
+        print(f"{slug:9s} {raw.height:>9,} records -> {n_rows:>10,} rows: vectorised "
+              f"{seconds:5.2f}s ({n_rows / seconds:>10,.0f} rows/s, +{checked:4.2f}s "
+              f"contract split) | per-record {count:>10,} rows {ref_s:5.2f}s "
+              f"({count / ref_s:>9,.0f} rows/s, {raw.height / ref_s:>7,.0f} rec/s)")
     print(f"vectorised format:          {fast_rows:>12,.0f} rows in {fast_s:6.2f}s = "
           f"{fast_rows / fast_s:>11,.0f} rows/s ({total_records / fast_s:,.0f} records/s)")
     print(f"vectorised format + split:  {fast_rows:>12,.0f} rows in {fast_s + split_s:6.2f}s = "

@@ -134,9 +134,15 @@ class Provider(ABC):
 
     def client(self, http: httpx.AsyncClient, connection: Connection,
                token_store: TokenStore) -> VendorClient:
-        refresh = self.refresh if self.info.has_refresh_token else None
+        auth = self.request_auth(connection.tokens)
+        refresh = self.refresh if self.info.has_refresh_token and auth is None else None
         return VendorClient(self.slug, http, connection, token_store, refresh,
-                            policy=self.policy, classify=self.classify, sleep=self._sleep)
+                            policy=self.policy, classify=self.classify, sleep=self._sleep,
+                            auth=auth)
+
+    def request_auth(self, tokens: Tokens) -> Callable[[Tokens], httpx.Auth] | None:
+        """How data calls authenticate when not with a Bearer token (OAuth 1.0a signing)."""
+        return None
 
     @abstractmethod
     def fetch(self, client: VendorClient, record_type: str,

@@ -133,7 +133,9 @@ def _format_one(provider: str, mapping: RecordMapping, sub: pl.DataFrame,
         if mapping.derived:
             flat = flat.with_columns(e.alias(k) for k, e in mapping.derived.items())
         if mapping.prepare is not None:
-            flat = mapping.prepare(flat, raw)
+            # materialise first: a prepare step may collect (e.g. distinct zones) and must
+            # not make polars decode the JSON twice
+            flat = mapping.prepare(flat.collect().lazy(), raw)
         source = pl.lit(provider) if mapping.device is None else (
             pl.lit(provider + ".") + mapping.device).fill_null(pl.lit(provider))
         timed = flat.with_columns(

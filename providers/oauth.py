@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth1Client, AsyncOAuth2Client
+from authlib.oauth1 import ClientAuth
 
 from providers.errors import OAuthFlowError, ReconnectRequiredError
 from providers.types import AuthorizationRequest, ProviderSettings, Tokens
@@ -172,9 +173,23 @@ class OAuth1Strategy:
                       extra={"token_secret": token["oauth_token_secret"]})
 
     def auth(self, tokens: Tokens) -> httpx.Auth:
-        """An httpx Auth that signs data requests with the user access token."""
-        from authlib.integrations.httpx_client import OAuth1Auth
+        """An httpx Auth that signs data requests with the user access token (HMAC-SHA1)."""
+        return _OAuth1Signer(ClientAuth(
+            self._settings.client_id, self._settings.client_secret,
+            token=tokens.access_token, token_secret=str(tokens.extra.get("token_secret", ""))))
 
-        return OAuth1Auth(self._settings.client_id, self._settings.client_secret,
-                          token=tokens.access_token,
-                          token_secret=str(tokens.extra.get("token_secret", "")))
+
+class _OAuth1Signer(httpx.Auth):
+    """authlib's RFC 5849 signing applied to plain httpx requests (authlib's own httpx
+    integration targets httpx2's Auth class)."""
+
+    requires_request_body = True
+
+    def __init__(self, client_auth: ClientAuth) -> None:
+        self._client_auth = client_auth
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        _, headers, _ = self._client_auth.prepare(
+            request.method, str(request.url), dict(request.headers), request.content)
+        request.headers["Authorization"] = headers["Authorization"]
+        yield request

@@ -6,10 +6,9 @@ is cut out with a JSON path and split with one regular expression, all in polars
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
-
-import re
 
 import polars as pl
 

@@ -4,7 +4,7 @@ upload window (24 h at most per call); PUSH webhooks carry the summaries inline,
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -12,13 +12,21 @@ import httpx
 import polars as pl
 
 from providers.base import Identity, Provider
-from providers.errors import WebhookPayloadError, WebhookVerificationError
+from providers.errors import OAuthFlowError, WebhookPayloadError, WebhookVerificationError
 from providers.formatting import RecordMapping
 from providers.garmin.mapping import MAPPINGS
 from providers.http import VendorClient
-from providers.oauth import OAuth2Config
+from providers.oauth import OAuth1Config, OAuth1Strategy, OAuth2Config
 from providers.raw import raw_frame
-from providers.types import AuthKind, Connection, ProviderInfo, SyncRequest, Tokens, Window
+from providers.types import (
+    AuthKind,
+    Connection,
+    LinkResult,
+    ProviderInfo,
+    SyncRequest,
+    Tokens,
+    Window,
+)
 from providers.webhooks import header
 
 # push key -> record type (the backfill/pull path names respiration differently)
@@ -40,11 +48,40 @@ class GarminProvider(Provider):
         "authorize": "https://connect.garmin.com/oauth2Confirm",
         "token": "https://diauth.garmin.com/di-oauth2-service/oauth/token",
         "api": "https://apis.garmin.com/wellness-api/rest",
+        "oauth1_request_token": "https://connectapi.garmin.com/oauth-service/oauth/request_token",
+        "oauth1_authorize": "https://connect.garmin.com/oauthConfirm",
+        "oauth1_access_token": "https://connectapi.garmin.com/oauth-service/oauth/access_token",
     }
     mappings: ClassVar[Mapping[str, RecordMapping]] = MAPPINGS
 
     def oauth_config(self) -> OAuth2Config:
         return OAuth2Config(self.url("authorize"), self.url("token"), pkce=True)
+
+    def legacy_oauth(self) -> OAuth1Strategy:
+        """OAuth 1.0a (retiring 2026-12-31): for connections made before the PKCE flow."""
+        return OAuth1Strategy(self.slug, self.settings, OAuth1Config(
+            self.url("oauth1_request_token"), self.url("oauth1_authorize"),
+            self.url("oauth1_access_token")), timeout=self.policy.timeout_s)
+
+    async def complete_legacy_link(self, params: Mapping[str, str], expected_state: str,
+                                   request_token: Mapping[str, str]) -> LinkResult:
+        """Finish an OAuth 1.0a link from the callback's query (oauth_token, oauth_verifier)."""
+        if params.get("state") != expected_state:
+            raise OAuthFlowError(self.slug, "state mismatch on callback", "invalid_state")
+        if params.get("oauth_token") != request_token.get("oauth_token"):
+            raise OAuthFlowError(self.slug, "callback for another request token")
+        tokens = await self.legacy_oauth().exchange(request_token, params["oauth_verifier"])
+        async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
+            response = await http.get(self.url("api") + "/user/id",
+                                      auth=self.legacy_oauth().auth(tokens))
+        if response.status_code != 200:
+            raise OAuthFlowError(self.slug, f"user id look-up failed ({response.status_code})")
+        return LinkResult(tokens, str(response.json()["userId"]))
+
+    def request_auth(self, tokens: Tokens) -> Callable[[Tokens], httpx.Auth] | None:
+        if tokens.token_type == "oauth1":  # noqa: S105 (a token kind)
+            return self.legacy_oauth().auth
+        return None
 
     async def vendor_user_id(self, tokens: Tokens) -> str | None:
         return str((await self.bearer_get(self.url("api") + "/user/id", tokens))["userId"])

@@ -12,6 +12,8 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from providers.sandbox.cloud import VendorState, oauth_error
+from providers.sandbox.garmin_oauth1 import OAuth1State
+from providers.sandbox.garmin_oauth1 import mount as mount_oauth1
 from providers.sandbox.oauth_server import OAuthRefusal
 from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
 
@@ -109,6 +111,15 @@ def render(kind: str, person: Person, t: DayTruth) -> list[tuple[int, dict[str, 
 
 def build(state: VendorState) -> FastAPI:
     app = FastAPI(title="Garmin sandbox")
+    legacy = OAuth1State(state.oauth.client_id, state.oauth.client_secret)
+    mount_oauth1(app, legacy)
+    app.state.oauth1 = legacy
+
+    async def person_of(request: Request) -> Person:
+        """Bearer (OAuth 2.0) or an OAuth 1.0a-signed request (legacy user access token)."""
+        if request.headers.get("authorization", "").startswith("OAuth "):
+            return await legacy.person(request)
+        return state.guard(request)
 
     @app.get("/oauth2Confirm")
     def authorize(request: Request) -> Response:
@@ -134,8 +145,8 @@ def build(state: VendorState) -> FastAPI:
                                     "refresh_token_expires_in": 7775998})
 
     @app.get("/wellness-api/rest/user/id")
-    def user_id(request: Request) -> dict[str, str]:
-        return {"userId": state.guard(request).vendor_hex_id("garmin")}
+    async def user_id(request: Request) -> dict[str, str]:
+        return {"userId": (await person_of(request)).vendor_hex_id("garmin")}
 
     @app.delete("/wellness-api/rest/user/registration")
     def deregister(request: Request) -> Response:
@@ -144,9 +155,10 @@ def build(state: VendorState) -> FastAPI:
         return Response(status_code=204)
 
     @app.get("/wellness-api/rest/{summary}")
-    def summaries(request: Request, summary: str, uploadStartTimeInSeconds: int,  # noqa: N803
-                  uploadEndTimeInSeconds: int) -> JSONResponse:  # noqa: N803
-        person = state.guard(request)
+    async def summaries(request: Request, summary: str,
+                        uploadStartTimeInSeconds: int,  # noqa: N803
+                        uploadEndTimeInSeconds: int) -> JSONResponse:  # noqa: N803
+        person = await person_of(request)
         if summary not in SUMMARIES:
             raise HTTPException(404, "unknown summary type")
         lo, hi = uploadStartTimeInSeconds, uploadEndTimeInSeconds

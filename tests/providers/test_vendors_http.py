@@ -42,3 +42,29 @@ async def test_pull_every_record_type_and_format(slug, link, registry):
     rows = provider.format(raw)
     assert rows.height > raw.height
     assert rows.select("user_id", "indicator", "source", "time").is_duplicated().sum() == 0
+
+
+async def test_garmin_legacy_oauth1_link_and_signed_pull(registry):
+    import httpx
+
+    garmin = registry.get("garmin")
+    strategy = garmin.legacy_oauth()
+    request = await strategy.authorization_request("http://127.0.0.1/callback")
+    async with httpx.AsyncClient() as http:
+        consent = await http.get(httpx.URL(request.url).copy_add_param("sandbox_user", "ada"))
+    assert consent.status_code == 302
+    from urllib.parse import parse_qsl, urlsplit
+
+    params = dict(parse_qsl(urlsplit(consent.headers["location"]).query))
+    result = await garmin.complete_legacy_link(params, request.state, request.request_token)
+    assert result.tokens.token_type == "oauth1" and result.vendor_user_id
+    from providers.types import Connection
+
+    connection = Connection("legacy", "u", "garmin", result.tokens, result.vendor_user_id)
+    raw = await garmin.pull(connection, WINDOW, MemoryTokenStore(), record_types=("sleeps",))
+    assert raw.height > 5
+    forged = Connection("legacy", "u", "garmin", result.tokens.__class__(
+        access_token=result.tokens.access_token, token_type="oauth1",
+        extra={"token_secret": "wrong"}))
+    with pytest.raises(ReconnectRequiredError):
+        await garmin.pull(forged, WINDOW, MemoryTokenStore(), record_types=("sleeps",))

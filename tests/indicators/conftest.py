@@ -17,7 +17,8 @@ T0 = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
 def build_values(*rows: dict[str, Any]) -> pl.DataFrame:
     """Indicator values from partial rows: defaults fill user, time, unit, source, ids."""
     full = []
-    for number, row in enumerate(rows):
+    for number, given in enumerate(rows):
+        row = dict(given)  # popped below; parametrised dicts are shared between tests
         indicator = row.get("indicator", "steps")
         minutes = row.pop("minutes", None)
         hours = row.pop("hours", 0)

@@ -9,6 +9,8 @@ S, IV, D, X = Kind.SAMPLE, Kind.INTERVAL, Kind.DAILY, Kind.SESSION
 
 _ZONE_WORDS = ("zero", "one", "two", "three", "four", "five")
 
+# Entries are kept compact, like a table: easier to review than one argument per line.
+# fmt: off
 ACTIVITY: tuple[Indicator, ...] = (
     _a("steps", "Steps", IV, "{steps}", Rollup.SUM, 0, 200_000,
        "Number of steps taken in the interval.", keywords=("walking", "step count")),
@@ -66,3 +68,4 @@ ACTIVITY: tuple[Indicator, ...] = (
     _a("workout_strain", "Workout strain", X, "{score}", Rollup.MAX, 0, 21,
        "Cardiovascular strain of one workout on WHOOP's 0-21 scale.", keywords=("whoop", "load")),
 )
+# fmt: on

@@ -6,6 +6,8 @@ from indicators.model import Category, Indicator, Kind, Rollup
 
 _b = partial(Indicator, category=Category.BODY, kind=Kind.SAMPLE, rollup=Rollup.LAST)
 
+# Entries are kept compact, like a table: easier to review than one argument per line.
+# fmt: off
 BODY: tuple[Indicator, ...] = (
     _b("weight", "Weight", unit="kg", min_value=1, max_value=500,
        description="Body weight, in kilograms.", keywords=("body mass", "scale")),
@@ -33,3 +35,4 @@ BODY: tuple[Indicator, ...] = (
        description="Mass of body water (Withings hydration), in kilograms.",
        keywords=("hydration", "body composition")),
 )
+# fmt: on

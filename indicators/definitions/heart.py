@@ -7,6 +7,8 @@ from indicators.model import Category, Indicator, Kind, Rollup
 _h = partial(Indicator, category=Category.HEART)
 S, D = Kind.SAMPLE, Kind.DAILY
 
+# Entries are kept compact, like a table: easier to review than one argument per line.
+# fmt: off
 HEART: tuple[Indicator, ...] = (
     _h("heart_rate", "Heart rate", S, "/min", Rollup.MEAN, 25, 250,
        "One heart-rate reading, in beats per minute.", keywords=("hr", "pulse", "bpm")),
@@ -33,3 +35,4 @@ HEART: tuple[Indicator, ...] = (
        "Estimated maximal oxygen uptake, in millilitres per kilogram per minute.",
        keywords=("cardio fitness", "aerobic capacity", "vo2 max")),
 )
+# fmt: on

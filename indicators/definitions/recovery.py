@@ -7,6 +7,8 @@ from indicators.model import Category, Indicator, Kind, Rollup
 _r = partial(Indicator, category=Category.RECOVERY)
 S, IV, D = Kind.SAMPLE, Kind.INTERVAL, Kind.DAILY
 
+# Entries are kept compact, like a table: easier to review than one argument per line.
+# fmt: off
 RECOVERY: tuple[Indicator, ...] = (
     _r("recovery_score", "Recovery score", D, "{score}", Rollup.LAST, 0, 100,
        "WHOOP-style 0-100 readiness of the body to take on strain.",
@@ -38,3 +40,4 @@ RECOVERY: tuple[Indicator, ...] = (
        "Polar Nightly Recharge autonomic nervous system charge, -10 to +10.",
        keywords=("polar", "recovery", "autonomic")),
 )
+# fmt: on

@@ -6,6 +6,8 @@ from indicators.model import Category, DayAnchor, Indicator, Kind, Rollup
 
 _s = partial(Indicator, category=Category.SLEEP, kind=Kind.SESSION, day_anchor=DayAnchor.END)
 
+# Entries are kept compact, like a table: easier to review than one argument per line.
+# fmt: off
 SLEEP: tuple[Indicator, ...] = (
     _s("sleep_duration_in_bed", "Time in bed", unit="min", rollup=Rollup.SUM,
        min_value=0, max_value=1_440, description="Minutes from going to bed to getting up.",
@@ -74,3 +76,4 @@ SLEEP: tuple[Indicator, ...] = (
        description="Average RMSSD heart-rate variability during sleep, in milliseconds.",
        keywords=("hrv", "heart rate variability", "nightly hrv", "rmssd")),
 )
+# fmt: on

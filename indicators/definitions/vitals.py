@@ -13,6 +13,8 @@ _glu = partial(Indicator, category=Category.GLUCOSE)
 # Glucose C6H12O6; 1 mmol/L = 18.016 mg/dL.
 GLUCOSE_MOLAR_MASS_G_PER_MOL = 180.156
 
+# Entries are kept compact, like a table: easier to review than one argument per line.
+# fmt: off
 VITALS: tuple[Indicator, ...] = (
     _resp("spo2", "Blood oxygen (SpO2)", S, "%", Rollup.MEAN, 50, 100,
           "One peripheral blood-oxygen saturation reading, in percent.",
@@ -54,3 +56,4 @@ VITALS: tuple[Indicator, ...] = (
          keywords=("glucose", "sugar", "cgm", "diabetes"),
          molar_mass_g_per_mol=GLUCOSE_MOLAR_MASS_G_PER_MOL),
 )
+# fmt: on

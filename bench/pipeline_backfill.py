@@ -38,7 +38,6 @@ from mirobody_assets.connections import ConnectionRepository
 from mirobody_assets.pipeline.assets import ALL_ASSETS
 from mirobody_assets.pipeline.partitions import range_tags
 from mirobody_assets.pipeline.resources import MirobodyResource
-from mirobody_assets.provider_config import build_registry
 from mirobody_assets.sandbox_link import link_sandbox_person
 from mirobody_assets.settings import get_settings
 from mirobody_assets.storage import migrate

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, description="API port.")
     dagster_host: str = Field(default="127.0.0.1", description="Dagster webserver bind address.")
     dagster_port: int = Field(default=3000, description="Dagster webserver port.")
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Allowed CORS origins.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Allowed CORS origins."
+    )
     duckdb_path: Path | None = Field(
         default=None, description="DuckDB warehouse file. Unset: <data_dir>/warehouse.duckdb."
     )
@@ -124,7 +126,9 @@ class Settings(BaseSettings):
         for name in ("jwt_signing_key", "token_encryption_keys"):
             value: SecretStr | None = getattr(self, name)
             if value is None:
-                raise SettingsError(f"{name.upper()} is required when ENVIRONMENT={self.environment}")
+                raise SettingsError(
+                    f"{name.upper()} is required when ENVIRONMENT={self.environment}"
+                )
             raw = value.get_secret_value().strip()
             if raw.lower() in PLACEHOLDER_SECRETS or len(raw) < 16:
                 raise SettingsError(

@@ -15,7 +15,7 @@ from indicators.aggregate import daily_summary as aggregate_daily
 from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
 from indicators.quarantine import quarantine_counts
 from indicators.schemas import DailySummarySchema, IndicatorValueSchema
-from mirobody_assets import ingest
+from mirobody_assets import ingest, remote
 from mirobody_assets.pipeline.metadata import failures_metadata, frame_metadata
 from mirobody_assets.pipeline.partitions import PARTITIONS, context_partitions
 from mirobody_assets.pipeline.resources import MirobodyResource
@@ -125,7 +125,8 @@ def daily_summary(context: dg.AssetExecutionContext,
     deps=[indicator_values, daily_summary], group_name="upload",
     kinds={"duckdb", "parquet"}, retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
     description="The analysts' copy: per-user Parquet and the DuckDB warehouse views "
-                "(indicator_values, daily_summary, raw_records_index).",
+                "(indicator_values, daily_summary, raw_records_index); and, with "
+                "REMOTE_INGEST_URL set, a push of the partitions to that Mirobody endpoint.",
 )
 def warehouse(context: dg.AssetExecutionContext,
               mirobody: MirobodyResource) -> dg.MaterializeResult:
@@ -140,7 +141,16 @@ def warehouse(context: dg.AssetExecutionContext,
               ("raw_records_index", index))}
     rows = {"indicator_values": values.height, "daily_summary": summary.height,
             "raw_records_index": index.height}
+    pushed: dict[str, object] = {}
+    settings = mirobody.settings
+    if settings.remote_ingest_url:
+        token = settings.remote_ingest_token
+        report = remote.push(settings.remote_ingest_url,
+                             token.get_secret_value() if token else None,
+                             values.drop("day"), summary, parts)
+        pushed = {"remote_requests": report.requests, "remote_rows": report.rows}
     return dg.MaterializeResult(metadata={
+        **pushed,
         "duckdb_path": str(wh.duckdb_path), "files_written": dg.MetadataValue.json(files),
         "rows": dg.MetadataValue.json(rows), "dagster/row_count": sum(rows.values()),
         "tables": dg.MetadataValue.json(sorted(TABLES)),

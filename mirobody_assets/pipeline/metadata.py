@@ -15,7 +15,8 @@ def table_schema(schema: dict[str, pl.DataType], descriptions: dict[str, str] | 
                  ) -> dg.TableSchema:
     cols = []
     for name, dtype in schema.items():
-        kind = "timestamp" if isinstance(dtype, pl.Datetime) else _TYPES.get(type(dtype), str(dtype))
+        kind = ("timestamp" if isinstance(dtype, pl.Datetime)
+                else _TYPES.get(type(dtype), str(dtype)))
         cols.append(dg.TableColumn(name, kind, description=(descriptions or {}).get(name)))
     return dg.TableSchema(columns=cols)
 

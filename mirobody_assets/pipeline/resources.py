@@ -28,6 +28,7 @@ class MirobodyResource(dg.ConfigurableResource):  # type: ignore[misc]
     duckdb_path: str | None = None
     sandbox_url: str | None = None
     token_encryption_keys: str | None = None
+    remote_ingest_url: str | None = None
 
     @cached_property
     def settings(self) -> Settings:

@@ -184,7 +184,8 @@ class SyncRequest(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
-        Index("ix_sync_requests_pending", "created_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_sync_requests_pending", "created_at",
+              postgresql_where=text("status = 'pending'")),
         Index("ix_sync_requests_user", "user_id", "created_at"),
     )
 
@@ -240,4 +241,6 @@ class QuarantinedValue(Base):
     source: Mapped[str | None] = mapped_column(String(128))
     record_id: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(String(64))
-    __table_args__ = (Index("ix_quarantined_values_partition", "partition_user", "partition_day"),)
+    __table_args__ = (
+        Index("ix_quarantined_values_partition", "partition_user", "partition_day"),
+    )

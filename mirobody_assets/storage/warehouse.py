@@ -9,7 +9,6 @@ sees each month file either before or after a write, never half of it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 import uuid
@@ -104,7 +103,7 @@ class Warehouse:
 def _atomic_write(frame: pl.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     frame.write_parquet(tmp, statistics=True)
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 class _connect:  # noqa: N801 - a context manager with retries on the file lock

@@ -25,14 +25,14 @@ def _tables(url: str) -> set[str]:
 def test_migrations_upgrade_to_head_and_downgrade_to_base(empty_database_url: str) -> None:
     assert _tables(empty_database_url) == set()
     migrate.upgrade(empty_database_url)
-    assert APP_TABLES <= _tables(empty_database_url)
+    assert _tables(empty_database_url) >= APP_TABLES
     assert migrate.current_revision(empty_database_url) is not None
     migrate.downgrade(empty_database_url, "base")
     assert _tables(empty_database_url) == {"alembic_version"}
     assert migrate.current_revision(empty_database_url) is None
     # and up again: the downgrade left nothing behind that blocks a second upgrade
     migrate.upgrade(empty_database_url)
-    assert APP_TABLES <= _tables(empty_database_url)
+    assert _tables(empty_database_url) >= APP_TABLES
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:

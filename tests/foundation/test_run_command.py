@@ -1,4 +1,5 @@
-"""`mirobody up` end to end: embedded servers, migrations, Dagster UI, API; SIGTERM leaves nothing."""
+"""`mirobody up` end to end: embedded servers, migrations, Dagster UI, API, sandbox; SIGTERM
+leaves nothing."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_until_up(proc: subprocess.Popen[bytes], dagster_port: int, api_port: int) -> dict[str, object]:
+def _wait_until_up(proc: subprocess.Popen[bytes], dagster_port: int,
+                   api_port: int) -> dict[str, object]:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     ui = ready = None
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            if ui is None and httpx.get(f"http://127.0.0.1:{dagster_port}/", timeout=2).status_code == 200:
+            ui_url = f"http://127.0.0.1:{dagster_port}/"
+            if ui is None and httpx.get(ui_url, timeout=2).status_code == 200:
                 ui = True
             if ready is None:
                 r = httpx.get(f"http://127.0.0.1:{api_port}/readyz", timeout=2)
@@ -44,8 +47,9 @@ def _wait_until_up(proc: subprocess.Popen[bytes], dagster_port: int, api_port: i
 
 
 @pytest.mark.slow
-def test_run_command_serves_dagster_and_api_and_sigterm_leaves_no_process(tmp_path: Path,
-                                                                         project_root: Path) -> None:
+def test_run_command_serves_dagster_and_api_and_sigterm_leaves_no_process(
+    tmp_path: Path, project_root: Path
+) -> None:
     dagster_port, api_port, sandbox_port = _free_port(), _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "DAGSTER_PG_URL", "DAGSTER_HOME"}}

@@ -74,7 +74,7 @@ def _start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
 
 async def _link_all(resource: MirobodyResource, repo: ConnectionRepository,
                     users: list[str]) -> int:
-    gate = asyncio.Semaphore(16)
+    gate = asyncio.Semaphore(4)
     providers = resource.registry.enabled()
 
     async def one(i: int, user: str, provider: object) -> None:

@@ -26,7 +26,8 @@ async def link_sandbox_person(provider: Provider, repo: ConnectionRepository, us
     """Link `user_id` to the sandbox `person` at `provider`; returns the connection id."""
     request = await provider.authorization_request(SANDBOX_REDIRECT_URI)
     async with httpx.AsyncClient() as http:
-        consent = await http.get(httpx.URL(request.url).copy_add_param("sandbox_user", person))
+        consent = await http.get(httpx.URL(request.url).copy_add_param("sandbox_user", person),
+                                 timeout=30)
     location = consent.headers.get("location", "")
     if consent.status_code != 302 or not location.startswith(SANDBOX_REDIRECT_URI):
         raise SandboxLinkError(f"{provider.slug}: sandbox consent answered {consent.status_code}")

@@ -3,6 +3,7 @@ webhooks signed hex(HMAC-SHA256(timestamp + body, client_secret))."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import date, datetime, timedelta
@@ -11,7 +12,7 @@ from typing import Any, ClassVar
 import httpx
 
 from providers.base import Identity, Provider
-from providers.errors import WebhookPayloadError
+from providers.errors import WebhookPayloadError, WebhookVerificationError
 from providers.formatting import RecordMapping
 from providers.http import VendorClient
 from providers.oauth import OAuth2Config
@@ -84,6 +85,17 @@ class OuraProvider(Provider):
         compare_hex(self.slug, hmac_sha256(self.settings.client_secret,
                                            timestamp.encode() + body), signature)
         check_fresh(self.slug, float(timestamp), now)
+
+    def verification_challenge(self, params: Mapping[str, str]) -> dict[str, str]:
+        """Answer Oura's GET handshake when a subscription is created: echo the challenge
+        once the verification token (`options["verification_token"]`) matches."""
+        expected = str(self.settings.options.get("verification_token", ""))
+        given = params.get("verification_token", "")
+        if not expected or not hmac.compare_digest(expected, given):
+            raise WebhookVerificationError(self.slug, "wrong verification token")
+        if not params.get("challenge"):
+            raise WebhookPayloadError(self.slug, "handshake without a challenge")
+        return {"challenge": params["challenge"]}
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
         try:

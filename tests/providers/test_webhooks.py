@@ -83,3 +83,12 @@ def test_withings_notifications_are_unsigned_form_posts(registry):
         provider.verify_webhook({"content-type": "application/json"}, body)
     with pytest.raises(WebhookVerificationError):
         provider.verify_webhook(headers, b"appli=44")
+
+
+def test_oura_subscription_handshake_echoes_the_challenge(registry):
+    provider = registry.get("oura")
+    token = provider.settings.options["verification_token"]
+    assert provider.verification_challenge(
+        {"verification_token": token, "challenge": "c-42"}) == {"challenge": "c-42"}
+    with pytest.raises(WebhookVerificationError):
+        provider.verification_challenge({"verification_token": "guess", "challenge": "c"})

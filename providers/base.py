@@ -20,7 +20,7 @@ import polars as pl
 
 from indicators.schemas import IndicatorValueSchema
 from providers.errors import OAuthFlowError, ProviderDisabledError
-from providers.formatting import Formatted, RecordMapping, format_records
+from providers.formatting import Formatted, RecordMapping, format_records, format_rows
 from providers.http import Outcome, RetryPolicy, VendorClient, default_classify
 from providers.oauth import OAuth2Config, OAuth2Strategy
 from providers.raw import RawRecord, make_record, raw_frame
@@ -173,14 +173,18 @@ class Provider(ABC):
 
     # --- format ------------------------------------------------------------------------
     def format(self, raw: pl.DataFrame) -> pl.DataFrame:
-        """Raw records (any record types) to normalised indicator rows that pass
-        IndicatorValueSchema; rows failing the contract are logged and left out."""
-        values = format_records(self.slug, raw, self.mappings).values
-        return IndicatorValueSchema.validate(values)
+        """Raw records (any record types, formatted together: WHOOP recovery is dated by its
+        sleep) to normalised rows in the indicator-value contract's columns and dtypes.
+
+        Rows are not yet split by the contract's bounds and keys: pass the frame to
+        `indicators.quarantine.split_valid` (or call `format_split`), so that bad rows are
+        quarantined with a reason rather than dropped."""
+        return format_rows(self.slug, raw, self.mappings)
 
     def format_split(self, raw: pl.DataFrame) -> Formatted:
-        """Like `format`, but hands back the quarantined rows (with a reason) too."""
-        return format_records(self.slug, raw, self.mappings)
+        """`format`, then split: values validated by IndicatorValueSchema, and quarantine."""
+        formatted = format_records(self.slug, raw, self.mappings)
+        return Formatted(IndicatorValueSchema.validate(formatted.values), formatted.quarantine)
 
     # --- webhooks ----------------------------------------------------------------------
     @abstractmethod

@@ -214,7 +214,7 @@ def format_rows(provider: str, raw: pl.DataFrame,
         rows = _format_one(provider, mapping, sub, raw)
         log.debug("%s %s: %d records -> %d rows", provider, record_type, sub.height, rows.height)
         outputs.append(rows)
-    return pl.concat(outputs, how="vertical")
+    return pl.concat(outputs, how="vertical").cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
 
 
 def format_records(provider: str, raw: pl.DataFrame,

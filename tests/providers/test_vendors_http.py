@@ -39,9 +39,9 @@ async def test_pull_every_record_type_and_format(slug, link, registry):
     raw = await provider.pull(connection, WINDOW, MemoryTokenStore())
     types = set(raw["record_type"].unique())
     assert types == set(provider.info.record_types), types
-    rows = provider.format(raw)
-    assert rows.height > raw.height
-    assert rows.select("user_id", "indicator", "source", "time").is_duplicated().sum() == 0
+    formatted = provider.format_split(raw)  # validated by IndicatorValueSchema
+    assert formatted.quarantine.height == 0, formatted.quarantine
+    assert formatted.values.height > raw.height
 
 
 async def test_garmin_legacy_oauth1_link_and_signed_pull(registry):

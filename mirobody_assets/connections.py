@@ -77,9 +77,10 @@ class ConnectionRepository:
                       refresh_token_ct=sealed.refresh_token_ct, token_expires_at=expires,
                       vendor_user_id=vendor_user_id, scopes=scopes, status=ACTIVE,
                       last_error=None, updated_at=datetime.now(UTC))
-        stmt = insert(ProviderConnection).values(user_id=user_id, provider=provider, **values)
-        stmt = stmt.on_conflict_do_update(constraint="uq_provider_connections_user_id",
-                                          set_=values).returning(ProviderConnection.id)
+        stmt = (insert(ProviderConnection)
+                .values(user_id=user_id, provider=provider, **values)
+                .on_conflict_do_update(constraint="uq_provider_connections_user_id", set_=values)
+                .returning(ProviderConnection.id))
         with self.engine.begin() as conn:
             return str(conn.execute(stmt).scalar_one())
 

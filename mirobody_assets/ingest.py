@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 import polars as pl
@@ -46,7 +46,10 @@ class PullResult:
 
 def window_for(days: pl.Series) -> Window:
     """The UTC window that covers these local days in any time zone (+-1 day)."""
-    return Window.for_days(days.min() - timedelta(days=1), days.max() + timedelta(days=1))  # type: ignore[operator]
+    first, last = days.min(), days.max()
+    if not isinstance(first, date) or not isinstance(last, date):
+        raise ValueError("partition days must be dates")
+    return Window.for_days(first - timedelta(days=1), last + timedelta(days=1))
 
 
 async def pull_partitions(provider: Provider, repo: ConnectionRepository, parts: pl.DataFrame,

@@ -16,7 +16,7 @@ from mirobody_assets.storage.warehouse import Warehouse
 from providers.registry import ProviderRegistry
 
 
-class MirobodyResource(dg.ConfigurableResource):  # type: ignore[misc]
+class MirobodyResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Access to Mirobody's storage and providers, configured by the environment.
 
     Every field left unset comes from the environment (the same variables as everywhere

@@ -41,6 +41,6 @@ def read_frame(conn: Connection, query: str, params: dict[str, Any] | Sequence[A
                schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Run a query (psycopg placeholders) and return a frame with this schema."""
     with driver_connection(conn).cursor() as cur:
-        cur.execute(query, params)  # type: ignore[arg-type]
+        cur.execute(query.encode(), params)
         rows = cur.fetchall()
     return pl.DataFrame(rows, schema=schema, orient="row")

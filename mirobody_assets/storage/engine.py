@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,9 +15,9 @@ def sqlalchemy_url(url: str, driver: str = "psycopg") -> str:
     return parsed.set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
 
 
-def make_engine(database_url: str, **kwargs: object) -> Engine:
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """An engine for the app database; `pool_pre_ping` survives a restarted server."""
-    return create_engine(sqlalchemy_url(database_url), pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+    return create_engine(sqlalchemy_url(database_url), pool_pre_ping=True, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

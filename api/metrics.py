@@ -68,6 +68,10 @@ class _DatabaseCollector(Collector):
         requests = GaugeMetricFamily(
             "mirobody_sync_requests", "Sync requests by kind and status.",
             labels=["kind", "status"])
+        rows = GaugeMetricFamily(
+            "mirobody_table_rows_estimate",
+            "Rows the pipeline has written, per serving table (planner estimate, cheap).",
+            labels=["table"])
         try:
             with self.engine.connect() as conn:
                 for provider, status, n, failing in conn.execute(text(
@@ -78,9 +82,15 @@ class _DatabaseCollector(Collector):
                 for kind, status, n in conn.execute(text(
                         "SELECT kind, status, count(*) FROM sync_requests GROUP BY kind, status")):
                     requests.add_metric([kind, status], n)
+                for table, n in conn.execute(text(
+                        "SELECT relname, greatest(reltuples, 0) FROM pg_class WHERE relname IN "
+                        "('raw_records', 'indicator_values', 'daily_summary', "
+                        "'quarantined_values') AND relkind = 'r'")):
+                    rows.add_metric([table], n)
         except SQLAlchemyError as exc:
             log.warning("metrics: database figures unavailable (%s)", type(exc).__name__)
             return
         yield connections
         yield errors
         yield requests
+        yield rows

@@ -66,6 +66,7 @@ def delete_health_data(state: AppState, session: Session, user_id: uuid.UUID) ->
     counts = _delete_rows(session, user_id, _DATA_TABLES)
     session.commit()
     files, status = _delete_warehouse(state, user_id)
+    state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))
     log.info("health data deleted", extra={"user_id": str(user_id), "count": sum(counts.values())})
     return DeletionReport(postgres=counts, warehouse_parquet_files=files, warehouse_status=status)
 
@@ -78,6 +79,7 @@ def delete_account(state: AppState, session: Session, user: User,
     counts["users"] = session.execute(delete(User).where(User.id == user_id)).rowcount
     session.commit()
     files, status = _delete_warehouse(state, user_id)
+    state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))
     for key in state.redis.client.scan_iter(match=state.redis.key("user", str(user_id), "*")):
         state.redis.client.delete(key)
     log.info("account deleted", extra={"user_id": str(user_id)})

@@ -31,16 +31,23 @@ _RAW = """SELECT indicator, source, time, end_time, value, unit, 1 AS n
 _RAW_AFTER = "AND (indicator, time, source) > (:c_indicator, :c_bucket, :c_source)"
 
 _BUCKETED = """
-SELECT indicator, source, bucket,
-       sum(value) AS v_sum, avg(value) AS v_mean, min(value) AS v_min, max(value) AS v_max,
-       (array_agg(value ORDER BY time DESC))[1] AS v_last,
-       sum(value * extract(epoch FROM end_time - time))
-         / nullif(sum(extract(epoch FROM end_time - time)), 0) AS v_weighted,
-       max(unit) AS unit, count(*) AS n
+SELECT indicator, source, bucket, {aggregates}, max(unit) AS unit, count(*) AS n
 FROM (SELECT indicator, source, {bucket} AS bucket, time, end_time, value, unit
       FROM indicator_values WHERE {where}) AS rows
 GROUP BY indicator, source, bucket {after}
 ORDER BY indicator, bucket, source LIMIT :limit"""
+# Only the roll-ups of the requested indicators are computed ("last" sorts within groups).
+_AGGREGATES: dict[Rollup, tuple[str, ...]] = {
+    Rollup.SUM: ("sum(value) AS v_sum",),
+    Rollup.MEAN: ("avg(value) AS v_mean",),
+    Rollup.MIN: ("min(value) AS v_min",),
+    Rollup.MAX: ("max(value) AS v_max",),
+    Rollup.LAST: ("(array_agg(value ORDER BY time DESC))[1] AS v_last",),
+    Rollup.DURATION_WEIGHTED_MEAN: (
+        "sum(value * extract(epoch FROM end_time - time)) "
+        "/ nullif(sum(extract(epoch FROM end_time - time)), 0) AS v_weighted",
+        "avg(value) AS v_mean"),
+}
 _BUCKET_AFTER = "HAVING (indicator, bucket, source) > (:c_indicator, :c_bucket, :c_source)"
 _BUCKETS = {Resolution.HOUR: "date_trunc('hour', time)", Resolution.DAY: "day"}
 _ROLLUP_COLUMN = {Rollup.SUM: "v_sum", Rollup.MEAN: "v_mean", Rollup.MIN: "v_min",
@@ -76,8 +83,10 @@ def read_series(session: Session, user_id: uuid.UUID, indicators: list[str],
     if resolution is Resolution.RAW:
         sql = _RAW.format(where=where, after=_RAW_AFTER if after else "")
     else:
-        sql = _BUCKETED.format(bucket=_BUCKETS[resolution], where=where,
-                               after=_BUCKET_AFTER if after else "")
+        rollups = sorted({CATALOGUE[i].rollup for i in ids})
+        aggregates = ", ".join(dict.fromkeys(a for r in rollups for a in _AGGREGATES[r]))
+        sql = _BUCKETED.format(aggregates=aggregates, bucket=_BUCKETS[resolution],
+                               where=where, after=_BUCKET_AFTER if after else "")
     rows = session.execute(text(sql), params).mappings().all()
     points = [_point(row, resolution) for row in rows[:limit]]
     next_cursor = None
@@ -107,7 +116,7 @@ def _point(row: Any, resolution: Resolution) -> SeriesPoint:
                            end=row["end_time"], value=row["value"], unit=row["unit"])
     rollup = CATALOGUE[row["indicator"]].rollup
     value = row[_ROLLUP_COLUMN[rollup]]
-    if value is None:  # a weighted mean over rows without durations
+    if value is None and rollup is Rollup.DURATION_WEIGHTED_MEAN:  # rows without durations
         value = row["v_mean"]
     bucket = row["bucket"]
     if resolution is Resolution.HOUR:

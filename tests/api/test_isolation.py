@@ -15,7 +15,7 @@ RANGE = {"start": "2025-01-01T00:00:00Z", "end": "2025-01-04T00:00:00Z"}
 
 def _counts(engine: Engine, user_id: str) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT count(*) FROM {t} WHERE user_id = :u"),  # noqa: S608
+        return {t: conn.execute(text(f"SELECT count(*) FROM {t} WHERE user_id = :u"),
                                 {"u": user_id}).scalar_one()
                 for t in ("indicator_values", "daily_summary", "raw_records",
                           "provider_connections", "sync_requests")}

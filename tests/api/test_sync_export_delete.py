@@ -141,7 +141,7 @@ def test_deleting_my_account_removes_everything_and_the_token_stops_working(
     with engine.connect() as conn:
         for table in ("indicator_values", "daily_summary", "raw_records",
                       "provider_connections", "sync_requests"):
-            n = conn.execute(text(f"SELECT count(*) FROM {table} WHERE user_id = :u"),  # noqa: S608
+            n = conn.execute(text(f"SELECT count(*) FROM {table} WHERE user_id = :u"),
                              {"u": account.id}).scalar_one()
             assert n == 0, table
     assert api_client.get("/v1/me", headers=account.headers).status_code == 401

@@ -164,7 +164,7 @@ class Provider(ABC):
                    http: httpx.AsyncClient | None = None) -> pl.DataFrame:
         """Fetch every record type in the window; returns the raw-record frame."""
         records: list[RawRecord] = []
-        async with _maybe_client(http) as session:
+        async with maybe_client(http) as session:
             client = self.client(session, connection, token_store)
             for record_type in record_types or self.info.record_types:
                 async for doc in self.fetch(client, record_type, window):
@@ -197,7 +197,9 @@ class Provider(ABC):
         """Turn a verified webhook body into sync requests."""
 
 
-class _maybe_client:  # noqa: N801 (used like a context-manager function)
+class maybe_client:  # noqa: N801 (used like a context-manager function)
+    """The caller's httpx client (left open), or a fresh one closed on exit."""
+
     def __init__(self, http: httpx.AsyncClient | None) -> None:
         self._given = http
         self._own: httpx.AsyncClient | None = None

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 import httpx
 import polars as pl
 
-from providers.base import Identity, Provider
+from providers.base import Identity, Provider, maybe_client
 from providers.errors import OAuthFlowError, WebhookPayloadError, WebhookVerificationError
 from providers.formatting import RecordMapping
 from providers.garmin.mapping import MAPPINGS
-from providers.http import VendorClient
+from providers.http import Outcome, VendorClient, default_classify
 from providers.oauth import OAuth1Config, OAuth1Strategy, OAuth2Config
 from providers.raw import raw_frame
 from providers.types import (
@@ -25,6 +25,7 @@ from providers.types import (
     ProviderInfo,
     SyncRequest,
     Tokens,
+    TokenStore,
     Window,
 )
 from providers.webhooks import header
@@ -104,6 +105,29 @@ class GarminProvider(Provider):
                       "uploadEndTimeInSeconds": min(lo + 86400, end)}
             for doc in await client.get_json(f"{self.url('api')}/{record_type}", params=params):
                 yield doc
+
+    async def request_backfill(self, connection: Connection, window: Window,
+                               token_store: TokenStore, record_types: tuple[str, ...] = (),
+                               http: httpx.AsyncClient | None = None) -> dict[str, int]:
+        """Ask Garmin to push history (<= 30 days per call) through the webhooks.
+
+        Returns the status per record type: 202 accepted, 409 already requested."""
+        statuses: dict[str, int] = {}
+        async with maybe_client(http) as session:
+            client = self.client(session, connection, token_store)
+            for record_type in record_types or self.info.record_types:
+                backfill_type = "pulseOx" if record_type == "pulseox" else record_type
+                response = await client.request(
+                    "GET", f"{self.url('api')}/backfill/{backfill_type}",
+                    params={"summaryStartTimeInSeconds": int(window.start.timestamp()),
+                            "summaryEndTimeInSeconds": int(window.end.timestamp())})
+                statuses[record_type] = response.status_code
+        return statuses
+
+    def classify(self, response: httpx.Response) -> Outcome:
+        if response.status_code == 409:  # a backfill asked for twice: an answer, not a failure
+            return Outcome.OK
+        return default_classify(response)
 
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
         if "calendarDate" in doc:

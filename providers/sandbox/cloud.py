@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -40,6 +41,7 @@ class VendorState:
     rate_headers: RateHeaders | None = None
     fail_next: list[int] = field(default_factory=list)  # test hook: statuses to answer next
     expire_after: int | None = None  # test hook: expire access tokens after N more requests
+    slow_next: list[float] = field(default_factory=list)  # test hook: seconds to stall next
     requests: int = 0
 
     def truth(self, person: Person, day: date) -> DayTruth:
@@ -48,6 +50,8 @@ class VendorState:
     def guard(self, request: Request) -> Person:
         """Count the request against the budget, then authenticate the Bearer token."""
         self.requests += 1
+        if self.slow_next:
+            time.sleep(self.slow_next.pop(0))  # sync routes run in a worker thread
         if self.expire_after is not None:
             self.expire_after -= 1
             if self.expire_after < 0:

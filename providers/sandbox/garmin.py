@@ -154,6 +154,23 @@ def build(state: VendorState) -> FastAPI:
         state.oauth.revoke_access(request.headers["authorization"][7:].strip())
         return Response(status_code=204)
 
+    backfills: set[tuple[str, str, int, int]] = set()
+
+    @app.get("/wellness-api/rest/backfill/{summary}")
+    async def backfill(request: Request, summary: str,
+                       summaryStartTimeInSeconds: int,  # noqa: N803
+                       summaryEndTimeInSeconds: int) -> Response:  # noqa: N803
+        """Accept a backfill (202); the same type and range twice is a 409."""
+        person = await person_of(request)
+        lo, hi = summaryStartTimeInSeconds, summaryEndTimeInSeconds
+        if summary not in {*SUMMARIES, "pulseOx"} or not 0 < hi - lo <= 30 * 86400:
+            raise HTTPException(400, "unknown summary type or range over 30 days")
+        key = (person.key, summary, lo, hi)
+        if key in backfills:
+            return Response(status_code=409)
+        backfills.add(key)
+        return Response(status_code=202)
+
     @app.get("/wellness-api/rest/{summary}")
     async def summaries(request: Request, summary: str,
                         uploadStartTimeInSeconds: int,  # noqa: N803

@@ -133,3 +133,12 @@ async def test_revoke_ends_the_grant(slug, link, registry, sandbox):
         with pytest.raises(ReconnectRequiredError):
             await provider.pull(connection, WINDOW, MemoryTokenStore(),
                                 record_types=(provider.info.record_types[0],))
+
+
+async def test_garmin_backfill_is_accepted_once(link, registry):
+    garmin = registry.get("garmin")
+    connection = await link(garmin)
+    store = MemoryTokenStore()
+    first = await garmin.request_backfill(connection, WINDOW, store, ("sleeps", "pulseox"))
+    again = await garmin.request_backfill(connection, WINDOW, store, ("sleeps",))
+    assert first == {"sleeps": 202, "pulseox": 202} and again == {"sleeps": 409}

@@ -109,3 +109,18 @@ async def test_webhook_signature_accepted_when_right_rejected_when_wrong_or_miss
                                    "abc", timestamp_ms=int((time.time() - 3600) * 1000))
     with pytest.raises(WebhookVerificationError):
         whoop.verify_webhook(*stale)
+
+
+async def test_a_timeout_is_retried(link, registry, sandbox):
+    from providers.http import RetryPolicy
+    from providers.types import ProviderSettings
+    from providers.whoop import WhoopProvider
+
+    settings = ProviderSettings.from_mapping(sandbox.settings()["whoop"])
+    impatient = WhoopProvider(settings, policy=RetryPolicy(timeout_s=0.3, backoff_base_s=0.05))
+    connection = await link(impatient)
+    sandbox.cloud["whoop"].slow_next.append(1.0)
+    async with httpx.AsyncClient() as http:
+        client = impatient.client(http, connection, MemoryTokenStore())
+        body = await client.get_json(impatient.url("api") + "/v2/user/measurement/body")
+    assert body["height_meter"] == PERSONS["ada"].height_m

@@ -7,6 +7,7 @@ struct built from those paths; values are converted with one multiply-add per co
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -119,6 +120,33 @@ def _fail(provider: str, mapping: RecordMapping, frame: pl.DataFrame, why: str) 
                                    f"{frame.height} records {why}, e.g. {ids}")
 
 
+_WARNED: set[tuple[str, str, str]] = set()
+
+
+def _flat_keys(doc: object, prefix: str = "") -> set[str]:
+    if not isinstance(doc, dict):
+        return set()
+    keys = set()
+    for key, value in doc.items():
+        keys.add(prefix + key)
+        keys |= _flat_keys(value, f"{prefix}{key}.")
+    return keys
+
+
+def _warn_unknown_keys(provider: str, mapping: RecordMapping, sub: pl.DataFrame) -> None:
+    """Name (once) payload keys that the mapping neither maps nor ignores: the vendor added a
+    field, or renamed one; the first record of each batch is checked."""
+    known = mapping.known_paths()
+    keys = _flat_keys(json.loads(sub.get_column("payload")[0]))
+    unknown = {k for k in keys if not any(k == p or k.startswith(p + ".") or p.startswith(
+        k + ".") for p in known)}
+    for key in sorted(unknown):
+        if (provider, mapping.record_type, key) not in _WARNED:
+            _WARNED.add((provider, mapping.record_type, key))
+            log.warning("%s %s: payload field %r is neither mapped nor ignored", provider,
+                        mapping.record_type, key)
+
+
 def _format_one(provider: str, mapping: RecordMapping, sub: pl.DataFrame,
                 raw: pl.DataFrame) -> pl.DataFrame:
     try:
@@ -145,13 +173,18 @@ def _format_one(provider: str, mapping: RecordMapping, sub: pl.DataFrame,
             mapping.tz_offset_s.cast(pl.Int32).alias("tz_offset_s"),
             source.alias("source"),
         )
-        if mapping.keep is not None:
-            timed = timed.filter(mapping.keep)
         frame = timed.collect()
+        if mapping.keep is not None:
+            kept = frame.filter(mapping.keep)
+            if kept.height < frame.height:
+                log.info("%s %s: %d of %d records skipped (pending or empty by design)",
+                         provider, mapping.record_type, frame.height - kept.height, frame.height)
+            frame = kept
     except pl.exceptions.PolarsError as exc:
         raise UnknownPayloadShapeError(provider, mapping.record_type,
                                        f"payload does not decode: {type(exc).__name__}"
                                        ) from exc
+    _warn_unknown_keys(provider, mapping, sub)
     bad = frame.filter(pl.col("time").is_null())
     if bad.height:
         _fail(provider, mapping, bad, "lack the time anchor")

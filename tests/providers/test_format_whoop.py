@@ -134,3 +134,9 @@ def test_body_measurement(fmt):
 def test_every_documented_field_is_mapped_or_ignored(fmt, coverage, record_type, doc):
     mapping = fmt.provider("whoop").mappings[record_type]
     assert coverage(mapping.known_paths(), doc) == set()
+
+
+def test_an_unknown_extra_field_is_named_in_a_warning(fmt, caplog):
+    with caplog.at_level("WARNING", logger="providers.formatting"):
+        fmt.rows("whoop", [("body", BODY | {"wingspan_meter": 1.8})])
+    assert "wingspan_meter" in caplog.text

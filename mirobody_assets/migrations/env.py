@@ -7,6 +7,7 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import mirobody_assets.storage.mcp_models  # noqa: F401 (registers the MCP tables)
 from mirobody_assets.storage import auth_models  # noqa: F401 (registers the API's tables)
 from mirobody_assets.storage.engine import sqlalchemy_url
 from mirobody_assets.storage.models import Base

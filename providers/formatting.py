@@ -99,7 +99,10 @@ def _struct_of(leaves: Mapping[str, pl.DataType]) -> pl.Struct:
         node[leaf] = dtype
 
     def build(node: Mapping[str, object]) -> pl.Struct:
-        return pl.Struct({k: build(v) if isinstance(v, dict) else v for k, v in node.items()})
+        fields: dict[str, pl.DataType] = {}
+        for key, value in node.items():
+            fields[key] = build(value) if isinstance(value, dict) else value  # type: ignore[assignment]
+        return pl.Struct(fields)
 
     return build(tree)
 

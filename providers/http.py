@@ -80,8 +80,8 @@ class RetryPolicy:
     timeout_s: float = 30.0
 
     def backoff(self, attempt: int) -> float:
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * (2 ** attempt))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not crypto)
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2.0 ** attempt)
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 (jitter, not crypto)
 
 
 Refresher = Callable[[Tokens], Awaitable[Tokens]]
@@ -171,13 +171,14 @@ class VendorClient:
             auth = self._auth(tokens) if self._auth else None
             headers = {} if auth else bearer_headers(tokens)
             headers.update(extra_headers)
+            response: httpx.Response | None
             try:
-                response = await self.http.request(method, url, headers=headers, auth=auth,
-                                                   timeout=self.policy.timeout_s, **kwargs)
+                sent = await self.http.request(method, url, headers=headers, auth=auth,
+                                               timeout=self.policy.timeout_s, **kwargs)
             except httpx.TimeoutException:
                 outcome, response = Outcome.RETRY, None
             else:
-                outcome = self._classify(response)
+                outcome, response = self._classify(sent), sent
             if outcome is Outcome.OK:
                 assert response is not None
                 self._note_budget(response)

@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from indicators.catalogue import CATALOGUE
 from indicators.quarantine import split_valid
 from indicators.units import indicator_conversion
 from providers.formatting import format_rows
@@ -30,6 +31,7 @@ from providers.raw import make_record, raw_frame
 from providers.registry import ProviderRegistry
 from providers.sandbox import SANDBOX_CREDENTIALS, garmin, oura, polar, whoop, withings
 from providers.sandbox.physiology import PERSONS, day_truth
+from providers.withings.mapping import MEASTYPES
 
 MIX: dict[str, tuple[str, ...]] = {
     "whoop": ("sleep", "cycle", "workout"),
@@ -143,6 +145,16 @@ def _times(slug: str, rt: str, doc: dict[str, Any]) -> tuple[Any, Any, int]:
     return datetime.fromisoformat(key).replace(tzinfo=UTC), None, 0
 
 
+def _clock(start: datetime, offset_s: int, key: str) -> datetime:
+    """An "HH:mm" local key after the local `start`, rolled past midnight."""
+    local = start + timedelta(seconds=offset_s)
+    hours, minutes = key.split(":")
+    at = local.replace(hour=int(hours), minute=int(minutes), second=0, microsecond=0)
+    if at < local - timedelta(minutes=1):
+        at += timedelta(days=1)
+    return at - timedelta(seconds=offset_s)
+
+
 def per_record(slug: str, raw: pl.DataFrame, provider: Any) -> list[dict[str, Any]]:
     tables = {rt: [(f.path, f.indicator, *indicator_conversion(f.indicator, f.unit))
                    for f in m.fields] for rt, m in provider.mappings.items()}
@@ -167,14 +179,34 @@ def per_record(slug: str, raw: pl.DataFrame, provider: Any) -> list[dict[str, An
                     continue
                 out.append({"user_id": user, "indicator": series.indicator,
                             "time": start + timedelta(seconds=int(key)) if ":" not in key
-                            else start, "end_time": None, "tz_offset_s": off,
+                            else _clock(start, off, key), "end_time": None, "tz_offset_s": off,
                             "value": value * scale + offset, "source": slug, "record_id": rid})
         for measure in doc.get("measures", ()) if rt == "measure" else ():
-            out.append({"user_id": user, "indicator": str(measure["type"]), "time": start,
+            indicator, unit = MEASTYPES[measure["type"]]
+            scale, offset = indicator_conversion(indicator, unit)
+            out.append({"user_id": user, "indicator": indicator, "time": start,
                         "end_time": None, "tz_offset_s": off,
-                        "value": measure["value"] * 10.0 ** measure["unit"], "source": slug,
-                        "record_id": rid})
+                        "value": measure["value"] * 10.0 ** measure["unit"] * scale + offset,
+                        "source": slug, "record_id": rid})
     return out
+
+
+def per_record_check(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The same contract checks as split_valid, row by row: bounds, offsets, duplicate keys."""
+    bounds = {i.id: (i.min_value, i.max_value) for i in CATALOGUE.values()}
+    seen: set[tuple[Any, ...]] = set()
+    valid, rejected = [], 0
+    for row in rows:
+        low, high = bounds[row["indicator"]]
+        key = (row["user_id"], row["indicator"], row["source"], row["time"])
+        end = row["end_time"]
+        if (not low <= row["value"] <= high or abs(row["tz_offset_s"]) > 18 * 3600
+                or (end is not None and end < row["time"]) or key in seen):
+            rejected += 1
+            continue
+        seen.add(key)
+        valid.append(row)
+    return valid, rejected
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -193,31 +225,37 @@ def main() -> None:
     total_records = sum(f.height for f in raws.values())
     print(f"polars threads: {pl.thread_pool_size()}; built {total_records:,} raw records "
           f"in {build_s:.1f}s")
-    fast_rows = fast_s = split_s = slow_rows = slow_s = 0.0
+    fast_rows = fast_s = split_s = slow_rows = slow_s = check_s = 0.0
     for slug, raw in raws.items():
         provider = registry.get(slug)
         rows, seconds = timed(lambda p=provider, r=raw: format_rows(p.slug, r, p.mappings))
         (_valid, quarantine), checked = timed(lambda r=rows: split_valid(r))
         assert quarantine.height == 0, quarantine["reason"].value_counts()
         reference, ref_s = timed(lambda s=slug, r=raw, p=provider: per_record(s, r, p))
-        fast_rows, fast_s, split_s = fast_rows + rows.height, fast_s + seconds, split_s + checked
-        slow_rows, slow_s = slow_rows + len(reference), slow_s + ref_s
+        (_ok, rejected), ref_check = timed(lambda r=reference: per_record_check(r))
+        assert rejected == 0
         count, n_rows = len(reference), rows.height
-        del reference, rows, _valid, quarantine  # keep the heap small for the next vendor
+        del reference, rows, _valid, quarantine, _ok  # keep the heap small for the next vendor
         gc.collect()
+        fast_rows, fast_s, split_s = fast_rows + n_rows, fast_s + seconds, split_s + checked
+        slow_rows, slow_s, check_s = slow_rows + count, slow_s + ref_s, check_s + ref_check
         print(f"{slug:9s} {raw.height:>9,} records -> {n_rows:>10,} rows: vectorised "
-              f"{seconds:5.2f}s ({n_rows / seconds:>10,.0f} rows/s, +{checked:4.2f}s "
-              f"contract split) | per-record {count:>10,} rows {ref_s:5.2f}s "
-              f"({count / ref_s:>9,.0f} rows/s, {raw.height / ref_s:>7,.0f} rec/s)")
-    print(f"vectorised format:          {fast_rows:>12,.0f} rows in {fast_s:6.2f}s = "
-          f"{fast_rows / fast_s:>11,.0f} rows/s ({total_records / fast_s:,.0f} records/s)")
-    print(f"vectorised format + split:  {fast_rows:>12,.0f} rows in {fast_s + split_s:6.2f}s = "
-          f"{fast_rows / (fast_s + split_s):>11,.0f} rows/s")
-    print(f"per-record Python format:   {slow_rows:>12,.0f} rows in {slow_s:6.2f}s = "
-          f"{slow_rows / slow_s:>11,.0f} rows/s ({total_records / slow_s:,.0f} records/s)")
-    print(f"ratio (format): {(fast_rows / fast_s) / (slow_rows / slow_s):.1f}x; "
-          f"ratio (format + split): {(fast_rows / (fast_s + split_s)) / (slow_rows / slow_s):.1f}x")
-
+              f"{seconds:5.2f}s + {checked:5.2f}s checks ({n_rows / seconds:>10,.0f} rows/s) | "
+              f"per-record {count:>10,} rows {ref_s:5.2f}s + {ref_check:5.2f}s checks "
+              f"({count / ref_s:>9,.0f} rows/s, {raw.height / ref_s:>7,.0f} records/s)")
+    fast = fast_rows / fast_s
+    slow = slow_rows / slow_s
+    fast_all = fast_rows / (fast_s + split_s)
+    slow_all = slow_rows / (slow_s + check_s)
+    print(f"vectorised format:           {fast_rows:>12,.0f} rows in {fast_s:6.2f}s = "
+          f"{fast:>11,.0f} rows/s ({total_records / fast_s:,.0f} records/s)")
+    print(f"per-record format:           {slow_rows:>12,.0f} rows in {slow_s:6.2f}s = "
+          f"{slow:>11,.0f} rows/s ({total_records / slow_s:,.0f} records/s)")
+    print(f"vectorised format + checks:  {fast_rows:>12,.0f} rows in {fast_s + split_s:6.2f}s = "
+          f"{fast_all:>11,.0f} rows/s (indicators.split_valid)")
+    print(f"per-record format + checks:  {slow_rows:>12,.0f} rows in {slow_s + check_s:6.2f}s = "
+          f"{slow_all:>11,.0f} rows/s")
+    print(f"ratio: format {fast / slow:.1f}x; format + checks {fast_all / slow_all:.1f}x")
 
 if __name__ == "__main__":
     main()

@@ -19,7 +19,7 @@ DAILY_ACTIVITY = RecordMapping(
     record_type="daily_activity",
     paths={"day": S, "timestamp": S},
     time=iso_utc_expr("timestamp"),  # the Oura day starts at 04:00 local
-    end_time=iso_utc_expr("timestamp") + pl.duration(days=1),
+    derived={"end_time": pl.col("time") + pl.duration(days=1)},
     tz_offset_s=iso_offset_expr("timestamp"),
     fields=(
         Field("steps", "steps", "{steps}"),
@@ -137,8 +137,7 @@ WORKOUT = RecordMapping(
     time=iso_utc_expr("start_datetime"),
     end_time=iso_utc_expr("end_datetime"),
     tz_offset_s=iso_offset_expr("start_datetime"),
-    derived={"duration_s": (iso_utc_expr("end_datetime") - iso_utc_expr("start_datetime")
-                            ).dt.total_seconds()},
+    derived={"duration_s": (pl.col("end_time") - pl.col("time")).dt.total_seconds()},
     fields=(
         Field("duration_s", "workout_duration", "s"),
         Field("calories", "workout_energy", "kcal"),

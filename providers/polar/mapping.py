@@ -29,9 +29,9 @@ EXERCISES = RecordMapping(
     record_type="exercises",
     paths={"start_time": S, "start_time_utc_offset": INT, "duration": S},
     time=_EX_START,
-    end_time=_EX_START + pl.duration(seconds=iso_duration_seconds_expr("duration")),
     tz_offset_s=_EX_OFFSET_S,
-    derived={"duration_s": iso_duration_seconds_expr("duration")},
+    derived={"duration_s": iso_duration_seconds_expr("duration"),
+             "end_time": pl.col("time") + pl.duration(seconds=pl.col("duration_s"))},
     fields=(
         Field("duration_s", "workout_duration", "s"),
         Field("calories", "workout_energy", "kcal"),
@@ -57,7 +57,7 @@ ACTIVITIES = RecordMapping(
     record_type="activities",
     paths={"start_time": S},
     time=iso_local_expr("start_time").dt.replace_time_zone("UTC"),
-    end_time=iso_local_expr("start_time").dt.replace_time_zone("UTC") + pl.duration(days=1),
+    derived={"end_time": pl.col("time") + pl.duration(days=1)},
     tz_offset_s=pl.lit(0),
     fields=(
         Field("steps", "steps", "{steps}"),

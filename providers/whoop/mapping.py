@@ -77,7 +77,7 @@ WORKOUT = RecordMapping(
     end_time=iso_utc_expr("end"),
     tz_offset_s=offset_seconds_expr("timezone_offset"),
     keep=SCORED,
-    derived={"duration_s": (iso_utc_expr("end") - iso_utc_expr("start")).dt.total_seconds()},
+    derived={"duration_s": (pl.col("end_time") - pl.col("time")).dt.total_seconds()},
     fields=(
         Field("duration_s", "workout_duration", "s"),
         Field("score.strain", "workout_strain", "{score}"),

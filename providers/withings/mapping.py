@@ -109,7 +109,7 @@ ACTIVITY = RecordMapping(
     paths={"date": S, "timezone": S},
     prepare=_local_midnights,
     time=pl.col("_midnight"),
-    end_time=pl.col("_midnight") + pl.duration(days=1),
+    derived={"end_time": pl.col("time") + pl.duration(days=1)},
     tz_offset_s=pl.col("_tz_offset_s"),
     fields=(
         Field("steps", "steps", "{steps}"),

@@ -1,0 +1,195 @@
+"""The MCP server against this run's real PostgreSQL and Redis.
+
+One API app (create_app + install_mcp + the MCP router, wired as api/app.py will be) runs
+under uvicorn on a free port for the whole session: REST calls register users, MCP clients
+talk to /mcp over real HTTP, and in-memory clients use the same app state.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
+
+from api.app import create_app
+from api.config import ApiSettings
+from api.mcp import router as mcp_router
+from api.mcp.context import McpDeps
+from api.mcp.server import build_server, install_mcp
+from api.state import AppState
+from mirobody_assets.settings import Settings, get_settings
+from providers.registry import ProviderRegistry
+
+PASSWORD = "correct horse battery staple"
+FIRST_DAY = date(2025, 1, 1)
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    access_token: str
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return uuid.UUID(self.id)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@dataclass
+class Live:
+    """The running API: its base URL and its app state."""
+
+    url: str
+    app: FastAPI
+
+    @property
+    def state(self) -> AppState:
+        state: AppState = self.app.state.mirobody
+        return state
+
+
+def build_app(settings: Settings, api_settings: ApiSettings) -> FastAPI:
+    """The API with the MCP server wired in exactly as api/app.py is to do it."""
+    app = create_app(settings, api_settings=api_settings,
+                     registry=ProviderRegistry.from_entry_points({}))
+    mount = install_mcp(app, lambda: app.state.mirobody)
+    app.include_router(mcp_router.router)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with inner(a), mount.running():
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def mcp_settings(database_url: str, redis_url: str, redis_prefix: str,
+                 tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    return get_settings(
+        environment="test", database_url=database_url, redis_url=redis_url,
+        redis_prefix=redis_prefix + "mcp:", data_dir=tmp_path_factory.mktemp("mcp-data"),
+        jwt_signing_key=secrets.token_urlsafe(48), token_encryption_keys=f"k1:{key}")
+
+
+@pytest.fixture(scope="session")
+def live(mcp_settings: Settings) -> Iterator[Live]:
+    port = _free_port()
+    api = ApiSettings(rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,
+                      rate_limit_auth_ip_per_minute=0, argon2_time_cost=1,
+                      argon2_memory_kib=8192, public_url=f"http://127.0.0.1:{port}")
+    app = build_app(mcp_settings, api)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield Live(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@pytest.fixture(scope="session")
+def register(live: Live) -> Callable[[str], Account]:
+    """Create an account through the REST API and log it in."""
+    def make(prefix: str = "user") -> Account:
+        email = f"{prefix}-{secrets.token_hex(5)}@example.org"
+        with httpx.Client(base_url=live.url, timeout=30) as http:
+            created = http.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
+            assert created.status_code == 201, created.text
+            tokens = http.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+            assert tokens.status_code == 200, tokens.text
+        return Account(created.json()["id"], email, tokens.json()["access_token"])
+    return make
+
+
+def seed_user_data(engine: Engine, user_id: str, days: int = 14, first: date = FIRST_DAY,
+                   steps_base: float = 1000.0) -> None:
+    """Hourly heart rate from two sources, daily steps (steps_base + day index), resting heart
+    rate and sleep summaries, and a WHOOP connection, for `days` UTC days from `first`."""
+    values: list[dict[str, object]] = []
+    summaries: list[dict[str, object]] = []
+    for d in range(days):
+        day = first + timedelta(days=d)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        for hour in range(24):
+            for source, bias in (("whoop", 0.0), ("garmin.fenix7", 2.0)):
+                values.append({"indicator": "heart_rate", "source": source,
+                               "time": midnight + timedelta(hours=hour), "end": None,
+                               "day": day, "value": 60.0 + hour % 10 + bias, "unit": "/min"})
+        values.append({"indicator": "steps", "source": "whoop",
+                       "time": midnight + timedelta(hours=8),
+                       "end": midnight + timedelta(hours=9), "day": day,
+                       "value": steps_base + d, "unit": "{steps}"})
+        for indicator, value, unit in (("steps", steps_base + d, "{steps}"),
+                                       ("resting_heart_rate", 50.0 + d % 3, "/min"),
+                                       ("sleep_duration_asleep", 25200.0 + 60 * d, "s")):
+            summaries.append({"indicator": indicator, "day": day, "value": value, "unit": unit})
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO indicator_values (user_id, indicator, source, time, end_time, day, "
+            "value, unit) VALUES (:user, :indicator, :source, :time, :end, :day, :value, :unit)"
+        ), [v | {"user": user_id} for v in values])
+        conn.execute(text(
+            "INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,"
+            " sources) VALUES (:user, :indicator, :day, :value, :unit, 'whoop', 1, 'whoop')"
+        ), [s | {"user": user_id} for s in summaries])
+        conn.execute(text(
+            "INSERT INTO provider_connections (user_id, provider, status, last_success_at) "
+            "VALUES (:user, 'whoop', 'active', now()) ON CONFLICT DO NOTHING"),
+            {"user": user_id})
+
+
+@pytest.fixture(scope="session")
+def alice(register: Callable[[str], Account], engine: Engine) -> Account:
+    """A user with 14 days of data (2025-01-01..14), steps 1000 + day index."""
+    account = register("alice")
+    seed_user_data(engine, account.id)
+    return account
+
+
+@pytest.fixture(scope="session")
+def bob(register: Callable[[str], Account], engine: Engine) -> Account:
+    """Another user with 3 days of data, steps 90000 + day index (never seen by Alice)."""
+    account = register("bob")
+    seed_user_data(engine, account.id, days=3, steps_base=90000.0)
+    return account
+
+
+@pytest.fixture(scope="session")
+def server_for(live: Live) -> Callable[[Account], Any]:
+    """An in-process MCP server acting for one account (as stdio does)."""
+    return lambda account: build_server(lambda: McpDeps(live.state, account.user_id))

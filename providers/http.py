@@ -69,6 +69,20 @@ def wait_from_headers(headers: Mapping[str, str], now: float | None = None) -> f
     return None
 
 
+def budget_exhausted(headers: Mapping[str, str]) -> bool:
+    """Whether rate-limit headers on a successful answer say no request is left."""
+    try:
+        remaining = headers.get("x-ratelimit-remaining")
+        if remaining is not None:
+            return int(remaining.split(",")[0].strip()) <= 0
+        usage, limit = headers.get("ratelimit-usage"), headers.get("ratelimit-limit")
+        if usage is not None and limit is not None:
+            return int(usage.split(",")[0]) >= int(limit.split(",")[0])
+    except ValueError:
+        return False
+    return False
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounds on retrying: attempts per request, backoff, and the longest wait honoured."""
@@ -144,14 +158,9 @@ class VendorClient:
         await self._sleep(seconds)
 
     def _note_budget(self, response: httpx.Response) -> None:
-        remaining = response.headers.get("x-ratelimit-remaining")
-        if remaining is None:
-            return
-        try:
-            exhausted = int(remaining.split(",")[0].strip()) <= 0
-        except ValueError:
-            return
-        if exhausted:
+        """Wait before the next call when the vendor says the budget is spent (WHOOP's
+        X-RateLimit-Remaining, Polar's RateLimit-Usage against RateLimit-Limit)."""
+        if budget_exhausted(response.headers):
             wait = wait_from_headers(response.headers) or 0.0
             self._not_before = time.monotonic() + min(wait, self.policy.max_wait_s)
 

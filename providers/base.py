@@ -11,7 +11,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import anyio
@@ -19,7 +19,7 @@ import httpx
 import polars as pl
 
 from indicators.schemas import IndicatorValueSchema
-from providers.errors import OAuthFlowError, ProviderDisabledError
+from providers.errors import OAuthFlowError, ProviderDisabledError, SyncRequestError
 from providers.formatting import Formatted, RecordMapping, format_records, format_rows
 from providers.http import Outcome, RetryPolicy, VendorClient, default_classify
 from providers.oauth import OAuth2Config, OAuth2Strategy
@@ -170,6 +170,32 @@ class Provider(ABC):
                 async for doc in self.fetch(client, record_type, window):
                     records.append(self.record(client.connection, record_type, doc))
         return raw_frame(records)
+
+    async def pull_requested(self, connection: Connection, requests: list[SyncRequest],
+                             token_store: TokenStore, *,
+                             http: httpx.AsyncClient | None = None) -> pl.DataFrame:
+        """Fetch what webhooks asked for (their sync requests); returns raw records."""
+        records: list[RawRecord] = []
+        async with maybe_client(http) as session:
+            client = self.client(session, connection, token_store)
+            for request in requests:
+                async for record_type, doc in self.fetch_requested(client, request):
+                    records.append(self.record(client.connection, record_type, doc))
+        return raw_frame(records)
+
+    async def fetch_requested(self, client: VendorClient, request: SyncRequest
+                              ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Documents for one sync request. By default: its record type over its window (or
+        its day, widened by a day each side, since vendors date by the local day)."""
+        if request.window is not None:
+            window = request.window
+        elif request.day is not None:
+            window = Window.for_days(request.day - timedelta(days=1),
+                                     request.day + timedelta(days=1))
+        else:
+            raise SyncRequestError(self.slug, f"{request.record_type}: no object, day or window")
+        async for doc in self.fetch(client, request.record_type, window):
+            yield request.record_type, doc
 
     # --- format ------------------------------------------------------------------------
     def format(self, raw: pl.DataFrame) -> pl.DataFrame:

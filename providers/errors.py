@@ -69,3 +69,7 @@ class WebhookVerificationError(ProviderError):
 
 class WebhookPayloadError(ProviderError):
     """A webhook body is not in the vendor's documented shape."""
+
+
+class SyncRequestError(ProviderError):
+    """A sync request names nothing this provider can fetch."""

@@ -69,6 +69,18 @@ class OuraProvider(Provider):
                 return
             params["next_token"] = page["next_token"]
 
+    async def fetch_requested(self, client: VendorClient, request: SyncRequest
+                              ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Webhooks only notify: fetch the one document they name."""
+        if request.event == "delete" or request.object_id is None:
+            return
+        if request.record_type not in self.mappings:
+            return  # a data type this provider does not pull (tags, sessions...)
+        doc = await client.get_json(f"{self.url('api')}/{request.record_type}/"
+                                    f"{request.object_id}")
+        if doc is not None:
+            yield request.record_type, doc
+
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
         if record_type == "heartrate":
             stamp = datetime.fromisoformat(doc["timestamp"])

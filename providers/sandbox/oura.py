@@ -141,6 +141,17 @@ def build(state: VendorState) -> FastAPI:
                 for ts in range(first, min(hi, lo + 31 * 86400), 300)]
         return JSONResponse(_page(rows, next_token, HR_PAGE))
 
+    @app.get("/v2/usercollection/{kind}/{doc_id}")
+    def document(request: Request, kind: str, doc_id: str) -> JSONResponse:
+        person = state.guard(request)
+        if kind not in DOC_TYPES:
+            raise HTTPException(404, "unknown collection")
+        for day in days_between(state.today - timedelta(days=60), state.today):
+            for doc in render(kind, person, state.truth(person, day)):
+                if doc["id"] == doc_id:
+                    return JSONResponse(doc)
+        raise HTTPException(404, "no such document")
+
     @app.get("/v2/usercollection/{kind}")
     def collection(request: Request, kind: str, start_date: date | None = None,
                    end_date: date | None = None, next_token: str | None = None) -> JSONResponse:

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from providers.sandbox.cloud import (
@@ -179,6 +179,28 @@ def build(state: VendorState) -> FastAPI:
                      _kind: str = kind) -> JSONResponse:
             return page(request, _kind, start, end, limit, next_token)
         app.add_api_route(path, endpoint, methods=["GET"])
+
+    def find(person: Person, kind: str, match: Any) -> dict[str, Any]:
+        """One document by id, searched over the sandbox's last 60 days."""
+        days = days_between(state.today - timedelta(days=60), state.today + timedelta(days=1))
+        truths = [state.truth(person, d) for d in days]
+        for i, t in enumerate(truths[:-1]):
+            for doc in render(kind, person, t, truths[i + 1]):
+                if match(doc):
+                    return doc
+        raise HTTPException(404, f"no such {kind}")
+
+    @app.get("/developer/v2/activity/sleep/{sleep_id}")
+    def one_sleep(request: Request, sleep_id: str) -> dict[str, Any]:
+        return find(state.guard(request), "sleep", lambda d: d["id"] == sleep_id)
+
+    @app.get("/developer/v2/activity/workout/{workout_id}")
+    def one_workout(request: Request, workout_id: str) -> dict[str, Any]:
+        return find(state.guard(request), "workout", lambda d: d["id"] == workout_id)
+
+    @app.get("/developer/v2/cycle/{cycle}/recovery")
+    def cycle_recovery(request: Request, cycle: int) -> dict[str, Any]:
+        return find(state.guard(request), "recovery", lambda d: d["cycle_id"] == cycle)
 
     @app.get("/developer/v2/user/profile/basic")
     def profile(request: Request) -> dict[str, Any]:

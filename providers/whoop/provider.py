@@ -107,6 +107,26 @@ class WhoopProvider(Provider):
                 return
             params["nextToken"] = token
 
+    async def fetch_requested(self, client: VendorClient, request: SyncRequest
+                              ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Webhooks only notify: re-fetch the object. v2 recovery events carry the sleep's
+        UUID, so the sleep is fetched, then its cycle's recovery (dated by that sleep)."""
+        if request.event == "deleted" or request.object_id is None:
+            return
+        api = self.url("api")
+        if request.record_type == "workout":
+            yield "workout", await client.get_json(f"{api}/v2/activity/workout/"
+                                                   f"{request.object_id}")
+            return
+        sleep = await client.get_json(f"{api}/v2/activity/sleep/{request.object_id}")
+        if sleep is None:
+            return
+        yield "sleep", sleep
+        if request.record_type == "recovery":
+            recovery = await client.get_json(f"{api}/v2/cycle/{sleep['cycle_id']}/recovery")
+            if recovery is not None:
+                yield "recovery", recovery
+
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
         if record_type == "body":
             return Identity("body", None, datetime.now(UTC).date())

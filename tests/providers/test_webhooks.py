@@ -92,3 +92,39 @@ def test_oura_subscription_handshake_echoes_the_challenge(registry):
         {"verification_token": token, "challenge": "c-42"}) == {"challenge": "c-42"}
     with pytest.raises(WebhookVerificationError):
         provider.verification_challenge({"verification_token": "guess", "challenge": "c"})
+
+
+@pytest.mark.anyio
+async def test_webhook_requests_are_fetched_and_formatted(registry, sandbox, link):
+    from providers.sandbox import whoop
+    from providers.sandbox.cloud import stable_id
+    from providers.types import MemoryTokenStore
+
+    day = date(2025, 2, 12)
+    provider = registry.get("whoop")
+    connection = await link(provider)
+    sleep_id = stable_id("whoop-sleep", "ada", day)
+    headers, body = whoop.webhook(sandbox.cloud["whoop"], ADA, "recovery.updated", sleep_id)
+    provider.verify_webhook(headers, body)
+    raw = await provider.pull_requested(connection, provider.parse_webhook(headers, body),
+                                        MemoryTokenStore())
+    assert sorted(raw["record_type"]) == ["recovery", "sleep"]
+    rows = provider.format(raw)
+    assert "recovery_score" in set(rows["indicator"])
+
+    oura_provider = registry.get("oura")
+    oura_connection = await link(oura_provider)
+    doc_id = stable_id("oura", "daily_readiness", "ada", day)
+    headers, body = oura.webhook(sandbox.cloud["oura"], ADA, "daily_readiness", doc_id)
+    raw = await oura_provider.pull_requested(oura_connection,
+                                             oura_provider.parse_webhook(headers, body),
+                                             MemoryTokenStore())
+    assert raw["vendor_id"].to_list() == [doc_id]
+
+    polar_provider = registry.get("polar")
+    polar_connection = await link(polar_provider)
+    headers, body = polar.webhook(ADA, "SLEEP", "2025-02-12")
+    raw = await polar_provider.pull_requested(polar_connection,
+                                              polar_provider.parse_webhook(headers, body),
+                                              MemoryTokenStore())
+    assert date(2025, 2, 12) in set(raw["day"])

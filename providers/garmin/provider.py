@@ -12,7 +12,12 @@ import httpx
 import polars as pl
 
 from providers.base import Identity, Provider, maybe_client
-from providers.errors import OAuthFlowError, WebhookPayloadError, WebhookVerificationError
+from providers.errors import (
+    OAuthFlowError,
+    VendorHTTPError,
+    WebhookPayloadError,
+    WebhookVerificationError,
+)
 from providers.formatting import RecordMapping
 from providers.garmin.mapping import MAPPINGS
 from providers.http import Outcome, VendorClient, default_classify
@@ -92,8 +97,8 @@ class GarminProvider(Provider):
             response = await http.delete(
                 self.url("api") + "/user/registration",
                 headers={"Authorization": f"Bearer {connection.tokens.access_token}"})
-        if response.status_code not in (204, 401):
-            response.raise_for_status()
+        if response.status_code >= 400 and response.status_code not in (204, 401):
+            raise VendorHTTPError(self.slug, "revoke refused", response.status_code)
 
     async def fetch(self, client: VendorClient, record_type: str,
                     window: Window) -> AsyncIterator[dict[str, Any]]:

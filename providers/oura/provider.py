@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import httpx
 
 from providers.base import Identity, Provider
-from providers.errors import WebhookPayloadError, WebhookVerificationError
+from providers.errors import VendorHTTPError, WebhookPayloadError, WebhookVerificationError
 from providers.formatting import RecordMapping
 from providers.http import VendorClient
 from providers.oauth import OAuth2Config
@@ -49,7 +49,8 @@ class OuraProvider(Provider):
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
             response = await http.post(self.url("revoke"),
                                        params={"access_token": connection.tokens.access_token})
-        response.raise_for_status()
+        if response.status_code >= 400:
+            raise VendorHTTPError(self.slug, "revoke refused", response.status_code)
 
     async def fetch(self, client: VendorClient, record_type: str,
                     window: Window) -> AsyncIterator[dict[str, Any]]:

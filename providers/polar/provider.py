@@ -12,7 +12,12 @@ from typing import Any, ClassVar
 import httpx
 
 from providers.base import Identity, Provider
-from providers.errors import OAuthFlowError, WebhookPayloadError, WebhookVerificationError
+from providers.errors import (
+    OAuthFlowError,
+    VendorHTTPError,
+    WebhookPayloadError,
+    WebhookVerificationError,
+)
 from providers.formatting import RecordMapping
 from providers.http import VendorClient
 from providers.oauth import OAuth2Config
@@ -89,8 +94,8 @@ class PolarProvider(Provider):
             response = await http.delete(
                 f"{self.url('api')}/users/{connection.vendor_user_id}",
                 headers={"Authorization": f"Bearer {connection.tokens.access_token}"})
-        if response.status_code not in (204, 401, 404):
-            response.raise_for_status()
+        if response.status_code >= 400 and response.status_code not in (204, 401, 404):
+            raise VendorHTTPError(self.slug, "revoke refused", response.status_code)
 
     async def fetch(self, client: VendorClient, record_type: str,
                     window: Window) -> AsyncIterator[dict[str, Any]]:

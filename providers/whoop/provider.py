@@ -12,7 +12,7 @@ import polars as pl
 
 from indicators.timeutils import iso_utc_expr, offset_seconds_expr
 from providers.base import Identity, Provider
-from providers.errors import WebhookPayloadError
+from providers.errors import VendorHTTPError, WebhookPayloadError
 from providers.formatting import RecordMapping
 from providers.http import VendorClient
 from providers.oauth import OAuth2Config
@@ -86,8 +86,8 @@ class WhoopProvider(Provider):
             response = await http.delete(
                 self.url("api") + "/v2/user/access",
                 headers={"Authorization": f"Bearer {connection.tokens.access_token}"})
-        if response.status_code not in (204, 401):
-            response.raise_for_status()
+        if response.status_code >= 400 and response.status_code not in (204, 401):
+            raise VendorHTTPError(self.slug, "revoke refused", response.status_code)
 
     async def fetch(self, client: VendorClient, record_type: str,
                     window: Window) -> AsyncIterator[dict[str, Any]]:

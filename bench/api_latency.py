@@ -143,7 +143,8 @@ async def _drive(base: str, tokens: list[str], days: int, concurrency: int,
                 started = time.perf_counter()
                 response = await client.get("/v1/series", params=params, headers=headers)
                 elapsed = time.perf_counter() - started
-                if response.status_code != 200 or len(response.json()["data"]) != days:
+                # Counting points without parsing keeps the client's CPU off the server's cores.
+                if response.status_code != 200 or response.content.count(b'"day":') != days:
                     errors += 1
                 else:
                     latencies.append(elapsed)

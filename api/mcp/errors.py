@@ -53,11 +53,12 @@ def describe_validation(exc: ValidationError) -> str:
 
 
 class ArgumentCheck:
-    """Server middleware: an unknown tool or arguments that fail its schema are a JSON-RPC
-    invalid-params error (-32602) naming the fields, before the tool runs."""
+    """Server middleware: an unknown tool or prompt, or tool arguments that fail the tool's
+    schema, are a JSON-RPC invalid-params error (-32602) naming the fields."""
 
-    def __init__(self, tools: dict[str, Tool]) -> None:
+    def __init__(self, tools: dict[str, Tool], prompts: set[str]) -> None:
         self.tools = tools
+        self.prompts = prompts
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any],
                        call_next: CallNext) -> HandlerResult:
@@ -74,4 +75,8 @@ class ArgumentCheck:
             except ValidationError as exc:
                 raise MCPError(code=INVALID_PARAMS, message=(
                     f"invalid arguments for {name}: {describe_validation(exc)}")) from None
+        if ctx.method == "prompts/get" and isinstance(ctx.params, dict):
+            name = ctx.params.get("name")
+            if name not in self.prompts:
+                raise MCPError(code=INVALID_PARAMS, message=f"unknown prompt: {str(name)[:100]}")
         return await call_next(ctx)

@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from api.mcp.context import current_caller
 from api.services.sync import user_today
@@ -17,13 +19,18 @@ WEEK_INDICATORS = ("steps", "active_energy", "resting_heart_rate", "hrv_rmssd",
                    "sleep_duration_asleep")
 
 
+def _invalid(message: str) -> MCPError:
+    """Bad prompt arguments are a JSON-RPC invalid-params error with the reason."""
+    return MCPError(code=INVALID_PARAMS, message=message)
+
+
 def _day(value: str, name: str) -> date | None:
     if not value.strip():
         return None
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"{name} must be a date as YYYY-MM-DD") from None
+        raise _invalid(f"{name} must be a date as YYYY-MM-DD") from None
 
 
 def _today() -> date:
@@ -64,9 +71,9 @@ def sleep_analysis(nights: str = "14", end_day: str = "") -> list[UserMessage]:
     try:
         n = int(nights.strip() or "14")
     except ValueError:
-        raise ValueError("nights must be a whole number") from None
+        raise _invalid("nights must be a whole number") from None
     if not 1 <= n <= 90:
-        raise ValueError("nights must be between 1 and 90")
+        raise _invalid("nights must be between 1 and 90")
     end = _day(end_day, "end_day") or _today()
     start = end - timedelta(days=n - 1)
     return [UserMessage(
@@ -82,7 +89,10 @@ def sleep_analysis(nights: str = "14", end_day: str = "") -> list[UserMessage]:
         "medical advice.")]
 
 
+PROMPTS = {"weekly_health_review": ("Weekly health review", weekly_health_review),
+           "sleep_analysis": ("Sleep analysis", sleep_analysis)}
+
+
 def register_prompts(server: MCPServer[object]) -> None:
-    server.prompt(name="weekly_health_review", title="Weekly health review")(
-        weekly_health_review)
-    server.prompt(name="sleep_analysis", title="Sleep analysis")(sleep_analysis)
+    for name, (title, fn) in PROMPTS.items():
+        server.prompt(name=name, title=title)(fn)

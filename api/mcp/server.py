@@ -29,7 +29,7 @@ from api.mcp.auth import authenticate, principal
 from api.mcp.context import SCOPE_USER_KEY, McpDeps, bind_caller
 from api.mcp.errors import ArgumentCheck
 from api.mcp.plugins import discover_tools
-from api.mcp.prompts import register_prompts
+from api.mcp.prompts import PROMPTS, register_prompts
 from api.mcp.resources import register_resources
 from api.mcp.tools import ToolSpec, built_in_tools
 from api.state import AppState
@@ -73,7 +73,7 @@ def build_server(deps: Callable[[], McpDeps], *, plugins: bool = True) -> MCPSer
     server: MCPServer[McpDeps] = MCPServer(
         "mirobody", title="Mirobody", version="0.1.0", instructions=INSTRUCTIONS,
         tools=list(tools.values()), lifespan=lifespan,
-        middleware=[bind_caller, ArgumentCheck(tools)])
+        middleware=[bind_caller, ArgumentCheck(tools, set(PROMPTS))])
     register_resources(server)  # type: ignore[arg-type]
     register_prompts(server)  # type: ignore[arg-type]
     return server

@@ -80,8 +80,6 @@ def delete_account(state: AppState, session: Session, user: User,
     session.commit()
     files, status = _delete_warehouse(state, user_id)
     state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))
-    for key in state.redis.client.scan_iter(match=state.redis.key("user", str(user_id), "*")):
-        state.redis.client.delete(key)
     log.info("account deleted", extra={"user_id": str(user_id)})
     return DeletionReport(postgres=counts, warehouse_parquet_files=files, warehouse_status=status,
                           vendor_revocations=revocations, account_deleted=True)

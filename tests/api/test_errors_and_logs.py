@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.logs import JsonFormatter, redact
 
 
@@ -56,3 +58,16 @@ def test_log_records_are_json_with_the_request_id_and_redacted(
     assert line["request_id"] == "req-0123456789"
     assert line["route"] == "/healthz" and line["status"] == 200
     assert "LEAKYCODE" not in caplog.text
+
+
+def test_cors_allows_only_the_configured_origins(settings: Any,
+                                                 api_settings_factory: Any) -> None:
+    own = settings.model_copy(update={"cors_origins": ["https://app.example.org"]})
+    app = create_app(own, api_settings=api_settings_factory())
+    with TestClient(app) as client:
+        ok = client.options("/v1/me", headers={"Origin": "https://app.example.org",
+                                               "Access-Control-Request-Method": "GET"})
+        other = client.options("/v1/me", headers={"Origin": "https://evil.example.org",
+                                                  "Access-Control-Request-Method": "GET"})
+    assert ok.headers["access-control-allow-origin"] == "https://app.example.org"
+    assert "access-control-allow-origin" not in other.headers

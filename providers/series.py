@@ -70,8 +70,8 @@ def explode_series(frame: pl.DataFrame, series: Series) -> pl.DataFrame:
         when = pl.col("anchor") + pl.duration(seconds=pl.col("_key").cast(pl.Int64))
     else:
         local_anchor = pl.col("anchor") + pl.duration(seconds=pl.col("tz_offset_s"))
-        clock = pl.col("_key").str.split(":")
-        minutes = clock.list.get(0).cast(pl.Int64) * 60 + clock.list.get(1).cast(pl.Int64)
+        key = pl.col("_key")  # "HH:mm" or "H:mm"
+        minutes = key.str.head(-3).cast(pl.Int64) * 60 + key.str.tail(2).cast(pl.Int64)
         local = local_anchor.dt.truncate("1d") + pl.duration(minutes=minutes)
         # A key earlier than the anchor's clock time (minus a minute of slack) is after midnight.
         local = pl.when(local < local_anchor - pl.duration(minutes=1)).then(

@@ -137,7 +137,7 @@ def build(state: VendorState) -> FastAPI:
                  ) if end_datetime else lo + 86400
         first = lo - lo % 300 + (300 if lo % 300 else 0)
         rows = [{"bpm": heart_rate(person, ts), "source": "awake",
-                 "timestamp": iso_local(ts, 0).replace("+00:00", "+00:00")}
+                 "timestamp": iso_local(ts, 0)}
                 for ts in range(first, min(hi, lo + 31 * 86400), 300)]
         return JSONResponse(_page(rows, next_token, HR_PAGE))
 

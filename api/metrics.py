@@ -1,15 +1,18 @@
 """Prometheus metrics of one API process: its own registry, so several apps never collide.
 
 Request latency is observed by the middleware; provider and pipeline figures that live in the
-database (connections by status, sync requests by status) are read when /metrics is scraped.
+database (connections by status, sync requests by status, table sizes) are read when /metrics
+is scraped. With several workers, set PROMETHEUS_MULTIPROC_DIR (prometheus-client's
+multiprocess mode) so that a scrape sums every worker.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
@@ -44,6 +47,16 @@ class ApiMetrics:
 
         self._database = _DatabaseCollector()
         self.registry.register(self._database)
+
+    def render(self) -> bytes:
+        """The exposition text. Under several uvicorn workers with PROMETHEUS_MULTIPROC_DIR
+        set, every worker's counters are summed from that folder, not just this worker's."""
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return bytes(generate_latest(self.registry))
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry.register(self._database)
+        return bytes(generate_latest(registry))
 
     def watch_database(self, engine: Engine | None) -> None:
         """Report figures from this engine's database at scrape time (None: stop)."""

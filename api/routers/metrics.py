@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from api.deps import StateDep
 
@@ -14,4 +14,4 @@ router = APIRouter(tags=["operations"])
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 def read_metrics(state: StateDep) -> Response:
     """Request latency by route, provider calls, token refreshes, rows, pipeline backlog."""
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

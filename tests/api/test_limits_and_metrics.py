@@ -75,3 +75,21 @@ def test_metrics_expose_latency_by_route_template_and_pipeline_figures(
                  "mirobody_sync_requests"):
         assert name in text
     assert 'mirobody_provider_connections{provider="whoop",status="active"}' in text
+
+
+def test_metrics_sum_every_worker_in_prometheus_multiprocess_mode(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from api.metrics import ApiMetrics\n"
+        "m = ApiMetrics()\n"
+        "m.provider_pulls.labels('whoop', 'linked').inc(2)\n"
+        "print(m.render().decode())\n"
+    )
+    env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for _ in range(2):  # two "workers", one after the other, sharing the folder
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, check=True).stdout
+    assert 'mirobody_provider_pulls_total{outcome="linked",provider="whoop"} 4.0' in out

@@ -142,3 +142,21 @@ def test_deleting_the_account_revokes_linked_vendors(api_client: TestClient, acc
     report = api_client.delete("/v1/me", headers=account.headers).json()
     assert report["vendor_revocations"] == {"whoop": "revoked"}
     assert report["postgres"]["provider_connections"] == 1
+
+
+def test_a_pkce_vendor_links_with_the_verifier_kept_beside_the_state(
+        api_client: TestClient, account: Any, consent: Any, engine: Engine, redis: Any,
+        settings: Any) -> None:
+    start = api_client.post("/v1/providers/garmin/link", headers=account.headers)
+    assert start.status_code == 201, start.text
+    url = start.json()["authorization_url"]
+    assert "code_challenge=" in url and "code_challenge_method=S256" in url
+    state = url.split("state=")[1].split("&")[0]
+    key = f"{settings.redis_prefix}oauth_state:{state}"
+    assert 0 < redis.client.ttl(key) <= 600
+    stored = redis.client.get(key)
+    assert "code_verifier" not in stored  # encrypted at rest in Redis too
+    done = api_client.get(consent(url, "ada"))
+    assert done.status_code == 200, done.text
+    assert done.json()["provider"] == "garmin"
+    assert redis.client.get(key) is None

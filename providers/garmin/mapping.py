@@ -136,5 +136,18 @@ ACTIVITIES = _span("activities", (
     "parentSummaryId": "multisport link",
 })
 
+# userMetrics carry a local calendar date only: dated 00:00 of it with offset 0.
+USER_METRICS = RecordMapping(
+    record_type="userMetrics",
+    paths={"calendarDate": pl.String()},
+    time=pl.col("calendarDate").str.to_date().cast(pl.Datetime("us")).dt.replace_time_zone(
+        "UTC"),
+    tz_offset_s=pl.lit(0),
+    fields=(Field("vo2Max", "vo2max", "mL/(kg.min)"),),
+    ignored={"userId": "vendor user id", "summaryId": "kept as record_id",
+             "calendarDate": "time", "vo2MaxCycling": "sport-specific estimate, no id",
+             "enhanced": "a flag", "fitnessAge": "no catalogue indicator"},
+)
+
 MAPPINGS = {m.record_type: m for m in (DAILIES, SLEEPS, HRV, BODY_COMPS, PULSEOX, RESPIRATION,
-                                       SKIN_TEMP, STRESS, ACTIVITIES)}
+                                       SKIN_TEMP, STRESS, ACTIVITIES, USER_METRICS)}

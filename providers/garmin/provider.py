@@ -38,7 +38,8 @@ from providers.webhooks import header
 # push key -> record type (the backfill/pull path names respiration differently)
 PUSH_KEYS = {"dailies": "dailies", "sleeps": "sleeps", "hrv": "hrv", "bodyComps": "bodyComps",
              "pulseox": "pulseox", "allDayRespiration": "respiration", "skinTemp": "skinTemp",
-             "stressDetails": "stressDetails", "activities": "activities"}
+             "stressDetails": "stressDetails", "activities": "activities",
+             "userMetrics": "userMetrics"}
 LIFECYCLE_KEYS = {"deregistrations", "userPermissionsChange"}
 
 

@@ -68,6 +68,8 @@ class OuraProvider(Provider):
                 yield doc
             if not page.get("next_token"):
                 return
+            if page["next_token"] == params.get("next_token"):
+                raise VendorHTTPError(self.slug, f"{record_type}: next_token repeats itself")
             params["next_token"] = page["next_token"]
 
     async def fetch_requested(self, client: VendorClient, request: SyncRequest

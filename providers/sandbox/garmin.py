@@ -20,7 +20,8 @@ from providers.sandbox.physiology import DayTruth, Person, days_between, heart_r
 # URL path segment -> push key of the same summaries
 SUMMARIES = {"dailies": "dailies", "sleeps": "sleeps", "hrv": "hrv", "bodyComps": "bodyComps",
              "pulseox": "pulseox", "respiration": "allDayRespiration", "skinTemp": "skinTemp",
-             "stressDetails": "stressDetails", "activities": "activities"}
+             "stressDetails": "stressDetails", "activities": "activities",
+             "userMetrics": "userMetrics"}
 
 
 def _series(start: int, seconds: int, step: int, value: Any) -> dict[str, Any]:
@@ -56,6 +57,10 @@ def render(kind: str, person: Person, t: DayTruth) -> list[tuple[int, dict[str, 
             "boneMassInGrams": round(b.bone_kg * 1000), "bodyWaterInPercent": b.water_pct})]
     if s is None or a is None:
         return []
+    if kind == "userMetrics":
+        return [(t.local_midnight + 86400 + 300, base | {
+            "calendarDate": t.day.isoformat(), "vo2Max": person.vo2max,
+            "vo2MaxCycling": person.vo2max - 2, "enhanced": True, "fitnessAge": 31})]
     night = {"calendarDate": t.day.isoformat(), "startTimeInSeconds": s.start,
              "startTimeOffsetInSeconds": off, "durationInSeconds": s.in_bed_s}
     up = s.end + 600

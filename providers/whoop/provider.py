@@ -105,6 +105,8 @@ class WhoopProvider(Provider):
             token = page.get("next_token")
             if not token:
                 return
+            if token == params.get("nextToken"):
+                raise VendorHTTPError(self.slug, f"{record_type}: next_token repeats itself")
             params["nextToken"] = token
 
     async def fetch_requested(self, client: VendorClient, request: SyncRequest

@@ -57,6 +57,8 @@ PULSEOX = NIGHT | {"summaryId": "p1", "timeOffsetSpo2Values": {"0": 95, "3600": 
 RESP = {k: v for k, v in NIGHT.items() if k != "calendarDate"} | {
     "summaryId": "r1", "timeOffsetEpochToBreaths": {"0": 14.5, "60": 13.0}}
 SKIN = NIGHT | {"summaryId": "t1", "avgDeviationCelsius": -0.3}
+METRICS = {"userId": UID, "summaryId": "m1", "calendarDate": "2025-03-11", "vo2Max": 48.0,
+           "vo2MaxCycling": 45.0, "enhanced": True, "fitnessAge": 31}
 
 
 def at(seconds: int) -> datetime:
@@ -116,6 +118,9 @@ def test_stress_pulse_ox_respiration_and_skin_temperature(fmt):
     resp = fmt.rows("garmin", [("respiration", RESP)]).sort("time")
     assert resp["value"].to_list() == [14.5, 13.0]
     assert fmt.values("garmin", "skinTemp", SKIN) == {"skin_temperature_deviation": -0.3}
+    metrics = fmt.rows("garmin", [("userMetrics", METRICS)]).row(0, named=True)
+    assert (metrics["indicator"], metrics["value"]) == ("vo2max", 48.0)
+    assert metrics["time"] == datetime(2025, 3, 11, tzinfo=UTC)
 
 
 def test_a_body_composition_under_another_weight_key_fails_loudly(fmt):
@@ -128,7 +133,7 @@ def test_a_body_composition_under_another_weight_key_fails_loudly(fmt):
 @pytest.mark.parametrize("record_type,doc", [
     ("dailies", DAILY), ("sleeps", SLEEP), ("hrv", HRV), ("bodyComps", BODY),
     ("activities", ACTIVITY), ("stressDetails", STRESS), ("pulseox", PULSEOX),
-    ("respiration", RESP), ("skinTemp", SKIN)])
+    ("respiration", RESP), ("skinTemp", SKIN), ("userMetrics", METRICS)])
 def test_every_documented_field_is_mapped_or_ignored(fmt, coverage, record_type, doc):
     mapping = fmt.provider("garmin").mappings[record_type]
     assert coverage(mapping.known_paths(), doc) == set()

@@ -2,7 +2,7 @@
 (Garmin `timeOffset*` maps keyed by seconds, Polar maps keyed by "HH:mm").
 
 Their keys are data, so they cannot be decoded against a fixed struct: the object's JSON text
-is cut out with a JSON path and split with one regular expression, all in polars."""
+is cut out of the payload and split into key/value pairs, all in polars."""
 
 from __future__ import annotations
 
@@ -15,18 +15,21 @@ import polars as pl
 from indicators.catalogue import get_indicator
 from indicators.units import indicator_conversion
 
-_NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|null"
-# Tokens of a flat keyed object, keys and values alternating: '{"0":58,"15":null}' gives
-# ["0", "58", "15", "null"]; clock keys ("23:22") are one token.
-_TOKENS = {"offset": _NUMBER, "clock": r"\d{1,2}:\d{2}|" + _NUMBER}
 
+def _object_text(path: str, canonical: bool) -> pl.Expr:
+    """The JSON text of the flat object at top-level `path`.
 
-def _object_text(path: str) -> pl.Expr:
-    """The JSON text of a flat object at `path` (a top-level key: one regex scan instead of a
-    JSON parse; nested paths fall back to a JSON path)."""
+    Canonical payloads (no blank after a colon, as the raw store writes them) are cut with
+    two literal searches; others with one regular expression; nested paths with a JSON path.
+    """
     if "." in path:
         return pl.col("payload").str.json_path_match(f"$.{path}")
-    return pl.col("payload").str.extract(rf'"{re.escape(path)}"\s*:\s*(\{{[^{{}}]*\}})', 1)
+    if not canonical:
+        return pl.col("payload").str.extract(rf'"{re.escape(path)}"\s*:\s*(\{{[^{{}}]*\}})', 1)
+    key = f'"{path}":'
+    found = pl.col("payload").str.find(key, literal=True)
+    rest = pl.col("payload").str.slice(found + len(key))
+    return rest.str.slice(0, rest.str.find("}", literal=True) + 1)
 
 
 class KeyKind(StrEnum):
@@ -51,18 +54,25 @@ class Series:
 def explode_series(frame: pl.DataFrame, series: Series) -> pl.DataFrame:
     """One row per sample: time, value converted to the standard unit."""
     scale, offset = indicator_conversion(series.indicator, series.unit)
-    tokens = _object_text(series.path).str.extract_all(_TOKENS[series.keys.value])
+    canonical = not frame.get_column("payload").str.contains('": ', literal=True).any()
+    # '{"0":58,"15":null}' -> '"0":58', '"15":null' -> key "0", value 58 (null is dropped)
     pairs = (
         frame.lazy()
         .select(
             "user_id", "record_id", "source", "tz_offset_s", pl.col("time").alias("anchor"),
-            tokens.list.gather_every(2).alias("_key"),
-            tokens.list.gather_every(2, 1).alias("_raw"),
+            _object_text(series.path, canonical).str.strip_chars("{} ").str.split(",")
+            .alias("_pair"),
         )
-        .explode("_key", "_raw")
-        .filter(pl.col("_key").is_not_null())
-        .with_columns(pl.col("_raw").cast(pl.Float64, strict=False))
-        .filter(pl.col("_raw").is_not_null())
+        .explode("_pair")
+        .with_columns(pl.col("_pair").str.split_exact('":', 1).alias("_kv"))
+        .with_columns(
+            pl.col("_kv").struct.field("field_0").str.strip_chars().str.strip_chars('"')
+            .alias("_key"),
+            pl.col("_kv").struct.field("field_1").str.strip_chars()
+            .cast(pl.Float64, strict=False).alias("_raw"),
+        )
+        .filter(pl.col("_key").is_not_null() & (pl.col("_key") != "")
+                & pl.col("_raw").is_not_null())
     )
     if series.min_valid is not None:
         pairs = pairs.filter(pl.col("_raw") >= series.min_valid)

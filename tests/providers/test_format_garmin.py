@@ -137,3 +137,17 @@ def test_a_body_composition_under_another_weight_key_fails_loudly(fmt):
 def test_every_documented_field_is_mapped_or_ignored(fmt, coverage, record_type, doc):
     mapping = fmt.provider("garmin").mappings[record_type]
     assert coverage(mapping.known_paths(), doc) == set()
+
+
+def test_pretty_printed_payloads_format_like_canonical_ones(fmt):
+    import json
+
+    import polars as pl
+
+    raw = fmt.raw("garmin", [("dailies", DAILY), ("stressDetails", STRESS)])
+    pretty = raw.with_columns(pl.col("payload").map_elements(
+        lambda text: json.dumps(json.loads(text), indent=1), return_dtype=pl.String))
+    provider = fmt.provider("garmin")
+    expected = provider.format(raw).sort("indicator", "time")
+    assert provider.format(pretty).sort("indicator", "time").equals(expected)
+    assert expected.filter(pl.col("indicator") == "heart_rate").height == 3

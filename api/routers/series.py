@@ -24,14 +24,16 @@ def get_series(
                                           description="Indicator ids (repeat the parameter).")],
     start: Annotated[datetime, Query(description="Inclusive, with a UTC offset.")],
     end: Annotated[datetime, Query(description="Exclusive, with a UTC offset.")],
-    resolution: Resolution = Resolution.RAW,
+    resolution: Annotated[Resolution, Query(description=(
+        "raw rows, hourly roll-ups per source, or daily values: merged across sources "
+        "(the daily summary) unless `source` is given."))] = Resolution.RAW,
     source: Annotated[list[str] | None, Query(max_length=20, description=(
         "Only these sources: a provider ('whoop') or a provider.device source."))] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
-    """Values of one or more indicators over a time range: raw rows, or hourly or daily
-    roll-ups per source (by the indicator's roll-up), paged by `next_cursor`."""
+    """Values of indicators over a time range: raw rows, hourly roll-ups per source, or daily
+    values (merged across sources; per source with `source`), paged by `next_cursor`."""
     page = read_series(session, user.id, indicator, start, end, resolution, source, limit,
                        cursor)
     state.metrics.rows_processed.labels("series_read").inc(len(page.data))

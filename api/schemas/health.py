@@ -35,10 +35,11 @@ class Resolution(StrEnum):
 
 
 class SeriesPoint(BaseModel):
-    """A value of one indicator from one source: a raw row, or an hour or local-day bucket.
+    """A value of one indicator: a raw row, an hour of one source, or a local day.
 
     `start` is the row's time (raw) or the hour's start (hour); `day` is the local day (day
-    resolution). `count` is how many raw rows the point rolls up.
+    resolution). `count` is how many raw rows the point rolls up. Daily points without a
+    source filter are merged across sources; `source` is then the source that won the merge.
     """
 
     indicator: str

@@ -1,8 +1,10 @@
 """Time-series reads: one user's indicators over a range, raw or rolled up by hour or day.
 
-Buckets roll up with the indicator's catalogue roll-up (sum, mean, min, max, last, or a
-duration-weighted mean), per source: sources are never mixed here (daily summaries merge
-them). Pages are keyset cursors over (indicator, bucket, source).
+Hourly buckets, and daily buckets of the sources named by a `source` filter, roll up that
+source's rows with the indicator's catalogue roll-up (sum, mean, min, max, last, or a
+duration-weighted mean). Daily points without a source filter are the daily summary (the
+pipeline's merge of all sources by priority). Pages are keyset cursors over
+(indicator, bucket, source).
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ _AGGREGATES: dict[Rollup, tuple[str, ...]] = {
         "/ nullif(sum(extract(epoch FROM end_time - time)), 0) AS v_weighted",
         "avg(value) AS v_mean"),
 }
+# Daily points without a source filter are the daily summary: one value per local day after the
+# pipeline merged the sources by priority (an index range on its primary key, cheap).
+_MERGED_DAYS = """SELECT indicator, source, day AS bucket, value AS v_merged, unit, n_values AS n
+                  FROM daily_summary
+                  WHERE user_id = :user AND indicator = ANY(:indicators)
+                    AND day >= :start_day AND day <= :end_day {after}
+                  ORDER BY indicator, day, source LIMIT :limit"""
+_MERGED_AFTER = "AND (indicator, day, source) > (:c_indicator, :c_bucket, :c_source)"
 _BUCKET_AFTER = "HAVING (indicator, bucket, source) > (:c_indicator, :c_bucket, :c_source)"
 _BUCKETS = {Resolution.HOUR: "date_trunc('hour', time)", Resolution.DAY: "day"}
 _ROLLUP_COLUMN = {Rollup.SUM: "v_sum", Rollup.MEAN: "v_mean", Rollup.MIN: "v_min",
@@ -80,8 +90,12 @@ def read_series(session: Session, user_id: uuid.UUID, indicators: list[str],
     if after:
         params |= {"c_indicator": after[0], "c_bucket": _cursor_bucket(after[1], resolution),
                    "c_source": after[2]}
+    merged = resolution is Resolution.DAY and not sources
     if resolution is Resolution.RAW:
         sql = _RAW.format(where=where, after=_RAW_AFTER if after else "")
+    elif merged:
+        params |= {"start_day": start.date(), "end_day": (end - timedelta(microseconds=1)).date()}
+        sql = _MERGED_DAYS.format(after=_MERGED_AFTER if after else "")
     else:
         rollups = sorted({CATALOGUE[i].rollup for i in ids})
         aggregates = ", ".join(dict.fromkeys(a for r in rollups for a in _AGGREGATES[r]))
@@ -115,7 +129,7 @@ def _point(row: Any, resolution: Resolution) -> SeriesPoint:
         return SeriesPoint(indicator=row["indicator"], source=row["source"], start=row["time"],
                            end=row["end_time"], value=row["value"], unit=row["unit"])
     rollup = CATALOGUE[row["indicator"]].rollup
-    value = row[_ROLLUP_COLUMN[rollup]]
+    value = row["v_merged"] if "v_merged" in row else row[_ROLLUP_COLUMN[rollup]]
     if value is None and rollup is Rollup.DURATION_WEIGHTED_MEAN:  # rows without durations
         value = row["v_mean"]
     bucket = row["bucket"]

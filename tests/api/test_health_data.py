@@ -74,7 +74,7 @@ def test_hourly_and_daily_resolution_roll_up_by_the_catalogue_rollup(
     assert len(hourly["data"]) == 24
     assert hourly["data"][0]["value"] == 60.5 and hourly["data"][0]["count"] == 2
     daily = _series(api_client, seeded, indicator=["heart_rate", "steps"], resolution="day",
-                    **ALL).json()["data"]
+                    source=["whoop", "garmin"], **ALL).json()["data"]
     assert len(daily) == 3 * 2 + 3
     steps = [p for p in daily if p["indicator"] == "steps"]
     assert [p["value"] for p in steps] == [1000.0, 1001.0, 1002.0]  # sum
@@ -85,12 +85,30 @@ def test_hourly_and_daily_resolution_roll_up_by_the_catalogue_rollup(
 
 
 def test_daily_resolution_pages_by_cursor(api_client: TestClient, seeded: Any) -> None:
-    first = _series(api_client, seeded, indicator="heart_rate", resolution="day", limit=4,
-                    **ALL).json()
-    rest = _series(api_client, seeded, indicator="heart_rate", resolution="day", limit=4,
-                   cursor=first["next_cursor"], **ALL).json()
+    both = {"indicator": "heart_rate", "resolution": "day", "limit": 4,
+            "source": ["whoop", "garmin"], **ALL}
+    first = _series(api_client, seeded, **both).json()
+    rest = _series(api_client, seeded, cursor=first["next_cursor"], **both).json()
     keys = [(p["day"], p["source"]) for p in first["data"] + rest["data"]]
     assert len(keys) == len(set(keys)) == 6 and rest["next_cursor"] is None
+    merged = {"indicator": "heart_rate", "resolution": "day", "limit": 2, **ALL}
+    first = _series(api_client, seeded, **merged).json()
+    rest = _series(api_client, seeded, cursor=first["next_cursor"], **merged).json()
+    days = [p["day"] for p in first["data"] + rest["data"]]
+    assert days == ["2025-01-01", "2025-01-02", "2025-01-03"] and rest["next_cursor"] is None
+
+
+def test_daily_points_without_a_source_filter_are_the_merged_daily_summary(
+        api_client: TestClient, seeded: Any) -> None:
+    daily = _series(api_client, seeded, indicator=["heart_rate", "steps"], resolution="day",
+                    **ALL).json()["data"]
+    assert len(daily) == 6  # one value per indicator and day, whatever the number of sources
+    hr = [p for p in daily if p["indicator"] == "heart_rate"]
+    assert [(p["day"], p["value"], p["source"], p["count"]) for p in hr] == [
+        (f"2025-01-0{d}", 65.0, "whoop", 48) for d in (1, 2, 3)]
+    one_day = _series(api_client, seeded, indicator="steps", resolution="day",
+                      start="2025-01-02T00:00:00Z", end="2025-01-03T00:00:00Z").json()["data"]
+    assert [(p["day"], p["value"]) for p in one_day] == [("2025-01-02", 1001.0)]
 
 
 def test_malformed_series_requests_are_422(api_client: TestClient, seeded: Any) -> None:
@@ -163,7 +181,8 @@ def test_last_and_duration_weighted_rollups_per_day(api_client: TestClient,
             [{"u": account.id, "i": i, "t": t, "e": e, "v": v} for i, t, e, v in rows])
     daily = api_client.get("/v1/series", headers=account.headers, params={
         "indicator": ["user_max_heart_rate", "workout_average_heart_rate"], "resolution": "day",
-        "start": "2025-03-01T00:00:00Z", "end": "2025-03-02T00:00:00Z"}).json()["data"]
+        "source": "whoop", "start": "2025-03-01T00:00:00Z",
+        "end": "2025-03-02T00:00:00Z"}).json()["data"]
     values = {p["indicator"]: p["value"] for p in daily}
     assert values["user_max_heart_rate"] == 185.0  # last
     assert values["workout_average_heart_rate"] == (120.0 * 60 + 160.0 * 20) / 80  # weighted

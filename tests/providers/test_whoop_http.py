@@ -124,3 +124,21 @@ async def test_a_timeout_is_retried(link, registry, sandbox):
         client = impatient.client(http, connection, MemoryTokenStore())
         body = await client.get_json(impatient.url("api") + "/v2/user/measurement/body")
     assert body["height_meter"] == PERSONS["ada"].height_m
+
+
+async def test_a_rotated_token_that_cannot_be_saved_is_not_used(link, registry, sandbox):
+    from providers.errors import TokenStoreError
+
+    class BrokenStore:
+        async def save(self, connection_id, tokens):
+            raise OSError("database is down")
+
+    whoop = registry.get("whoop")
+    connection = await link(whoop)
+    sandbox.cloud["whoop"].oauth.expire_access_tokens()
+    async with httpx.AsyncClient() as http:
+        client = whoop.client(http, connection, BrokenStore())
+        with pytest.raises(TokenStoreError):
+            await client.get_json(whoop.url("api") + "/v2/user/measurement/body")
+    assert client.connection.tokens == connection.tokens
+    assert client.refreshes == 0

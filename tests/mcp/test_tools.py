@@ -79,14 +79,24 @@ def test_search_indicators_ranks_the_best_match_first(call: Call) -> None:
     assert _ok(call("search_indicators", {"keywords": "", "category": "sleep"}))["count"] > 5
 
 
-def test_series_rolls_up_per_day_and_source(call: Call) -> None:
+def test_series_rolls_up_per_hour_and_source(call: Call) -> None:
     page = _ok(call("get_indicator_series", {
         "indicators": ["heart_rate"], "start": "2025-01-01T00:00:00Z",
-        "end": "2025-01-03T00:00:00Z", "resolution": "day"}))
+        "end": "2025-01-01T03:00:00Z", "resolution": "hour"}))
+    assert {(p["start"][11:16], p["source"], p["value"]) for p in page["data"]} == {
+        (f"0{h}:00", s, 60.0 + h + b) for h in range(3)
+        for s, b in (("whoop", 0.0), ("garmin.fenix7", 2.0))}
+    assert page["truncated"] is False and page["note"] is None
+
+
+def test_daily_series_of_named_sources_rolls_each_up(call: Call) -> None:
+    page = _ok(call("get_indicator_series", {
+        "indicators": ["heart_rate"], "start": "2025-01-01T00:00:00Z",
+        "end": "2025-01-03T00:00:00Z", "resolution": "day",
+        "sources": ["whoop", "garmin"]}))
     assert {(p["day"], p["source"]) for p in page["data"]} == {
         (d, s) for d in ("2025-01-01", "2025-01-02") for s in ("whoop", "garmin.fenix7")}
     assert all(p["count"] == 24 for p in page["data"])
-    assert page["truncated"] is False and page["note"] is None
 
 
 def test_series_without_an_offset_reads_the_persons_timezone(call: Call) -> None:

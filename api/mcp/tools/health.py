@@ -92,9 +92,10 @@ def get_indicator_series(
         "Only these sources: a provider ('whoop') or provider.device ('garmin.fenix7')."))] = None,
     max_points: Annotated[int, Field(ge=1, le=5000)] = 1000,
 ) -> SeriesResult:
-    """Values of one or more indicators over a time range, per source (sources are never
-    mixed here; get_daily_summary gives the merged daily value). Prefer 'day' or 'hour'
-    resolution for long ranges; 'raw' returns every measurement."""
+    """Values of one or more indicators over a time range. 'raw' and 'hour' points are per
+    source (device); 'day' points are the merged daily value unless `sources` names devices,
+    then each named source is rolled up per day. Prefer 'day' or 'hour' for long ranges;
+    'raw' returns every measurement."""
     caller = current_caller()
     with caller.session() as session:
         user = caller.user(session)

@@ -100,9 +100,10 @@ def uncovered_paths(known: set[str], doc: dict, prefix: str = "") -> set[str]:
         path = f"{prefix}{key}"
         if any(path == k or path.startswith(k + ".") for k in known):
             continue
-        if isinstance(value, dict) and any(k.startswith(path + ".") for k in known):
+        parent = any(k.startswith(path + ".") for k in known)
+        if isinstance(value, dict) and parent:
             out |= uncovered_paths(known, value, path + ".")
-        else:
+        elif not parent:
             out.add(path)
     return out
 

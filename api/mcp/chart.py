@@ -42,9 +42,9 @@ def render_png(panels: list[Panel], kind: ChartKind, title: str) -> bytes:
         ax.set_ylabel(panel.unit)
         ax.set_title(panel.indicator, loc="left", fontsize=10)
         ax.grid(True, alpha=0.3)
-    locator = AutoDateLocator()
+    locator = AutoDateLocator()  # type: ignore[no-untyped-call]
     axes[-1].xaxis.set_major_locator(locator)
-    axes[-1].xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    axes[-1].xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     figure.suptitle(title)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.prompts.base import UserMessage
@@ -93,6 +94,6 @@ PROMPTS = {"weekly_health_review": ("Weekly health review", weekly_health_review
            "sleep_analysis": ("Sleep analysis", sleep_analysis)}
 
 
-def register_prompts(server: MCPServer[object]) -> None:
+def register_prompts(server: MCPServer[Any]) -> None:
     for name, (title, fn) in PROMPTS.items():
         server.prompt(name=name, title=title)(fn)

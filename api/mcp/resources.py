@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
@@ -40,7 +41,7 @@ def caller_profile() -> str:
     return profile.model_dump_json()
 
 
-def register_resources(server: MCPServer[object]) -> None:
+def register_resources(server: MCPServer[Any]) -> None:
     server.resource("mirobody://indicators", name="indicator_catalogue",
                     title="Indicator catalogue", mime_type=JSON)(catalogue)
     server.resource("mirobody://indicators/{indicator_id}", name="indicator",

@@ -74,8 +74,8 @@ def build_server(deps: Callable[[], McpDeps], *, plugins: bool = True) -> MCPSer
         "mirobody", title="Mirobody", version="0.1.0", instructions=INSTRUCTIONS,
         tools=list(tools.values()), lifespan=lifespan,
         middleware=[bind_caller, ArgumentCheck(tools, set(PROMPTS))])
-    register_resources(server)  # type: ignore[arg-type]
-    register_prompts(server)  # type: ignore[arg-type]
+    register_resources(server)
+    register_prompts(server)
     return server
 
 

@@ -172,9 +172,25 @@ class GarminProvider(Provider):
                 requests.append(SyncRequest(
                     self.slug, str(item["userId"]), PUSH_KEYS[key],
                     day=date.fromisoformat(day) if day else None,
-                    object_id=item.get("summaryId"),
+                    # PING items carry the URL to fetch instead of the summary
+                    object_id=item.get("callbackURL", item.get("summaryId")),
                     event="ping" if "callbackURL" in item else "push"))
         return requests
+
+    async def fetch_requested(self, client: VendorClient, request: SyncRequest
+                              ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """PING: fetch the callback URL (only on Garmin's own API host); otherwise by day."""
+        if request.event != "ping" or not request.object_id:
+            async for item in super().fetch_requested(client, request):
+                yield item
+            return
+        url = httpx.URL(request.object_id)
+        api = httpx.URL(self.url("api"))
+        if (url.scheme, url.host, url.port) != (api.scheme, api.host, api.port) or not (
+                url.path.startswith(api.path)):
+            raise WebhookPayloadError(self.slug, "callbackURL is not on the Garmin API host")
+        for doc in await client.get_json(str(url)):
+            yield request.record_type, doc
 
     def push_records(self, connection: Connection, body: bytes) -> pl.DataFrame:
         """PUSH mode: the summaries inline in a verified webhook, as raw records."""

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from providers.sandbox.cloud import VendorState, oauth_error
+from providers.sandbox.cloud import SANDBOX_CREDENTIALS, VendorState, oauth_error
 from providers.sandbox.garmin_oauth1 import OAuth1State
 from providers.sandbox.garmin_oauth1 import mount as mount_oauth1
 from providers.sandbox.oauth_server import OAuthRefusal
@@ -194,6 +194,16 @@ def build(state: VendorState) -> FastAPI:
         return JSONResponse(docs)
 
     return app
+
+
+def ping(base_url: str, person: Person, summary: str, day: Any) -> tuple[dict[str, str], bytes]:
+    """A PING delivery: where to fetch the day's uploads (the pull endpoint's upload window)."""
+    start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+    callback = (f"{base_url}/wellness-api/rest/{summary}?uploadStartTimeInSeconds={start}"
+                f"&uploadEndTimeInSeconds={start + 86400}&token=sandbox")
+    item = {"userId": person.vendor_hex_id("garmin"), "callbackURL": callback}
+    return {"garmin-client-id": SANDBOX_CREDENTIALS["garmin"]["client_id"],
+            "content-type": "application/json"}, json.dumps({SUMMARIES[summary]: [item]}).encode()
 
 
 def push(state: VendorState, person: Person, summary: str,

@@ -128,3 +128,22 @@ async def test_webhook_requests_are_fetched_and_formatted(registry, sandbox, lin
                                               polar_provider.parse_webhook(headers, body),
                                               MemoryTokenStore())
     assert date(2025, 2, 12) in set(raw["day"])
+
+
+@pytest.mark.anyio
+async def test_garmin_ping_fetches_its_callback_on_the_api_host_only(registry, sandbox, link):
+    from providers.types import MemoryTokenStore
+
+    provider = registry.get("garmin")
+    connection = await link(provider)
+    base = provider.settings.base_url
+    headers, body = garmin.ping(base, ADA, "sleeps", date(2025, 2, 11))
+    provider.verify_webhook(headers, body)
+    [request] = provider.parse_webhook(headers, body)
+    assert request.event == "ping"
+    raw = await provider.pull_requested(connection, [request], MemoryTokenStore())
+    assert raw["record_type"].to_list() == ["sleeps"]  # uploaded on the morning of the 11th
+    evil = garmin.ping("http://203.0.113.9/wellness-api/rest", ADA, "sleeps", date(2025, 2, 11))
+    with pytest.raises(WebhookPayloadError, match="API host"):
+        await provider.pull_requested(connection, provider.parse_webhook(*evil),
+                                      MemoryTokenStore())

@@ -20,6 +20,7 @@ import base64
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -107,6 +108,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--sample", type=int, default=6)
     args = parser.parse_args()
+    # SIGTERM (a timeout, a kill) still stops the embedded servers and the sandbox below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     tmp = Path(tempfile.mkdtemp(prefix="mirobody-bench-"))
     services = start_services(tmp, os.environ.get("DATABASE_URL"), None)

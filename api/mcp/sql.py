@@ -10,6 +10,7 @@ time limit, and at most `max_rows` rows are fetched.
 from __future__ import annotations
 
 import io
+import json
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -50,6 +51,7 @@ class SqlTimeoutError(SqlError):
 class SqlLimits:
     max_rows: int = 200
     timeout_s: float = 10.0
+    max_chars: int = 200_000  # the rows' JSON size: a few huge cells cannot flood the model
     max_source_rows: int = 2_000_000
 
 
@@ -110,7 +112,14 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, limits: SqlLimits) -> Sq
         raise SqlError(_first_line(exc)) from None
     finally:
         timer.cancel()
-    rows = [[_jsonable(v) for v in row] for row in fetched[:limits.max_rows]]
+    rows: list[list[Any]] = []
+    size = 0
+    for raw in fetched[:limits.max_rows]:
+        row = [_jsonable(v) for v in raw]
+        size += len(json.dumps(row, default=str))
+        if size > limits.max_chars:
+            return SqlAnswer(columns=columns, rows=rows, truncated=True)
+        rows.append(row)
     return SqlAnswer(columns=columns, rows=rows, truncated=len(fetched) > limits.max_rows)
 
 

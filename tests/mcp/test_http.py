@@ -10,8 +10,12 @@ import anyio
 import httpx
 import mcp
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+
+from api.mcp.server import install_mcp, transport_security
 
 VERSIONS = ["2025-06-18", "2025-11-25"]
 ACCEPT = {"Accept": "application/json, text/event-stream",
@@ -109,10 +113,11 @@ def test_a_plain_json_rpc_client_lists_everything(version: str,
         session.close()
 
 
-def _sdk_call(url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> Any:
+def _sdk_call(url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any],
+              mode: str = "legacy") -> Any:
     async def go() -> Any:
         async with create_mcp_http_client(headers=headers) as http, \
-                mcp.Client(streamable_http_client(url, http_client=http), mode="legacy") as c:
+                mcp.Client(streamable_http_client(url, http_client=http), mode=mode) as c:
             assert c.session is not None
             return await c.call_tool(tool, arguments)
     return anyio.run(go)
@@ -128,6 +133,17 @@ def test_the_sdk_client_over_http_acts_for_the_tokens_owner(live: Any, alice: An
     assert as_bob.structured_content["rows"] == [[3, 90002.0]]
     profile = _sdk_call(f"{live.url}/mcp", bob.headers, "get_user_health_profile", {})
     assert profile.structured_content["user_id"] == bob.id
+
+
+def test_the_sdk_default_mode_negotiates_the_newest_protocol_too(live: Any, bob: Any,
+                                                                secret_url: str) -> None:
+    profile = _sdk_call(f"{live.url}/mcp", bob.headers, "get_user_health_profile", {},
+                        mode="auto")
+    assert profile.structured_content["user_id"] == bob.id
+    via_url = _sdk_call(secret_url, {}, "get_daily_summary", {
+        "start_day": "2025-01-14", "end_day": "2025-01-14", "indicators": ["steps"]},
+        mode="auto")
+    assert via_url.structured_content["data"][0]["value"] == 1013.0
 
 
 @pytest.mark.parametrize(("path", "headers", "code"), [
@@ -193,3 +209,18 @@ def test_a_user_cannot_revoke_another_users_secret_url(live: Any, alice: Any, bo
     assert httpx.delete(f"{live.url}/v1/mcp/urls/{mine['id']}",
                         headers=bob.headers).status_code == 404
     assert httpx.get(f"{live.url}/v1/mcp/urls", headers=alice.headers).json()["count"] >= 1
+
+
+def test_mcp_answers_503_until_the_app_lifespan_runs_it() -> None:
+    app = FastAPI()
+    install_mcp(app, lambda: pytest.fail("the state is read only when the server starts"))
+    with TestClient(app) as client:
+        response = client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert response.status_code == 503 and response.json()["code"] == "unavailable"
+
+
+def test_dns_rebinding_protection_allows_the_public_host(live: Any) -> None:
+    allowed = transport_security(live.state)
+    assert allowed.enable_dns_rebinding_protection
+    assert {"127.0.0.1:*", "localhost:*"} <= set(allowed.allowed_hosts)
+    assert live.url.removeprefix("http://") in allowed.allowed_hosts

@@ -100,6 +100,13 @@ def test_rows_beyond_the_limit_are_cut_with_a_note(query: SQL) -> None:
     assert "first 10 rows" in content["note"]
 
 
+def test_huge_cells_are_cut_by_the_size_budget(query: SQL) -> None:
+    result = query("SELECT repeat('x', 50000) FROM range(10)")
+    content = result.structured_content
+    assert content is not None and content["truncated"] is True
+    assert content["row_count"] == 3 and "first 3 rows" in content["note"]
+
+
 def test_the_sandbox_itself_refuses_files_even_without_the_statement_check() -> None:
     con = sandbox({"t": pa.table({"a": [1]})})
     try:

@@ -60,8 +60,8 @@ def query_sql(
         raise ToolError(f"query refused: {exc}") from None
     finally:
         con.close()
-    note = truncation_note(max_rows, "rows", "aggregate in SQL or add LIMIT / WHERE") \
-        if answer.truncated else None
+    note = truncation_note(len(answer.rows), "rows", "aggregate in SQL, select fewer or "
+                           "shorter columns, or add LIMIT / WHERE") if answer.truncated else None
     return SqlResult(columns=answer.columns, rows=answer.rows, row_count=len(answer.rows),
                      truncated=answer.truncated, note=note)
 

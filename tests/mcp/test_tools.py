@@ -203,3 +203,32 @@ def test_bad_arguments_are_a_json_rpc_invalid_params_error(
         call(name, arguments)
     assert caught.value.error.code == -32602
     assert expected in caught.value.error.message
+
+
+def test_another_user_gets_nothing_of_alices_data_through_any_tool(
+        call: Call, alice: Any, bob: Any) -> None:
+    days = {"start_day": "2025-01-01", "end_day": "2025-01-14"}
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("get_user_health_profile", {"days": 3660}),
+        ("get_indicator_series", {"indicators": ["steps", "heart_rate"], "resolution": "raw",
+                                  "start": "2025-01-01T00:00:00Z",
+                                  "end": "2025-01-15T00:00:00Z", "max_points": 5000}),
+        ("get_indicator_series", {"indicators": ["steps"], "start": "2025-01-01T00:00:00Z",
+                                  "end": "2025-01-15T00:00:00Z"}),
+        ("get_daily_summary", days),
+        ("compare_periods", {"indicators": ["steps"], "days": 7, "end_day": "2025-01-14"}),
+        ("list_connections", {}),
+        ("render_chart", {"indicators": ["steps"], **days}),
+        ("query_sql", {"sql": "SELECT * FROM daily_summary UNION ALL SELECT indicator, day, "
+                       "value, unit, source, '', 0 FROM indicator_values", **days,
+                       "max_rows": 1000}),
+    ]
+    alices = [alice.id, *(f"{1000 + d}.0" for d in range(14)), *(f"{1000 + d}," for d in range(14))]
+    assert "1013.0" in call("query_sql", calls[-1][1]).model_dump_json()  # the check can fail
+    for name, arguments in calls:
+        result = call(name, arguments, account=bob)
+        assert not result.is_error, (name, result.content)
+        seen = result.model_dump_json()
+        assert not [m for m in alices if m in seen], name
+    steps = _ok(call("get_daily_summary", {**days, "indicators": ["steps"]}, account=bob))
+    assert [r["value"] for r in steps["data"]] == [90000.0, 90001.0, 90002.0]

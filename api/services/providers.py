@@ -96,7 +96,7 @@ async def start_link(state: AppState, user_id: uuid.UUID, slug: str) -> LinkStar
     uri = redirect_uri(state, slug)
     try:
         request = await provider.authorization_request(uri, secrets.token_urlsafe(24))
-    except (OAuthFlowError, httpx.HTTPError) as exc:
+    except (ProviderError, httpx.HTTPError) as exc:
         state.metrics.provider_pulls.labels(slug, "link_error").inc()
         raise VendorError(f"{slug}: could not start linking ({type(exc).__name__})") from None
     pending = PendingLink(str(user_id), slug, uri, request.code_verifier,
@@ -122,13 +122,20 @@ async def complete_link(state: AppState, slug: str, params: Mapping[str, str],
             redirect_uri=pending.redirect_uri, params=params, expected_state=given,
             code_verifier=pending.code_verifier, request_token=pending.request_token)
     except OAuthFlowError as exc:
+        if exc.error is None:  # no OAuth error code: the vendor failed, it did not refuse
+            state.metrics.provider_pulls.labels(slug, "link_error").inc()
+            log.warning("link failed at the vendor: %s", exc, extra={"provider": slug})
+            raise VendorError(f"{slug}: vendor error during linking") from None
         state.metrics.provider_pulls.labels(slug, "link_refused").inc()
         log.warning("link refused by the vendor (%s)", exc.error, extra={"provider": slug})
         raise InvalidRequestError(f"{slug} refused the link ({exc.error or 'error'})",
                                   code="link_refused") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, ProviderError, KeyError, ValueError) as exc:
+        # Unreachable vendor, or an answer not in its documented shape.
         state.metrics.provider_pulls.labels(slug, "link_error").inc()
-        raise VendorError(f"{slug}: vendor unreachable ({type(exc).__name__})") from None
+        log.warning("link failed at the vendor (%s)", type(exc).__name__,
+                    extra={"provider": slug})
+        raise VendorError(f"{slug}: vendor error ({type(exc).__name__})") from None
     state.metrics.provider_pulls.labels(slug, "linked").inc()
     return await anyio.to_thread.run_sync(_store_link, state, pending, provider, result)
 

@@ -35,7 +35,8 @@ def receive_webhook(state: AppState, slug: str, headers: Mapping[str, str],
     provider = enabled_provider(state, slug)
     try:
         provider.verify_webhook(headers, body)
-    except WebhookVerificationError as exc:
+    except (WebhookVerificationError, ValueError, TypeError) as exc:
+        # A signature header that does not even parse is as unverified as a wrong one.
         state.metrics.provider_pulls.labels(slug, "webhook_rejected").inc()
         log.warning("webhook rejected: %s", exc, extra={"provider": slug})
         raise UnauthorizedError("webhook signature missing, stale or wrong",
@@ -44,6 +45,11 @@ def receive_webhook(state: AppState, slug: str, headers: Mapping[str, str],
         requests = provider.parse_webhook(headers, body)
     except WebhookPayloadError as exc:
         raise InvalidRequestError(f"webhook body not understood: {exc}",
+                                  code="invalid_webhook") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("webhook body not understood (%s)", type(exc).__name__,
+                    extra={"provider": slug})
+        raise InvalidRequestError("webhook body not understood",
                                   code="invalid_webhook") from None
     accepted = unknown = 0
     with state.sessions() as session:

@@ -160,3 +160,15 @@ def test_a_pkce_vendor_links_with_the_verifier_kept_beside_the_state(
     assert done.status_code == 200, done.text
     assert done.json()["provider"] == "garmin"
     assert redis.client.get(key) is None
+
+
+def test_a_vendor_failing_during_the_exchange_is_502_and_stores_nothing(
+        api_client: TestClient, account: Any, consent: Any, engine: Engine,
+        sandbox: Any) -> None:
+    start = api_client.post("/v1/providers/whoop/link", headers=account.headers).json()
+    callback = consent(start["authorization_url"], "ada")
+    sandbox.cloud["whoop"].fail_next.append(503)  # the profile call after the exchange
+    resp = api_client.get(callback)
+    assert resp.status_code == 502, resp.text
+    assert resp.json()["code"] == "vendor_error"
+    assert _row(engine, account.id) is None

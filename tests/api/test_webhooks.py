@@ -71,3 +71,14 @@ def test_a_signed_but_malformed_webhook_is_422(api_client: TestClient, sandbox: 
 
 def test_a_webhook_for_an_unknown_provider_is_404(api_client: TestClient) -> None:
     assert api_client.post("/v1/webhooks/myspace", content=b"{}").status_code == 404
+
+
+def test_a_signature_timestamp_that_does_not_parse_is_401_not_500(api_client: TestClient,
+                                                                  sandbox: Any) -> None:
+    state = sandbox.cloud["whoop"]
+    body = b'{"user_id": 1, "id": "x", "type": "sleep.updated"}'
+    ts = "not-a-number"
+    headers = {"X-WHOOP-Signature": base64.b64encode(state.sign(ts.encode() + body)).decode(),
+               "X-WHOOP-Signature-Timestamp": ts}
+    resp = api_client.post("/v1/webhooks/whoop", content=body, headers=headers)
+    assert resp.status_code == 401

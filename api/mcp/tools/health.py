@@ -25,7 +25,7 @@ from indicators import Category, Indicator
 from indicators import search_indicators as find_indicators
 
 IndicatorIds = Annotated[list[str], Field(min_length=1, max_length=20, description=(
-    "Indicator ids from search_indicators, e.g. ['heart_rate', 'steps'].") )]
+    "Indicator ids from search_indicators, e.g. ['heart_rate', 'steps']."))]
 
 
 class IndicatorMatches(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 import polars as pl
@@ -72,6 +72,10 @@ class WhoopProvider(Provider):
         "body": m.BODY,
     }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sleep_days: dict[str, date] = {}  # sleep id -> local wake-up day
+
     def oauth_config(self) -> OAuth2Config:
         return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes)
 
@@ -132,15 +136,24 @@ class WhoopProvider(Provider):
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
         if record_type == "body":
             return Identity("body", None, datetime.now(UTC).date())
-        stamp = doc.get("end") or doc.get("start") or doc["created_at"]
+        if record_type == "recovery":
+            # dated by its sleep (pulled first), so both land in the same day's partition
+            day = self._sleep_days.get(str(doc["sleep_id"]))
+            if day is None:
+                day = datetime.fromisoformat(doc["created_at"].replace("Z", "+00:00")).date()
+            return Identity(str(doc["sleep_id"]), doc.get("updated_at"), day)
+        stamp = doc.get("end") or doc["start"]
         when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         offset = doc.get("timezone_offset")
         if offset and offset != "Z":
             sign = -1 if offset.startswith("-") else 1
             hours, minutes = offset[1:].split(":")
             when += sign * timedelta(hours=int(hours), minutes=int(minutes))
-        vendor_id = doc.get("id", doc.get("sleep_id"))
-        return Identity(str(vendor_id), doc.get("updated_at"), when.date())
+        if record_type == "sleep":
+            if len(self._sleep_days) > 50_000:  # a cache, not a store
+                self._sleep_days.clear()
+            self._sleep_days[str(doc["id"])] = when.date()
+        return Identity(str(doc["id"]), doc.get("updated_at"), when.date())
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes,
                        now: float | None = None) -> None:

@@ -142,3 +142,14 @@ async def test_a_rotated_token_that_cannot_be_saved_is_not_used(link, registry, 
             await client.get_json(whoop.url("api") + "/v2/user/measurement/body")
     assert client.connection.tokens == connection.tokens
     assert client.refreshes == 0
+
+
+async def test_recovery_lands_on_its_sleeps_day(link, registry):
+    whoop = registry.get("whoop")
+    connection = await link(whoop, user="ben")  # UTC-5: wake-up day and UTC day can differ
+    raw = await whoop.pull(connection, WINDOW, MemoryTokenStore(),
+                           record_types=("sleep", "recovery"))
+    days = {(r["record_type"], r["vendor_id"]): r["day"] for r in raw.iter_rows(named=True)}
+    recoveries = [(vid, day) for (rt, vid), day in days.items() if rt == "recovery"]
+    assert recoveries
+    assert all(days[("sleep", vid)] == day for vid, day in recoveries)

@@ -101,6 +101,12 @@ def mcp_settings(database_url: str, redis_url: str, redis_prefix: str,
 
 
 @pytest.fixture(scope="session")
+def app_factory() -> Callable[[Settings, ApiSettings], FastAPI]:
+    """`build_app` as a fixture (conftest modules are not importable in importlib mode)."""
+    return build_app
+
+
+@pytest.fixture(scope="session")
 def live(mcp_settings: Settings) -> Iterator[Live]:
     port = _free_port()
     api = ApiSettings(rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,

@@ -42,6 +42,7 @@ INSTRUCTIONS = (
     "with get_daily_summary / get_indicator_series / compare_periods, draw with "
     "render_chart, or use query_sql for anything else. Not medical advice.")
 HTTP_METHODS = ["GET", "POST", "DELETE"]
+REDACTED_URL_PATH = "/mcp/u/[REDACTED]"
 
 
 def _tool(name: str, spec: ToolSpec) -> Tool:
@@ -94,6 +95,14 @@ def transport_security(state: AppState) -> TransportSecuritySettings:
                                      allowed_hosts=allowed, allowed_origins=sorted(origins))
 
 
+def hide_secret(scope: Scope) -> None:
+    """Take a secret URL's secret out of the path that access logs print (the scope is the
+    server's own dict); authentication reads it from `path_params`."""
+    if isinstance((scope.get("path_params") or {}).get("secret"), str):
+        scope["path"] = REDACTED_URL_PATH
+        scope["raw_path"] = REDACTED_URL_PATH.encode()
+
+
 class McpMount:
     """The /mcp endpoints of one app (an ASGI app) and the server lifecycle behind them."""
 
@@ -118,6 +127,7 @@ class McpMount:
                 self._server = self._state = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hide_secret(scope)
         server, state = self._server, self._state
         if server is None or state is None:
             await JSONResponse({"code": "unavailable", "reason": "MCP server not running"},

@@ -180,7 +180,7 @@ async def revoke_at_vendor(state: AppState, row: ProviderConnection) -> str:
         await provider.revoke(connection)
     except TokenDecryptionError:
         return "skipped: stored tokens unreadable"
-    except (ProviderError, httpx.HTTPError) as exc:
+    except (ProviderError, httpx.HTTPError, KeyError, ValueError) as exc:
         state.metrics.provider_pulls.labels(row.provider, "revoke_error").inc()
         log.warning("vendor revocation failed (%s)", type(exc).__name__,
                     extra={"provider": row.provider, "user_id": str(row.user_id)})

@@ -172,3 +172,15 @@ def test_a_vendor_failing_during_the_exchange_is_502_and_stores_nothing(
     assert resp.status_code == 502, resp.text
     assert resp.json()["code"] == "vendor_error"
     assert _row(engine, account.id) is None
+
+
+def test_unlink_still_deletes_the_tokens_when_the_vendor_fails_and_says_so(
+        api_client: TestClient, account: Any, link_whoop: Any, engine: Engine,
+        sandbox: Any) -> None:
+    link_whoop(account)
+    sandbox.cloud["whoop"].fail_next.append(500)
+    resp = api_client.delete("/v1/connections/whoop", headers=account.headers)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["revoked_at_vendor"] is False and body["detail"].startswith("failed")
+    assert _row(engine, account.id) is None

@@ -224,3 +224,18 @@ def test_dns_rebinding_protection_allows_the_public_host(live: Any) -> None:
     assert allowed.enable_dns_rebinding_protection
     assert {"127.0.0.1:*", "localhost:*"} <= set(allowed.allowed_hosts)
     assert live.url.removeprefix("http://") in allowed.allowed_hosts
+
+
+def test_a_secret_url_never_reaches_the_access_log_path() -> None:
+    app = FastAPI()
+    install_mcp(app, lambda: pytest.fail("not started"))
+    paths: list[str] = []
+
+    async def server(scope: Any, receive: Any, send: Any) -> None:  # what uvicorn logs from
+        await app(scope, receive, send)
+        if scope["type"] == "http":
+            paths.append(scope["path"])
+
+    with TestClient(server) as client:
+        client.post("/mcp/u/mcpk_do-not-log-me", json={})
+    assert paths == ["/mcp/u/[REDACTED]"]

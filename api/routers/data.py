@@ -14,6 +14,5 @@ router = APIRouter(prefix="/v1/data", tags=["health data"], responses=ERROR_RESP
 
 @router.delete("", response_model=DeletionReport)
 def delete_my_data(user: CurrentUser, state: StateDep, session: SessionDep) -> DeletionReport:
-    """Delete all of the caller's health data (Postgres, warehouse Parquet); keeps the account
-    and provider links, so later syncs pull again. DELETE /v1/me removes everything."""
+    """Delete the caller's health data everywhere; the account and provider links stay."""
     return delete_health_data(state, session, user.id)

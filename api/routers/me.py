@@ -30,7 +30,6 @@ def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserP
 
 @router.delete("", response_model=DeletionReport)
 async def delete_me(user: CurrentUser, state: StateDep, session: SessionDep) -> DeletionReport:
-    """Delete the account and everything of it: vendor grants (revoked at the vendor), data,
-    warehouse files, connections and login sessions."""
+    """Delete the account and all of it: vendor grants, data, warehouse files, sessions."""
     revocations = await revoke_all(state, user.id)
     return await run_in_threadpool(delete_account, state, session, user, revocations)

@@ -32,8 +32,7 @@ def get_series(
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
-    """Values of indicators over a time range: raw rows, hourly roll-ups per source, or daily
-    values (merged across sources; per source with `source`), paged by `next_cursor`."""
+    """Indicator values over a time range (raw, hourly, daily), paged by `next_cursor`."""
     page = read_series(session, user.id, indicator, start, end, resolution, source, limit,
                        cursor)
     state.metrics.rows_processed.labels("series_read").inc(len(page.data))

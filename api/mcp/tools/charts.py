@@ -45,7 +45,11 @@ def render_chart(
     if not panels:
         raise ToolError(f"no daily values of {', '.join(ids)} between {start_day} and "
                         f"{end_day}; get_user_health_profile shows which days have data")
-    png = render_png(panels, kind, title or f"{start_day} to {end_day}")
+    try:
+        png = render_png(panels, kind, title or f"{start_day} to {end_day}")
+    except ImportError:  # matplotlib is an optional extra of a slim install
+        raise ToolError("charts are not available on this server (matplotlib missing); "
+                        "use get_daily_summary instead") from None
     missing = sorted(set(ids) - {p.indicator for p in panels})
     caption = (f"{kind} chart of {', '.join(p.indicator for p in panels)} per day, "
                f"{start_day} to {end_day}" + (f"; no data for {', '.join(missing)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -232,3 +233,12 @@ def test_another_user_gets_nothing_of_alices_data_through_any_tool(
         assert not [m for m in alices if m in seen], name
     steps = _ok(call("get_daily_summary", {**days, "indicators": ["steps"]}, account=bob))
     assert [r["value"] for r in steps["data"]] == [90000.0, 90001.0, 90002.0]
+
+
+def test_render_chart_says_so_when_matplotlib_is_missing(
+        call: Call, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    text_ = _error_text(call("render_chart", {"indicators": ["steps"],
+                                              "start_day": "2025-01-01",
+                                              "end_day": "2025-01-14"}))
+    assert "matplotlib missing" in text_

@@ -47,7 +47,7 @@ def render_chart(
                         f"{end_day}; get_user_health_profile shows which days have data")
     try:
         png = render_png(panels, kind, title or f"{start_day} to {end_day}")
-    except ImportError:  # matplotlib is an optional extra of a slim install
+    except ImportError:  # an installation without matplotlib still serves every other tool
         raise ToolError("charts are not available on this server (matplotlib missing); "
                         "use get_daily_summary instead") from None
     missing = sorted(set(ids) - {p.indicator for p in panels})

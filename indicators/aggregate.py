@@ -60,8 +60,11 @@ _END_ANCHORED = [e.id for e in CATALOGUE.values() if e.day_anchor is DayAnchor.E
 _ROLLED_LAST = [e.id for e in CATALOGUE.values() if e.rollup is Rollup.LAST]
 
 
-def _local_day() -> pl.Expr:
-    # Sleep counts for the wake-up day: anchor it on its end; everything else on its start.
+def local_day() -> pl.Expr:
+    """The user's local day of each indicator-value row (needs indicator, time, end_time and
+    tz_offset_s). Sleep counts for the wake-up day: it is anchored on its end; everything else
+    on its start. The pipeline partitions values by this day, so values and their daily
+    summary always share a partition."""
     end_anchored = pl.col("indicator").is_in(_END_ANCHORED) & pl.col("end_time").is_not_null()
     anchor = pl.when(end_anchored).then(pl.col("end_time")).otherwise(pl.col("time"))
     return (
@@ -106,7 +109,7 @@ def per_source_daily(values: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         .select(list(INDICATOR_VALUE_COLUMNS))
         .with_columns(pl.col(keys).cast(pl.Categorical), pl.col("indicator").cast(_INDICATOR_IDS))
         .with_columns(
-            day=_local_day(),
+            day=local_day(),
             weight=_weight(),
             is_last=pl.col("indicator").is_in(_ROLLED_LAST).fill_null(False),
         )

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, text
 
-from indicators.catalogue import catalogue_frame
+from indicators.aggregate import local_day
 from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
 from mirobody_assets.storage.bulk import copy_frame, read_frame
 
@@ -23,24 +23,9 @@ IV_TABLE_COLUMNS = [*INDICATOR_VALUE_COLUMNS, "day"]
 QUARANTINE_TABLE_COLUMNS = ["partition_user", "partition_day", *INDICATOR_VALUE_COLUMNS, "reason"]
 
 
-def local_day() -> pl.Expr:
-    """The user's local day of each row: sleep-like rows on their end, the rest on their start.
-
-    Same rule as indicators.aggregate, so a value and its daily summary share a partition.
-    """
-    anchor = (
-        pl.when((pl.col("day_anchor") == "end") & pl.col("end_time").is_not_null())
-        .then(pl.col("end_time"))
-        .otherwise(pl.col("time"))
-    )
-    return (anchor.dt.replace_time_zone(None)
-            + pl.duration(seconds=pl.col("tz_offset_s").fill_null(0))).dt.date()
-
-
 def with_local_day(values: pl.DataFrame) -> pl.DataFrame:
-    anchors = catalogue_frame().select("indicator", "day_anchor")
-    return (values.join(anchors, on="indicator", how="left", maintain_order="left")
-            .with_columns(day=local_day()).drop("day_anchor"))
+    """The values plus their user's local `day` (the partition they belong to)."""
+    return values.with_columns(day=local_day())
 
 
 def partition_pairs(users: Sequence[str], days: Sequence[date]) -> pl.DataFrame:

@@ -15,6 +15,10 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ImageContent, TextContent
 from PIL import Image
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from api.mcp.context import McpDeps
+from api.mcp.server import build_server
 
 Call = Callable[..., CallToolResult]
 
@@ -242,3 +246,18 @@ def test_render_chart_says_so_when_matplotlib_is_missing(
                                               "start_day": "2025-01-01",
                                               "end_day": "2025-01-14"}))
     assert "matplotlib missing" in text_
+
+
+def test_an_unexpected_failure_is_an_error_result_without_internals(alice: Any) -> None:
+    class BrokenState:
+        def sessions(self) -> Any:
+            raise OperationalError("SELECT secret_internal_query", {}, Exception("db down"))
+
+    server = build_server(lambda: McpDeps(BrokenState(), alice.user_id))  # type: ignore[arg-type]
+
+    async def go() -> CallToolResult:
+        async with mcp.Client(server) as client:
+            return await client.call_tool("get_user_health_profile", {})
+
+    text_ = _error_text(anyio.run(go))
+    assert text_ == "Error executing tool get_user_health_profile"

@@ -31,6 +31,13 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mcp_stdio(args: argparse.Namespace) -> int:
+    # Imported here: the API package sits above mirobody_assets and is loaded only on demand.
+    from api.mcp.stdio import run_stdio
+
+    return run_stdio(get_settings(), args.user)
+
+
 def _cmd_check_settings(args: argparse.Namespace) -> int:
     settings = get_settings()
     print(f"settings valid for ENVIRONMENT={settings.environment}")
@@ -46,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--revision", default="head", help="upgrade target (default: head)")
     mig.add_argument("--down", metavar="REVISION", help="downgrade to this revision instead")
     mig.set_defaults(func=_cmd_migrate)
+    stdio = sub.add_parser("mcp-stdio", help="serve MCP over stdin/stdout for one user")
+    stdio.add_argument("--user", help="email or id of the user (default: $MIROBODY_MCP_USER)")
+    stdio.set_defaults(func=_cmd_mcp_stdio)
     chk = sub.add_parser("check-settings", help="validate the configuration and exit")
     chk.set_defaults(func=_cmd_check_settings)
     return parser

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import subprocess
 import sys
-import textwrap
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +16,7 @@ from mcp.client.stdio import StdioServerParameters
 from api.mcp.context import McpDeps
 from api.mcp.server import build_server, build_tools
 from mirobody_assets.settings import Settings
+from tests.support.wheels import build_plugin_wheel, pip_install_target
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -79,44 +76,20 @@ def greet_caller(greeting: Annotated[str, Field(max_length=20)] = "hello") -> st
     """Greet the person this MCP connection acts for (a plugin tool)."""
     return f"{greeting}, {current_caller().user_id}"
 '''
-DIST = "mirobody_greeter-0.1.0"
-WHEEL_FILES = {
-    f"{DIST}.dist-info/METADATA": "Metadata-Version: 2.1\nName: mirobody-greeter\n"
-                                  "Version: 0.1.0\n",
-    f"{DIST}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                               "Tag: py3-none-any\n",
-    f"{DIST}.dist-info/entry_points.txt": "[mirobody.tools]\n"
-                                          "greet_caller = mirobody_greeter:greet_caller\n"
-                                          "query_sql = mirobody_greeter:greet_caller\n"
-                                          "broken = mirobody_greeter:missing\n",
-}
-
-
 def _build_wheel(folder: Path) -> Path:
-    """A plugin wheel with an entry point in `mirobody.tools`, written by hand (offline)."""
-    files = {"mirobody_greeter.py": textwrap.dedent(PLUGIN), **WHEEL_FILES}
-    record = [f"{name},sha256={_digest(text)},{len(text.encode())}"
-              for name, text in files.items()]
-    files[f"{DIST}.dist-info/RECORD"] = "\n".join([*record, f"{DIST}.dist-info/RECORD,,"]) + "\n"
-    wheel = folder / f"{DIST}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return wheel
-
-
-def _digest(text: str) -> str:
-    raw = hashlib.sha256(text.encode()).digest()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    """A plugin wheel with entry points in `mirobody.tools`: one good, one that tries to replace
+    a built-in, one that fails to load."""
+    return build_plugin_wheel(folder, "mirobody-greeter", "mirobody_greeter", PLUGIN, {
+        "mirobody.tools": {"greet_caller": "mirobody_greeter:greet_caller",
+                           "query_sql": "mirobody_greeter:greet_caller",
+                           "broken": "mirobody_greeter:missing"}})
 
 
 @pytest.mark.slow
 def test_a_plugin_package_adds_a_tool_without_touching_project_code(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, live: Any, alice: Any) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-index", "--target", str(target), str(_build_wheel(tmp_path))],
-                   check=True, cwd=tmp_path, timeout=120)
+    pip_install_target(_build_wheel(tmp_path), target)
     monkeypatch.syspath_prepend(str(target))
     tools = build_tools()
     assert "greet_caller" in tools

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import subprocess
 import sys
-import textwrap
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +12,7 @@ import pytest
 from providers.errors import ProviderDisabledError, UnknownProviderError
 from providers.registry import ProviderRegistry, discover
 from providers.sandbox import SANDBOX_CREDENTIALS
+from tests.support.wheels import build_plugin_wheel, pip_install_target
 
 BUILT_INS = {"whoop", "garmin", "oura", "withings", "polar"}
 
@@ -82,33 +79,11 @@ class AcmeProvider(Provider):
         return []
 '''
 
-DIST = "mirobody_acme_provider-0.1.0"
-WHEEL_FILES = {
-    f"{DIST}.dist-info/METADATA": "Metadata-Version: 2.1\nName: mirobody-acme-provider\n"
-                                  "Version: 0.1.0\n",
-    f"{DIST}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                               "Tag: py3-none-any\n",
-    f"{DIST}.dist-info/entry_points.txt": "[mirobody.providers]\n"
-                                          "acme = acme_provider:AcmeProvider\n",
-}
-
-
 def build_wheel(folder: Path) -> Path:
-    """A third-party provider wheel, written by hand (no build backend needed offline)."""
-    files = {"acme_provider.py": textwrap.dedent(PLUGIN), **WHEEL_FILES}
-    record = [f"{name},sha256={_digest(text)},{len(text.encode())}"
-              for name, text in files.items()]
-    files[f"{DIST}.dist-info/RECORD"] = "\n".join([*record, f"{DIST}.dist-info/RECORD,,"]) + "\n"
-    wheel = folder / f"{DIST}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return wheel
+    """A third-party provider wheel with one entry point in `mirobody.providers`."""
+    return build_plugin_wheel(folder, "mirobody-acme-provider", "acme_provider", PLUGIN,
+                              {"mirobody.providers": {"acme": "acme_provider:AcmeProvider"}})
 
-
-def _digest(text: str) -> str:
-    raw = hashlib.sha256(text.encode()).digest()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 PROBE = '''
 import json
@@ -120,12 +95,8 @@ print(json.dumps({s.slug: [s.enabled, s.entry_point] for s in registry.statuses(
 
 @pytest.mark.slow
 def test_a_third_party_package_is_found_without_touching_project_code(tmp_path: Path):
-    wheel = build_wheel(tmp_path)
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-index", "--target", str(target), str(wheel)],
-                   check=True, cwd=tmp_path, timeout=120)
-    assert (target / f"{DIST}.dist-info" / "entry_points.txt").exists()
+    target = pip_install_target(build_wheel(tmp_path), tmp_path / "site")
+    assert (target / "mirobody_acme_provider-0.1.0.dist-info" / "entry_points.txt").exists()
     out = subprocess.run([sys.executable, "-c", PROBE], check=True, capture_output=True,
                          text=True, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
                          cwd=tmp_path, timeout=60)

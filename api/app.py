@@ -11,6 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.config import ApiSettings, get_api_settings
 from api.errors import install_error_handlers
 from api.logs import configure_logging
+from api.mcp import router as mcp_router
+from api.mcp.server import install_mcp
 from api.metrics import ApiMetrics
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
@@ -39,7 +41,7 @@ from mirobody_assets.storage.redis_client import make_redis
 from providers.registry import ProviderRegistry
 
 ROUTERS = (health, metrics, auth, me, indicators, series, daily_summaries, profile,
-           sync_requests, exports, data, providers, connections, webhooks)
+           sync_requests, exports, data, providers, connections, webhooks, mcp_router)
 
 
 def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
@@ -69,7 +71,8 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
         )
         app_metrics.watch_database(engine)
         try:
-            yield
+            async with mcp_mount.running():
+                yield
         finally:
             app_metrics.watch_database(None)
             redis.client.close()
@@ -81,6 +84,7 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
         description="Personal health data from every wearable, normalised: REST, MCP and chat.",
         lifespan=lifespan,
     )
+    mcp_mount = install_mcp(app, lambda: app.state.mirobody)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(

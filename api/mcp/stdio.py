@@ -60,10 +60,25 @@ def run_stdio(settings: Settings, user: str | None = None) -> int:
         return 2
     try:
         anyio.run(serve_stdio, settings, who)
-    except UnknownUserError as exc:
-        print(f"mirobody mcp-stdio: {exc}", file=sys.stderr)
+    except (UnknownUserError, BaseExceptionGroup) as exc:
+        # The app's lifespan runs in a task group, which wraps what is raised inside it.
+        unknown = _find(exc, UnknownUserError)
+        if unknown is None:
+            raise
+        print(f"mirobody mcp-stdio: {unknown}", file=sys.stderr)
         return 2
     return 0
+
+
+def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    if isinstance(exc, kind):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find(inner, kind)
+            if found is not None:
+                return found
+    return None
 
 
 if __name__ == "__main__":

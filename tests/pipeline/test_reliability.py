@@ -162,3 +162,26 @@ def test_a_writer_killed_mid_transaction_leaves_the_tables_and_a_rerun_matches(
     assert _run(dagster_instance, mirobody, [user]).success
     assert _snapshot(engine, [user]) == before
     assert set(before) == set(SNAPSHOT)
+
+
+def test_a_token_expiring_mid_pull_is_refreshed_and_the_rotated_token_is_stored(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    sandbox: SandboxServer, repo: ConnectionRepository, make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
+) -> None:
+    user = make_user()
+    link(user, "whoop", "ben")
+    dagster_instance.add_dynamic_partitions("users", [user])
+    (before,) = repo.active("whoop", [user])
+    sandbox.cloud["whoop"].expire_after = 2  # the third data request meets an expired token
+    assert _run(dagster_instance, mirobody, [user]).success
+    (after,) = repo.active("whoop", [user])
+    assert after.tokens.refresh_token != before.tokens.refresh_token
+    assert after.tokens.access_token != before.tokens.access_token
+    with engine.connect() as c:
+        stored = c.execute(text("SELECT refresh_token_ct FROM provider_connections "
+                                "WHERE id = :i"), {"i": after.id}).scalar_one()
+    assert after.tokens.refresh_token.encode() not in bytes(stored)  # ciphertext only
+    # the spent refresh token is gone for good; the stored one keeps working
+    assert _run(dagster_instance, mirobody, [user]).success
+    assert _snapshot(engine, [user])["indicator_values"]

@@ -92,3 +92,37 @@ def test_definitions_snapshot_of_assets_checks_jobs_and_schedules() -> None:
     checks = sorted(k.name for k in repo.asset_graph.asset_check_keys)
     assert checks == ["daily_summary_freshness", "daily_summary_row_counts",
                       "indicator_values_contract", "warehouse_unique_keys"]
+
+
+def test_a_sync_request_is_closed_as_done_when_its_run_succeeds(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+) -> None:
+    from mirobody_assets.pipeline.assets import ALL_ASSETS
+    from mirobody_assets.pipeline.sensors import sync_request_done
+
+    user = make_user()
+    link(user, "polar", "ada")
+    dagster_instance.add_dynamic_partitions("users", [user])
+    with engine.begin() as conn:
+        rid = conn.execute(text(
+            "INSERT INTO sync_requests (user_id, kind, start_day, end_day, requested_by) "
+            "VALUES (:u, 'sync', :d, :d, 'api') RETURNING id"),
+            {"u": user, "d": date(2025, 2, 18)}).scalar_one()
+    with dg.build_sensor_context(instance=dagster_instance,
+                                 resources={"mirobody": mirobody}) as context:
+        result = sync_requests(context)
+    (run,) = [r for r in result.run_requests or [] if r.tags[SYNC_REQUEST_TAG] == str(rid)]
+    done = dg.materialize(ALL_ASSETS, instance=dagster_instance, tags=run.tags,
+                          resources={"mirobody": mirobody})
+    assert done.success
+    success = next(e for e in done.all_events if e.event_type_value == "PIPELINE_SUCCESS"
+                   or e.event_type_value == "RUN_SUCCESS")
+    with dg.build_run_status_sensor_context(
+        sensor_name="sync_request_done", dagster_event=success, dagster_instance=dagster_instance,
+        dagster_run=done.dagster_run, resources={"mirobody": mirobody}) as context:
+        sync_request_done(context)
+    with engine.connect() as conn:
+        status = conn.execute(text("SELECT status, finished_at IS NOT NULL FROM sync_requests "
+                                   "WHERE id = :i"), {"i": rid}).one()
+    assert tuple(status) == ("done", True)

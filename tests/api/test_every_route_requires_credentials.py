@@ -17,6 +17,7 @@ PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/auth/register", "/v1/auth/logi
           "/v1/auth/refresh", "/v1/providers/{provider}/callback", "/v1/webhooks/{provider}"}
 SAMPLE_PATH_VALUES = {"provider": "whoop", "indicator_id": "steps", "request_id": "1",
                       "dataset": "daily_summary"}
+ANY_ID = "00000000-0000-0000-0000-000000000001"  # path parameters of routers added later
 
 
 def _needs_user(route: APIRoute) -> bool:
@@ -38,7 +39,8 @@ def _protected() -> list[tuple[str, str]]:
     for route in _routes():
         if route.path not in PUBLIC:
             assert _needs_user(route), f"{route.path} serves without a caller"
-            path = re.sub(r"{(\w+)}", lambda m: SAMPLE_PATH_VALUES[m.group(1)], route.path)
+            path = re.sub(r"{(\w+)}", lambda m: SAMPLE_PATH_VALUES.get(m.group(1), ANY_ID),
+                          route.path)
             out += [(method, path) for method in route.methods]
     return out
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api.config import ApiSettings, get_api_settings
+from api.config import ApiSettings
 from api.errors import install_error_handlers
 from api.logs import configure_logging
 from api.mcp import router as mcp_router
@@ -50,7 +50,7 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
 
     `registry` replaces the providers found through entry points (tests pass the sandbox's).
     """
-    api = api_settings or get_api_settings()
+    api = api_settings or ApiSettings.from_settings(settings)
     app_metrics = ApiMetrics()
     configure_logging(settings.log_level)
 

@@ -105,6 +105,28 @@ class Settings(BaseSettings):
     pull_concurrency: int = Field(
         default=8, ge=1, le=64, description="Users pulled at once per provider within a run."
     )
+    api_access_token_ttl_s: int = Field(default=900, ge=30, description="Access JWT lifetime.")
+    api_refresh_token_ttl_s: int = Field(
+        default=30 * 86400, ge=60, description="Refresh token lifetime."
+    )
+    api_rate_limit_user_per_minute: int = Field(
+        default=600, ge=0, description="Requests per user per minute; 0 disables."
+    )
+    api_rate_limit_ip_per_minute: int = Field(
+        default=1200, ge=0, description="Requests per client IP per minute; 0 disables."
+    )
+    api_rate_limit_auth_ip_per_minute: int = Field(
+        default=30, ge=0, description="Register/login/refresh attempts per IP; 0 disables."
+    )
+    api_oauth_state_ttl_s: int = Field(default=600, ge=30, description="Link state lifetime.")
+    api_public_url: str | None = Field(
+        default=None, description="Base URL vendors redirect back to (default http://host:port)."
+    )
+    api_max_export_rows: int = Field(default=5_000_000, ge=1, description="Export size cap.")
+    api_argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes.")
+    api_argon2_memory_kib: int = Field(
+        default=65536, ge=8192, description="argon2id memory (KiB)."
+    )
     remote_ingest_url: str | None = Field(
         default=None, description="A Mirobody-compatible ingest URL the upload pushes to."
     )

@@ -51,7 +51,7 @@ def api_settings_factory() -> Callable[..., ApiSettings]:
                                    "rate_limit_auth_ip_per_minute": 0, "argon2_time_cost": 1,
                                    "argon2_memory_kib": 8192,
                                    "public_url": "http://testserver"}
-        return ApiSettings(**(base | overrides))  # type: ignore[arg-type]
+        return ApiSettings.from_settings(get_settings(), **(base | overrides))
     return build
 
 

@@ -109,9 +109,10 @@ def app_factory() -> Callable[[Settings, ApiSettings], FastAPI]:
 @pytest.fixture(scope="session")
 def live(mcp_settings: Settings) -> Iterator[Live]:
     port = _free_port()
-    api = ApiSettings(rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,
-                      rate_limit_auth_ip_per_minute=0, argon2_time_cost=1,
-                      argon2_memory_kib=8192, public_url=f"http://127.0.0.1:{port}")
+    api = ApiSettings.from_settings(
+        mcp_settings, rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,
+        rate_limit_auth_ip_per_minute=0, argon2_time_cost=1, argon2_memory_kib=8192,
+        public_url=f"http://127.0.0.1:{port}")
     app = build_app(mcp_settings, api)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))

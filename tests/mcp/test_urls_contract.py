@@ -31,8 +31,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture(scope="module")
 def contract_app(mcp_settings: Settings, app_factory: Any) -> Iterator[Any]:
     own = mcp_settings.model_copy(update={"redis_prefix": mcp_settings.redis_prefix + "c:"})
-    yield app_factory(own, ApiSettings(rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,
-                                     rate_limit_auth_ip_per_minute=0))
+    yield app_factory(own, ApiSettings.from_settings(
+        own, rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,
+        rate_limit_auth_ip_per_minute=0))
     shutdown_lifespans()
 
 

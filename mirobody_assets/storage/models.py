@@ -141,8 +141,10 @@ class IndicatorValue(Base):
     record_id: Mapped[str | None] = mapped_column(String(200))
     ingested_at: Mapped[datetime] = _now()
     __table_args__ = (
-        # The API's main read: one user, one indicator, a time range, any source.
-        Index("ix_indicator_values_user_indicator_time", "user_id", "indicator", "time"),
+        # The API's main read: one user, one indicator, a time range, any source. Covering
+        # the columns the series reads return makes a user's year an index-only scan.
+        Index("ix_indicator_values_user_indicator_time", "user_id", "indicator", "time",
+              postgresql_include=["source", "value", "day", "end_time", "unit"]),
         # Partition replace: one user's local day.
         Index("ix_indicator_values_user_day", "user_id", "day"),
     )

@@ -152,7 +152,8 @@ def ensure_database(url: str) -> None:
             "SELECT 1 FROM pg_database WHERE datname = %s", (target.database,)
         ).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.database or "postgres")))
+            name = sql.Identifier(target.database or "postgres")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
             log.info("created database %s", target.database)
 
 

@@ -83,7 +83,15 @@ async def pull_partitions(provider: Provider, repo: ConnectionRepository, parts:
         frames.append(frame)
 
     async with httpx.AsyncClient() as http:
-        await asyncio.gather(*(one(c, http) for c in connections))
+        outcomes = await asyncio.gather(*(one(c, http) for c in connections),
+                                        return_exceptions=True)
+    # An unexpected error in one user's pull must not lose the others' records: it is
+    # reported as that user's failure (with its type), and the step fails after storing.
+    for conn, outcome in zip(connections, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, Exception):
+                raise outcome
+            result.failures.append(_failure(conn, days_by_user[conn.user_id], outcome))
     if frames:
         result.raw = pl.concat(frames, how="vertical")
     result.users_pulled = len(frames)

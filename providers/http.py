@@ -214,5 +214,18 @@ class VendorClient:
                 await self._sleep(self.policy.backoff(attempt))
 
     async def get_json(self, url: str, **kwargs: Any) -> Any:
-        response = await self.request("GET", url, **kwargs)
-        return None if response.status_code in (204, 404) else response.json()
+        """GET and decode JSON. A body that is not JSON (a truncated answer, a proxy's error
+        page) is retried like a 5xx, then reported as a VendorHTTPError naming the URL."""
+        for attempt in range(1, self.policy.max_attempts + 1):
+            response = await self.request("GET", url, **kwargs)
+            if response.status_code in (204, 404):
+                return None
+            try:
+                return response.json()
+            except ValueError:
+                log.warning("%s: GET %s answered malformed JSON (attempt %d)", self.provider,
+                            url, attempt)
+                if attempt < self.policy.max_attempts:
+                    await self._sleep(self.policy.backoff(attempt))
+        raise VendorHTTPError(self.provider, f"GET {url} answered malformed JSON",
+                              response.status_code)

@@ -7,12 +7,13 @@ import importlib
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from providers.sandbox.cloud import SANDBOX_CREDENTIALS, VENDORS, VendorState
 from providers.sandbox.oauth_server import SandboxOAuth
@@ -60,6 +61,19 @@ def build_app(cloud: SandboxCloud | None = None) -> FastAPI:
         module = importlib.import_module(f"providers.sandbox.{vendor}")
         app.mount(f"/{vendor}", module.build(cloud[vendor]))
     app.state.cloud = cloud
+
+    @app.middleware("http")
+    async def garble(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                     ) -> Response:
+        """Test hook: a truncated JSON body in place of a data answer (never on OAuth)."""
+        vendor = request.url.path.strip("/").split("/", 1)[0]
+        state = cloud.vendors.get(vendor)
+        path = request.url.path.lower()
+        if (state is not None and state.garble_next > 0 and request.method == "GET"
+                and not any(w in path for w in ("oauth", "token", "authoriz"))):
+            state.garble_next -= 1
+            return Response(b'{"records": [{"id": ', media_type="application/json")
+        return await call_next(request)
 
     @app.get("/")
     def index() -> dict[str, Any]:

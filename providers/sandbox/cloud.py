@@ -42,6 +42,7 @@ class VendorState:
     fail_next: list[int] = field(default_factory=list)  # test hook: statuses to answer next
     expire_after: int | None = None  # test hook: expire access tokens after N more requests
     slow_next: list[float] = field(default_factory=list)  # test hook: seconds to stall next
+    garble_next: int = 0  # test hook: answer the next N data GETs with truncated JSON
     requests: int = 0
 
     def truth(self, person: Person, day: date) -> DayTruth:

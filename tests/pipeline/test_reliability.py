@@ -34,6 +34,7 @@ def _calm_sandbox(sandbox: SandboxServer) -> Iterator[None]:
     for vendor in sandbox.cloud.vendors.values():
         vendor.fail_next.clear()
         vendor.budget = None
+        vendor.garble_next = 0
 
 
 def _run(instance: dg.DagsterInstance, mirobody: MirobodyResource, users: list[str],
@@ -185,3 +186,41 @@ def test_a_token_expiring_mid_pull_is_refreshed_and_the_rotated_token_is_stored(
     # the spent refresh token is gone for good; the stored one keeps working
     assert _run(dagster_instance, mirobody, [user]).success
     assert _snapshot(engine, [user])["indicator_values"]
+
+
+def test_malformed_json_is_retried_into_the_same_rows(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+) -> None:
+    calm, garbled = make_user(), make_user()
+    link(calm, "whoop", "ben")
+    link(garbled, "whoop", "ben")
+    dagster_instance.add_dynamic_partitions("users", [calm, garbled])
+    assert _run(dagster_instance, mirobody, [calm]).success
+    sandbox.cloud["whoop"].garble_next = 2
+    assert _run(dagster_instance, mirobody, [garbled]).success
+    assert sandbox.cloud["whoop"].garble_next == 0
+    snap = _snapshot(engine, [calm, garbled])
+    values = {u: [r[1:] for r in snap["indicator_values"] if r[0] == u] for u in (calm, garbled)}
+    assert values[calm] and values[calm] == values[garbled]
+
+
+def test_a_vendor_answering_only_garbage_fails_that_user_and_keeps_the_others(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+) -> None:
+    users = [make_user(), make_user()]
+    link(users[0], "whoop", "ada")
+    link(users[1], "oura", "ada")
+    dagster_instance.add_dynamic_partitions("users", users)
+    sandbox.cloud["whoop"].garble_next = 10_000
+    result = _run(dagster_instance, mirobody, users)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_key == "raw_whoop"
+    assert "malformed JSON" in str(failure.event_specific_data.error)  # type: ignore[union-attr]
+    with engine.connect() as c:
+        pulled = dict(c.execute(text(
+            "SELECT user_id::text, count(*) FROM raw_records "
+            "WHERE user_id = ANY(CAST(:u AS uuid[])) GROUP BY 1"), {"u": users}).all())
+    assert users[1] in pulled and users[0] not in pulled  # Oura's records were stored

@@ -7,6 +7,7 @@ and its own Redis key prefix (deleted at the end).
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -110,3 +111,9 @@ def redis(redis_url: str, redis_prefix: str) -> Iterator[PrefixedRedis]:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Keep pytest's summary the last line: embedded servers log their exit at interpreter
+    shutdown (atexit), after the report, through handlers the API installed on the root."""
+    logging.getLogger().setLevel(logging.WARNING)

@@ -1,0 +1,185 @@
+"""One answer: history in, model steps with tool calls, events out, every turn stored.
+
+`answer()` yields `ChatEvent`s (session, delta, tool_call, tool_result, message, error) and
+writes each turn as it completes, so an answer stopped by a disconnect keeps what was said.
+At most `max_tool_rounds` rounds of tool calls; the call after the last round offers no tools,
+so the model must answer with what it has.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import openai
+from starlette.concurrency import run_in_threadpool
+
+from api.chat import history
+from api.chat.backends import BackendChain, NoBackendError, Step
+from api.chat.config import AgentConfig, ChatConfig
+from api.chat.tools import ChatTools
+from api.errors import NotFoundError
+from api.state import AppState
+
+log = logging.getLogger(__name__)
+
+POLICY = ("Policy: you are not a doctor and this is not medical advice. Do not diagnose or "
+          "prescribe; for symptoms, worries or decisions about treatment, tell the person to "
+          "see a qualified health professional, and to call emergency services in an "
+          "emergency. Only use the person's own data, read through the tools; never invent "
+          "values.")
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    event: str
+    data: dict[str, Any]
+
+
+@dataclass
+class ChatRuntime:
+    """What the chat holds for the app's lifetime: configuration, back ends, tools."""
+
+    config: ChatConfig
+    chain: BackendChain
+    tools: ChatTools = field(default_factory=ChatTools)
+
+    @classmethod
+    def from_config(cls, config: ChatConfig) -> ChatRuntime:
+        return cls(config, BackendChain(config))
+
+
+def system_prompt(agent: AgentConfig, timezone: str) -> str:
+    today = datetime.now(UTC).date().isoformat()
+    return (f"{agent.system_prompt}\n\nThe person's timezone is {timezone}; today (UTC) is "
+            f"{today}.\n\n{POLICY}")
+
+
+def _open(state: AppState, runtime: ChatRuntime, user_id: uuid.UUID, session_id: uuid.UUID | None,
+          message: str, agent_name: str | None) -> tuple[uuid.UUID, str, list[history.Turn]]:
+    """The session (created when new) and its history; the agent it uses."""
+    with state.sessions() as db:
+        if session_id is None:
+            agent = runtime.config.agent(agent_name).name
+            chat = history.create_session(db, state.cipher, user_id, message, agent)
+            return chat.id, agent, []
+        chat = history.own_session(db, user_id, session_id)
+        turns = history.read_turns(db, state.cipher, chat)
+        agent = history.session_agent(turns, runtime.config.default_agent)
+        if agent_name is not None and agent_name != agent:
+            runtime.config.agent(agent_name)
+            history.add_message(db, state.cipher, chat, history.AGENT_ROLE, {"text": agent_name})
+            db.commit()
+            agent = agent_name
+        return chat.id, agent, turns
+
+
+def _store(state: AppState, user_id: uuid.UUID, session_id: uuid.UUID,
+           role: str, payload: dict[str, Any]) -> None:
+    with state.sessions() as db:
+        chat = history.own_session(db, user_id, session_id)
+        history.add_message(db, state.cipher, chat, role, payload)
+        db.commit()
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A question about to be answered: who asks, in which session, with which agent."""
+
+    user_id: uuid.UUID
+    timezone: str
+    session_id: uuid.UUID
+    agent: AgentConfig
+    turns: list[history.Turn]
+    message: str
+
+
+async def open_conversation(state: AppState, runtime: ChatRuntime, user_id: uuid.UUID,
+                            timezone: str, message: str, session_id: uuid.UUID | None,
+                            agent_name: str | None) -> Conversation:
+    """Before streaming: the session (NotFoundError if not the caller's) and the agent
+    (NotFoundError if unknown), so these fail as plain HTTP errors."""
+    try:
+        sid, agent, turns = await run_in_threadpool(
+            _open, state, runtime, user_id, session_id, message, agent_name)
+    except KeyError as exc:
+        raise NotFoundError(f"unknown agent {exc.args[0]!r}") from None
+    return Conversation(user_id, timezone, sid, runtime.config.agent(agent), turns, message)
+
+
+async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
+                 disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[ChatEvent]:
+    """Stream one answer as events; stops quietly when the client has gone."""
+    config, agent, user_id, session_id = runtime.config, conv.agent, conv.user_id, conv.session_id
+    message, turns = conv.message, conv.turns
+    yield ChatEvent("session", {"session_id": str(session_id), "agent": agent.name})
+    await run_in_threadpool(_store, state, user_id, session_id, "user", {"text": message})
+
+    window = runtime.chain.context_window(agent.backend)
+    budget = window - config.answer_reserve_tokens - len(message) // 4
+    past = history.fit_context([t.as_openai() for t in turns if t.role != history.AGENT_ROLE],
+                               max(budget, 0))
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": system_prompt(agent, conv.timezone)}, *past,
+        {"role": "user", "content": message}]
+    schemas = runtime.tools.schemas(agent.tools)
+    tools = runtime.tools.scoped(state, user_id, agent.tools, config.tool_result_chars)
+
+    for round_no in range(config.max_tool_rounds + 1):
+        offered = schemas if round_no < config.max_tool_rounds else []
+        step: Step | None = None
+        try:
+            async for item in runtime.chain.stream(messages, offered, agent.backend):
+                if isinstance(item, Step):
+                    step = item
+                    continue
+                yield ChatEvent("delta", {"text": item})
+                if await disconnected():
+                    log.info("chat client went away; generation stopped",
+                             extra={"session_id": str(session_id)})
+                    return
+        except NoBackendError as exc:
+            yield ChatEvent("error", {"code": "no_backend", "reason": str(exc)})
+            return
+        except (openai.APIError, openai.APITimeoutError) as exc:
+            log.warning("chat back end failed mid-answer (%s)", type(exc).__name__)
+            reason = f"the model stopped answering ({type(exc).__name__})"
+            yield ChatEvent("error", {"code": "backend_failed", "reason": reason})
+            return
+        if step is None:
+            return
+        if not step.tool_calls:
+            await run_in_threadpool(_store, state, user_id, session_id, "assistant",
+                                    {"text": step.text})
+            yield ChatEvent("message", {"role": "assistant", "text": step.text,
+                                        "backend": step.backend, "session_id": str(session_id)})
+            return
+        calls = [{"id": c.id, "type": "function",
+                  "function": {"name": c.name, "arguments": c.arguments}}
+                 for c in step.tool_calls]
+        assistant = {"text": step.text or None, "tool_calls": calls}
+        await run_in_threadpool(_store, state, user_id, session_id, "assistant", assistant)
+        messages.append({"role": "assistant", "content": step.text or None, "tool_calls": calls})
+        for call in step.tool_calls:
+            yield ChatEvent("tool_call", {"id": call.id, "name": call.name,
+                                          "arguments": _arguments(call.arguments)})
+            outcome = await tools.call(call.name, call.arguments)
+            yield ChatEvent("tool_result", {"id": call.id, "name": call.name,
+                                            "is_error": outcome.is_error, "text": outcome.text})
+            await run_in_threadpool(_store, state, user_id, session_id, "tool",
+                                    {"text": outcome.text, "tool_call_id": call.id})
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text})
+        if await disconnected():
+            return
+
+
+def _arguments(raw: str) -> Any:
+    try:
+        return json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return raw

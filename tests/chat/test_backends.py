@@ -1,0 +1,93 @@
+"""Back ends in order: a missing key is skipped with its reason; on error or timeout the
+next one answers; configuration errors are named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from api.chat.config import ChatConfigError, load_chat_config
+
+Events = list[tuple[str, dict[str, Any]]]
+
+
+def test_backends_lists_a_backend_without_its_key_as_skipped_with_the_reason(
+        live: Any, alice: Any) -> None:
+    response = httpx.get(f"{live.url}/v1/chat/backends", headers=alice.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [b["name"] for b in body["data"]] == ["primary", "nokey", "secondary"]
+    nokey = body["data"][1]
+    assert nokey["available"] is False and "MISSING_KEY" in nokey["reason"]
+    assert body["data"][0]["available"] and body["data"][0]["reason"] is None
+    assert body["agents"] == ["assistant", "sleep"]
+
+
+def test_backends_need_credentials(live: Any) -> None:
+    assert httpx.get(f"{live.url}/v1/chat/backends").status_code == 401
+
+
+def test_the_next_backend_answers_when_one_fails(live: Any, alice: Any, ask: Any,
+                                                 reply: Any) -> None:
+    live.fake.script("primary", lambda _: reply(status=500))
+    live.fake.script("secondary", lambda _: reply(text=["from ", "secondary"]))
+    events: Events = ask(alice, "hello")
+    assert events[-1][0] == "message"
+    assert events[-1][1]["text"] == "from secondary" and events[-1][1]["backend"] == "secondary"
+    assert len(live.fake.requests["primary"]) == 1  # no SDK retries: the chain falls back
+    assert "nokey" not in live.fake.requests
+    assert live.fake.requests["secondary"][0]["model"] == "model-secondary"
+
+
+def test_the_next_backend_answers_when_one_times_out(live: Any, alice: Any, ask: Any,
+                                                     reply: Any) -> None:
+    live.configure([live.backend("primary", timeout_s=0.5),
+                    live.backend("secondary", key="SECONDARY_KEY")], [])
+    live.fake.script("primary", lambda _: reply(text=["late"], delay_s=2))
+    live.fake.script("secondary", lambda _: reply(text=["on time"]))
+    events: Events = ask(alice, "hello")
+    assert events[-1][1]["text"] == "on time"
+
+
+def test_every_backend_failing_is_an_error_event(live: Any, alice: Any, ask: Any,
+                                                 reply: Any) -> None:
+    live.fake.script("primary", lambda _: reply(status=500))
+    live.fake.script("secondary", lambda _: reply(status=503))
+    events: Events = ask(alice, "hello")
+    assert events[-1][0] == "error" and events[-1][1]["code"] == "no_backend"
+    assert "primary" in events[-1][1]["reason"] and "secondary" in events[-1][1]["reason"]
+    assert "k1" not in events[-1][1]["reason"]
+
+
+def test_an_agents_backend_is_tried_first(live: Any, alice: Any, ask: Any, reply: Any) -> None:
+    live.configure([live.backend("primary"), live.backend("secondary", key="SECONDARY_KEY")],
+                   [{"name": "coach", "system_prompt": "Coach.", "backend": "secondary"}])
+    events: Events = ask(alice, "hello", agent="coach")
+    assert events[-1][1]["backend"] == "secondary" and "primary" not in live.fake.requests
+
+
+def test_an_unknown_agent_is_a_404(live: Any, alice: Any) -> None:
+    response = httpx.post(f"{live.url}/v1/chat", headers=alice.headers,
+                          json={"message": "hi", "agent": "nobody"})
+    assert response.status_code == 404 and "nobody" in response.json()["reason"]
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"CHAT_BACKENDS": "{nope"}, "not valid JSON"),
+    ({"CHAT_BACKENDS": '{"name": "x"}'}, "list of objects"),
+    ({"CHAT_BACKENDS": '[{"name": "x"}]'}, "'x'"),
+    ({"CHAT_AGENTS": '[{"name": "a", "backend": "ghost"}]'}, "unknown back end"),
+])
+def test_bad_configuration_is_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ChatConfigError, match=message):
+        load_chat_config(env)
+
+
+def test_keys_come_from_the_variables_the_backends_name() -> None:
+    config = load_chat_config({
+        "CHAT_BACKENDS": '[{"name": "o", "base_url": "http://x/v1", "api_key_env": "O_KEY",'
+                         ' "model": "m"}]', "O_KEY": "secret", "OTHER": "ignored"})
+    assert config.api_keys == {"O_KEY": "secret"}
+    assert "secret" not in repr(config)

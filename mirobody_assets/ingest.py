@@ -122,8 +122,8 @@ def normalise(registry: ProviderRegistry, raw: pl.DataFrame) -> NormaliseResult:
     values: list[pl.DataFrame] = []
     failures: list[PartitionFailure] = []
     for (slug,), group in raw.group_by(["provider"]):
-        provider = registry.get(str(slug))
         try:
+            provider = registry.get(str(slug))
             # One call per provider: some record types anchor on others (Whoop recovery on
             # its cycle), so they are formatted together.
             values.append(provider.format(group))

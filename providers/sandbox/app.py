@@ -133,8 +133,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the sandbox vendor cloud")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--log-level", default="warning",
+                        help="uvicorn log level (its access log prints OAuth codes at info)")
     args = parser.parse_args()
-    uvicorn.run(build_app(), host=args.host, port=args.port)
+    uvicorn.run(build_app(), host=args.host, port=args.port, log_level=args.log_level)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,12 +20,21 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.errors import NotFoundError
-from mirobody_assets.storage.crypto import TokenCipher
+from api.errors import ApiError, NotFoundError
+from mirobody_assets.storage.crypto import TokenCipher, TokenDecryptionError
 from mirobody_assets.storage.models import ChatMessage, ChatSession
 
+log = logging.getLogger(__name__)
 AGENT_ROLE = "agent"
 TITLE_CHARS = 60
+
+
+class HistoryUnreadableError(ApiError):
+    """A stored message does not open under its session's binding (moved, tampered, or its
+    key was removed from the ring)."""
+
+    status_code = 500
+    code = "chat_history_unreadable"
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,11 @@ def seal(cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID,
 def unseal(cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID,
            stored: str) -> dict[str, Any]:
     kid, _, blob = stored.partition(":")
-    opened = cipher.decrypt(kid, base64.b64decode(blob), _aad(user_id, session_id))
+    try:
+        opened = cipher.decrypt(kid, base64.b64decode(blob), _aad(user_id, session_id))
+    except (TokenDecryptionError, ValueError) as exc:
+        log.error("chat message does not open (%s)", exc, extra={"session_id": str(session_id)})
+        raise HistoryUnreadableError("a message of this session cannot be decrypted") from None
     payload: dict[str, Any] = json.loads(opened)
     return payload
 

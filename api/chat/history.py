@@ -148,6 +148,25 @@ def delete_session(db: Session, user_id: uuid.UUID, session_id: uuid.UUID) -> No
     db.commit()
 
 
+def answered_only(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leave out tool calls whose results were never stored (an answer stopped mid-tool):
+    back ends reject an assistant tool call without its tool messages."""
+    results = {m.get("tool_call_id") for m in turns if m["role"] == "tool"}
+    kept = []
+    for m in turns:
+        calls = m.get("tool_calls")
+        if calls and not all(c["id"] in results for c in calls):
+            orphans = {c["id"] for c in calls}
+            if m.get("content"):
+                kept.append({"role": "assistant", "content": m["content"]})
+            results -= orphans
+            continue
+        if m["role"] == "tool" and m.get("tool_call_id") not in results:
+            continue
+        kept.append(m)
+    return kept
+
+
 def fit_context(turns: list[dict[str, Any]], budget_tokens: int) -> list[dict[str, Any]]:
     """Drop the oldest turns until the rest fit (about 4 characters a token); the kept
     history starts at a user message so no tool result loses its call."""

@@ -122,8 +122,8 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
 
     window = runtime.chain.context_window(agent.backend)
     budget = window - config.answer_reserve_tokens - len(message) // 4
-    past = history.fit_context([t.as_openai() for t in turns if t.role != history.AGENT_ROLE],
-                               max(budget, 0))
+    stored = [t.as_openai() for t in turns if t.role != history.AGENT_ROLE]
+    past = history.fit_context(history.answered_only(stored), max(budget, 0))
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": system_prompt(agent, conv.timezone)}, *past,
         {"role": "user", "content": message}]

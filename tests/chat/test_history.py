@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from api.chat.history import fit_context, title_from
+from api.chat.history import answered_only, fit_context, title_from
 
 Events = list[tuple[str, dict[str, Any]]]
 
@@ -121,3 +121,26 @@ def test_a_disconnect_stops_the_generation(live: Any, alice: Any, reply: Any,
             "WHERE user_id = :u ORDER BY created_at DESC LIMIT 1) ORDER BY id"),
             {"u": alice.id}).scalars().all()
     assert roles == ["agent", "user"]  # the question is kept; no half answer is stored
+
+
+def test_a_tool_call_without_its_stored_result_is_left_out_of_the_context() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "x", "arguments": "{}"}}
+    stopped = [{"role": "user", "content": "q"},
+               {"role": "assistant", "content": "let me look", "tool_calls": [call]},
+               {"role": "user", "content": "q2"}]
+    assert answered_only(stopped) == [stopped[0], {"role": "assistant", "content": "let me look"},
+                                      stopped[2]]
+    done = [*stopped[:2], {"role": "tool", "tool_call_id": "c1", "content": "r"}]
+    assert answered_only(done) == done
+
+
+def test_a_sessions_agent_is_kept_for_later_questions(live: Any, alice: Any, ask: Any) -> None:
+    sid = _session_id(ask(alice, "how did I sleep", agent="sleep"))
+    events = ask(alice, "and last week?", session_id=sid)
+    assert events[0][1]["agent"] == "sleep"
+    assert [t["function"]["name"] for t in live.fake.requests["primary"][-1]["tools"]] == [
+        "get_daily_summary"]
+    switched = ask(alice, "now anything", session_id=sid, agent="assistant")
+    assert switched[0][1]["agent"] == "assistant"
+    detail = httpx.get(f"{live.url}/v1/chat/sessions/{sid}", headers=alice.headers).json()
+    assert detail["agent"] == "assistant"

@@ -5,7 +5,9 @@ passes its settings' values, tests pass a dict). API keys are looked up in the s
 the variable name each back end names, so a key never sits in the JSON itself.
 
 CHAT_BACKENDS: [{"name", "base_url", "api_key_env", "model", "context_window"?, "timeout_s"?}]
-CHAT_AGENTS:   [{"name", "system_prompt", "tools"?: [..] | null (all), "backend"?}]
+CHAT_AGENTS:   [{"name", "system_prompt", "tools"?: [..] | null (all built-in), "backend"?}]
+CHAT_MCP_SERVERS: [{"name", "url", "timeout_s"?}] (streamable HTTP); their tools are named
+               "<server>__<tool>" and reach only agents whose `tools` name them (or "<server>__*").
 """
 
 from __future__ import annotations
@@ -47,10 +49,20 @@ class AgentConfig:
 
 
 @dataclass(frozen=True)
+class McpServerConfig:
+    """An external MCP server (streamable HTTP) whose tools agents may be allowed."""
+
+    name: str
+    url: str
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class ChatConfig:
     backends: tuple[BackendConfig, ...]
     agents: dict[str, AgentConfig]
     api_keys: dict[str, str] = field(repr=False)
+    mcp_servers: tuple[McpServerConfig, ...] = ()
     default_agent: str = DEFAULT_AGENT
     max_tool_rounds: int = 4
     tool_result_chars: int = 6000
@@ -97,5 +109,10 @@ def load_chat_config(env: Mapping[str, str], **limits: Any) -> ChatConfig:
         if agent.backend is not None and agent.backend not in names:
             raise ChatConfigError(f"agent {agent.name!r} names unknown back end {agent.backend!r}")
         agents[agent.name] = agent
+    servers = tuple(_build(McpServerConfig, "CHAT_MCP_SERVERS", e)
+                    for e in _json_list(env, "CHAT_MCP_SERVERS"))
+    if any("__" in m.name or not m.name for m in servers):
+        raise ChatConfigError("CHAT_MCP_SERVERS names must be non-empty and without '__'")
     keys = {b.api_key_env: env[b.api_key_env] for b in backends if env.get(b.api_key_env)}
-    return ChatConfig(backends=backends, agents=agents, api_keys=keys, **limits)
+    return ChatConfig(backends=backends, agents=agents, api_keys=keys, mcp_servers=servers,
+                      **limits)

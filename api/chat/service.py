@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from api.chat import history
 from api.chat.backends import BackendChain, NoBackendError, Step
 from api.chat.config import AgentConfig, ChatConfig
+from api.chat.external import discover
 from api.chat.tools import ChatTools
 from api.errors import NotFoundError
 from api.state import AppState
@@ -127,8 +128,9 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": system_prompt(agent, conv.timezone)}, *past,
         {"role": "user", "content": message}]
-    schemas = runtime.tools.schemas(agent.tools)
     tools = runtime.tools.scoped(state, user_id, agent.tools, config.tool_result_chars)
+    external = await discover(config.mcp_servers, agent.tools, config.tool_result_chars)
+    schemas = runtime.tools.schemas(agent.tools) + external.schemas
 
     for round_no in range(config.max_tool_rounds + 1):
         offered = schemas if round_no < config.max_tool_rounds else []
@@ -168,7 +170,8 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
         for call in step.tool_calls:
             yield ChatEvent("tool_call", {"id": call.id, "name": call.name,
                                           "arguments": _arguments(call.arguments)})
-            outcome = await tools.call(call.name, call.arguments)
+            outcome = await (external.call(call.name, call.arguments) if call.name in external
+                             else tools.call(call.name, call.arguments))
             yield ChatEvent("tool_result", {"id": call.id, "name": call.name,
                                             "is_error": outcome.is_error, "text": outcome.text})
             await run_in_threadpool(_store, state, user_id, session_id, "tool",

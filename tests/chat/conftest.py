@@ -27,6 +27,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
+from mcp.server.mcpserver import MCPServer
 from sqlalchemy import Engine, text
 
 from api.app import create_app
@@ -131,10 +132,11 @@ class Live:
     fake_url: str
 
     def configure(self, backends: list[dict[str, Any]], agents: list[dict[str, Any]],
-                  **limits: Any) -> None:
+                  mcp_servers: list[dict[str, Any]] | None = None, **limits: Any) -> None:
         """Give the chat these back ends (keys: every *_KEY variable is set except
-        MISSING_KEY) and agents."""
+        MISSING_KEY), agents and external MCP servers."""
         env = {"CHAT_BACKENDS": json.dumps(backends), "CHAT_AGENTS": json.dumps(agents),
+               "CHAT_MCP_SERVERS": json.dumps(mcp_servers or []),
                "PRIMARY_KEY": "k1", "SECONDARY_KEY": "k2"}
         install_chat(self.app, ChatRuntime.from_config(load_chat_config(env, **limits)))
 
@@ -149,7 +151,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(app: FastAPI) -> tuple[str, uvicorn.Server, threading.Thread]:
+def _serve(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
@@ -277,3 +279,26 @@ def ask(live_chat: Live) -> Callable[..., list[tuple[str, dict[str, Any]]]]:
 def reply() -> type[Reply]:
     """The `Reply` class (conftest modules are not importable)."""
     return Reply
+
+
+@pytest.fixture(scope="session")
+def weather_mcp() -> Iterator[str]:
+    """An external MCP server (streamable HTTP) with two tools; its /mcp URL."""
+    server = MCPServer("weather")
+
+    @server.tool()
+    def get_weather(city: str) -> str:
+        """Today's weather in a city."""
+        return f"sunny and 21 C in {city}"
+
+    @server.tool()
+    def get_pollen(city: str) -> str:
+        """Today's pollen count in a city."""
+        return f"pollen low in {city}"
+
+    url, uv, thread = _serve(server.streamable_http_app())  # type: ignore[arg-type]
+    try:
+        yield f"{url}/mcp"
+    finally:
+        uv.should_exit = True
+        thread.join(15)

@@ -19,6 +19,7 @@ from mirobody_assets import ingest, remote
 from mirobody_assets.pipeline.metadata import failures_metadata, frame_metadata
 from mirobody_assets.pipeline.partitions import PARTITIONS, context_partitions
 from mirobody_assets.pipeline.resources import MirobodyResource
+from mirobody_assets.retries import request_retries
 from mirobody_assets.storage import raw_store, serving
 from mirobody_assets.storage.warehouse import TABLES
 from providers.errors import ProviderDisabledError
@@ -41,7 +42,8 @@ def raw_asset(slug: str) -> dg.AssetsDefinition:
         name=f"raw_{slug}", group_name="raw", kinds={"postgres", "python"}, pool=f"vendor_{slug}",
         retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
         description=f"Every {slug} document of the partitions' users and days, as pulled "
-                    "(raw_records, JSONB; identical re-pulls add nothing).",
+                    "(raw_records, JSONB; identical re-pulls add nothing). A user whose pull "
+                    "fails gets a retry request for exactly those days.",
     )
     def _raw(context: dg.AssetExecutionContext, mirobody: MirobodyResource) -> dg.MaterializeResult:
         parts = context_partitions(context)
@@ -52,20 +54,19 @@ def raw_asset(slug: str) -> dg.AssetsDefinition:
             return dg.MaterializeResult(metadata={"disabled": str(exc), "new_records": 0})
         result = asyncio.run(ingest.pull_partitions(
             provider, mirobody.connections, parts, mirobody.settings.pull_concurrency))
+        # The run goes on for everyone: the users whose pull failed are named here, get a
+        # retry request for exactly their days (the sync sensor re-runs those alone), and
+        # turn this asset's pull-failure check red.
         with mirobody.engine.begin() as conn:
             inserted = raw_store.insert_raw_records(conn, result.raw)
-        metadata = {"pulled_records": result.raw.height, "new_records": inserted,
-                    "users_pulled": result.users_pulled, **failures_metadata(result.failures)}
-        hard = [f for f in result.failures if not f.needs_reauth]
-        if hard:
-            # Everyone else's records are stored; the failed user-days are named and a re-run
-            # (the retry policy, or a backfill of just those partitions) repeats only them.
-            raise dg.Failure(
-                description=f"{len(hard)} {slug} pull(s) failed: "
-                            + "; ".join(f"{f.user_id} {f.days[0]}..{f.days[-1]}: {f.cause}"
-                                        for f in hard[:5]),
-                metadata=metadata)
-        return dg.MaterializeResult(metadata=metadata)
+            retries = request_retries(conn, result.failures)
+        for failure in result.failures:
+            context.log.warning(f"{slug} pull failed for user {failure.user_id} "
+                                f"{failure.days[0]}..{failure.days[-1]}: {failure.cause}")
+        return dg.MaterializeResult(metadata={
+            "pulled_records": result.raw.height, "new_records": inserted,
+            "users_pulled": result.users_pulled, **retries,
+            **failures_metadata(result.failures)})
 
     return _raw
 

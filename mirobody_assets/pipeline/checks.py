@@ -13,7 +13,12 @@ from sqlalchemy import text
 
 from indicators.frames import INDICATOR_VALUE_COLUMNS
 from indicators.quarantine import split_valid
-from mirobody_assets.pipeline.assets import daily_summary, indicator_values, warehouse
+from mirobody_assets.pipeline.assets import (
+    RAW_ASSETS,
+    daily_summary,
+    indicator_values,
+    warehouse,
+)
 from mirobody_assets.pipeline.resources import MirobodyResource
 from mirobody_assets.storage.bulk import read_frame
 
@@ -90,5 +95,29 @@ def daily_summary_row_counts(mirobody: MirobodyResource) -> dg.AssetCheckResult:
                   "median_previous": median})
 
 
+def pull_failures_check(raw: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    slug = raw.key.path[-1].removeprefix("raw_")
+
+    @dg.asset_check(asset=raw, name="pull_failures",
+                    description="No user-days of this vendor are waiting for a retry (warn) or "
+                                "gave up after the last retry (error).")
+    def _check(mirobody: MirobodyResource) -> dg.AssetCheckResult:
+        with mirobody.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT status, count(*), max(error) FROM sync_requests WHERE kind = 'retry' "
+                "AND provider = :p AND status IN ('pending', 'queued', 'failed') "
+                "AND created_at > now() - interval '2 days' GROUP BY status"), {"p": slug}).all()
+        counts = {status: int(n) for status, n, _ in rows}
+        failed = counts.get("failed", 0)
+        waiting = counts.get("pending", 0) + counts.get("queued", 0)
+        return dg.AssetCheckResult(
+            passed=not failed and not waiting,
+            severity=dg.AssetCheckSeverity.ERROR if failed else dg.AssetCheckSeverity.WARN,
+            metadata={"waiting_for_retry": waiting, "gave_up": failed,
+                      "last_cause": next((e for _, _, e in rows if e), "")})
+
+    return _check
+
+
 ALL_CHECKS = [indicator_values_contract, warehouse_unique_keys, daily_summary_freshness,
-              daily_summary_row_counts]
+              daily_summary_row_counts, *(pull_failures_check(raw) for raw in RAW_ASSETS)]

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from mirobody_assets.connections import ConnectionRepository
 from mirobody_assets.pipeline.assets import ALL_ASSETS
+from mirobody_assets.pipeline.checks import ALL_CHECKS
 from mirobody_assets.pipeline.partitions import range_tags
 from mirobody_assets.pipeline.resources import MirobodyResource
 from providers.sandbox import SandboxServer
@@ -85,21 +86,39 @@ def test_a_revoked_grant_needs_reauth_and_the_run_goes_on_for_everyone_else(
     assert {r[0] for r in snap["indicator_values"]} == {fine}
 
 
-def test_a_vendor_that_keeps_failing_fails_the_partition_and_names_the_cause(
+def _retry_requests(engine: Engine, user: str) -> list[tuple[object, ...]]:
+    with engine.connect() as c:
+        return [tuple(r) for r in c.execute(text(
+            "SELECT provider, status, start_day, end_day, error FROM sync_requests "
+            "WHERE user_id = :u AND kind = 'retry' ORDER BY id"), {"u": user}).all()]
+
+
+def test_a_vendor_that_keeps_failing_is_named_and_only_that_user_day_is_queued_again(
     dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
     sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
 ) -> None:
-    user = make_user()
-    link(user, "garmin", "ada")
-    dagster_instance.add_dynamic_partitions("users", [user])
+    failing, fine = make_user(), make_user()
+    link(failing, "garmin", "ada")
+    link(fine, "oura", "ada")
+    dagster_instance.add_dynamic_partitions("users", [failing, fine])
     sandbox.cloud["garmin"].fail_next.extend([500] * 200)
-    result = _run(dagster_instance, mirobody, [user])
-    assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_key == "raw_garmin"
-    message = str(failure.event_specific_data.error)  # type: ignore[union-attr]
-    assert user in message and "garmin" in message
-    assert _snapshot(engine, [user])["indicator_values"] == []
+    result = _run(dagster_instance, mirobody, [failing, fine])
+    assert result.success  # the run goes on for everyone else
+    (mat,) = [m for m in result.get_asset_materialization_events()
+              if m.asset_key.to_user_string() == "raw_garmin"][:1]
+    named = mat.materialization.metadata["failed user-days"].value
+    assert [(f["user"], f["provider"]) for f in named] == [(failing, "garmin")]  # type: ignore[index, union-attr]
+    assert "VendorHTTPError" in named[0]["cause"]  # type: ignore[index]
+    (retry,) = _retry_requests(engine, failing)
+    assert retry[:4] == ("garmin", "pending", DAY, DAY)
+    assert _retry_requests(engine, fine) == []
+    snap = _snapshot(engine, [failing, fine])
+    assert {r[0] for r in snap["indicator_values"]} == {fine}
+    # the raw asset's check says someone is waiting for a retry
+    check = next(c for c in ALL_CHECKS if "raw_garmin:pull_failures" in
+                 {k.to_user_string() for k in c.check_keys})
+    evaluation = check(mirobody=mirobody)
+    assert not evaluation.passed and evaluation.metadata["waiting_for_retry"].value >= 1
 
 
 KILLED_WRITER = """
@@ -215,12 +234,28 @@ def test_a_vendor_answering_only_garbage_fails_that_user_and_keeps_the_others(
     dagster_instance.add_dynamic_partitions("users", users)
     sandbox.cloud["whoop"].garble_next = 10_000
     result = _run(dagster_instance, mirobody, users)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_key == "raw_whoop"
-    assert "malformed JSON" in str(failure.event_specific_data.error)  # type: ignore[union-attr]
+    assert result.success
+    ((provider, status, *_, cause),) = _retry_requests(engine, users[0])
+    assert (provider, status) == ("whoop", "pending") and "malformed JSON" in str(cause)
     with engine.connect() as c:
         pulled = dict(c.execute(text(
             "SELECT user_id::text, count(*) FROM raw_records "
             "WHERE user_id = ANY(CAST(:u AS uuid[])) GROUP BY 1"), {"u": users}).all())
     assert users[1] in pulled and users[0] not in pulled  # Oura's records were stored
+
+
+def test_retries_give_up_after_max_attempts_and_keep_the_cause(
+    engine: Engine, make_user: Callable[[], str],
+) -> None:
+    from mirobody_assets.ingest import PartitionFailure
+    from mirobody_assets.retries import MAX_ATTEMPTS, request_retries
+
+    user = make_user()
+    failure = PartitionFailure(user, "polar", (DAY.isoformat(),), "VendorHTTPError: polar: 503")
+    reauth = PartitionFailure(user, "polar", (DAY.isoformat(),), "revoked", needs_reauth=True)
+    for _ in range(MAX_ATTEMPTS + 1):
+        with engine.begin() as conn:
+            request_retries(conn, [failure, reauth])
+    statuses = [r[1] for r in _retry_requests(engine, user)]
+    assert statuses == ["pending"] * MAX_ATTEMPTS + ["failed"]
+    assert all("503" in str(r[4]) for r in _retry_requests(engine, user))

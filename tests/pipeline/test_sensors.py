@@ -89,9 +89,12 @@ def test_definitions_snapshot_of_assets_checks_jobs_and_schedules() -> None:
     assert {s.cron_schedule for s in repo.schedule_defs} == {"0 */6 * * *"}
     assert sorted(s.name for s in repo.sensor_defs) == [
         "new_connections", "sync_request_done", "sync_request_failed", "sync_requests"]
-    checks = sorted(k.name for k in repo.asset_graph.asset_check_keys)
-    assert checks == ["daily_summary_freshness", "daily_summary_row_counts",
-                      "indicator_values_contract", "warehouse_unique_keys"]
+    checks = sorted(k.to_user_string() for k in repo.asset_graph.asset_check_keys)
+    assert checks == [
+        "daily_summary:daily_summary_freshness", "daily_summary:daily_summary_row_counts",
+        "indicator_values:indicator_values_contract", "raw_garmin:pull_failures",
+        "raw_oura:pull_failures", "raw_polar:pull_failures", "raw_whoop:pull_failures",
+        "raw_withings:pull_failures", "warehouse:warehouse_unique_keys"]
 
 
 def test_a_sync_request_is_closed_as_done_when_its_run_succeeds(

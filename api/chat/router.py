@@ -96,7 +96,7 @@ async def ask(body: ChatRequest, request: Request, user: CurrentUser, state: Sta
               runtime: RuntimeDep) -> StreamingResponse:
     """Ask the health assistant; the answer streams as Server-Sent Events: session, delta,
     tool_call, tool_result, message (the final answer) and error."""
-    conv = await open_conversation(state, runtime, user.id, user.timezone, body.message,
+    conv = await open_conversation(state, runtime, user.id, body.message,
                                    body.session_id, body.agent)
 
     async def events() -> AsyncIterator[str]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import openai
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.chat import history
@@ -25,10 +26,14 @@ from api.chat.config import AgentConfig, ChatConfig
 from api.chat.external import discover
 from api.chat.tools import ChatTools
 from api.errors import NotFoundError
+from api.schemas.health import HealthProfile
+from api.services.profile import read_profile
 from api.state import AppState
+from mirobody_assets.storage.models import User
 
 log = logging.getLogger(__name__)
 
+PROFILE_INDICATORS = 30
 POLICY = ("Policy: you are not a doctor and this is not medical advice. Do not diagnose or "
           "prescribe; for symptoms, worries or decisions about treatment, tell the person to "
           "see a qualified health professional, and to call emergency services in an "
@@ -55,29 +60,50 @@ class ChatRuntime:
         return cls(config, BackendChain(config))
 
 
-def system_prompt(agent: AgentConfig, timezone: str) -> str:
+def profile_summary(profile: HealthProfile) -> str:
+    """A few lines about the person's data for the system prompt (the tools give details)."""
+    devices = ", ".join(f"{d.provider} ({d.status})" for d in profile.devices) or "none linked"
+    span = (f"from {profile.first_day} to {profile.last_day}" if profile.first_day
+            else "no data yet")
+    indicators = ", ".join(sorted({v.indicator for v in profile.latest})[:PROFILE_INDICATORS])
+    return (f"The person's timezone is {profile.timezone}. Devices: {devices}. Data {span}."
+            + (f" Indicators with values: {indicators}." if indicators else ""))
+
+
+def system_prompt(agent: AgentConfig, profile: str) -> str:
     today = datetime.now(UTC).date().isoformat()
-    return (f"{agent.system_prompt}\n\nThe person's timezone is {timezone}; today (UTC) is "
-            f"{today}.\n\n{POLICY}")
+    return f"{agent.system_prompt}\n\n{profile} Today (UTC) is {today}.\n\n{POLICY}"
 
 
 def _open(state: AppState, runtime: ChatRuntime, user_id: uuid.UUID, session_id: uuid.UUID | None,
-          message: str, agent_name: str | None) -> tuple[uuid.UUID, str, list[history.Turn]]:
-    """The session (created when new) and its history; the agent it uses."""
+          message: str, agent_name: str | None) -> tuple[uuid.UUID, str, list[history.Turn], str]:
+    """The session (created when new), its history, the agent it uses, the profile summary."""
     with state.sessions() as db:
-        if session_id is None:
-            agent = runtime.config.agent(agent_name).name
-            chat = history.create_session(db, state.cipher, user_id, message, agent)
-            return chat.id, agent, []
-        chat = history.own_session(db, user_id, session_id)
-        turns = history.read_turns(db, state.cipher, chat)
-        agent = history.session_agent(turns, runtime.config.default_agent)
-        if agent_name is not None and agent_name != agent:
-            runtime.config.agent(agent_name)
-            history.add_message(db, state.cipher, chat, history.AGENT_ROLE, {"text": agent_name})
-            db.commit()
-            agent = agent_name
-        return chat.id, agent, turns
+        user = db.get(User, user_id)
+        if user is None:
+            raise NotFoundError("account not found")
+        profile = profile_summary(read_profile(db, user, 1))
+        sid, agent, turns = _session(db, state, runtime, user_id, session_id, message, agent_name)
+        return sid, agent, turns, profile
+
+
+def _session(db: Session, state: AppState, runtime: ChatRuntime, user_id: uuid.UUID,
+             session_id: uuid.UUID | None, message: str,
+             agent_name: str | None) -> tuple[uuid.UUID, str, list[history.Turn]]:
+    """The session (KeyError: unknown agent) and its history; records an agent switch."""
+    if session_id is None:
+        agent = runtime.config.agent(agent_name).name
+        chat = history.create_session(db, state.cipher, user_id, message, agent)
+        return chat.id, agent, []
+    chat = history.own_session(db, user_id, session_id)
+    turns = history.read_turns(db, state.cipher, chat)
+    agent = history.session_agent(turns, runtime.config.default_agent)
+    if agent_name is not None and agent_name != agent:
+        runtime.config.agent(agent_name)
+        history.add_message(db, state.cipher, chat, history.AGENT_ROLE, {"text": agent_name})
+        db.commit()
+        agent = agent_name
+    return chat.id, agent, turns
 
 
 def _store(state: AppState, user_id: uuid.UUID, session_id: uuid.UUID,
@@ -93,7 +119,7 @@ class Conversation:
     """A question about to be answered: who asks, in which session, with which agent."""
 
     user_id: uuid.UUID
-    timezone: str
+    profile: str
     session_id: uuid.UUID
     agent: AgentConfig
     turns: list[history.Turn]
@@ -101,16 +127,16 @@ class Conversation:
 
 
 async def open_conversation(state: AppState, runtime: ChatRuntime, user_id: uuid.UUID,
-                            timezone: str, message: str, session_id: uuid.UUID | None,
+                            message: str, session_id: uuid.UUID | None,
                             agent_name: str | None) -> Conversation:
     """Before streaming: the session (NotFoundError if not the caller's) and the agent
     (NotFoundError if unknown), so these fail as plain HTTP errors."""
     try:
-        sid, agent, turns = await run_in_threadpool(
+        sid, agent, turns, profile = await run_in_threadpool(
             _open, state, runtime, user_id, session_id, message, agent_name)
     except KeyError as exc:
         raise NotFoundError(f"unknown agent {exc.args[0]!r}") from None
-    return Conversation(user_id, timezone, sid, runtime.config.agent(agent), turns, message)
+    return Conversation(user_id, profile, sid, runtime.config.agent(agent), turns, message)
 
 
 async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
@@ -126,7 +152,7 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
     stored = [t.as_openai() for t in turns if t.role != history.AGENT_ROLE]
     past = history.fit_context(history.answered_only(stored), max(budget, 0))
     messages: list[dict[str, Any]] = [
-        {"role": "system", "content": system_prompt(agent, conv.timezone)}, *past,
+        {"role": "system", "content": system_prompt(agent, conv.profile)}, *past,
         {"role": "user", "content": message}]
     tools = runtime.tools.scoped(state, user_id, agent.tools, config.tool_result_chars)
     external = await discover(config.mcp_servers, agent.tools, config.tool_result_chars)

@@ -50,6 +50,7 @@ class Reply:
     status: int = 200
     delay_s: float = 0.0
     part_delay_s: float = 0.0
+    break_after: int | None = None  # drop the connection after this many text parts
 
 
 Script = Callable[[dict[str, Any]], Reply]
@@ -92,7 +93,9 @@ class FakeLLM:
         index = len(self.finished)
         self.finished.append(False)
         yield _chunk({"role": "assistant", "content": ""})
-        for part in reply.text:
+        for n, part in enumerate(reply.text):
+            if n == reply.break_after:
+                raise ConnectionAbortedError("scripted: connection dropped mid-answer")
             if reply.part_delay_s:
                 await asyncio.sleep(reply.part_delay_s)
             yield _chunk({"content": part})

@@ -91,3 +91,13 @@ def test_keys_come_from_the_variables_the_backends_name() -> None:
                          ' "model": "m"}]', "O_KEY": "secret", "OTHER": "ignored"})
     assert config.api_keys == {"O_KEY": "secret"}
     assert "secret" not in repr(config)
+
+
+def test_a_backend_failing_mid_answer_ends_it_with_an_error_event(
+        live: Any, alice: Any, ask: Any, reply: Any) -> None:
+    live.fake.script("primary", lambda _: reply(text=["Half ", "an ", "answer"], break_after=2))
+    live.fake.script("secondary", lambda _: reply(text=["never"]))
+    events: Events = ask(alice, "hello")
+    assert [d["text"] for e, d in events if e == "delta"] == ["Half ", "an "]
+    assert events[-1][0] == "error" and events[-1][1]["code"] == "backend_failed"
+    assert "secondary" not in live.fake.requests  # retrying would repeat the text

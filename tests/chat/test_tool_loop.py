@@ -31,7 +31,9 @@ def test_a_question_is_answered_through_a_tool_call_over_sse(live: Any, alice: A
     assert "".join(d["text"] for e, d in events if e == "delta") == events[-1][1]["text"]
     first, second = live.fake.requests["primary"]
     assert {t["function"]["name"] for t in first["tools"]} == set(ChatTools().tools)
-    assert "not medical advice" in first["messages"][0]["content"]
+    system = first["messages"][0]["content"]
+    assert "not medical advice" in system
+    assert "whoop (active)" in system and "2025-01-01" in system
     tool_message = second["messages"][-1]
     assert tool_message["role"] == "tool" and "1001" in tool_message["content"]
 

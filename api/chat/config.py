@@ -67,6 +67,7 @@ class ChatConfig:
     max_tool_rounds: int = 4
     tool_result_chars: int = 6000
     answer_reserve_tokens: int = 1024
+    generate_titles: bool = True
 
     def agent(self, name: str | None) -> AgentConfig:
         """The named agent; KeyError names an unknown one."""

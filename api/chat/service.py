@@ -34,6 +34,8 @@ from mirobody_assets.storage.models import User
 log = logging.getLogger(__name__)
 
 PROFILE_INDICATORS = 30
+TITLE_PROMPT = ("Write a title of at most six words for this conversation. Reply with the "
+                "title only, no quotes.")
 POLICY = ("Policy: you are not a doctor and this is not medical advice. Do not diagnose or "
           "prescribe; for symptoms, worries or decisions about treatment, tell the person to "
           "see a qualified health professional, and to call emergency services in an "
@@ -184,8 +186,11 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
         if not step.tool_calls:
             await run_in_threadpool(_store, state, user_id, session_id, "assistant",
                                     {"text": step.text})
-            yield ChatEvent("message", {"role": "assistant", "text": step.text,
-                                        "backend": step.backend, "session_id": str(session_id)})
+            final = {"role": "assistant", "text": step.text, "backend": step.backend,
+                     "session_id": str(session_id)}
+            if not turns and config.generate_titles:
+                final["title"] = await generate_title(state, runtime, conv, step.text)
+            yield ChatEvent("message", final)
             return
         calls = [{"id": c.id, "type": "function",
                   "function": {"name": c.name, "arguments": c.arguments}}
@@ -205,6 +210,33 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
             messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text})
         if await disconnected():
             return
+
+
+async def generate_title(state: AppState, runtime: ChatRuntime, conv: Conversation,
+                         reply: str) -> str | None:
+    """A short title from the first exchange, by one more model call without tools; on any
+    back-end failure the session keeps the title taken from the first message."""
+    prompt = [{"role": "system", "content": TITLE_PROMPT},
+              {"role": "user", "content": f"Question: {conv.message[:2000]}\n"
+                                          f"Answer: {reply[:2000]}"}]
+    text = ""
+    try:
+        async for item in runtime.chain.stream(prompt, [], conv.agent.backend):
+            if isinstance(item, str):
+                text += item
+    except (NoBackendError, openai.APIError, openai.APITimeoutError) as exc:
+        log.warning("chat title not generated (%s)", type(exc).__name__)
+        return None
+    cleaned = text.strip().strip("\"'").strip()
+    if not cleaned:
+        return None
+    title = history.title_from(cleaned)
+
+    def rename() -> None:
+        with state.sessions() as db:
+            history.rename_session(db, conv.user_id, conv.session_id, title)
+    await run_in_threadpool(rename)
+    return title
 
 
 def _arguments(raw: str) -> Any:

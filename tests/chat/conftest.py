@@ -141,6 +141,7 @@ class Live:
         env = {"CHAT_BACKENDS": json.dumps(backends), "CHAT_AGENTS": json.dumps(agents),
                "CHAT_MCP_SERVERS": json.dumps(mcp_servers or []),
                "PRIMARY_KEY": "k1", "SECONDARY_KEY": "k2"}
+        limits.setdefault("generate_titles", False)  # tests count the model's requests
         install_chat(self.app, ChatRuntime.from_config(load_chat_config(env, **limits)))
 
     def backend(self, name: str, key: str = "PRIMARY_KEY", **extra: Any) -> dict[str, Any]:

@@ -144,3 +144,34 @@ def test_a_sessions_agent_is_kept_for_later_questions(live: Any, alice: Any, ask
     assert switched[0][1]["agent"] == "assistant"
     detail = httpx.get(f"{live.url}/v1/chat/sessions/{sid}", headers=alice.headers).json()
     assert detail["agent"] == "assistant"
+
+
+def test_a_new_sessions_title_is_generated_from_the_first_exchange(
+        live: Any, alice: Any, ask: Any, reply: Any) -> None:
+    live.configure([live.backend("primary")], [], generate_titles=True)
+
+    def script(body: dict[str, Any]) -> Any:
+        if body["messages"][0]["content"].startswith("Write a title"):
+            return reply(text=['"Weekly ', 'step trend"'])
+        return reply(text=["You walked more this week."])
+    live.fake.script("primary", script)
+    events = ask(alice, "did i walk more this week than last week or not, honestly")
+    assert events[-1][1]["title"] == "Weekly step trend"
+    sid = _session_id(events)
+    detail = httpx.get(f"{live.url}/v1/chat/sessions/{sid}", headers=alice.headers).json()
+    assert detail["title"] == "Weekly step trend"
+    assert "You walked more" in live.fake.requests["primary"][-1]["messages"][1]["content"]
+    later = ask(alice, "and the week before?", session_id=sid)
+    assert "title" not in later[-1][1]  # only the first exchange names the session
+
+
+def test_a_title_falls_back_to_the_first_message_when_no_backend_answers(
+        live: Any, alice: Any, ask: Any, reply: Any) -> None:
+    live.configure([live.backend("primary")], [], generate_titles=True)
+    calls = iter([reply(text=["fine"]), reply(status=500)])
+    live.fake.script("primary", lambda _: next(calls))
+    events = ask(alice, "How is my resting heart rate?")
+    assert events[-1][0] == "message" and events[-1][1]["title"] is None
+    detail = httpx.get(f"{live.url}/v1/chat/sessions/{_session_id(events)}",
+                       headers=alice.headers).json()
+    assert detail["title"] == "How is my resting heart rate?"

@@ -94,9 +94,44 @@ def _build(kind: type[Any], var: str, entry: dict[str, Any]) -> Any:
         raise ChatConfigError(f"{var} entry {entry.get('name')!r}: {exc}") from None
 
 
+# Settings field -> the variable this loader reads (Settings owns the names and defaults).
+SETTINGS_FIELDS = {"chat_backends": "CHAT_BACKENDS", "chat_agents": "CHAT_AGENTS",
+                   "chat_mcp_servers": "CHAT_MCP_SERVERS",
+                   "chat_max_tool_rounds": "CHAT_MAX_TOOL_ROUNDS",
+                   "chat_tool_result_chars": "CHAT_TOOL_RESULT_CHARS",
+                   "chat_generate_titles": "CHAT_GENERATE_TITLES"}
+_LIMITS = {"CHAT_MAX_TOOL_ROUNDS": ("max_tool_rounds", int),
+           "CHAT_TOOL_RESULT_CHARS": ("tool_result_chars", int),
+           "CHAT_GENERATE_TITLES": ("generate_titles", lambda v: v.lower() in ("1", "true", "yes"))}
+
+
+def chat_environment(settings: object, environ: Mapping[str, str]) -> dict[str, str]:
+    """The mapping the loader reads: the process environment (it holds the API-key variables
+    the back ends name), overridden by the chat fields of the settings that have them."""
+    env = dict(environ)
+    for name, var in SETTINGS_FIELDS.items():
+        value = getattr(settings, name, None)
+        if value is not None:
+            env[var] = value if isinstance(value, str) else json.dumps(value)
+    return env
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, Any]:
+    limits: dict[str, Any] = {}
+    for var, (name, parse) in _LIMITS.items():
+        if env.get(var):
+            try:
+                limits[name] = parse(env[var])
+            except ValueError:
+                raise ChatConfigError(f"{var} must be a number") from None
+    return limits
+
+
 def load_chat_config(env: Mapping[str, str], **limits: Any) -> ChatConfig:
     """Back ends in their configured order, agents by name (plus the default agent), and the
-    keys each back end names (absent ones are left out: that back end is skipped)."""
+    keys each back end names (absent ones are left out: that back end is skipped). `limits`
+    override the CHAT_MAX_TOOL_ROUNDS / CHAT_TOOL_RESULT_CHARS / CHAT_GENERATE_TITLES values."""
+    limits = _limits(env) | limits
     backends = tuple(_build(BackendConfig, "CHAT_BACKENDS", e)
                      for e in _json_list(env, "CHAT_BACKENDS"))
     names = [b.name for b in backends]

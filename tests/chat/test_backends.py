@@ -3,12 +3,13 @@ next one answers; configuration errors are named."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
-from api.chat.config import ChatConfigError, load_chat_config
+from api.chat.config import ChatConfigError, chat_environment, load_chat_config
 
 Events = list[tuple[str, dict[str, Any]]]
 
@@ -79,6 +80,8 @@ def test_an_unknown_agent_is_a_404(live: Any, alice: Any) -> None:
     ({"CHAT_BACKENDS": '{"name": "x"}'}, "list of objects"),
     ({"CHAT_BACKENDS": '[{"name": "x"}]'}, "'x'"),
     ({"CHAT_AGENTS": '[{"name": "a", "backend": "ghost"}]'}, "unknown back end"),
+    ({"CHAT_MAX_TOOL_ROUNDS": "many"}, "must be a number"),
+    ({"CHAT_MCP_SERVERS": '[{"name": "a__b", "url": "http://x/mcp"}]'}, "without '__'"),
 ])
 def test_bad_configuration_is_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(ChatConfigError, match=message):
@@ -101,3 +104,14 @@ def test_a_backend_failing_mid_answer_ends_it_with_an_error_event(
     assert [d["text"] for e, d in events if e == "delta"] == ["Half ", "an "]
     assert events[-1][0] == "error" and events[-1][1]["code"] == "backend_failed"
     assert "secondary" not in live.fake.requests  # retrying would repeat the text
+
+
+def test_settings_fields_override_the_environment_and_limits_are_read() -> None:
+    settings = SimpleNamespace(chat_agents=[{"name": "coach"}], chat_max_tool_rounds=2,
+                               chat_backends=None)
+    env = chat_environment(settings, {"CHAT_AGENTS": "[]", "CHAT_TOOL_RESULT_CHARS": "500",
+                                      "CHAT_GENERATE_TITLES": "false"})
+    config = load_chat_config(env)
+    assert set(config.agents) == {"assistant", "coach"}
+    assert (config.max_tool_rounds, config.tool_result_chars, config.generate_titles) == (
+        2, 500, False)

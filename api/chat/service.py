@@ -149,16 +149,17 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
     yield ChatEvent("session", {"session_id": str(session_id), "agent": agent.name})
     await run_in_threadpool(_store, state, user_id, session_id, "user", {"text": message})
 
-    window = runtime.chain.context_window(agent.backend)
-    budget = window - config.answer_reserve_tokens - len(message) // 4
-    stored = [t.as_openai() for t in turns if t.role != history.AGENT_ROLE]
-    past = history.fit_context(history.answered_only(stored), max(budget, 0))
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": system_prompt(agent, conv.profile)}, *past,
-        {"role": "user", "content": message}]
     tools = runtime.tools.scoped(state, user_id, agent.tools, config.tool_result_chars)
     external = await discover(config.mcp_servers, agent.tools, config.tool_result_chars)
     schemas = runtime.tools.schemas(agent.tools) + external.schemas
+    system = system_prompt(agent, conv.profile)
+    # What is sent besides the history counts against the window too (about 4 chars/token).
+    fixed = (len(system) + len(message) + len(json.dumps(schemas))) // 4
+    budget = runtime.chain.context_window(agent.backend) - config.answer_reserve_tokens - fixed
+    stored = [t.as_openai() for t in turns if t.role != history.AGENT_ROLE]
+    past = history.fit_context(history.answered_only(stored), max(budget, 0))
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}, *past,
+                                      {"role": "user", "content": message}]
 
     for round_no in range(config.max_tool_rounds + 1):
         offered = schemas if round_no < config.max_tool_rounds else []

@@ -175,3 +175,17 @@ def test_a_title_falls_back_to_the_first_message_when_no_backend_answers(
     detail = httpx.get(f"{live.url}/v1/chat/sessions/{_session_id(events)}",
                        headers=alice.headers).json()
     assert detail["title"] == "How is my resting heart rate?"
+
+
+def test_a_small_context_window_drops_the_oldest_turns_when_reloading(
+        live: Any, alice: Any, ask: Any) -> None:
+    # 2200-token window - 1024 reserved for the answer - prompt and schema: under 1000 left.
+    live.configure([live.backend("primary", context_window=2200)],
+                   [{"name": "sleep", "tools": ["get_daily_summary"]}])
+    sid = _session_id(ask(alice, "old " * 1200, agent="sleep"))  # ~1200 tokens
+    ask(alice, "newer question", session_id=sid)
+    ask(alice, "newest question", session_id=sid)
+    sent = [m.get("content") for m in live.fake.requests["primary"][-1]["messages"]]
+    assert "newer question" in sent and not any("old old" in (c or "") for c in sent)
+    second = live.fake.requests["primary"][1]["messages"]
+    assert [m["role"] for m in second] == ["system", "user"]  # the long first turn dropped

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import openai
+from openai import AsyncStream
+from openai.types.chat import ChatCompletionChunk
 
 from api.chat.config import BackendConfig, ChatConfig
 
@@ -107,9 +109,9 @@ async def _stream_one(backend: Backend, messages: Sequence[dict[str, Any]],
     step = Step(backend=backend.config.name)
     calls: dict[int, ToolCall] = {}
     kwargs: dict[str, Any] = {"tools": tools} if tools else {}
-    stream = await backend.client.chat.completions.create(
+    stream = cast(AsyncStream[ChatCompletionChunk], await backend.client.chat.completions.create(
         model=backend.config.model, messages=list(messages), stream=True,  # type: ignore[arg-type]
-        **kwargs)
+        **kwargs))
     try:
         async for chunk in stream:
             if not chunk.choices:

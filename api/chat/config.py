@@ -13,7 +13,7 @@ CHAT_MCP_SERVERS: [{"name", "url", "timeout_s"?}] (streamable HTTP); their tools
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,9 +100,10 @@ SETTINGS_FIELDS = {"chat_backends": "CHAT_BACKENDS", "chat_agents": "CHAT_AGENTS
                    "chat_max_tool_rounds": "CHAT_MAX_TOOL_ROUNDS",
                    "chat_tool_result_chars": "CHAT_TOOL_RESULT_CHARS",
                    "chat_generate_titles": "CHAT_GENERATE_TITLES"}
-_LIMITS = {"CHAT_MAX_TOOL_ROUNDS": ("max_tool_rounds", int),
-           "CHAT_TOOL_RESULT_CHARS": ("tool_result_chars", int),
-           "CHAT_GENERATE_TITLES": ("generate_titles", lambda v: v.lower() in ("1", "true", "yes"))}
+_LIMITS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "CHAT_MAX_TOOL_ROUNDS": ("max_tool_rounds", int),
+    "CHAT_TOOL_RESULT_CHARS": ("tool_result_chars", int),
+    "CHAT_GENERATE_TITLES": ("generate_titles", lambda v: v.lower() in ("1", "true", "yes"))}
 
 
 def chat_environment(settings: object, environ: Mapping[str, str]) -> dict[str, str]:

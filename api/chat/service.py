@@ -187,8 +187,8 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
         if not step.tool_calls:
             await run_in_threadpool(_store, state, user_id, session_id, "assistant",
                                     {"text": step.text})
-            final = {"role": "assistant", "text": step.text, "backend": step.backend,
-                     "session_id": str(session_id)}
+            final: dict[str, Any] = {"role": "assistant", "text": step.text,
+                                     "backend": step.backend, "session_id": str(session_id)}
             if not turns and config.generate_titles:
                 final["title"] = await generate_title(state, runtime, conv, step.text)
             yield ChatEvent("message", final)

@@ -81,7 +81,8 @@ class FakeLLM:
     async def _complete(self, backend: str, request: Request) -> Response:
         body = await request.json()
         self.requests.setdefault(backend, []).append(body)
-        reply = self.scripts.get(backend, lambda _: Reply(text=["ok"]))(body)
+        script = self.scripts.get(backend)
+        reply = script(body) if script is not None else Reply(text=["ok"])
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.status != 200:
@@ -300,7 +301,7 @@ def weather_mcp() -> Iterator[str]:
         """Today's pollen count in a city."""
         return f"pollen low in {city}"
 
-    url, uv, thread = _serve(server.streamable_http_app())  # type: ignore[arg-type]
+    url, uv, thread = _serve(server.streamable_http_app())
     try:
         yield f"{url}/mcp"
     finally:

@@ -93,10 +93,11 @@ def test_earlier_turns_are_reloaded_into_the_context(live: Any, alice: Any, ask:
 
 
 def test_the_oldest_turns_are_dropped_beyond_the_token_budget() -> None:
-    turns = [{"role": "user", "content": "a" * 400}, {"role": "assistant", "content": "b" * 400},
-             {"role": "user", "content": "c" * 40}, {"role": "assistant", "content": None,
-                                                     "tool_calls": [{"id": "1"}]},
-             {"role": "tool", "content": "d" * 40}, {"role": "assistant", "content": "e"}]
+    turns: list[dict[str, Any]] = [
+        {"role": "user", "content": "a" * 400}, {"role": "assistant", "content": "b" * 400},
+        {"role": "user", "content": "c" * 40},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
+        {"role": "tool", "content": "d" * 40}, {"role": "assistant", "content": "e"}]
     assert fit_context(turns, 10_000) == turns
     kept = fit_context(turns, 60)
     assert kept[0] == turns[2] and kept[-1] == turns[-1]
@@ -125,7 +126,7 @@ def test_a_disconnect_stops_the_generation(live: Any, alice: Any, reply: Any,
 
 def test_a_tool_call_without_its_stored_result_is_left_out_of_the_context() -> None:
     call = {"id": "c1", "type": "function", "function": {"name": "x", "arguments": "{}"}}
-    stopped = [{"role": "user", "content": "q"},
+    stopped: list[dict[str, Any]] = [{"role": "user", "content": "q"},
                {"role": "assistant", "content": "let me look", "tool_calls": [call]},
                {"role": "user", "content": "q2"}]
     assert answered_only(stopped) == [stopped[0], {"role": "assistant", "content": "let me look"},

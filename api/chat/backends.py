@@ -8,7 +8,8 @@ tried; one that fails mid-answer ends the answer with an error (retrying would r
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -83,16 +84,17 @@ class BackendChain:
         return min((b.config.context_window for b in ordered), default=8192)
 
     async def stream(self, messages: Sequence[dict[str, Any]], tools: list[dict[str, Any]],
-                     preferred: str | None = None) -> AsyncIterator[str | Step]:
+                     preferred: str | None = None) -> AsyncGenerator[str | Step, None]:
         """Text deltas as they come, then the finished Step, from the first back end that
         answers."""
         failures: list[str] = []
         for backend in self.ordered(preferred):
             emitted = False
             try:
-                async for item in _stream_one(backend, messages, tools):
-                    emitted = emitted or isinstance(item, str)
-                    yield item
+                async with aclosing(_stream_one(backend, messages, tools)) as items:
+                    async for item in items:
+                        emitted = emitted or isinstance(item, str)
+                        yield item
                 return
             except (openai.APIError, openai.APITimeoutError) as exc:
                 if emitted:
@@ -105,7 +107,7 @@ class BackendChain:
 
 
 async def _stream_one(backend: Backend, messages: Sequence[dict[str, Any]],
-                      tools: list[dict[str, Any]]) -> AsyncIterator[str | Step]:
+                      tools: list[dict[str, Any]]) -> AsyncGenerator[str | Step, None]:
     step = Step(backend=backend.config.name)
     calls: dict[int, ToolCall] = {}
     kwargs: dict[str, Any] = {"tools": tools} if tools else {}

@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -165,15 +166,17 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
         offered = schemas if round_no < config.max_tool_rounds else []
         step: Step | None = None
         try:
-            async for item in runtime.chain.stream(messages, offered, agent.backend):
-                if isinstance(item, Step):
-                    step = item
-                    continue
-                yield ChatEvent("delta", {"text": item})
-                if await disconnected():
-                    log.info("chat client went away; generation stopped",
-                             extra={"session_id": str(session_id)})
-                    return
+            # aclosing: leaving early closes the model's stream now, not at garbage collection.
+            async with aclosing(runtime.chain.stream(messages, offered, agent.backend)) as parts:
+                async for item in parts:
+                    if isinstance(item, Step):
+                        step = item
+                        continue
+                    yield ChatEvent("delta", {"text": item})
+                    if await disconnected():
+                        log.info("chat client went away; generation stopped",
+                                 extra={"session_id": str(session_id)})
+                        return
         except NoBackendError as exc:
             yield ChatEvent("error", {"code": "no_backend", "reason": str(exc)})
             return

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.chat.router import router as chat_router
 from api.config import ApiSettings
 from api.errors import install_error_handlers
 from api.logs import configure_logging
@@ -98,6 +99,7 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
     for module in ROUTERS:
         app.include_router(module.router)
+    app.include_router(chat_router)
     return app
 
 

@@ -127,6 +127,26 @@ class Settings(BaseSettings):
     api_argon2_memory_kib: int = Field(
         default=65536, ge=8192, description="argon2id memory (KiB)."
     )
+    chat_backends: str | None = Field(
+        default=None,
+        description='Ordered LLM back ends, JSON: [{"name", "base_url", "api_key_env", "model", '
+                    '"context_window"?, "timeout_s"?}]; the next answers when one fails.',
+    )
+    chat_agents: str | None = Field(
+        default=None,
+        description='Agent profiles, JSON: [{"name", "system_prompt"?, "tools"?, "backend"?}].',
+    )
+    chat_mcp_servers: str | None = Field(
+        default=None,
+        description='External MCP servers whose tools agents may use, JSON: [{"name", "url"}].',
+    )
+    chat_max_tool_rounds: int = Field(default=4, ge=0, description="Tool rounds per answer.")
+    chat_tool_result_chars: int = Field(
+        default=6000, ge=100, description="Longest tool result sent to the model."
+    )
+    chat_generate_titles: bool = Field(
+        default=True, description="Title a new session with one extra model call."
+    )
     remote_ingest_url: str | None = Field(
         default=None, description="A Mirobody-compatible ingest URL the upload pushes to."
     )

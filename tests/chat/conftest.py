@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from api.chat.config import load_chat_config
-from api.chat.router import install_chat, router
+from api.chat.router import install_chat
 from api.chat.service import ChatRuntime
 from api.config import ApiSettings
 from mirobody_assets.settings import Settings, get_settings
@@ -188,7 +188,6 @@ def live_chat(chat_settings: Settings) -> Iterator[Live]:
         rate_limit_auth_ip_per_minute=0, argon2_time_cost=1, argon2_memory_kib=8192)
     app = create_app(chat_settings, api_settings=api,
                      registry=ProviderRegistry.from_entry_points({}))
-    app.include_router(router)
     url, server, thread = _serve(app)
     try:
         yield Live(url, app, fake, fake_url)

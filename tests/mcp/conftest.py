@@ -14,8 +14,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,9 +27,8 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from api.config import ApiSettings
-from api.mcp import router as mcp_router
 from api.mcp.context import McpDeps
-from api.mcp.server import build_server, install_mcp
+from api.mcp.server import build_server
 from api.state import AppState
 from mirobody_assets.settings import Settings, get_settings
 from providers.registry import ProviderRegistry
@@ -68,20 +66,9 @@ class Live:
 
 
 def build_app(settings: Settings, api_settings: ApiSettings) -> FastAPI:
-    """The API with the MCP server wired in exactly as api/app.py is to do it."""
-    app = create_app(settings, api_settings=api_settings,
-                     registry=ProviderRegistry.from_entry_points({}))
-    mount = install_mcp(app, lambda: app.state.mirobody)
-    app.include_router(mcp_router.router)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
-        async with inner(a), mount.running():
-            yield
-
-    app.router.lifespan_context = lifespan
-    return app
+    """The API exactly as shipped (api/app.py mounts the MCP server and its routes)."""
+    return create_app(settings, api_settings=api_settings,
+                      registry=ProviderRegistry.from_entry_points({}))
 
 
 def _free_port() -> int:

@@ -13,10 +13,6 @@ import base64
 import json
 import os
 import secrets
-import socket
-import threading
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 from mcp.server.mcpserver import MCPServer
@@ -37,8 +32,7 @@ from api.chat.service import ChatRuntime
 from api.config import ApiSettings
 from mirobody_assets.settings import Settings, get_settings
 from providers.registry import ProviderRegistry
-
-PASSWORD = "correct horse battery staple"
+from tests.support.live import Account, register_account, serving
 
 
 @dataclass
@@ -114,21 +108,6 @@ class FakeLLM:
 
 
 @dataclass
-class Account:
-    id: str
-    email: str
-    access_token: str
-
-    @property
-    def user_id(self) -> uuid.UUID:
-        return uuid.UUID(self.id)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-
-@dataclass
 class Live:
     url: str
     app: FastAPI
@@ -150,25 +129,6 @@ class Live:
                 "model": f"model-{name}", "context_window": 4096, "timeout_s": 5} | extra
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
-
-
 @pytest.fixture(scope="session")
 def chat_settings(database_url: str, redis_url: str, redis_prefix: str,
                   tmp_path_factory: pytest.TempPathFactory) -> Settings:
@@ -182,20 +142,13 @@ def chat_settings(database_url: str, redis_url: str, redis_prefix: str,
 @pytest.fixture(scope="session")
 def live_chat(chat_settings: Settings) -> Iterator[Live]:
     fake = FakeLLM()
-    fake_url, fake_server, fake_thread = _serve(fake.app)
     api = ApiSettings.from_settings(
         chat_settings, rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,
         rate_limit_auth_ip_per_minute=0, argon2_time_cost=1, argon2_memory_kib=8192)
     app = create_app(chat_settings, api_settings=api,
                      registry=ProviderRegistry.from_entry_points({}))
-    url, server, thread = _serve(app)
-    try:
+    with serving(fake.app) as fake_url, serving(app) as url:
         yield Live(url, app, fake, fake_url)
-    finally:
-        for s, t in ((server, thread), (fake_server, fake_thread)):
-            s.should_exit = True
-            t.join(15)
-
 
 @pytest.fixture
 def live(live_chat: Live) -> Live:
@@ -213,13 +166,7 @@ def live(live_chat: Live) -> Live:
 @pytest.fixture(scope="session")
 def register(live_chat: Live) -> Callable[[str], Account]:
     def make(prefix: str = "user") -> Account:
-        email = f"{prefix}-{secrets.token_hex(5)}@example.org"
-        with httpx.Client(base_url=live_chat.url, timeout=30) as http:
-            created = http.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
-            assert created.status_code == 201, created.text
-            tokens = http.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
-            assert tokens.status_code == 200, tokens.text
-        return Account(created.json()["id"], email, tokens.json()["access_token"])
+        return register_account(live_chat.url, prefix)
     return make
 
 
@@ -300,9 +247,5 @@ def weather_mcp() -> Iterator[str]:
         """Today's pollen count in a city."""
         return f"pollen low in {city}"
 
-    url, uv, thread = _serve(server.streamable_http_app())
-    try:
+    with serving(server.streamable_http_app()) as url:
         yield f"{url}/mcp"
-    finally:
-        uv.should_exit = True
-        thread.join(15)

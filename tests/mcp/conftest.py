@@ -10,18 +10,12 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import socket
-import threading
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
@@ -32,24 +26,9 @@ from api.mcp.server import build_server
 from api.state import AppState
 from mirobody_assets.settings import Settings, get_settings
 from providers.registry import ProviderRegistry
+from tests.support.live import Account, free_port, register_account, serving
 
-PASSWORD = "correct horse battery staple"
 FIRST_DAY = date(2025, 1, 1)
-
-
-@dataclass
-class Account:
-    id: str
-    email: str
-    access_token: str
-
-    @property
-    def user_id(self) -> uuid.UUID:
-        return uuid.UUID(self.id)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
 
 
 @dataclass
@@ -71,12 +50,6 @@ def build_app(settings: Settings, api_settings: ApiSettings) -> FastAPI:
                       registry=ProviderRegistry.from_entry_points({}))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def mcp_settings(database_url: str, redis_url: str, redis_prefix: str,
                  tmp_path_factory: pytest.TempPathFactory) -> Settings:
@@ -95,38 +68,21 @@ def app_factory() -> Callable[[Settings, ApiSettings], FastAPI]:
 
 @pytest.fixture(scope="session")
 def live(mcp_settings: Settings) -> Iterator[Live]:
-    port = _free_port()
+    port = free_port()
     api = ApiSettings.from_settings(
         mcp_settings, rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,
         rate_limit_auth_ip_per_minute=0, argon2_time_cost=1, argon2_memory_kib=8192,
         public_url=f"http://127.0.0.1:{port}")
     app = build_app(mcp_settings, api)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield Live(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with serving(app, port) as url:
+        yield Live(url, app)
 
 
 @pytest.fixture(scope="session")
 def register(live: Live) -> Callable[[str], Account]:
     """Create an account through the REST API and log it in."""
     def make(prefix: str = "user") -> Account:
-        email = f"{prefix}-{secrets.token_hex(5)}@example.org"
-        with httpx.Client(base_url=live.url, timeout=30) as http:
-            created = http.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
-            assert created.status_code == 201, created.text
-            tokens = http.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
-            assert tokens.status_code == 200, tokens.text
-        return Account(created.json()["id"], email, tokens.json()["access_token"])
+        return register_account(live.url, prefix)
     return make
 
 

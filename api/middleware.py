@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -64,7 +65,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: Mapping[str, Any]) -> str:
     # The template (/v1/series), never the concrete path: paths can hold ids, and the label
     # set must stay small.
     route = scope.get("route")

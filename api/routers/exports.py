@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
@@ -13,10 +13,11 @@ from api.errors import ERROR_RESPONSES
 from api.services.export import Dataset, ExportFormat, check_export, csv_chunks, parquet_bytes
 
 router = APIRouter(prefix="/v1/exports", tags=["health data"], responses=ERROR_RESPONSES)
-_FILE = {200: {"content": {"text/csv": {"schema": {"type": "string"}},
-                           "application/vnd.apache.parquet": {
-                               "schema": {"type": "string", "format": "binary"}}},
-               "description": "The file."}}
+_FILE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                      "application/vnd.apache.parquet": {
+                          "schema": {"type": "string", "format": "binary"}}},
+          "description": "The file."}}
 
 
 @router.get("/{dataset}", response_class=Response, responses=_FILE)

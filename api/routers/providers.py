@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request, status
 
 from api.deps import CurrentUser, OptionalUserId, StateDep, limit_by_ip
@@ -10,8 +12,9 @@ from api.schemas.providers import ConnectionPublic, LinkStart, ProvidersPublic
 from api.services import providers
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"], responses=ERROR_RESPONSES)
-_VENDOR_ERRORS = {400: {"model": ErrorBody, "description": "bad request"},
-                  502: {"model": ErrorBody, "description": "vendor error"}}
+_VENDOR_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "bad request"},
+    502: {"model": ErrorBody, "description": "vendor error"}}
 
 
 @router.get("", response_model=ProvidersPublic)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
 from api.schemas.deletion import DeletionReport
@@ -45,7 +46,8 @@ _ACCOUNT_TABLES = (
 def _delete_rows(session: Session, user_id: uuid.UUID, tables: tuple) -> dict[str, int]:  # type: ignore[type-arg]
     counts: dict[str, int] = {}
     for name, table, column in tables:
-        counts[name] = session.execute(delete(table).where(column == user_id)).rowcount
+        result = cast("CursorResult[Any]", session.execute(delete(table).where(column == user_id)))
+        counts[name] = result.rowcount
     return counts
 
 
@@ -76,7 +78,8 @@ def delete_account(state: AppState, session: Session, user: User,
     """Delete everything of the caller, then the account (vendor grants revoked beforehand)."""
     user_id = user.id
     counts = _delete_rows(session, user_id, _DATA_TABLES + _ACCOUNT_TABLES)
-    counts["users"] = session.execute(delete(User).where(User.id == user_id)).rowcount
+    counts["users"] = cast("CursorResult[Any]",
+                           session.execute(delete(User).where(User.id == user_id))).rowcount
     session.commit()
     files, status = _delete_warehouse(state, user_id)
     state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))

@@ -34,7 +34,7 @@ from providers.errors import (
     UnknownProviderError,
 )
 from providers.registry import discover
-from providers.types import Connection, LinkResult
+from providers.types import Connection, LinkResult, ProviderInfo
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,13 @@ def list_providers(state: AppState) -> list[ProviderPublic]:
     return out
 
 
-def _declared_info(slug: str) -> object | None:
+def _declared_info(slug: str) -> ProviderInfo | None:
     # A disabled provider has no instance; its class still declares what it is.
     for ep in discover():
         if ep.name == slug:
             try:
-                return getattr(ep.load(), "info", None)
+                info = getattr(ep.load(), "info", None)
+                return info if isinstance(info, ProviderInfo) else None
             except (ImportError, AttributeError):
                 return None
     return None

@@ -137,13 +137,7 @@ def build(state: VendorState) -> FastAPI:
     async def token(request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         try:
-            state.oauth.check_client(form.get("client_id"), form.get("client_secret"))
-            if form.get("grant_type") == "refresh_token":
-                _, body = state.oauth.rotate(form)
-            elif form.get("grant_type") == "authorization_code":
-                _, body = state.oauth.exchange(form)
-            else:
-                raise OAuthRefusal("unsupported_grant_type", "unsupported grant")
+            _, body = state.oauth.token(form)
         except OAuthRefusal as refusal:
             return oauth_error(refusal)
         return JSONResponse(body | {"scope": "PARTNER_READ CONNECT_READ", "jti": "sandbox",

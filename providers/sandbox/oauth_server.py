@@ -130,6 +130,16 @@ class SandboxOAuth:
                 raise OAuthRefusal("invalid_grant", "PKCE verification failed")
         return grant.person, self._issue(grant.person)
 
+    def token(self, form: dict[str, str]) -> tuple[Person, dict[str, object]]:
+        """The token endpoint with body credentials: checks the client, then either grant."""
+        self.check_client(form.get("client_id"), form.get("client_secret"))
+        grant = form.get("grant_type")
+        if grant == "refresh_token":
+            return self.rotate(form)
+        if grant == "authorization_code":
+            return self.exchange(form)
+        raise OAuthRefusal("unsupported_grant_type", "unsupported grant")
+
     def rotate(self, form: dict[str, str]) -> tuple[Person, dict[str, object]]:
         """The refresh_token grant: the old refresh token is spent from now on."""
         entry = self._refresh.get(form.get("refresh_token", ""))

@@ -8,8 +8,6 @@ mid-write, leaves the same tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import polars as pl
@@ -26,12 +24,6 @@ QUARANTINE_TABLE_COLUMNS = ["partition_user", "partition_day", *INDICATOR_VALUE_
 def with_local_day(values: pl.DataFrame) -> pl.DataFrame:
     """The values plus their user's local `day` (the partition they belong to)."""
     return values.with_columns(day=local_day())
-
-
-def partition_pairs(users: Sequence[str], days: Sequence[date]) -> pl.DataFrame:
-    """Every (user, day) pair of users x days, as a partition frame."""
-    return pl.DataFrame({"user_id": list(users)}).join(
-        pl.DataFrame({"day": list(days)}, schema={"day": pl.Date}), how="cross")
 
 
 def in_partitions(frame: pl.DataFrame, parts: pl.DataFrame, user_col: str = "user_id",

@@ -45,6 +45,28 @@ def _to_contract(values: pl.DataFrame) -> pl.DataFrame:
         raise FrameContractError(f"indicator values do not fit the contract: {exc}") from exc
 
 
+def _key_hash(ok: pl.Expr) -> pl.Expr:
+    """A 64-bit hash of the natural key and row validity: equal keys hash equal, so rows whose
+    hash is unique cannot be duplicates (collisions only send rows to the exact check)."""
+    user, indicator, source, time = INDICATOR_VALUE_KEY
+    return (pl.col(user).hash(1) ^ pl.col(indicator).hash(2) ^ pl.col(source).hash(3)
+            ^ pl.col(time).hash(4) ^ ok.hash(5))
+
+
+def _mark_duplicates(checked: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine later rows of a duplicated natural key, judged among otherwise valid rows
+    only (validity is part of the key), so a bad row never shadows a good one."""
+    ok = pl.col("reason").is_null()
+    candidate = _key_hash(ok).is_duplicated()
+    if not checked.select(candidate.any()).item():
+        return checked  # the usual case: one cheap hash pass instead of a key comparison
+    first = pl.struct(*INDICATOR_VALUE_KEY, ok.alias("_ok")).is_first_distinct()
+    return checked.with_columns(
+        pl.when(ok & candidate & ~first).then(pl.lit("duplicate_key"))
+        .otherwise(pl.col("reason")).alias("reason")
+    )
+
+
 def split_valid(values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return `(valid, quarantine)` from a frame of normalised indicator values.
 
@@ -76,15 +98,7 @@ def split_valid(values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     checked = frame.join(bounds, on="indicator", how="left", maintain_order="left").with_columns(
         reason.alias("reason")
     )
-    # Duplicates are judged among otherwise valid rows only, so a bad row never shadows a
-    # good one with the same key.
-    first = pl.struct(INDICATOR_VALUE_KEY).is_first_distinct().over(pl.col("reason").is_null())
-    checked = checked.with_columns(
-        pl.when(pl.col("reason").is_null() & ~first)
-        .then(pl.lit("duplicate_key"))
-        .otherwise(pl.col("reason"))
-        .alias("reason")
-    )
+    checked = _mark_duplicates(checked)
     columns = list(INDICATOR_VALUE_COLUMNS)
     valid = checked.filter(pl.col("reason").is_null()).select(columns)
     quarantine = checked.filter(pl.col("reason").is_not_null()).select(*columns, "reason")

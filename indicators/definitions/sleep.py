@@ -75,5 +75,8 @@ SLEEP: tuple[Indicator, ...] = (
        rollup=Rollup.DURATION_WEIGHTED_MEAN, min_value=1, max_value=300,
        description="Average RMSSD heart-rate variability during sleep, in milliseconds.",
        keywords=("hrv", "heart rate variability", "nightly hrv", "rmssd")),
+    _s("nap_duration", "Nap", unit="min", rollup=Rollup.SUM, min_value=0, max_value=1_440,
+       description="Minutes of one daytime nap; kept apart from the night's sleep durations.",
+       keywords=("nap", "siesta", "daytime sleep", "power nap")),
 )
 # fmt: on

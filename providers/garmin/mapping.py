@@ -8,6 +8,14 @@ import polars as pl
 
 from indicators.timeutils import epoch_utc_expr
 from providers.formatting import Field, RecordMapping
+from providers.garmin.shapes import (
+    NAP,
+    SNAPSHOT_ITEM,
+    epoch_buckets,
+    nap_rows,
+    snapshot_offset,
+    snapshot_rows,
+)
 from providers.series import Series
 
 INT = pl.Int64()
@@ -23,12 +31,15 @@ _IDS = {"userId": "vendor user id, on the connection", "summaryId": "kept as rec
 
 
 def _span(record_type: str, fields: tuple[Field, ...], ignored: dict[str, str],
-          series: tuple[Series, ...] = (), **kw: object) -> RecordMapping:
+          series: tuple[Series, ...] = (), paths: dict[str, pl.DataType] | None = None,
+          **kw: object) -> RecordMapping:
     mapped = {f.path for f in fields}
     ignored = {k: v for k, v in (_IDS | ignored).items() if k not in mapped}
-    return RecordMapping(record_type=record_type, paths=_START, time=_T, end_time=_END,
-                         tz_offset_s=_OFF, fields=fields, ignored=ignored,
-                         series=series, **kw)  # type: ignore[arg-type]
+    kw.setdefault("end_time", _END)
+    kw.setdefault("tz_offset_s", _OFF)
+    return RecordMapping(record_type=record_type, paths=_START | (paths or {}), time=_T,
+                         fields=fields, ignored=ignored, series=series,
+                         **kw)  # type: ignore[arg-type]
 
 
 DAILIES = _span("dailies", (
@@ -78,8 +89,10 @@ SLEEPS = _span("sleeps", (
     "timeOffsetSleepSpo2": "pulseox summaries carry the SpO2 samples",
     "timeOffsetSleepRespiration": "respiration summaries carry the samples",
     "overallSleepScore.qualifierKey": "a label", "sleepScores": "qualifier labels",
-    "naps": "nap list: not mapped yet", "totalNapDurationInSeconds": "naps not mapped yet",
-}, derived={"asleep_s": pl.col("deepSleepDurationInSeconds")
+    "totalNapDurationInSeconds": "the sum of naps[], each a nap_duration row of its own",
+    "naps.napValidation": "how the nap was detected (device/manual): a label",
+}, paths={"naps": pl.List(NAP)}, rows=nap_rows,
+    derived={"asleep_s": pl.col("deepSleepDurationInSeconds")
              + pl.col("lightSleepDurationInSeconds") + pl.col("remSleepInSeconds")})
 
 HRV = _span("hrv", (Field("lastNightAvg", "sleep_average_hrv_rmssd", "ms"),),
@@ -149,5 +162,55 @@ USER_METRICS = RecordMapping(
              "enhanced": "a flag", "fitnessAge": "no catalogue indicator"},
 )
 
-MAPPINGS = {m.record_type: m for m in (DAILIES, SLEEPS, HRV, BODY_COMPS, PULSEOX, RESPIRATION,
-                                       SKIN_TEMP, STRESS, ACTIVITIES, USER_METRICS)}
+# Epochs are the 15-minute detail of the dailies' totals, on a source of their own
+# ("garmin.epochs"): a day rolls up per source, so its steps are the sum of either the epochs
+# or the daily summary (source "garmin"), never of both; the merge then picks one source.
+EPOCHS = _span("epochs", (
+    Field("steps", "steps", "{steps}"),
+    Field("distanceInMeters", "distance", "m"),
+    Field("activeKilocalories", "active_energy", "kcal"),
+), {
+    "activityType": "one epoch per activity type and bucket: the bucket's parts are summed",
+    "activeTimeInSeconds": "movement time in the bucket; the dailies carry intensity minutes",
+    "met": "metabolic equivalent of the bucket: no catalogue indicator",
+    "intensity": "SEDENTARY/ACTIVE/HIGHLY_ACTIVE class, not the catalogue's intensity minutes",
+    "meanMotionIntensity": "accelerometer level: no catalogue indicator",
+    "maxMotionIntensity": "accelerometer level: no catalogue indicator",
+}, prepare=epoch_buckets, device=pl.lit("epochs"))
+
+# A cuff (Index BPM) or a typed-in reading: its pulse is a heart-rate sample of that device,
+# kept apart from the watch's all-day samples (which may share the instant).
+BLOOD_PRESSURES = RecordMapping(
+    record_type="bloodPressures",
+    paths={"measurementTimeInSeconds": INT, "measurementTimeOffsetInSeconds": INT,
+           "sourceType": pl.String()},
+    time=epoch_utc_expr("measurementTimeInSeconds"),
+    tz_offset_s=pl.col("measurementTimeOffsetInSeconds"),
+    device=pl.when(pl.col("sourceType") == "MANUAL").then(pl.lit("manual"))
+    .otherwise(pl.lit("bp_monitor")),
+    fields=(
+        Field("systolic", "blood_pressure_systolic", "mm[Hg]"),
+        Field("diastolic", "blood_pressure_diastolic", "mm[Hg]"),
+        Field("pulse", "heart_rate", "/min"),
+    ),
+    ignored={k: v for k, v in BODY_COMPS.ignored.items() if k in (
+        "userId", "summaryId", "userAccessToken", "measurementTimeInSeconds",
+        "measurementTimeOffsetInSeconds")}
+    | {"sourceType": "MANUAL/DEVICE: the source's device part (garmin.manual, "
+                     "garmin.bp_monitor)"},
+)
+
+# A 2-minute on-demand Health Snapshot: the averages of its summaries are samples dated at its
+# start, on source "garmin.snapshot" (the watch's all-day samples may share the instant).
+HEALTH_SNAPSHOT = _span("healthSnapshot", (), {
+    "calendarDate": "local day: sets the offset when startTimeOffsetInSeconds is absent",
+    "durationInSeconds": "the 2-minute window: its averages are samples at its start",
+    "summaries.minValue": "the window's extreme: the average is kept",
+    "summaries.maxValue": "the window's extreme: the average is kept",
+    "summaries.epochSummaries": "readings inside the 2-minute window: the average is kept",
+}, paths={"calendarDate": pl.String(), "summaries": pl.List(SNAPSHOT_ITEM)},
+    rows=snapshot_rows, tz_offset_s=snapshot_offset(), device=pl.lit("snapshot"))
+
+MAPPINGS = {m.record_type: m for m in (DAILIES, EPOCHS, SLEEPS, HRV, BODY_COMPS, PULSEOX,
+                                       RESPIRATION, SKIN_TEMP, STRESS, ACTIVITIES, USER_METRICS,
+                                       BLOOD_PRESSURES, HEALTH_SNAPSHOT)}

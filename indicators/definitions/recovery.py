@@ -5,7 +5,7 @@ from functools import partial
 from indicators.model import Category, Indicator, Kind, Rollup
 
 _r = partial(Indicator, category=Category.RECOVERY)
-S, IV, D = Kind.SAMPLE, Kind.INTERVAL, Kind.DAILY
+S, IV, D, X = Kind.SAMPLE, Kind.INTERVAL, Kind.DAILY, Kind.SESSION
 
 # Entries are kept compact, like a table: easier to review than one argument per line.
 # fmt: off
@@ -39,5 +39,13 @@ RECOVERY: tuple[Indicator, ...] = (
     _r("nightly_recharge_ans_charge", "ANS charge", D, "{score}", Rollup.LAST, -10, 10,
        "Polar Nightly Recharge autonomic nervous system charge, -10 to +10.",
        keywords=("polar", "recovery", "autonomic")),
+    _r("mindfulness_duration", "Mindfulness session time", X, "min", Rollup.SUM, 0, 1_440,
+       "Minutes of one guided breathing, meditation, relaxation or rest session.",
+       keywords=("meditation", "breathing", "relaxation", "oura", "moment", "mindful")),
+    # A heart-health estimate that lives here only while heart.py is edited elsewhere.
+    Indicator("cardiovascular_age", "Cardiovascular age", D, "a", Rollup.LAST, 18, 100,
+              "Vendor-estimated age of the arteries (vascular age), in years.",
+              category=Category.HEART,
+              keywords=("vascular age", "arterial stiffness", "oura", "heart health")),
 )
 # fmt: on

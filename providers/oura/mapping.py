@@ -3,9 +3,13 @@ offset; durations are seconds, energy kcal; scores may be null while the day is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
+from indicators.catalogue import get_indicator
 from indicators.timeutils import iso_offset_expr, iso_utc_expr
+from indicators.units import indicator_conversion
 from providers.formatting import Field, RecordMapping
 
 S, F = pl.String(), pl.Float64()
@@ -121,13 +125,33 @@ DAILY_SPO2 = RecordMapping(
     ignored=_ID | {"day": "time"},
 )
 
+
+
+def _heartrate_samples(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
+    """One row per sample of a day document. A record stored before samples were grouped by
+    day (one sample, top-level `bpm`/`timestamp`, no `data`) reads as a day of one sample."""
+    single = pl.concat_list(pl.struct("bpm", "timestamp"))
+    return (flat.with_columns(pl.when(pl.col("data").is_null()).then(single)
+                              .otherwise(pl.col("data")).alias("data"))
+            .explode("data")  # an empty day explodes to a null row: it fails as timeless
+            .with_columns(pl.col("data").struct.field("bpm"),
+                          pl.col("data").struct.field("timestamp"))
+            .drop("data"))
+
+
+# One raw record per UTC day of samples (see OuraProvider.fetch): {"day", "data": [rows]}.
 HEARTRATE = RecordMapping(
     record_type="heartrate",
-    paths={"timestamp": S},
+    paths={"day": S, "data": pl.List(pl.Struct({"bpm": F, "timestamp": S})),
+           "bpm": F, "timestamp": S},
+    prepare=_heartrate_samples,
     time=iso_utc_expr("timestamp"),
     tz_offset_s=iso_offset_expr("timestamp"),  # rows are UTC: the local offset is unknown
     fields=(Field("bpm", "heart_rate", "/min"),),
-    ignored={"timestamp": "time", "source": "context label (awake, rest, sleep, workout)",
+    ignored={"day": "the UTC day the samples were grouped by", "timestamp": "time",
+             "data.timestamp": "time", "data.source": "context label (awake, rest, sleep...)",
+             "data.timestamp_unix": "same instant as timestamp",
+             "source": "context label (records stored one sample each)",
              "timestamp_unix": "same instant as timestamp"},
 )
 
@@ -148,5 +172,113 @@ WORKOUT = RecordMapping(
                    "source": "how the workout was detected"},
 )
 
-MAPPINGS = {m.record_type: m for m in (DAILY_ACTIVITY, SLEEP, DAILY_SLEEP, DAILY_READINESS,
-                                       DAILY_SPO2, HEARTRATE, WORKOUT)}
+# Guided or quiet moments count as mindfulness; naps are sleep and body-status checks are a
+# minute-long measurement, so those sessions are skipped.
+MINDFUL_SESSION_TYPES = ("breathing", "meditation", "relaxation", "rest")
+
+
+def _sample_rows(prefix: str, indicator: str, unit: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Rows of an Oura sample object `{interval, items, timestamp}`: item i is at
+    timestamp + i * interval seconds; null items (no reading) are dropped."""
+    scale, offset = indicator_conversion(indicator, unit)
+    items, step = pl.col(f"{prefix}.items"), pl.col(f"{prefix}.interval")
+
+    def rows(frame: pl.DataFrame) -> pl.DataFrame:
+        return (
+            frame.lazy()
+            .select("user_id", "tz_offset_s", "source", "record_id", step.alias("_step"),
+                    iso_utc_expr(f"{prefix}.timestamp").alias("_start"), items.alias("_v"),
+                    pl.int_ranges(0, items.list.len()).alias("_i"))
+            .explode("_v", "_i")
+            .filter(pl.col("_v").is_not_null())
+            .select(
+                "user_id", pl.lit(indicator).alias("indicator"),
+                (pl.col("_start") + pl.duration(microseconds=(
+                    pl.col("_i") * pl.col("_step") * 1e6).round().cast(pl.Int64)))
+                .dt.cast_time_unit("us").alias("time"),
+                pl.lit(None, pl.Datetime("us", "UTC")).alias("end_time"), "tz_offset_s",
+                (pl.col("_v") * scale + offset).alias("value"),
+                pl.lit(get_indicator(indicator).unit).alias("unit"), "source", "record_id")
+            .collect()
+        )
+
+    return rows
+
+
+_SAMPLE = {"interval": F, "items": pl.List(F), "timestamp": S}
+
+SESSION = RecordMapping(
+    record_type="session",
+    paths={"type": S, "start_datetime": S, "end_datetime": S,
+           **{f"heart_rate_variability.{k}": t for k, t in _SAMPLE.items()}},
+    time=iso_utc_expr("start_datetime"),
+    end_time=iso_utc_expr("end_datetime"),
+    tz_offset_s=iso_offset_expr("start_datetime"),
+    keep=pl.col("type").is_in(MINDFUL_SESSION_TYPES),
+    derived={"duration_s": (pl.col("end_time") - pl.col("time")).dt.total_seconds()},
+    fields=(Field("duration_s", "mindfulness_duration", "s"),),
+    rows=_sample_rows("heart_rate_variability", "hrv_rmssd", "ms"),
+    ignored=_ID | {
+        "day": "local day", "start_datetime": "time", "end_datetime": "end_time",
+        "type": "selects the mindful moment types (naps, body-status checks skipped)",
+        "heart_rate": "5-s series; the heartrate collection carries the same samples "
+                      "(source session), so mapping both would duplicate them",
+        "mood": "user-selected label (bad...great), no catalogue indicator",
+        "motion_count": "motion-count series, no catalogue indicator",
+    },
+)
+
+DAILY_STRESS = RecordMapping(
+    record_type="daily_stress",
+    paths={"day": S},
+    time=_DAY_START,
+    derived={"end_time": pl.col("time") + pl.duration(days=1)},
+    tz_offset_s=pl.lit(0),
+    keep=pl.col("stress_high").is_not_null() | pl.col("recovery_high").is_not_null(),
+    fields=(
+        Field("stress_high", "stress_duration_high", "s"),
+        Field("recovery_high", "recovery_duration_high", "s"),
+    ),
+    ignored=_ID | {"day": "time", "day_summary": "a label (restored, normal, stressful)"},
+)
+
+VO2_MAX = RecordMapping(
+    record_type="vO2_max",  # sic: the collection path has a capital O
+    paths={"timestamp": S},
+    time=iso_utc_expr("timestamp"),
+    tz_offset_s=iso_offset_expr("timestamp"),
+    fields=(Field("vo2_max", "vo2max", "mL/(kg.min)"),),
+    ignored=_ID | {"day": "local day, implied by time + offset",
+                   "timestamp": "time (when the estimate was made)"},
+)
+
+DAILY_CARDIOVASCULAR_AGE = RecordMapping(
+    record_type="daily_cardiovascular_age",
+    paths={"day": S},
+    time=_DAY_START,
+    tz_offset_s=pl.lit(0),
+    keep=pl.col("vascular_age").is_not_null(),  # null until enough nights are measured
+    fields=(Field("vascular_age", "cardiovascular_age", "a"),),
+    ignored=_ID | {"day": "time"},
+)
+
+PERSONAL_INFO = RecordMapping(
+    record_type="personal_info",
+    paths={},
+    # The profile carries no time: it is dated by the day it was first pulled.
+    time=pl.col("_day").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+    tz_offset_s=pl.lit(0),
+    keep=pl.col("weight").is_not_null() | pl.col("height").is_not_null(),
+    fields=(Field("weight", "weight", "kg"), Field("height", "height", "m")),
+    ignored={
+        "id": "the vendor user id, kept as record_id",
+        "age": "personal data; a birthday-derived count, not a measurement",
+        "biological_sex": "personal data, not an indicator",
+        "email": "personal data: never an indicator value",
+    },
+)
+
+
+MAPPINGS = {m.record_type: m for m in (
+    DAILY_ACTIVITY, SLEEP, DAILY_SLEEP, DAILY_READINESS, DAILY_SPO2, HEARTRATE, WORKOUT, SESSION,
+    DAILY_STRESS, VO2_MAX, DAILY_CARDIOVASCULAR_AGE, PERSONAL_INFO)}

@@ -1,31 +1,111 @@
 """Oura API v2 emulator: `{data, next_token}` collections by inclusive `start_date`/`end_date`,
 heart-rate rows by `start_datetime`/`end_datetime`, ISO times with the local offset, seconds and
-kcal, single-use refresh tokens, webhooks signed hex(HMAC-SHA256(timestamp + body))."""
+kcal, single-use refresh tokens, webhooks signed hex(HMAC-SHA256(timestamp + body)).
+
+Sessions, daily stress, VO2max and cardiovascular age are not in the shared physiology: they
+are derived here from the day's truth (so each day renders the same way every time)."""
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from providers.sandbox.cloud import VendorState, iso_local, oauth_error, stable_id
+from providers.sandbox.cloud import VendorState, iso_local, iso_z, oauth_error, stable_id
 from providers.sandbox.oauth_server import OAuthRefusal
 from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
 
 PAGE = 10
+PROFILE_AGE = 34
 HR_PAGE = 500
 DOC_TYPES = ("daily_activity", "sleep", "daily_sleep", "daily_readiness", "daily_spo2",
-             "workout")
+             "workout", "session", "daily_stress", "vO2_max", "daily_cardiovascular_age")
+# The Moment of each weekday (Monday first): mostly mindful ones, a nap on Sundays.
+SESSION_TYPES = ("meditation", "breathing", "meditation", "relaxation", "rest", "meditation",
+                 "nap")
+SAMPLE_S = 5  # Oura session series are sampled every 5 seconds
+# Garmin's sandbox renders the same person's high-stress time as a fixed half hour a day.
+STRESS_HIGH_S = 1800
+
+
+def _meta(t: DayTruth) -> dict[str, Any]:
+    """The 2026 spec's `meta`: updated the morning after (version 1, UTC)."""
+    return {"updated_at": iso_z(t.local_midnight + 86400 + 6 * 3600), "version": 1}
+
+
+def session_window(t: DayTruth) -> tuple[int, int] | None:
+    """(start, end) epoch seconds of the day's session: half an hour after waking, 5 to
+    12.5 minutes long (by the day's readiness); none when the ring was off."""
+    if t.sleep is None:
+        return None
+    start = t.sleep.end + 1800
+    return start, start + 300 + (t.readiness_score % 4) * 150
+
+
+def _sample(start: int, off: int, items: list[float | None]) -> dict[str, Any]:
+    return {"interval": float(SAMPLE_S), "items": items,
+            "timestamp": iso_local(start, off, True)}
+
+
+def _session(person: Person, t: DayTruth, doc_id: str) -> list[dict[str, Any]]:
+    window = session_window(t)
+    if window is None or t.sleep is None:
+        return []
+    start, end = window
+    off, n = person.tz_offset_s, (end - start) // SAMPLE_S
+    hrv = t.sleep.avg_hrv_ms
+    return [{
+        "id": doc_id, "day": t.day.isoformat(), "meta": _meta(t),
+        "type": SESSION_TYPES[t.day.weekday()],
+        "start_datetime": iso_local(start, off), "end_datetime": iso_local(end, off),
+        "mood": ("good", "same", "great", None)[t.readiness_score % 4],
+        "heart_rate": _sample(start, off, [float(heart_rate(person, start + i * SAMPLE_S))
+                                           for i in range(n)]),
+        # RMSSD rises as the session relaxes; every 20th item is a dropout (null)
+        "heart_rate_variability": _sample(start, off, [
+            None if i % 20 == 7 else round(hrv * (1.0 + 0.002 * i), 1) for i in range(n)]),
+        "motion_count": _sample(start, off, [float(i % 3) for i in range(n)]),
+    }]
+
+
+def _more(kind: str, person: Person, t: DayTruth, doc_id: str) -> list[dict[str, Any]]:
+    """The record types beyond the shared physiology (see the module docstring)."""
+    if kind == "session":
+        return _session(person, t, doc_id)
+    base = {"id": doc_id, "day": t.day.isoformat(), "meta": _meta(t)}
+    if t.activity is None:
+        return []
+    if kind == "daily_stress":
+        if t.pending:
+            return [base | {"stress_high": None, "recovery_high": None, "day_summary": None}]
+        recovery = (t.readiness_score - 40) * 60
+        summary = ("stressful" if recovery < STRESS_HIGH_S else
+                   "restored" if recovery > 2 * STRESS_HIGH_S else "normal")
+        return [base | {"stress_high": STRESS_HIGH_S, "recovery_high": recovery,
+                        "day_summary": summary}]
+    if kind == "vO2_max":  # estimated after a workout
+        if t.workout is None:
+            return []
+        done = t.workout.start + t.workout.duration_s
+        return [base | {"timestamp": iso_local(done, person.tz_offset_s),
+                        "vo2_max": round(person.vo2max)}]
+    if kind == "daily_cardiovascular_age":
+        age = None if t.pending else PROFILE_AGE + round((person.resting_hr - 55) / 2)
+        return [base | {"vascular_age": age}]
+    raise HTTPException(404, f"unknown collection {kind}")
 
 
 def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
     s, a, w, off = t.sleep, t.activity, t.workout, person.tz_offset_s
     doc_id = stable_id("oura", kind, person.key, t.day)
     day = t.day.isoformat()
+    if kind in ("session", "daily_stress", "vO2_max", "daily_cardiovascular_age"):
+        return _more(kind, person, t, doc_id)
     if kind == "workout":
         if w is None:
             return []
@@ -84,6 +164,35 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
     raise HTTPException(404, f"unknown collection {kind}")
 
 
+def _hr_source(state: VendorState, person: Person) -> Callable[[int], str]:
+    """The `source` label of a heart-rate row at epoch second `ts`: sleep, workout or
+    session while one lasts (the night ending on day D starts on the evening before)."""
+    spans: dict[date, list[tuple[int, int, str]]] = {}
+
+    def of_day(day: date) -> list[tuple[int, int, str]]:
+        if day not in spans:
+            t = state.truth(person, day)
+            found = [(t.sleep.start, t.sleep.end, "sleep")] if t.sleep else []
+            if t.workout:
+                found.append((t.workout.start, t.workout.start + t.workout.duration_s,
+                              "workout"))
+            window = session_window(t)
+            if window:
+                found.append((*window, "session"))
+            spans[day] = found
+        return spans[day]
+
+    def source(ts: int) -> str:
+        local = datetime.fromtimestamp(ts + person.tz_offset_s, UTC).date()
+        for day in (local, local + timedelta(days=1)):
+            for lo, hi, label in of_day(day):
+                if lo <= ts < hi:
+                    return label
+        return "awake"
+
+    return source
+
+
 def _page(items: list[Any], token: str | None, size: int) -> dict[str, Any]:
     offset = int(token) if token else 0
     nxt = str(offset + size) if offset + size < len(items) else None
@@ -117,7 +226,7 @@ def build(state: VendorState) -> FastAPI:
     @app.get("/v2/usercollection/personal_info")
     def personal_info(request: Request) -> dict[str, Any]:
         person = state.guard(request)
-        return {"id": person.vendor_hex_id("oura")[:12], "age": 34,
+        return {"id": person.vendor_hex_id("oura")[:12], "age": PROFILE_AGE,
                 "weight": person.weight_kg, "height": person.height_m,
                 "biological_sex": "female", "email": f"{person.key}@sandbox.test"}
 
@@ -129,8 +238,9 @@ def build(state: VendorState) -> FastAPI:
         hi = int(datetime.fromisoformat(end_datetime.replace("Z", "+00:00")).timestamp()
                  ) if end_datetime else lo + 86400
         first = lo - lo % 300 + (300 if lo % 300 else 0)
-        rows = [{"bpm": heart_rate(person, ts), "source": "awake",
-                 "timestamp": iso_local(ts, 0)}
+        source = _hr_source(state, person)
+        rows = [{"bpm": heart_rate(person, ts), "source": source(ts),
+                 "timestamp": iso_local(ts, 0), "timestamp_unix": ts * 1000}
                 for ts in range(first, min(hi, lo + 31 * 86400), 300)]
         return JSONResponse(_page(rows, next_token, HR_PAGE))
 

@@ -47,7 +47,10 @@ ACTIVITY = {"id": "0c3e9b1a-6d2f-47a8-b5c4-2e8f1d7a3b55", "day": "2025-03-11",
             "contributors": {"meet_daily_targets": 100, "move_every_hour": 95}}
 SPO2 = {"id": "7d1f0a2b-9e3c-4b58-a7d6-1c0e5f3b2a88", "day": "2025-03-11",
         "spo2_percentage": {"average": 96.41}, "breathing_disturbance_index": 7}
-HR = {"bpm": 61, "source": "awake", "timestamp": "2025-03-11T12:31:21+00:00"}
+# Heart-rate rows are stored as one document per UTC day (the provider groups the pages).
+HR = {"day": "2025-03-11", "data": [
+    {"bpm": 61, "source": "awake", "timestamp": "2025-03-11T12:31:21+00:00"},
+    {"bpm": 54, "source": "rest", "timestamp": "2025-03-11T13:22:15+00:00"}]}
 WORKOUT = {"id": "3c8b2e1f-0d4a-4f9e-b6a7-5e2c1d0f9a33", "activity": "running",
            "calories": 612.4, "day": "2025-03-11", "distance": 10240.0,
            "start_datetime": "2025-03-11T18:02:00+01:00",
@@ -92,9 +95,10 @@ def test_daily_scores_spo2_heart_rate_and_workout(fmt):
         "readiness_score": 79, "skin_temperature_deviation": -0.12}
     assert fmt.values("oura", "daily_spo2", SPO2) == {
         "spo2_sleep_average": 96.41, "breathing_disturbance_index": 7}
-    hr = fmt.rows("oura", [("heartrate", HR)]).row(0, named=True)
-    assert (hr["value"], hr["time"], hr["tz_offset_s"]) == (
-        61, datetime(2025, 3, 11, 12, 31, 21, tzinfo=UTC), 0)
+    hr = fmt.rows("oura", [("heartrate", HR)]).sort("time")
+    assert hr["value"].to_list() == [61, 54]
+    assert hr.row(0, named=True)["time"] == datetime(2025, 3, 11, 12, 31, 21, tzinfo=UTC)
+    assert hr["tz_offset_s"].to_list() == [0, 0]
     v = fmt.values("oura", "workout", WORKOUT)
     assert (v["workout_duration"], v["workout_energy"], v["workout_distance"]) == (
         pytest.approx(56.5), 612.4, 10240.0)

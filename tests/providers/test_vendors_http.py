@@ -91,8 +91,9 @@ async def test_pagination_runs_to_the_end(slug, record_type, per_day, link, regi
     connection = await link(provider)
     raw = await provider.pull(connection, WINDOW, MemoryTokenStore(),
                               record_types=(record_type,))
-    if record_type == "heartrate":
-        assert raw.height == 14 * per_day  # 5-min rows over 14 days, 500 per page
+    if record_type == "heartrate":  # one raw record per UTC day of 5-min rows, 500 a page
+        assert raw.height == 14
+        assert raw["payload"].str.count_matches('"bpm"').sum() == 14 * per_day
     else:
         from providers.sandbox.physiology import PERSONS, day_truth
 

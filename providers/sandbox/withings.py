@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from providers.sandbox.cloud import VendorState, oauth_error
 from providers.sandbox.oauth_server import OAuthRefusal
-from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
+from providers.sandbox.physiology import DayTruth, Person, SleepTruth, days_between, heart_rate
 
 PAGE = 10
 _NONCES: set[str] = set()
@@ -40,6 +41,8 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
                               {"value": round(b.muscle_kg * 100), "type": 76, "unit": -2},
                               {"value": round(b.bone_kg * 100), "type": 88, "unit": -2},
                               {"value": heart_rate(person, b.time), "type": 11, "unit": 0}]}]
+    if kind == "workouts":
+        return [] if t.workout is None else [_workout(person, t)]
     if s is None or a is None:
         return []
     if kind == "activity":
@@ -70,6 +73,77 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
                       "breathing_disturbances_intensity": 9, "snoring": 840,
                       "snoringepisodecount": 3,
                       "apnea_hypopnea_index": s.disturbances // 2}}]
+
+
+def _workout(person: Person, t: DayTruth) -> dict[str, Any]:
+    w, s = t.workout, t.sleep
+    assert w is not None
+    end = w.start + w.duration_s
+    running = w.sport == "running"
+    return {"id": t.day.toordinal() * 11, "category": 2 if running else 6,
+            "timezone": person.iana_tz, "model": 93, "attrib": 7, "startdate": w.start,
+            "enddate": end, "date": t.day.isoformat(), "modified": end + 600,
+            "deviceid": "e4f5a6b7c8d9",
+            "data": {"calories": w.kcal, "intensity": 0, "manual_intensity": 0,
+                     "manual_distance": 0, "manual_calories": 0, "hr_average": w.avg_hr,
+                     "hr_min": round(person.resting_hr + 30), "hr_max": w.max_hr,
+                     "hr_zone_0": w.duration_s // 10, "hr_zone_1": w.duration_s // 5,
+                     "hr_zone_2": w.duration_s // 2, "hr_zone_3": w.duration_s // 5,
+                     "pause_duration": 0, "algo_pause_duration": 0,
+                     "spo2_average": round(s.spo2) if s else 97,
+                     "steps": int(w.duration_s * 2.8) if running else 0,
+                     "distance": w.distance_m, "elevation": round(w.elevation_gain_m / 3),
+                     "pool_laps": 0, "pool_length": 0, "strokes": 0,
+                     "core_body_temperature_avg": 37.9, "core_body_temperature_min": 37.1,
+                     "core_body_temperature_max": 38.6,
+                     "core_body_temperature_status": "usual"}}
+
+
+EPOCH_S = 600  # the emulated watch's epoch for steps and heart rate
+
+
+def _night_samples(person: Person, s: SleepTruth) -> dict[int, dict[str, Any]]:
+    """The night's SpO2 (hourly from bedtime) and HRV (at bedtime, +5 and +10 min): the same
+    instants and values the Garmin and Oura emulators give, so cross-vendor samples meet."""
+    out: dict[int, dict[str, Any]] = {}
+    for ts in range(s.start, s.end, 3600):
+        out[ts] = {"spo2_auto": round(s.spo2), "rr": round(s.resp_rate)}
+    for ts, hrv in ((s.start, s.avg_hrv_ms), (s.start + 300, s.avg_hrv_ms - 4),
+                    (s.start + 600, s.avg_hrv_ms + 4)):
+        out.setdefault(ts, {}).update({"rmssd": hrv, "sdnn1": hrv + 9, "hrv_quality": 3})
+    return out
+
+
+def intraday(person: Person, truth: Callable[[date], DayTruth], today: date, start: int,
+             end: int, fields: set[str] | None) -> dict[str, dict[str, Any]]:
+    """`series` of getintradayactivity: the first 24 h after `start` only, as Withings does."""
+    end = min(end, start + 86400 - 1)
+    first = datetime.fromtimestamp(start + person.tz_offset_s, UTC).date() - timedelta(days=1)
+    last = min(today, datetime.fromtimestamp(end + person.tz_offset_s, UTC).date() + timedelta(
+        days=1))
+    entries: dict[int, dict[str, Any]] = {}
+    for day in days_between(first, last):
+        t = truth(day)
+        if t.sleep is not None:
+            for ts, values in _night_samples(person, t.sleep).items():
+                entries.setdefault(ts, {}).update(values)
+        if t.activity is None:
+            continue
+        per_epoch = t.activity.steps // 96  # spread over 07:00-23:00 local
+        for ts in range(t.local_midnight, t.local_midnight + 86400, EPOCH_S):
+            awake = 7 * 3600 <= ts - t.local_midnight < 23 * 3600
+            entries.setdefault(ts, {}).update({"duration": EPOCH_S} | ({
+                "steps": per_epoch, "distance": round(per_epoch * 0.76, 1),
+                "calories": round(per_epoch * 0.045, 2), "elevation": 0} if awake else {}))
+    series = {}
+    for ts in sorted(entries):
+        if start <= ts <= end:
+            doc = {"deviceid": "e4f5a6b7c8d9", "model": "ScanWatch", "model_id": 93,
+                   "heart_rate": heart_rate(person, ts)} | entries[ts]
+            series[str(ts)] = {k: v for k, v in doc.items()
+                               if fields is None or k in fields or k in ("deviceid", "model",
+                                                                         "model_id")}
+    return series
 
 
 def _ok(body: dict[str, Any]) -> JSONResponse:
@@ -132,11 +206,14 @@ def build(state: VendorState) -> FastAPI:
                            "csrf_token": secrets.token_hex(8)})
 
     def collect(request: Request, kind: str, first: date, last: date, offset: int,
-                key: str) -> JSONResponse:
+                key: str, fields: set[str] | None = None) -> JSONResponse:
         person = state.guard(request)
         last = min(last, state.today)
         docs = [d for day in days_between(first, last)
                 for d in render(kind, person, state.truth(person, day))]
+        if fields is not None:  # most fields come only when listed in data_fields
+            docs = [d | {"data": {k: v for k, v in d["data"].items() if k in fields}}
+                    for d in docs]
         more = offset + PAGE < len(docs)
         body: dict[str, Any] = {key: docs[offset:offset + PAGE], "more": more,
                                 "offset": offset + PAGE if more else 0}
@@ -155,11 +232,23 @@ def build(state: VendorState) -> FastAPI:
                        "measuregrps")
 
     @app.post("/v2/measure")
-    async def activity(request: Request) -> JSONResponse:
+    async def measure_v2(request: Request) -> JSONResponse:
         form = {k: str(v) for k, v in (await request.form()).items()}
-        return collect(request, "activity", date.fromisoformat(form["startdateymd"]),
+        action = form.get("action")
+        fields = set(form["data_fields"].split(",")) if form.get("data_fields") else None
+        if action == "getintradayactivity":
+            person = state.guard(request)
+            end = int(form.get("enddate", 0)) or int(datetime.now(UTC).timestamp())
+            start = int(form.get("startdate", 0)) or end - 86400
+            return _ok({"series": intraday(person, lambda d: state.truth(person, d),
+                                           state.today, start, end, fields)})
+        if action not in ("getactivity", "getworkouts"):
+            raise HTTPException(400, f"unknown action {action!r}")
+        kind, key = ("activity", "activities") if action == "getactivity" else (
+            "workouts", "series")
+        return collect(request, kind, date.fromisoformat(form["startdateymd"]),
                        date.fromisoformat(form["enddateymd"]), int(form.get("offset", 0)),
-                       "activities")
+                       key, fields if kind == "workouts" else None)
 
     @app.post("/v2/sleep")
     async def sleep(request: Request) -> JSONResponse:

@@ -12,7 +12,7 @@ from indicators.units import indicator_conversion
 from providers.errors import UnknownPayloadShapeError
 from providers.formatting import COLUMNS, Field, RecordMapping
 
-S, INT = pl.String(), pl.Int64()
+S, INT, F = pl.String(), pl.Int64(), pl.Float64()
 
 # meastype -> (indicator, unit of value * 10^unit)
 MEASTYPES: dict[int, tuple[str, str]] = {
@@ -176,4 +176,49 @@ SLEEP = RecordMapping(
     },
 )
 
-MAPPINGS = {m.record_type: m for m in (MEASURE, ACTIVITY, SLEEP)}
+_WORKOUT_START, _WORKOUT_END = epoch_utc_expr("startdate"), epoch_utc_expr("enddate")
+WORKOUTS = RecordMapping(
+    record_type="workouts",
+    paths={"startdate": INT, "enddate": INT, "timezone": S, "data.distance": F,
+           "data.manual_distance": F, "data.calories": F, "data.manual_calories": F},
+    prepare=lambda flat, raw: _zone_offsets(flat, raw, _WORKOUT_START),
+    time=_WORKOUT_START,
+    end_time=_WORKOUT_END,
+    tz_offset_s=pl.col("_tz_offset_s"),
+    # A workout logged by hand carries only the manual_* values.
+    derived={"duration_s": (pl.col("end_time") - pl.col("time")).dt.total_seconds(),
+             "distance_m": pl.coalesce("data.distance", "data.manual_distance"),
+             "energy_kcal": pl.coalesce("data.calories", "data.manual_calories")},
+    fields=(
+        Field("duration_s", "workout_duration", "s"),
+        Field("energy_kcal", "workout_energy", "kcal"),
+        Field("distance_m", "workout_distance", "m"),
+        Field("data.hr_average", "workout_average_heart_rate", "/min"),
+        Field("data.hr_max", "workout_max_heart_rate", "/min"),
+    ),
+    ignored={
+        "id": "kept as record_id", "category": "sport (a label)", "timezone": "tz_offset_s",
+        "model": "device label", "attrib": "device/manual attribution",
+        "startdate": "time", "enddate": "end_time (duration = enddate - startdate)",
+        "date": "local day", "modified": "raw record version", "deviceid": "device id",
+        "data.intensity": "user-rated 0-100 intensity", "data.manual_intensity": "user rating",
+        "data.hr_min": "no workout minimum heart-rate id",
+        **{f"data.hr_zone_{i}": "Withings' four zones have other bounds than the catalogue's "
+           "zones 0-5" for i in range(4)},
+        "data.pause_duration": "inside startdate-enddate as Withings reports it",
+        "data.algo_pause_duration": "inside startdate-enddate (swims)",
+        "data.spo2_average": "a workout average: spo2 is a reading, no session id",
+        "data.steps": "the daily activity summary counts them already",
+        "data.elevation": "floors climbed (per the spec), not metres of ascent: "
+        "workout_elevation_gain would need a guessed height per floor, and the daily "
+        "activity summary counts the floors already",
+        "data.pool_laps": "no catalogue id", "data.pool_length": "no catalogue id",
+        "data.strokes": "no catalogue id",
+        "data.core_body_temperature_avg": "estimated core temperature: no session id",
+        "data.core_body_temperature_min": "no session id",
+        "data.core_body_temperature_max": "no session id",
+        "data.core_body_temperature_status": "a label",
+    },
+)
+
+MAPPINGS = {m.record_type: m for m in (MEASURE, ACTIVITY, SLEEP, WORKOUTS)}

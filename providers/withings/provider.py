@@ -21,15 +21,23 @@ from providers.http import Outcome, VendorClient, default_classify
 from providers.oauth import OAuth2Config
 from providers.types import AuthKind, Connection, ProviderInfo, SyncRequest, Tokens, Window
 from providers.webhooks import header
-from providers.withings.mapping import MAPPINGS
+from providers.withings.intraday import INTRADAY, INTRADAY_IGNORED, INTRADAY_SAMPLES
+from providers.withings.mapping import MAPPINGS, WORKOUTS
 
 _AUTH_FAILED = {100, 101, 102, 200, 401}
 _SLEEP_FIELDS = ("total_timeinbed,total_sleep_time,asleepduration,lightsleepduration,"
                  "deepsleepduration,remsleepduration,wakeupduration,sleep_latency,"
                  "sleep_efficiency,sleep_score,hr_average,hr_min,hr_max,rr_average,"
                  "apnea_hypopnea_index")
+_WORKOUT_FIELDS = ",".join(p.removeprefix("data.") for p in (
+    *WORKOUTS.paths, *(f.path for f in WORKOUTS.fields), *WORKOUTS.ignored)
+    if p.startswith("data."))
+_INTRADAY_FIELDS = ",".join(k for k in (*INTRADAY_SAMPLES, *INTRADAY_IGNORED)
+                            if k not in ("deviceid", "model", "model_id"))
+INTRADAY_SPAN = timedelta(hours=24)  # getintradayactivity answers the first 24 h only
 # notification `appli` -> record types to pull again
-APPLI = {1: ("measure",), 2: ("measure",), 4: ("measure",), 16: ("activity",), 44: ("sleep",)}
+APPLI = {1: ("measure",), 2: ("measure",), 4: ("measure",),
+         16: ("activity", "workouts", "intraday"), 44: ("sleep",)}
 
 
 def unwrap_token_response(response: httpx.Response) -> httpx.Response:
@@ -53,12 +61,14 @@ def _sign(secret: str, *parts: str) -> str:
 
 
 class WithingsProvider(Provider):
-    """Withings scales, watches and sleep analyzers: measures, daily activity, sleep."""
+    """Withings scales, watches and sleep analyzers: measures, daily activity, workouts,
+    intraday samples and sleep."""
 
     info = ProviderInfo(
         slug="withings", display_name="Withings", auth_kind=AuthKind.OAUTH2,
         scopes=("user.info", "user.metrics", "user.activity"),
-        record_types=("measure", "activity", "sleep"), supports_webhooks=True,
+        record_types=("measure", "activity", "sleep", "workouts", "intraday"),
+        supports_webhooks=True,
     )
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://account.withings.com/oauth2_user/authorize2",
@@ -68,7 +78,7 @@ class WithingsProvider(Provider):
         "measure_v2": "https://wbsapi.withings.net/v2/measure",
         "sleep": "https://wbsapi.withings.net/v2/sleep",
     }
-    mappings: ClassVar[Mapping[str, RecordMapping]] = MAPPINGS
+    mappings: ClassVar[Mapping[str, RecordMapping]] = {**MAPPINGS, "intraday": INTRADAY}
 
     def oauth_config(self) -> OAuth2Config:
         return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes,
@@ -131,16 +141,41 @@ class WithingsProvider(Provider):
                 # groups carry no zone: keep the envelope's with each stored group
                 yield group | {"timezone": body.get("timezone")}
             return
+        if record_type == "intraday":
+            async for doc in self._intraday(client, window):
+                yield doc
+            return
         url, action, key = {"activity": (self.url("measure_v2"), "getactivity", "activities"),
+                            "workouts": (self.url("measure_v2"), "getworkouts", "series"),
                             "sleep": (self.url("sleep"), "getsummary", "series")}[record_type]
         form = {"action": action, "startdateymd": window.start.date().isoformat(),
                 "enddateymd": last}
         if record_type == "sleep":
             form["data_fields"] = _SLEEP_FIELDS
+        if record_type == "workouts":
+            form["data_fields"] = _WORKOUT_FIELDS
         async for _, doc in self._pages(client, url, form, key):
             yield doc
 
+    async def _intraday(self, client: VendorClient,
+                        window: Window) -> AsyncIterator[dict[str, Any]]:
+        """One document per whole UTC day the window touches (so that any window, e.g. a
+        notification's, stores the same documents), each asked for in one 24 h call."""
+        for day in window.days():
+            start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+            end = start + int(INTRADAY_SPAN.total_seconds()) - 1
+            response = await client.request("POST", self.url("measure_v2"), data={
+                "action": "getintradayactivity", "startdate": start, "enddate": end,
+                "data_fields": _INTRADAY_FIELDS})
+            body = response.json()["body"]
+            if body.get("series"):
+                # the body is only `series`: the window is kept to date the document
+                yield {"startdate": start, "enddate": end, "series": body["series"]}
+
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
+        if record_type == "intraday":
+            day = datetime.fromtimestamp(int(doc["startdate"]), UTC).date()
+            return Identity(f"intraday:{day.isoformat()}", None, day)
         if record_type == "measure":
             day = datetime.fromtimestamp(int(doc["date"]), UTC).date()
             return Identity(str(doc["grpid"]), str(doc.get("modified")), day)

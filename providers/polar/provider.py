@@ -21,6 +21,7 @@ from providers.errors import (
 from providers.formatting import RecordMapping
 from providers.http import VendorClient
 from providers.oauth import OAuth2Config
+from providers.polar.biosensing import BIOSENSING
 from providers.polar.mapping import MAPPINGS
 from providers.types import (
     AuthKind,
@@ -35,26 +36,67 @@ from providers.webhooks import compare_hex, hmac_sha256, require
 _PATHS = {"exercises": ("/v3/exercises", None), "activities": ("/v3/users/activities", None),
           "sleep": ("/v3/users/sleep", "nights"),
           "nightly-recharge": ("/v3/users/nightly-recharge", "recharges"),
-          "physical-info": ("/v3/users/physical-info", None)}
+          "physical-info": ("/v3/users/physical-info", None),
+          "continuous-heart-rate": ("/v3/users/continuous-heart-rate", "heart_rates"),
+          "body-temperature": ("/v3/users/biosensing/bodytemperature", None),
+          "skin-temperature": ("/v3/users/biosensing/skintemperature", None),
+          "spo2": ("/v3/users/biosensing/spo2", None),
+          "ecg": ("/v3/users/biosensing/ecg", None)}
+# Asked for with `from`/`to` (inclusive dates), at most 28 days a call.
+RANGED = {"activities", "continuous-heart-rate", "body-temperature", "skin-temperature",
+          "spo2", "ecg"}
+MAX_RANGE_DAYS = 28
 EVENTS = {"EXERCISE": "exercises", "SLEEP": "sleep", "ACTIVITY_SUMMARY": "activities",
-          "PHYSICAL_INFORMATION": "physical-info", "CONTINUOUS_HEART_RATE": None,
+          "PHYSICAL_INFORMATION": "physical-info",
+          "CONTINUOUS_HEART_RATE": "continuous-heart-rate",
           "SLEEP_WISE_CIRCADIAN_BEDTIME": None, "SLEEP_WISE_ALERTNESS": None}
 
 
+def _test_day(doc: Mapping[str, Any]) -> date:
+    """Local day of a biosensing test (epoch seconds + offset in minutes)."""
+    return datetime.fromtimestamp(int(doc["test_time"]) + 60 * int(
+        doc.get("time_zone_offset") or 0), UTC).date()
+
+
 def _doc_day(record_type: str, doc: Mapping[str, Any]) -> date:
-    if record_type == "exercises":
-        return date.fromisoformat(doc["start_time"][:10])
-    if record_type == "activities":
+    if record_type in ("exercises", "activities"):
         return date.fromisoformat(doc["start_time"][:10])
     if record_type == "physical-info":
         stamp = doc.get("modified") or doc.get("created")
         return datetime.fromisoformat(stamp.replace("Z", "+00:00")).date() if stamp else (
             datetime.now(UTC).date())
+    if record_type == "body-temperature":
+        return date.fromisoformat(doc["end_time"][:10])  # the morning the night ends
+    if record_type == "skin-temperature":
+        return date.fromisoformat(doc["sleep_date"])
+    if record_type in ("spo2", "ecg"):
+        return _test_day(doc)
     return date.fromisoformat(doc["date"])
 
 
+def _vendor_id(record_type: str, doc: Mapping[str, Any], day: date) -> str:
+    if doc.get("id"):
+        return str(doc["id"])
+    if record_type in ("spo2", "ecg"):
+        return f"{record_type}:{doc['test_time']}"  # several tests a day
+    if record_type == "body-temperature":
+        return f"{record_type}:{doc['start_time']}"
+    return f"{record_type}:{day.isoformat()}"
+
+
+def ranges(first: date, last: date) -> list[tuple[date, date]]:
+    """first..last (inclusive) cut into spans of at most MAX_RANGE_DAYS days."""
+    spans = []
+    while first <= last:
+        end = min(last, first + timedelta(days=MAX_RANGE_DAYS - 1))
+        spans.append((first, end))
+        first = end + timedelta(days=1)
+    return spans
+
+
 class PolarProvider(Provider):
-    """Polar: exercises, daily activity, sleep, Nightly Recharge and physical info."""
+    """Polar: exercises, daily activity, sleep, Nightly Recharge, physical info, continuous
+    heart rate and Elixir biosensing (body and skin temperature, SpO2 and ECG tests)."""
 
     info = ProviderInfo(
         slug="polar", display_name="Polar", auth_kind=AuthKind.OAUTH2,
@@ -66,7 +108,7 @@ class PolarProvider(Provider):
         "token": "https://polarremote.com/v2/oauth2/token",
         "api": "https://www.polaraccesslink.com/v3",
     }
-    mappings: ClassVar[Mapping[str, RecordMapping]] = MAPPINGS
+    mappings: ClassVar[Mapping[str, RecordMapping]] = {**MAPPINGS, **BIOSENSING}
 
     def oauth_config(self) -> OAuth2Config:
         return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes,
@@ -100,26 +142,29 @@ class PolarProvider(Provider):
     async def fetch(self, client: VendorClient, record_type: str,
                     window: Window) -> AsyncIterator[dict[str, Any]]:
         path, wrapper = _PATHS[record_type]
-        params: dict[str, str] = {}
         last = (window.end - timedelta(microseconds=1)).date()
-        if record_type == "activities":
-            params = {"from": window.start.date().isoformat(), "to": last.isoformat()}
-        body = await client.get_json(self.url("api") + path.removeprefix("/v3"), params=params)
-        if body is None:  # 204/404: nothing in the last 28 days
-            return
-        docs = [body] if record_type == "physical-info" else (
-            body[wrapper] if wrapper else body)
-        for doc in docs:
-            # The new endpoints answer for the last ~28 days: keep the window's days.
-            if record_type == "physical-info" or window.start.date() <= _doc_day(
-                    record_type, doc) <= last:
-                yield doc
+        spans: list[tuple[date, date] | None] = [None]
+        if record_type in RANGED:
+            spans = list(ranges(window.start.date(), last))
+        for span in spans:
+            params = {} if span is None else {"from": span[0].isoformat(),
+                                              "to": span[1].isoformat()}
+            body = await client.get_json(self.url("api") + path.removeprefix("/v3"),
+                                         params=params)
+            if body is None:  # 204/404: nothing in the range (or the last 28 days)
+                continue
+            docs = [body] if record_type == "physical-info" else (
+                body[wrapper] if wrapper else body)
+            for doc in docs:
+                # The new endpoints answer for the last ~28 days: keep the window's days.
+                if record_type == "physical-info" or window.start.date() <= _doc_day(
+                        record_type, doc) <= last:
+                    yield doc
 
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
         day = _doc_day(record_type, doc)
-        vendor_id = doc.get("id") or f"{record_type}:{day.isoformat()}"
-        version = doc.get("upload_time") or doc.get("modified")
-        return Identity(str(vendor_id), version, day)
+        version = doc.get("upload_time") or doc.get("modified") or doc.get("modified_time")
+        return Identity(_vendor_id(record_type, doc, day), version, day)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes,
                        now: float | None = None) -> None:

@@ -43,7 +43,7 @@ def _clock(epoch: int, offset_s: int) -> str:
 
 def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
     s, a, w, off = t.sleep, t.activity, t.workout, person.tz_offset_s
-    user_url = f"https://www.polaraccesslink.com/v3/users/{person.vendor_int_id('polar')}"
+    user_url = _user_url(person)
     if kind == "exercises":
         if w is None:
             return []
@@ -88,6 +88,92 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
                  "ans_charge": 1.8, "ans_charge_status": 3, "hrv_samples": {"23:25": 47},
                  "breathing_samples": {"23:24": 14.1}}]
     raise HTTPException(404, "unknown resource")
+
+
+MAX_RANGE_DAYS = 28
+
+
+def _hms(epoch: int, offset_s: int) -> str:
+    seconds = (epoch + offset_s) % 86400
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _utc_naive(epoch: int) -> str:
+    return iso_local(epoch, 0)[:19]  # biosensing periods: UTC without an offset
+
+
+def continuous_hr(person: Person, t: DayTruth) -> list[dict[str, Any]]:
+    """5-min samples over the local day, in device clock time (no offset in the document)."""
+    if t.activity is None:  # the watch stayed on the charger
+        return []
+    stamps = range(t.local_midnight, t.local_midnight + 86400, 300)
+    return [{"polar_user": _user_url(person), "date": t.day.isoformat(),
+             "heart_rate_samples": [{"heart_rate": heart_rate(person, ts),
+                                     "sample_time": _hms(ts, person.tz_offset_s)}
+                                    for ts in stamps]}]
+
+
+def biosensing(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
+    """Elixir biosensing documents of the night that ends on `t.day` (and morning tests)."""
+    s, off, device = t.sleep, person.tz_offset_s, {"source_device_id": "C2A91F3E"}
+    if s is None:
+        return []
+    asleep_at = s.start + s.latency_s
+    if kind == "skintemperature":
+        return [{"sleep_date": t.day.isoformat(),
+                 "sleep_time_skin_temperature_celsius": s.skin_temp_c,
+                 "deviation_from_baseline_celsius": s.skin_temp_dev_c}]
+    if kind == "bodytemperature":
+        # the wrist sensor reads skin temperature: a little below the night's mean early on
+        samples = [{"temperature_celsius": round(s.skin_temp_c - 0.3 + 0.1 * (i % 4), 2),
+                    "recording_time_delta_milliseconds": (ts - asleep_at) * 1000}
+                   for i, ts in enumerate(range(asleep_at, s.end, 1800))]
+        return [device | {"measurement_type": "TM_SKIN_TEMPERATURE",
+                          "sensor_location": "SL_DISTAL", "start_time": _utc_naive(asleep_at),
+                          "end_time": _utc_naive(s.end), "modified_time": _utc_naive(s.end + 600),
+                          "samples": samples}]
+    n = t.day.toordinal()
+    if kind == "spo2":
+        at = s.end + 1800
+        tests = [] if n % 3 else [device | {
+            "test_time": at, "time_zone_offset": off // 60, "test_status": "SPO2_TEST_PASSED",
+            "blood_oxygen_percent": round(s.spo2), "spo2_class": "SPO2_CLASS_NORMAL",
+            "spo2_value_deviation_from_baseline": "DEVIATION_USUAL",
+            "spo2_quality_average_percent": 92.0,
+            "average_heart_rate_bpm": heart_rate(person, at),
+            "heart_rate_variability_ms": float(s.avg_hrv_ms - 6),
+            "spo2_hrv_deviation_from_baseline": "DEVIATION_USUAL", "altitude_meters": 50.0}]
+        if n % 5 == 0:  # a second try that failed: it measures nothing
+            tests.append(device | {
+                "test_time": at + 600, "time_zone_offset": off // 60,
+                "test_status": "SPO2_TEST_INCONCLUSIVE_TOO_LOW_OVERALL_QUALITY",
+                "blood_oxygen_percent": 0, "spo2_class": "SPO2_CLASS_UNKNOWN",
+                "spo2_value_deviation_from_baseline": "DEVIATION_NO_BASELINE",
+                "spo2_quality_average_percent": 31.0, "average_heart_rate_bpm": 0,
+                "heart_rate_variability_ms": 0.0,
+                "spo2_hrv_deviation_from_baseline": "DEVIATION_NO_BASELINE",
+                "altitude_meters": 50.0})
+        return tests
+    if kind == "ecg":
+        if n % 4:
+            return []
+        at = s.end + 2400
+        hr = heart_rate(person, at)
+        return [device | {
+            "test_time": at, "time_zone_offset": off // 60, "average_heart_rate_bpm": hr,
+            "heart_rate_variability_ms": float(s.avg_hrv_ms - 6),
+            "heart_rate_variability_level": "ECG_HRV_LEVEL_USUAL",
+            "rri_ms": round(60000 / hr, 1), "pulse_transit_time_systolic_ms": 212.0,
+            "pulse_transit_time_diastolic_ms": 248.0, "pulse_transit_time_quality_index": 87.0,
+            "samples": [{"recording_time_delta_ms": i * 8, "amplitude_mv": round(
+                0.05 * (i % 5), 2)} for i in range(10)],
+            "quality_measurements": [{"recording_time_delta_ms": 0,
+                                      "quality_level": "ECG_QUALITY_HIGH"}]}]
+    raise HTTPException(404, "unknown biosensing resource")
+
+
+def _user_url(person: Person) -> str:
+    return f"https://www.polaraccesslink.com/v3/users/{person.vendor_int_id('polar')}"
 
 
 def build(state: VendorState) -> FastAPI:
@@ -175,6 +261,43 @@ def build(state: VendorState) -> FastAPI:
                              "aerobic_threshold": 140, "anaerobic_threshold": 170,
                              "vo2_max": round(person.vo2max),
                              "weight_source": "SOURCE_MEASURED"})
+
+    def span(frm: str | None, to: str | None) -> tuple[date, date]:
+        """An inclusive date range of at most 28 days (the last 28 days by default)."""
+        last = date.fromisoformat(to) if to else state.today
+        first = date.fromisoformat(frm) if frm else last - timedelta(days=MAX_RANGE_DAYS - 1)
+        if first > last or (last - first).days >= MAX_RANGE_DAYS:
+            raise HTTPException(400, "range must be 1 to 28 days")
+        return first, min(last, state.today)
+
+    @app.get("/v3/users/continuous-heart-rate")
+    def continuous_heart_rate(request: Request) -> JSONResponse:
+        person = state.guard(request)
+        if "from" not in request.query_params or "to" not in request.query_params:
+            raise HTTPException(400, "from and to are required")
+        first, last = span(request.query_params["from"], request.query_params["to"])
+        return JSONResponse({"heart_rates": [
+            d for day in days_between(first, last)
+            for d in continuous_hr(person, state.truth(person, day))]})
+
+    @app.get("/v3/users/continuous-heart-rate/{day}")
+    def continuous_heart_rate_day(request: Request, day: date) -> JSONResponse:
+        person = state.guard(request)
+        docs = continuous_hr(person, state.truth(person, day))
+        if not docs or day > state.today:
+            raise HTTPException(404, "no data for date")
+        return JSONResponse(docs[0])
+
+    @app.get("/v3/users/biosensing/{kind}")
+    def biosensing_range(request: Request, kind: str) -> Response:
+        person = state.guard(request)
+        if kind not in ("bodytemperature", "skintemperature", "spo2", "ecg", "skincontacts"):
+            raise HTTPException(404, "unknown resource")
+        first, last = span(request.query_params.get("from"), request.query_params.get("to"))
+        docs = [] if kind == "skincontacts" else [
+            d for day in days_between(first, last)
+            for d in biosensing(kind, person, state.truth(person, day))]
+        return JSONResponse(docs) if docs else Response(status_code=204)
 
     return app
 

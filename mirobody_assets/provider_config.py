@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from mirobody_assets.settings import Settings
@@ -22,4 +23,7 @@ def provider_settings(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def build_registry(settings: Settings) -> ProviderRegistry:
-    return ProviderRegistry.from_entry_points(provider_settings(settings))
+    registry = ProviderRegistry.from_entry_points(provider_settings(settings))
+    for provider in registry.enabled():
+        provider.policy = replace(provider.policy, timeout_s=settings.vendor_timeout_s)
+    return registry

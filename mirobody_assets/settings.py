@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     pull_concurrency: int = Field(
         default=8, ge=1, le=64, description="Users pulled at once per provider within a run."
     )
+    vendor_timeout_s: float = Field(
+        default=30.0, gt=0, le=600,
+        description="Seconds a vendor request may take before it counts as timed out (timeouts "
+                    "are retried with backoff, like 5xx answers).",
+    )
     api_access_token_ttl_s: int = Field(default=900, ge=30, description="Access JWT lifetime.")
     api_refresh_token_ttl_s: int = Field(
         default=30 * 86400, ge=60, description="Refresh token lifetime."

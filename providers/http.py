@@ -185,6 +185,8 @@ class VendorClient:
                 sent = await self.http.request(method, url, headers=headers, auth=auth,
                                                timeout=self.policy.timeout_s, **kwargs)
             except httpx.TimeoutException:
+                log.info("%s: %s %s timed out after %.1f s (attempt %d)", self.provider, method,
+                         url, self.policy.timeout_s, attempt + 1)
                 outcome, response = Outcome.RETRY, None
             else:
                 outcome, response = self._classify(sent), sent
@@ -206,7 +208,10 @@ class VendorClient:
                             method, url, status or "timeout", attempt)
                 if outcome is Outcome.RATE_LIMITED:
                     raise RateLimitedError(self.provider, "still rate limited", None)
-                raise VendorHTTPError(self.provider, f"{method} {url} failed", status)
+                why = (f"answered {status}" if status is not None
+                       else f"timed out after {self.policy.timeout_s:g} s")
+                raise VendorHTTPError(self.provider, f"{method} {url} failed: {why}, "
+                                      f"{attempt} attempts", status)
             if outcome is Outcome.RATE_LIMITED and response is not None:
                 wait = wait_from_headers(response.headers)
                 await self._wait(wait if wait is not None else self.policy.backoff(attempt), url)

@@ -29,6 +29,7 @@ class MirobodyResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     sandbox_url: str | None = None
     token_encryption_keys: str | None = None
     remote_ingest_url: str | None = None
+    vendor_timeout_s: float | None = None
 
     @cached_property
     def settings(self) -> Settings:

@@ -3,6 +3,7 @@ a failed partition that names its cause; never missing or duplicated rows."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -60,6 +61,57 @@ def test_injected_5xx_and_429_are_retried_into_the_same_rows(
     snap = _snapshot(engine, [calm, stormy])
     values = {u: [r[1:] for r in snap["indicator_values"] if r[0] == u] for u in (calm, stormy)}
     assert values[calm] and values[calm] == values[stormy]
+
+
+def _impatient(mirobody: MirobodyResource, timeout_s: float) -> MirobodyResource:
+    """The same resource with a short vendor timeout (a new one: the registry is cached)."""
+    fields = {k: getattr(mirobody, k) for k in type(mirobody).model_fields}
+    return MirobodyResource(**{**fields, "vendor_timeout_s": timeout_s})
+
+
+def test_vendor_timeouts_are_retried_into_the_same_rows(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calm, stalled = make_user(), make_user()
+    link(calm, "oura", "ben")
+    link(stalled, "oura", "ben")
+    dagster_instance.add_dynamic_partitions("users", [calm, stalled])
+    assert _run(dagster_instance, mirobody, [calm]).success
+    oura = sandbox.cloud["oura"]
+    oura.slow_next.extend([2.0, 2.0])  # the next two data requests stall past the timeout
+    with caplog.at_level(logging.INFO, logger="providers.http"):
+        assert _run(dagster_instance, _impatient(mirobody, 0.5), [stalled]).success
+    assert not oura.slow_next
+    assert sum("timed out after 0.5 s" in r.getMessage() for r in caplog.records) == 2
+    snap = _snapshot(engine, [calm, stalled])
+    values = {u: [r[1:] for r in snap["indicator_values"] if r[0] == u] for u in (calm, stalled)}
+    assert values[calm] and values[calm] == values[stalled]
+
+
+def test_a_vendor_timing_out_for_good_fails_that_user_and_names_the_timeout(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+) -> None:
+    stuck, fine = make_user(), make_user()
+    link(stuck, "polar", "ada")
+    link(fine, "whoop", "ada")
+    dagster_instance.add_dynamic_partitions("users", [stuck, fine])
+    sandbox.cloud["polar"].slow_next.extend([1.0] * 10)  # more stalls than the client retries
+    result = _run(dagster_instance, _impatient(mirobody, 0.3), [stuck, fine])
+    sandbox.cloud["polar"].slow_next.clear()
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT count(*) FROM indicator_values WHERE user_id = :u"),
+                            {"u": fine}).scalar_one()
+        retry = conn.execute(text("SELECT status, error FROM sync_requests WHERE user_id = :u "
+                                  "AND provider = 'polar'"), {"u": stuck}).one()
+    assert kept > 0  # the other user's data is stored
+    assert retry.status == "pending"
+    assert "timed out after 0.3 s" in retry.error
+    raw = [e for e in result.get_asset_materialization_events()
+           if e.asset_key.to_user_string() == "raw_polar"]
+    assert raw and stuck in str(raw[0].materialization.metadata["failed user-days"])
 
 
 def test_a_revoked_grant_needs_reauth_and_the_run_goes_on_for_everyone_else(

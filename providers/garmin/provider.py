@@ -14,6 +14,7 @@ import polars as pl
 from providers.base import Identity, Provider, maybe_client
 from providers.errors import (
     OAuthFlowError,
+    UnknownPayloadShapeError,
     VendorHTTPError,
     WebhookPayloadError,
     WebhookVerificationError,
@@ -36,16 +37,30 @@ from providers.types import (
 from providers.webhooks import header
 
 # push key -> record type (the backfill/pull path names respiration differently)
-PUSH_KEYS = {"dailies": "dailies", "sleeps": "sleeps", "hrv": "hrv", "bodyComps": "bodyComps",
-             "pulseox": "pulseox", "allDayRespiration": "respiration", "skinTemp": "skinTemp",
-             "stressDetails": "stressDetails", "activities": "activities",
-             "userMetrics": "userMetrics"}
+PUSH_KEYS = {"dailies": "dailies", "epochs": "epochs", "sleeps": "sleeps", "hrv": "hrv",
+             "bodyComps": "bodyComps", "pulseox": "pulseox", "allDayRespiration": "respiration",
+             "skinTemp": "skinTemp", "stressDetails": "stressDetails",
+             "activities": "activities", "userMetrics": "userMetrics",
+             "bloodPressures": "bloodPressures", "healthSnapshot": "healthSnapshot"}
 LIFECYCLE_KEYS = {"deregistrations", "userPermissionsChange"}
 
 
+def _local_day(doc: Mapping[str, Any]) -> date | None:
+    """The summary's local day: its calendarDate, else its start (or measurement) time
+    shifted by its offset (epochs, bodyComps, bloodPressures, respiration have no date)."""
+    if doc.get("calendarDate"):
+        return date.fromisoformat(doc["calendarDate"])
+    start = doc.get("startTimeInSeconds", doc.get("measurementTimeInSeconds"))
+    if start is None:
+        return None
+    offset = doc.get("startTimeOffsetInSeconds", doc.get("measurementTimeOffsetInSeconds"))
+    return datetime.fromtimestamp(int(start) + int(offset or 0), UTC).date()
+
+
 class GarminProvider(Provider):
-    """Garmin Connect: daily summaries, sleep, HRV, body composition, SpO2, respiration,
-    skin temperature, stress and activities."""
+    """Garmin Connect: daily summaries and their 15-minute epochs, sleep and naps, HRV, body
+    composition, blood pressure, SpO2, respiration, skin temperature, stress, Health
+    Snapshots and activities."""
 
     info = ProviderInfo(
         slug="garmin", display_name="Garmin", auth_kind=AuthKind.OAUTH2_PKCE, scopes=(),
@@ -136,13 +151,10 @@ class GarminProvider(Provider):
         return default_classify(response)
 
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
-        if "calendarDate" in doc:
-            day = date.fromisoformat(doc["calendarDate"])
-        else:
-            start = doc.get("startTimeInSeconds", doc.get("measurementTimeInSeconds"))
-            offset = doc.get("startTimeOffsetInSeconds",
-                             doc.get("measurementTimeOffsetInSeconds", 0))
-            day = datetime.fromtimestamp(int(start) + int(offset), UTC).date()
+        day = _local_day(doc)
+        if day is None:
+            raise UnknownPayloadShapeError(self.slug, record_type,
+                                           f"summary {doc.get('summaryId')} has no date or time")
         version = doc.get("validation")  # TENTATIVE -> FINAL re-deliveries
         return Identity(str(doc["summaryId"]), version, day)
 
@@ -165,17 +177,23 @@ class GarminProvider(Provider):
         return {k: v for k, v in doc.items() if k in PUSH_KEYS}
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
-        requests = []
+        """One request per PING item (its callback URL); PUSH items, one request per user,
+        summary type and local day (a backfill pushes ~100 epochs a day)."""
+        requests: dict[tuple[str, str, date | None, str | None], SyncRequest] = {}
         for key, items in self._push_items(body).items():
             for item in items:
-                day = item.get("calendarDate")
-                requests.append(SyncRequest(
-                    self.slug, str(item["userId"]), PUSH_KEYS[key],
-                    day=date.fromisoformat(day) if day else None,
-                    # PING items carry the URL to fetch instead of the summary
-                    object_id=item.get("callbackURL", item.get("summaryId")),
-                    event="ping" if "callbackURL" in item else "push"))
-        return requests
+                user, record_type = str(item["userId"]), PUSH_KEYS[key]
+                if "callbackURL" in item:  # PING: the URL to fetch instead of the summary
+                    requests[user, record_type, None, item["callbackURL"]] = SyncRequest(
+                        self.slug, user, record_type, object_id=item["callbackURL"],
+                        event="ping")
+                    continue
+                day = _local_day(item)
+                known = requests.get((user, record_type, day, None))
+                requests[user, record_type, day, None] = SyncRequest(
+                    self.slug, user, record_type, day=day, event="push",
+                    object_id=None if known else item.get("summaryId"))
+        return list(requests.values())
 
     async def fetch_requested(self, client: VendorClient, request: SyncRequest
                               ) -> AsyncIterator[tuple[str, dict[str, Any]]]:

@@ -43,6 +43,7 @@ class VendorState:
     expire_after: int | None = None  # test hook: expire access tokens after N more requests
     slow_next: list[float] = field(default_factory=list)  # test hook: seconds to stall next
     garble_next: int = 0  # test hook: answer the next N data GETs with truncated JSON
+    push_url: str | None = None  # Garmin: the client's push endpoint (Developer Portal setting)
     requests: int = 0
 
     def truth(self, person: Person, day: date) -> DayTruth:

@@ -1,27 +1,38 @@
 """Garmin Health API emulator: OAuth 2.0 with required PKCE (S256) and rotating refresh
 tokens, summaries by upload window (<= 24 h) as bare arrays, epoch seconds + offsets, grams,
-`timeOffset*` maps keyed by seconds, and PUSH webhooks (no signature; `garmin-client-id`)."""
+`timeOffset*` maps keyed by seconds, PUSH webhooks (no signature; `garmin-client-id`), and
+asynchronous backfill: a 202, then the window's summaries POSTed to the client's push URL."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import logging
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request, Response
+import anyio
+import httpx
+from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from providers.sandbox import garmin_extra
 from providers.sandbox.cloud import SANDBOX_CREDENTIALS, VendorState, oauth_error
 from providers.sandbox.garmin_oauth1 import OAuth1State
 from providers.sandbox.garmin_oauth1 import mount as mount_oauth1
 from providers.sandbox.oauth_server import OAuthRefusal
 from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
 
+log = logging.getLogger(__name__)
+
 # URL path segment -> push key of the same summaries
-SUMMARIES = {"dailies": "dailies", "sleeps": "sleeps", "hrv": "hrv", "bodyComps": "bodyComps",
-             "pulseox": "pulseox", "respiration": "allDayRespiration", "skinTemp": "skinTemp",
-             "stressDetails": "stressDetails", "activities": "activities",
-             "userMetrics": "userMetrics"}
+SUMMARIES = {"dailies": "dailies", "epochs": "epochs", "sleeps": "sleeps", "hrv": "hrv",
+             "bodyComps": "bodyComps", "pulseox": "pulseox", "respiration": "allDayRespiration",
+             "skinTemp": "skinTemp", "stressDetails": "stressDetails",
+             "activities": "activities", "userMetrics": "userMetrics",
+             "bloodPressures": "bloodPressures", "healthSnapshot": "healthSnapshot"}
+BACKFILL_PATHS = {**{k: k for k in SUMMARIES}, "pulseOx": "pulseox"}  # path -> summary
 
 
 def _series(start: int, seconds: int, step: int, value: Any) -> dict[str, Any]:
@@ -55,8 +66,14 @@ def render(kind: str, person: Person, t: DayTruth) -> list[tuple[int, dict[str, 
             "bodyMassIndex": round(b.weight_kg / person.height_m ** 2, 1),
             "muscleMassInGrams": round(b.muscle_kg * 1000),
             "boneMassInGrams": round(b.bone_kg * 1000), "bodyWaterInPercent": b.water_pct})]
+    if kind == "bloodPressures":
+        return garmin_extra.blood_pressure(base, person, t)
     if s is None or a is None:
         return []
+    if kind == "epochs":
+        return garmin_extra.epochs(base, person, t)
+    if kind == "healthSnapshot":
+        return garmin_extra.health_snapshot(base, person, t)
     if kind == "userMetrics":
         return [(t.local_midnight + 86400 + 300, base | {
             "calendarDate": t.day.isoformat(), "vo2Max": person.vo2max,
@@ -65,7 +82,12 @@ def render(kind: str, person: Person, t: DayTruth) -> list[tuple[int, dict[str, 
              "startTimeOffsetInSeconds": off, "durationInSeconds": s.in_bed_s}
     up = s.end + 600
     if kind == "sleeps":
-        return [(up, base | night | {
+        naps = garmin_extra.naps(person, t)
+        nap_list = {"naps": naps, "totalNapDurationInSeconds": sum(
+            n["napDurationInSeconds"] for n in naps)} if naps else {}
+        if naps:  # the night's summary is sent again once the afternoon nap is in
+            up = naps[-1]["napStartTimeInSeconds"] + naps[-1]["napDurationInSeconds"] + 600
+        return [(up, base | night | nap_list | {
             "unmeasurableSleepInSeconds": 0, "deepSleepDurationInSeconds": s.deep_s,
             "lightSleepDurationInSeconds": s.light_s, "remSleepInSeconds": s.rem_s,
             "awakeDurationInSeconds": s.awake_s,
@@ -154,20 +176,53 @@ def build(state: VendorState) -> FastAPI:
         return Response(status_code=204)
 
     backfills: set[tuple[str, str, int, int]] = set()
+    portal = HTTPBasic(realm="Garmin Developer Portal")
+
+    def portal_client(credentials: HTTPBasicCredentials) -> None:
+        if not (secrets.compare_digest(credentials.username, state.oauth.client_id)
+                and secrets.compare_digest(credentials.password, state.oauth.client_secret)):
+            raise HTTPException(401, "unknown consumer key or secret")
+
+    @app.get("/tools/endpoints")
+    def endpoints(client: Annotated[HTTPBasicCredentials, Depends(portal)]
+                  ) -> dict[str, str | None]:
+        """The Developer Portal's endpoint setting of this client (HTTP Basic: its key and
+        secret): where PUSH deliveries, backfills included, are POSTed."""
+        portal_client(client)
+        return {"url": state.push_url}
+
+    @app.put("/tools/endpoints")
+    async def set_endpoints(request: Request,
+                            client: Annotated[HTTPBasicCredentials, Depends(portal)]
+                            ) -> dict[str, str | None]:
+        """Set (`{"url": "https://…"}`) or clear (`{"url": null}`) the client's push URL."""
+        portal_client(client)
+        url = (await request.json()).get("url")
+        if url is not None and httpx.URL(url).scheme not in ("http", "https"):
+            raise HTTPException(400, "the push URL must be http(s)")
+        state.push_url = url
+        return {"url": state.push_url}
 
     @app.get("/wellness-api/rest/backfill/{summary}")
-    async def backfill(request: Request, summary: str,
+    async def backfill(request: Request, summary: str, tasks: BackgroundTasks,
                        summaryStartTimeInSeconds: int,  # noqa: N803
                        summaryEndTimeInSeconds: int) -> Response:  # noqa: N803
-        """Accept a backfill (202); the same type and range twice is a 409."""
+        """Accept a backfill (202, empty body); the same type and range twice is a 409. The
+        summaries of the range then arrive by PUSH at the client's push URL, one POST per
+        day, after the 202 has been sent."""
         person = await person_of(request)
         lo, hi = summaryStartTimeInSeconds, summaryEndTimeInSeconds
-        if summary not in {*SUMMARIES, "pulseOx"} or not 0 < hi - lo <= 30 * 86400:
+        if summary not in BACKFILL_PATHS or not 0 < hi - lo <= 30 * 86400:
             raise HTTPException(400, "unknown summary type or range over 30 days")
         key = (person.key, summary, lo, hi)
         if key in backfills:
             return Response(status_code=409)
         backfills.add(key)
+        if state.push_url:
+            bodies = backfill_bodies(state, person, BACKFILL_PATHS[summary], lo, hi)
+            tasks.add_task(deliver, state.push_url, state.oauth.client_id, bodies)
+        else:
+            log.warning("garmin backfill accepted with no push URL set: nothing will arrive")
         return Response(status_code=202)
 
     @app.get("/wellness-api/rest/{summary}")
@@ -206,3 +261,48 @@ def push(state: VendorState, person: Person, summary: str,
     docs = [doc for _, doc in render(summary, person, state.truth(person, day))]
     body = json.dumps({SUMMARIES[summary]: docs}).encode()
     return {"garmin-client-id": state.oauth.client_id, "content-type": "application/json"}, body
+
+
+def summary_start(doc: dict[str, Any], person: Person) -> int:
+    """The time a backfill range selects a summary by (not its upload time)."""
+    if "startTimeInSeconds" in doc:
+        return int(doc["startTimeInSeconds"])
+    if "measurementTimeInSeconds" in doc:
+        return int(doc["measurementTimeInSeconds"])
+    day = date.fromisoformat(doc["calendarDate"])  # userMetrics: local midnight of the date
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) - (
+        person.tz_offset_s)
+
+
+def backfill_bodies(state: VendorState, person: Person, summary: str, lo: int,
+                    hi: int) -> list[bytes]:
+    """PUSH bodies of the summaries starting in [lo, hi): one per local day that has any."""
+    first = datetime.fromtimestamp(lo, UTC).date() - timedelta(days=1)
+    last = min(datetime.fromtimestamp(hi, UTC).date() + timedelta(days=1), state.today)
+    bodies = []
+    for day in days_between(first, last):
+        docs = [doc for _, doc in render(summary, person, state.truth(person, day))
+                if lo <= summary_start(doc, person) < hi]
+        if docs:
+            bodies.append(json.dumps({SUMMARIES[summary]: docs}).encode())
+    return bodies
+
+
+async def deliver(url: str, client_id: str, bodies: list[bytes], attempts: int = 3) -> None:
+    """POST each body to the push URL, as Garmin's PUSH service does; a refused or failed
+    delivery is retried, then dropped with a warning (Garmin keeps no dead-letter queue)."""
+    headers = {"garmin-client-id": client_id, "content-type": "application/json"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        for body in bodies:
+            for attempt in range(1, attempts + 1):
+                try:
+                    response = await http.post(url, content=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    log.warning("garmin push to %s failed (%s), attempt %d", url,
+                                type(exc).__name__, attempt)
+                else:
+                    if response.status_code < 300:
+                        break
+                    log.warning("garmin push to %s answered %d, attempt %d", url,
+                                response.status_code, attempt)
+                await anyio.sleep(0.2 * attempt)

@@ -33,6 +33,8 @@ SUMMARIES = {"dailies": "dailies", "epochs": "epochs", "sleeps": "sleeps", "hrv"
              "activities": "activities", "userMetrics": "userMetrics",
              "bloodPressures": "bloodPressures", "healthSnapshot": "healthSnapshot"}
 BACKFILL_PATHS = {**{k: k for k in SUMMARIES}, "pulseOx": "pulseox"}  # path -> summary
+# The Developer Portal's endpoint tool: the client signs in with its consumer key and secret.
+PortalClient = Annotated[HTTPBasicCredentials, Depends(HTTPBasic(realm="Garmin Developer Portal"))]
 
 
 def _series(start: int, seconds: int, step: int, value: Any) -> dict[str, Any]:
@@ -176,25 +178,20 @@ def build(state: VendorState) -> FastAPI:
         return Response(status_code=204)
 
     backfills: set[tuple[str, str, int, int]] = set()
-    portal = HTTPBasic(realm="Garmin Developer Portal")
-
     def portal_client(credentials: HTTPBasicCredentials) -> None:
         if not (secrets.compare_digest(credentials.username, state.oauth.client_id)
                 and secrets.compare_digest(credentials.password, state.oauth.client_secret)):
             raise HTTPException(401, "unknown consumer key or secret")
 
     @app.get("/tools/endpoints")
-    def endpoints(client: Annotated[HTTPBasicCredentials, Depends(portal)]
-                  ) -> dict[str, str | None]:
+    def endpoints(client: PortalClient) -> dict[str, str | None]:
         """The Developer Portal's endpoint setting of this client (HTTP Basic: its key and
         secret): where PUSH deliveries, backfills included, are POSTed."""
         portal_client(client)
         return {"url": state.push_url}
 
     @app.put("/tools/endpoints")
-    async def set_endpoints(request: Request,
-                            client: Annotated[HTTPBasicCredentials, Depends(portal)]
-                            ) -> dict[str, str | None]:
+    async def set_endpoints(request: Request, client: PortalClient) -> dict[str, str | None]:
         """Set (`{"url": "https://…"}`) or clear (`{"url": null}`) the client's push URL."""
         portal_client(client)
         url = (await request.json()).get("url")

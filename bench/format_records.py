@@ -48,14 +48,15 @@ def documents(slug: str, record_type: str, days: list[date]) -> list[tuple[str, 
     for person in PERSONS.values():
         docs: list[dict[str, Any]] = []
         truths = [day_truth(person, d) for d in [*days, days[-1] + timedelta(days=1)]]
-        for i, t in enumerate(truths[:-1]):
+        for i, (d, t) in enumerate(zip(days, truths[:-1], strict=True)):
             if slug == "whoop":
                 docs += whoop.render(record_type, person, t, truths[i + 1])
             elif slug == "oura" and record_type == "heartrate":
-                start = t.local_midnight
-                docs += [{"bpm": 60 + k % 30, "source": "awake",
-                          "timestamp": datetime.fromtimestamp(start + k * 300, UTC).isoformat()}
-                         for k in range(288)]
+                start = t.local_midnight  # one document per day of 5-min rows, as stored
+                docs.append({"day": d.isoformat(), "data": [
+                    {"bpm": 60 + k % 30, "source": "awake",
+                     "timestamp": datetime.fromtimestamp(start + k * 300, UTC).isoformat()}
+                    for k in range(288)]})
             elif slug == "oura":
                 docs += oura.render(record_type, person, t)
             elif slug == "garmin":
@@ -163,6 +164,15 @@ def per_record(slug: str, raw: pl.DataFrame, provider: Any) -> list[dict[str, An
                                              "payload").iter_rows():
         doc = json.loads(payload)
         if doc.get("score_state", "SCORED") != "SCORED":
+            continue
+        if rt == "heartrate":  # a day of samples
+            scale, offset = indicator_conversion("heart_rate", "/min")
+            for sample in doc["data"]:
+                when, off = _iso(sample["timestamp"])
+                out.append({"user_id": user, "indicator": "heart_rate", "time": when,
+                            "end_time": None, "tz_offset_s": off,
+                            "value": sample["bpm"] * scale + offset, "source": slug,
+                            "record_id": rid})
             continue
         start, end, off = _times(slug, rt, doc)
         for path, indicator, scale, offset in tables[rt]:

@@ -25,7 +25,10 @@ Values: sources best first. A provider slug ("garmin") matches all its devices
 # Declared defaults: the dedicated device for each domain first (a ring for sleep, a scale
 # for body composition, a watch for activity), then the rest.
 DEFAULT_PRIORITIES: SourcePriorities = {
-    "*": ("garmin", "polar", "oura", "whoop", "withings", "fitbit"),
+    # Garmin's 15-minute epochs (source garmin.epochs) re-count what its dailies total: the
+    # day's own total wins, even though the epochs have more rows (a missed epoch would
+    # otherwise make the day's sum silently low).
+    "*": ("garmin", "garmin.epochs", "polar", "oura", "whoop", "withings", "fitbit"),
     Category.SLEEP.value: ("oura", "whoop", "garmin", "polar", "withings", "fitbit"),
     Category.RECOVERY.value: ("whoop", "oura", "garmin", "polar"),
     Category.BODY.value: ("withings", "garmin", "fitbit", "polar", "oura", "whoop"),

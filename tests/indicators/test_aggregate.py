@@ -158,6 +158,15 @@ def test_an_unknown_indicator_is_refused(values: ValuesBuilder) -> None:
         daily_summary(values({"indicator": "heartbeats"}))
 
 
+def test_garmin_daily_totals_outrank_its_15_minute_epochs(values: ValuesBuilder) -> None:
+    epochs = [{"indicator": "steps", "value": 100.0, "source": "garmin.epochs", "hours": h / 4}
+              for h in range(40)]  # the rest of the day's buckets never arrived
+    frame = values({"indicator": "steps", "value": 9_600.0, "source": "garmin"}, *epochs)
+    steps = one(daily_summary(frame), "steps")
+    assert (steps["source"], steps["value"]) == ("garmin", 9_600.0)
+    assert steps["sources"] == "garmin,garmin.epochs"
+
+
 def test_the_priority_table_resolves_indicator_then_category_then_default() -> None:
     table = priority_table({"steps": ["polar"], "sleep": ["oura"], "*": ["garmin"]})
     first = dict(table.filter(pl.col("rank") == 0).select("indicator", "source").iter_rows())

@@ -6,6 +6,7 @@ Each builder returns null where a value does not parse. Use them through the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import polars as pl
@@ -52,22 +53,86 @@ def normalise_iso_expr(expr: pl.Expr | str) -> pl.Expr:
     return text.str.replace("z", "Z", literal=True)
 
 
-def iso_utc_expr(expr: pl.Expr | str, *, normalised: bool = False) -> pl.Expr:
-    """ISO-8601 strings with an offset or Z to Datetime(us, UTC); null if invalid or naive."""
-    text = _col(expr) if normalised else normalise_iso_expr(expr)
+def _general_iso_utc(text: pl.Expr) -> pl.Expr:
     return text.str.to_datetime(
         _ISO_FORMAT + "%#z", time_unit="us", time_zone="UTC", strict=False
     ).cast(UTC_DATETIME)
 
 
-def iso_offset_expr(expr: pl.Expr | str, *, normalised: bool = False) -> pl.Expr:
-    """The offset of ISO-8601 strings, as Int32 seconds (null if absent or invalid)."""
-    text = _col(expr) if normalised else normalise_iso_expr(expr)
+def _general_iso_offset(text: pl.Expr) -> pl.Expr:
     # Wall-clock reading minus the UTC instant is the offset; two fast datetime parses beat
     # extracting and decoding the suffix with regular expressions.
     wall_clock = text.str.to_datetime(_ISO_FORMAT, time_unit="us", strict=False, exact=False)
-    instant = iso_utc_expr(text, normalised=True).dt.replace_time_zone(None)
+    instant = _general_iso_utc(text).dt.replace_time_zone(None)
     return (wall_clock - instant).dt.total_seconds().cast(pl.Int32)
+
+
+# What vendors almost always send: "2024-10-10T01:01:59", optional fraction, "+02:00" or "Z".
+_CANONICAL = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[+-]\d{2}:\d{2}|Z)$"
+_PARTS = pl.Struct({"instant": UTC_DATETIME, "offset": pl.Int32()})
+
+
+def _canonical_parts(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(instant, offset) of canonical strings by fixed positions: no regex, one fixed-format
+    parse of the first 19 characters."""
+    zulu = text.str.ends_with("Z")
+    tail = text.str.slice(-6)  # "+02:00"
+    hours = tail.str.slice(1, 2).cast(pl.Int32, strict=False)
+    minutes = tail.str.slice(4, 2).cast(pl.Int32, strict=False)
+    sign = pl.when(tail.str.head(1) == "-").then(-1).otherwise(1)
+    offset = pl.when(zulu).then(0).otherwise(sign * (hours * 3600 + minutes * 60))
+    fraction_len = text.str.len_bytes().cast(pl.Int64) - 20 - pl.when(zulu).then(1).otherwise(6)
+    micros = (
+        pl.when(fraction_len > 0)
+        .then(text.str.slice(20, fraction_len).str.pad_end(6, "0").str.head(6))
+        .cast(pl.Int64, strict=False)
+        .fill_null(0)
+    )
+    wall = text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us",
+                                                  strict=False)
+    instant = wall + pl.duration(microseconds=micros) - pl.duration(seconds=offset)
+    return instant.dt.replace_time_zone("UTC"), offset.cast(pl.Int32)
+
+
+def _parse_iso(normalised: bool) -> Callable[[pl.Series], pl.Series]:
+    def parse(text: pl.Series) -> pl.Series:
+        frame = text.rename("t").to_frame()
+        instant, offset = _canonical_parts(pl.col("t"))
+        canonical = pl.col("t").str.contains(_CANONICAL)
+        fast = frame.select(pl.when(canonical).then(instant).alias("instant"),
+                            pl.when(canonical).then(offset).alias("offset"))
+        # Only the rows the fixed positions could not read take the general parsers.
+        redo = fast.get_column("instant").is_null() & text.is_not_null()
+        if redo.any():
+            rows = frame.with_row_index("i").filter(redo)
+            general = pl.col("t") if normalised else normalise_iso_expr("t")
+            slow = rows.select(_general_iso_utc(general).alias("instant"),
+                               _general_iso_offset(general).alias("offset"))
+            index = rows.get_column("i")
+            fast = fast.with_columns(
+                fast.get_column(name).scatter(index, slow.get_column(name))
+                for name in ("instant", "offset"))
+        return fast.select(pl.struct("instant", "offset")).to_series().alias(text.name)
+
+    return parse
+
+
+def _iso_parts(expr: pl.Expr | str, normalised: bool) -> pl.Expr:
+    return _col(expr).map_batches(_parse_iso(normalised), return_dtype=_PARTS,
+                                  is_elementwise=True)
+
+
+def iso_utc_expr(expr: pl.Expr | str, *, normalised: bool = False) -> pl.Expr:
+    """ISO-8601 strings with an offset or Z to Datetime(us, UTC); null if invalid or naive.
+
+    Canonical strings are read by fixed positions; only the others (a space for "T", no
+    seconds, "+0200", blanks...) take the general, normalising parsers."""
+    return _iso_parts(expr, normalised).struct.field("instant")
+
+
+def iso_offset_expr(expr: pl.Expr | str, *, normalised: bool = False) -> pl.Expr:
+    """The offset of ISO-8601 strings, as Int32 seconds (null if absent or invalid)."""
+    return _iso_parts(expr, normalised).struct.field("offset")
 
 
 def iso_local_expr(expr: pl.Expr | str) -> pl.Expr:

@@ -11,6 +11,7 @@ from indicators.timeutils import epoch_utc_expr
 from indicators.units import indicator_conversion
 from providers.errors import UnknownPayloadShapeError
 from providers.formatting import COLUMNS, Field, RecordMapping
+from providers.withings.intraday import offset_in_zone
 
 S, INT, F = pl.String(), pl.Int64(), pl.Float64()
 
@@ -50,13 +51,7 @@ _TABLE = pl.DataFrame(
 def _zone_offsets(flat: pl.LazyFrame, raw: pl.DataFrame, anchor: pl.Expr) -> pl.LazyFrame:
     """`_tz_offset_s` of `anchor` (a UTC instant) in each row's IANA `timezone`."""
     zones = [z for z in flat.select(pl.col("timezone").unique()).collect().to_series() if z]
-    naive = anchor.dt.replace_time_zone(None)
-    expr = pl.lit(None, pl.Int32)
-    for zone in zones:
-        local = anchor.dt.convert_time_zone(zone).dt.replace_time_zone(None)
-        seconds = (local - naive).dt.total_seconds().cast(pl.Int32)
-        expr = pl.when(pl.col("timezone") == zone).then(seconds).otherwise(expr)
-    return flat.with_columns(expr.alias("_tz_offset_s"))
+    return flat.with_columns(offset_in_zone(anchor, zones).alias("_tz_offset_s"))
 
 
 def _local_midnights(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:

@@ -34,5 +34,8 @@ HEART: tuple[Indicator, ...] = (
     _h("vo2max", "VO2max", D, "mL/(kg.min)", Rollup.LAST, 10, 95,
        "Estimated maximal oxygen uptake, in millilitres per kilogram per minute.",
        keywords=("cardio fitness", "aerobic capacity", "vo2 max")),
+    _h("cardiovascular_age", "Cardiovascular age", D, "a", Rollup.LAST, 18, 100,
+       "Vendor-estimated age of the arteries (vascular age), in years.",
+       keywords=("vascular age", "arterial stiffness", "oura", "heart health")),
 )
 # fmt: on

@@ -42,10 +42,5 @@ RECOVERY: tuple[Indicator, ...] = (
     _r("mindfulness_duration", "Mindfulness session time", X, "min", Rollup.SUM, 0, 1_440,
        "Minutes of one guided breathing, meditation, relaxation or rest session.",
        keywords=("meditation", "breathing", "relaxation", "oura", "moment", "mindful")),
-    # A heart-health estimate that lives here only while heart.py is edited elsewhere.
-    Indicator("cardiovascular_age", "Cardiovascular age", D, "a", Rollup.LAST, 18, 100,
-              "Vendor-estimated age of the arteries (vascular age), in years.",
-              category=Category.HEART,
-              keywords=("vascular age", "arterial stiffness", "oura", "heart health")),
 )
 # fmt: on

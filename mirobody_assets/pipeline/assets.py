@@ -7,9 +7,11 @@ users and many days at once.
 
 
 import asyncio
+from collections import Counter
 from importlib.metadata import entry_points
 
 import dagster as dg
+import polars as pl
 
 from indicators.aggregate import daily_summary as aggregate_daily
 from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
@@ -17,7 +19,7 @@ from indicators.quarantine import quarantine_counts
 from indicators.schemas import DailySummarySchema, IndicatorValueSchema
 from mirobody_assets import ingest, remote
 from mirobody_assets.pipeline.metadata import failures_metadata, frame_metadata
-from mirobody_assets.pipeline.partitions import PARTITIONS, context_partitions
+from mirobody_assets.pipeline.partitions import PARTITIONS, context_partitions, user_chunks
 from mirobody_assets.pipeline.resources import MirobodyResource
 from mirobody_assets.retries import request_retries
 from mirobody_assets.storage import raw_store, serving
@@ -26,6 +28,10 @@ from providers.errors import ProviderDisabledError
 from providers.registry import ENTRY_POINT_GROUP
 
 OWNERS = ["team:data-platform"]
+# Users normalised, aggregated and uploaded at once inside one step: every chunk is vectorised
+# over its users and days, and a backfill of many users never holds all their data at once
+# (200 users x 30 days in one piece peaked at ~6.5 GB).
+USERS_PER_CHUNK = 25
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL,
                        jitter=dg.Jitter.PLUS_MINUS)
 COMMON = dict(partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run(),
@@ -83,23 +89,34 @@ RAW_ASSETS = [raw_asset(slug) for slug in provider_slugs()]
 def indicator_values(context: dg.AssetExecutionContext,
                      mirobody: MirobodyResource) -> dg.MaterializeResult:
     parts = context_partitions(context)
-    users = parts["user_id"].unique().to_list()
-    with mirobody.engine.connect() as conn:
-        raw = raw_store.load_latest_raw(conn, users, parts["day"].unique().to_list())
-    result = ingest.normalise(mirobody.registry, raw)
-    IndicatorValueSchema.validate(result.values)
-    with mirobody.engine.begin() as conn:
-        written = serving.replace_indicator_values(conn, result.values, parts)
-        quarantined = serving.replace_quarantine(conn, result.quarantine, parts)
-    metadata = {**frame_metadata(result.values, INDICATOR_VALUE_COLUMNS),
-                "rows_written": written, "raw_records_read": raw.height,
+    written = quarantined = raw_read = 0
+    reasons: Counter[str] = Counter()
+    failures: list[ingest.PartitionFailure] = []
+    first: pl.DataFrame | None = None
+    for chunk in user_chunks(parts, USERS_PER_CHUNK):  # each chunk: its own transaction
+        users = chunk["user_id"].unique().to_list()
+        with mirobody.engine.connect() as conn:
+            raw = raw_store.load_latest_raw(conn, users, chunk["day"].unique().to_list())
+        result = ingest.normalise(mirobody.registry, raw)
+        IndicatorValueSchema.validate(result.values)
+        with mirobody.engine.begin() as conn:
+            written += serving.replace_indicator_values(conn, result.values, chunk)
+            quarantined += serving.replace_quarantine(conn, result.quarantine, chunk)
+        raw_read += raw.height
+        reasons.update(quarantine_counts(result.quarantine))
+        failures += result.failures
+        first = result.values if first is None else first
+    metadata = {**frame_metadata(first if first is not None else
+                                 pl.DataFrame(schema=INDICATOR_VALUE_COLUMNS),
+                                 INDICATOR_VALUE_COLUMNS),
+                "dagster/row_count": dg.MetadataValue.int(written),
+                "rows_written": written, "raw_records_read": raw_read,
                 "quarantined": quarantined,
-                "quarantined_by_reason": dg.MetadataValue.json(
-                    quarantine_counts(result.quarantine)),
-                **failures_metadata(result.failures)}
-    if result.failures:
+                "quarantined_by_reason": dg.MetadataValue.json(dict(reasons)),
+                **failures_metadata(failures)}
+    if failures:
         raise dg.Failure(description="payloads of an unknown shape: "
-                         + "; ".join(f.cause for f in result.failures[:3]), metadata=metadata)
+                         + "; ".join(f.cause for f in failures[:3]), metadata=metadata)
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -112,14 +129,20 @@ def indicator_values(context: dg.AssetExecutionContext,
 def daily_summary(context: dg.AssetExecutionContext,
                   mirobody: MirobodyResource) -> dg.MaterializeResult:
     parts = context_partitions(context)
-    with mirobody.engine.connect() as conn:
-        values = serving.load_indicator_values(conn, parts)
-    summary = aggregate_daily(values)
-    DailySummarySchema.validate(summary)
-    with mirobody.engine.begin() as conn:
-        written = serving.replace_daily_summary(conn, summary, parts)
+    written = 0
+    first: pl.DataFrame | None = None
+    for chunk in user_chunks(parts, USERS_PER_CHUNK):
+        with mirobody.engine.connect() as conn:
+            values = serving.load_indicator_values(conn, chunk)
+        summary = aggregate_daily(values)
+        DailySummarySchema.validate(summary)
+        with mirobody.engine.begin() as conn:
+            written += serving.replace_daily_summary(conn, summary, chunk)
+        first = summary if first is None else first
     return dg.MaterializeResult(metadata={
-        **frame_metadata(summary, DAILY_SUMMARY_COLUMNS), "rows_written": written})
+        **frame_metadata(first if first is not None else
+                         pl.DataFrame(schema=DAILY_SUMMARY_COLUMNS), DAILY_SUMMARY_COLUMNS),
+        "dagster/row_count": dg.MetadataValue.int(written), "rows_written": written})
 
 
 @dg.asset(
@@ -132,28 +155,30 @@ def daily_summary(context: dg.AssetExecutionContext,
 def warehouse(context: dg.AssetExecutionContext,
               mirobody: MirobodyResource) -> dg.MaterializeResult:
     parts = context_partitions(context)
-    with mirobody.engine.connect() as conn:
-        values = serving.with_local_day(serving.load_indicator_values(conn, parts))
-        summary = serving.load_daily_summary(conn, parts)
-        index = raw_store.load_raw_index(conn, parts)
     wh = mirobody.warehouse
-    files = {name: wh.replace_partitions(name, frame, parts) for name, frame in
-             (("indicator_values", values), ("daily_summary", summary),
-              ("raw_records_index", index))}
-    rows = {"indicator_values": values.height, "daily_summary": summary.height,
-            "raw_records_index": index.height}
-    pushed: dict[str, object] = {}
     settings = mirobody.settings
-    if settings.remote_ingest_url:
-        token = settings.remote_ingest_token
-        report = remote.push(settings.remote_ingest_url,
-                             token.get_secret_value() if token else None,
-                             values.drop("day"), summary, parts)
-        pushed = {"remote_requests": report.requests, "remote_rows": report.rows}
+    token = settings.remote_ingest_token
+    files: Counter[str] = Counter()
+    rows: Counter[str] = Counter()
+    pushed: Counter[str] = Counter()
+    for chunk in user_chunks(parts, USERS_PER_CHUNK):
+        with mirobody.engine.connect() as conn:
+            values = serving.with_local_day(serving.load_indicator_values(conn, chunk))
+            summary = serving.load_daily_summary(conn, chunk)
+            index = raw_store.load_raw_index(conn, chunk)
+        for name, frame in (("indicator_values", values), ("daily_summary", summary),
+                            ("raw_records_index", index)):
+            files[name] += wh.replace_partitions(name, frame, chunk)
+            rows[name] += frame.height
+        if settings.remote_ingest_url:
+            report = remote.push(settings.remote_ingest_url,
+                                 token.get_secret_value() if token else None,
+                                 values.drop("day"), summary, chunk)
+            pushed.update({"remote_requests": report.requests, "remote_rows": report.rows})
     return dg.MaterializeResult(metadata={
         **pushed,
-        "duckdb_path": str(wh.duckdb_path), "files_written": dg.MetadataValue.json(files),
-        "rows": dg.MetadataValue.json(rows), "dagster/row_count": sum(rows.values()),
+        "duckdb_path": str(wh.duckdb_path), "files_written": dg.MetadataValue.json(dict(files)),
+        "rows": dg.MetadataValue.json(dict(rows)), "dagster/row_count": sum(rows.values()),
         "tables": dg.MetadataValue.json(sorted(TABLES)),
     })
 

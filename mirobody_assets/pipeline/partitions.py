@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
@@ -37,3 +38,12 @@ def partitions_frame(keys: list[str]) -> pl.DataFrame:
 
 def context_partitions(context: dg.AssetExecutionContext) -> pl.DataFrame:
     return partitions_frame(list(context.partition_keys))
+
+
+def user_chunks(parts: pl.DataFrame, users_per_chunk: int) -> Iterator[pl.DataFrame]:
+    """The partitions in groups of whole users: each group is still vectorised over its users
+    and days, and a long backfill's memory is bounded by one group's data."""
+    users = parts.get_column("user_id").unique().sort()
+    for start in range(0, users.len(), users_per_chunk):
+        chunk = users.slice(start, users_per_chunk)
+        yield parts.filter(pl.col("user_id").is_in(chunk.implode()))

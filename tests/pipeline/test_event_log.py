@@ -40,7 +40,7 @@ def test_a_range_run_plans_and_records_every_partition(
     planned = dagster_instance.get_records_for_run(
         result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
         limit=1000).records
-    wanted = {dg.MultiPartitionKey({"user": u, "day": f"2025-01-0{d}"}) for u in users
+    wanted = {dg.MultiPartitionKey({"user": u, "date": f"2025-01-0{d}"}) for u in users
               for d in (6, 7, 8)}
     for asset in (ok, broken):
         keys = {r.event_log_entry.dagster_event.partition for r in planned  # type: ignore[union-attr]

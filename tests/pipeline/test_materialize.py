@@ -10,8 +10,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
+import pytest
 from sqlalchemy import Engine, text
 
+from mirobody_assets.pipeline import assets
 from mirobody_assets.pipeline.assets import ALL_ASSETS
 from mirobody_assets.pipeline.partitions import range_tags
 from mirobody_assets.pipeline.resources import MirobodyResource
@@ -53,6 +55,7 @@ def _materialize(instance: dg.DagsterInstance, mirobody: MirobodyResource, users
 def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
     dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
     make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ada, ben = make_user(), make_user()
     for provider in ("whoop", "oura", "garmin"):
@@ -73,9 +76,16 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
     assert {r[6] for r in first["indicator_values"]} == run_days
     assert {r[0] for r in first["indicator_values"]} == {ada, ben}
 
+    # the re-run works one user at a time (as a long backfill does, in chunks of users)
+    monkeypatch.setattr(assets, "USERS_PER_CHUNK", 1)
     again = _materialize(dagster_instance, mirobody, [ada, ben])
     assert again.success
     assert _snapshot(engine, [ada, ben]) == first
+    written = {m.asset_key.to_user_string(): m.materialization.metadata["rows_written"].value
+               for m in again.get_asset_materialization_events()
+               if "rows_written" in m.materialization.metadata}
+    assert written["indicator_values"] == len(first["indicator_values"])
+    assert written["daily_summary"] == len(first["daily_summary"])
 
     # the analysts' warehouse holds the same rows, readable from a read-only session
     wh = mirobody.warehouse

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import polars as pl
 
 from indicators.catalogue import get_indicator
-from indicators.timeutils import iso_offset_expr, iso_utc_expr
+from indicators.timeutils import epoch_utc_expr, iso_offset_expr, iso_utc_expr
 from indicators.units import indicator_conversion
 from providers.formatting import Field, RecordMapping
 
@@ -129,30 +129,46 @@ DAILY_SPO2 = RecordMapping(
 
 def _heartrate_samples(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
     """One row per sample of a day document. A record stored before samples were grouped by
-    day (one sample, top-level `bpm`/`timestamp`, no `data`) reads as a day of one sample."""
-    single = pl.concat_list(pl.struct("bpm", "timestamp"))
-    return (flat.with_columns(pl.when(pl.col("data").is_null()).then(single)
+    day (one sample, top-level `bpm`/`timestamp`, no `data`) reads as a day of one sample.
+
+    `_time`/`_offset`: the rows' timestamps are UTC ("+00:00"); when every row also carries
+    the 2026 spec's `timestamp_unix` (epoch ms, the same instant), that is read instead of
+    parsing ~300 date-time strings per user-day. Otherwise the strings are parsed."""
+    single = pl.concat_list(pl.struct("bpm", "timestamp", "timestamp_unix"))
+    rows = (flat.with_columns(pl.when(pl.col("data").is_null()).then(single)
                               .otherwise(pl.col("data")).alias("data"))
             .explode("data")  # an empty day explodes to a null row: it fails as timeless
             .with_columns(pl.col("data").struct.field("bpm"),
-                          pl.col("data").struct.field("timestamp"))
-            .drop("data"))
+                          pl.col("data").struct.field("timestamp"),
+                          pl.col("data").struct.field("timestamp_unix"))
+            .drop("data")
+            .collect())
+    stamp = pl.col("timestamp")
+    utc_epochs = rows.select(
+        (pl.col("timestamp_unix").is_not_null()
+         & (stamp.str.ends_with("+00:00") | stamp.str.ends_with("Z"))).all()).item()
+    if utc_epochs:
+        return rows.lazy().with_columns(epoch_utc_expr("timestamp_unix", "ms").alias("_time"),
+                                        pl.lit(0, pl.Int32).alias("_offset"))
+    return rows.lazy().with_columns(iso_utc_expr(stamp).alias("_time"),
+                                    iso_offset_expr(stamp).alias("_offset"))
 
 
 # One raw record per UTC day of samples (see OuraProvider.fetch): {"day", "data": [rows]}.
 HEARTRATE = RecordMapping(
     record_type="heartrate",
-    paths={"day": S, "data": pl.List(pl.Struct({"bpm": F, "timestamp": S})),
-           "bpm": F, "timestamp": S},
+    paths={"day": S, "data": pl.List(pl.Struct({"bpm": F, "timestamp": S,
+                                                "timestamp_unix": pl.Int64()})),
+           "bpm": F, "timestamp": S, "timestamp_unix": pl.Int64()},
     prepare=_heartrate_samples,
-    time=iso_utc_expr("timestamp"),
-    tz_offset_s=iso_offset_expr("timestamp"),  # rows are UTC: the local offset is unknown
+    time=pl.col("_time"),
+    tz_offset_s=pl.col("_offset"),  # rows are UTC: the local offset is unknown
     fields=(Field("bpm", "heart_rate", "/min"),),
     ignored={"day": "the UTC day the samples were grouped by", "timestamp": "time",
              "data.timestamp": "time", "data.source": "context label (awake, rest, sleep...)",
-             "data.timestamp_unix": "same instant as timestamp",
+             "data.timestamp_unix": "time, when every row has it",
              "source": "context label (records stored one sample each)",
-             "timestamp_unix": "same instant as timestamp"},
+             "timestamp_unix": "time, when every row has it"},
 )
 
 WORKOUT = RecordMapping(

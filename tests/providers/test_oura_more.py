@@ -129,6 +129,21 @@ def test_a_heart_rate_day_explodes_to_one_row_per_sample(fmt):
     assert set(rows["indicator"]) == {"heart_rate"} and rows["end_time"].null_count() == 2
 
 
+def test_heart_rate_epoch_milliseconds_give_the_same_rows_as_the_strings(fmt):
+    with_ms = {"day": HR_DAY["day"], "data": [
+        r | {"timestamp_unix": int(datetime.fromisoformat(r["timestamp"]).timestamp() * 1000)}
+        for r in HR_DAY["data"]]}
+    parsed = fmt.rows("oura", [("heartrate", HR_DAY)]).sort("time")
+    assert fmt.rows("oura", [("heartrate", with_ms)]).sort("time").equals(parsed)
+    # one row without the epoch, or a non-UTC stamp, and every string is parsed instead
+    partly = {"day": HR_DAY["day"], "data": [with_ms["data"][0], HR_DAY["data"][1]]}
+    assert fmt.rows("oura", [("heartrate", partly)]).sort("time").equals(parsed)
+    local = {"day": HR_DAY["day"], "data": [
+        r | {"timestamp": "2025-03-11T14:31:21+02:00"} for r in with_ms["data"][:1]]}
+    assert fmt.rows("oura", [("heartrate", local)]).select("time", "tz_offset_s").rows() == [
+        (utc(2025, 3, 11, 12, 31, 21), 7200)]
+
+
 def test_heart_rate_rows_stored_one_sample_each_still_format(fmt):
     sample = HR_DAY["data"][0]
     legacy = make_record("oura", "u1", "heartrate", sample["timestamp"], None,

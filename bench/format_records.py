@@ -55,7 +55,8 @@ def documents(slug: str, record_type: str, days: list[date]) -> list[tuple[str, 
                 start = t.local_midnight  # one document per day of 5-min rows, as stored
                 docs.append({"day": d.isoformat(), "data": [
                     {"bpm": 60 + k % 30, "source": "awake",
-                     "timestamp": datetime.fromtimestamp(start + k * 300, UTC).isoformat()}
+                     "timestamp": datetime.fromtimestamp(start + k * 300, UTC).isoformat(),
+                     "timestamp_unix": (start + k * 300) * 1000}  # as the 2026 spec sends
                     for k in range(288)]})
             elif slug == "oura":
                 docs += oura.render(record_type, person, t)
@@ -168,7 +169,8 @@ def per_record(slug: str, raw: pl.DataFrame, provider: Any) -> list[dict[str, An
         if rt == "heartrate":  # a day of samples
             scale, offset = indicator_conversion("heart_rate", "/min")
             for sample in doc["data"]:
-                when, off = _iso(sample["timestamp"])
+                when, off = ((datetime.fromtimestamp(sample["timestamp_unix"] / 1000, UTC), 0)
+                             if "timestamp_unix" in sample else _iso(sample["timestamp"]))
                 out.append({"user_id": user, "indicator": "heart_rate", "time": when,
                             "end_time": None, "tz_offset_s": off,
                             "value": sample["bpm"] * scale + offset, "source": slug,

@@ -131,7 +131,7 @@ def _decode(payload: pl.Series, dtype: pl.Struct) -> pl.Series:
     faster than decoding string by string); texts with raw newlines take the slower path."""
     if payload.str.contains("\n", literal=True).any():
         return payload.str.json_decode(dtype).alias("_p")
-    text = payload.str.join("\n").item().encode()
+    text = payload.str.join("\n").cast(pl.Binary).item()  # bytes, without a Python str copy
     frame = pl.read_ndjson(io.BytesIO(text), schema={f.name: f.dtype for f in dtype.fields})
     if frame.height != payload.len():
         raise pl.exceptions.ComputeError("NDJSON row count differs from the payload count")

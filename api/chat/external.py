@@ -8,7 +8,6 @@ person: nothing about the caller is sent to them beyond the model's arguments.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ import mcp
 from mcp.shared.exceptions import MCPError
 
 from api.chat.config import McpServerConfig
-from api.chat.tools import ToolOutcome, clip, result_text
+from api.chat.tools import ToolOutcome, clip, parse_arguments, result_text
 
 log = logging.getLogger(__name__)
 SEP = "__"
@@ -48,12 +47,9 @@ class ExternalTools:
 
     async def call(self, name: str, arguments_json: str) -> ToolOutcome:
         server, tool = self.where[name]
-        try:
-            arguments = json.loads(arguments_json or "{}")
-        except json.JSONDecodeError:
-            return ToolOutcome("arguments are not valid JSON", True)
-        if not isinstance(arguments, dict):
-            return ToolOutcome("arguments must be a JSON object", True)
+        arguments = parse_arguments(arguments_json)
+        if isinstance(arguments, ToolOutcome):
+            return arguments
         try:
             async with mcp.Client(server.url, read_timeout_seconds=server.timeout_s) as client:
                 result = await client.call_tool(tool, arguments)

@@ -33,6 +33,17 @@ class ToolOutcome:
     is_error: bool
 
 
+def parse_arguments(arguments_json: str) -> dict[str, Any] | ToolOutcome:
+    """A tool call's JSON arguments as an object, or the error result the model can correct."""
+    try:
+        arguments = json.loads(arguments_json or "{}")
+    except json.JSONDecodeError:
+        return ToolOutcome("arguments are not valid JSON", True)
+    if not isinstance(arguments, dict):
+        return ToolOutcome("arguments must be a JSON object", True)
+    return arguments
+
+
 def clip(text: str, budget: int) -> str:
     """At most `budget` characters, saying so when cut."""
     if len(text) <= budget:
@@ -83,12 +94,9 @@ class ScopedTools:
         result the model can correct, never an exception."""
         if name not in self.allowed:
             return ToolOutcome(f"tool {name!r} is not available to this assistant", True)
-        try:
-            arguments = json.loads(arguments_json or "{}")
-        except json.JSONDecodeError:
-            return ToolOutcome("arguments are not valid JSON", True)
-        if not isinstance(arguments, dict):
-            return ToolOutcome("arguments must be a JSON object", True)
+        arguments = parse_arguments(arguments_json)
+        if isinstance(arguments, ToolOutcome):
+            return arguments
         known = set(self.registry.tools[name].parameters.get("properties", {}))
         arguments = {k: v for k, v in arguments.items() if k in known}
         try:

@@ -9,9 +9,7 @@ scripts each back end (`fake.script("primary", ...)`) and reads what it was sent
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,9 +28,9 @@ from api.chat.config import load_chat_config
 from api.chat.router import install_chat
 from api.chat.service import ChatRuntime
 from api.config import ApiSettings
-from mirobody_assets.settings import Settings, get_settings
+from mirobody_assets.settings import Settings
 from providers.registry import ProviderRegistry
-from tests.support.live import Account, register_account, serving
+from tests.support.live import Account, live_settings, register_account, serving
 
 
 @dataclass
@@ -132,11 +130,8 @@ class Live:
 @pytest.fixture(scope="session")
 def chat_settings(database_url: str, redis_url: str, redis_prefix: str,
                   tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    return get_settings(
-        environment="test", database_url=database_url, redis_url=redis_url,
-        redis_prefix=redis_prefix + "chat:", data_dir=tmp_path_factory.mktemp("chat-data"),
-        jwt_signing_key=secrets.token_urlsafe(48), token_encryption_keys=f"k1:{key}")
+    return live_settings(database_url, redis_url, redis_prefix + "chat:",
+                         tmp_path_factory.mktemp("chat-data"))
 
 
 @pytest.fixture(scope="session")

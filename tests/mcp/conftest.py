@@ -7,9 +7,6 @@ talk to /mcp over real HTTP, and in-memory clients use the same app state.
 
 from __future__ import annotations
 
-import base64
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,9 +21,9 @@ from api.config import ApiSettings
 from api.mcp.context import McpDeps
 from api.mcp.server import build_server
 from api.state import AppState
-from mirobody_assets.settings import Settings, get_settings
+from mirobody_assets.settings import Settings
 from providers.registry import ProviderRegistry
-from tests.support.live import Account, free_port, register_account, serving
+from tests.support.live import Account, free_port, live_settings, register_account, serving
 
 FIRST_DAY = date(2025, 1, 1)
 
@@ -53,11 +50,8 @@ def build_app(settings: Settings, api_settings: ApiSettings) -> FastAPI:
 @pytest.fixture(scope="session")
 def mcp_settings(database_url: str, redis_url: str, redis_prefix: str,
                  tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    return get_settings(
-        environment="test", database_url=database_url, redis_url=redis_url,
-        redis_prefix=redis_prefix + "mcp:", data_dir=tmp_path_factory.mktemp("mcp-data"),
-        jwt_signing_key=secrets.token_urlsafe(48), token_encryption_keys=f"k1:{key}")
+    return live_settings(database_url, redis_url, redis_prefix + "mcp:",
+                         tmp_path_factory.mktemp("mcp-data"))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import secrets
 import socket
 import threading
@@ -33,6 +35,18 @@ class Account:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def live_settings(database_url: str, redis_url: str, redis_prefix: str, data_dir: Any
+                  ) -> Any:
+    """Settings of one suite's live API: this run's database and Redis prefix, fresh secrets."""
+    from mirobody_assets.settings import get_settings
+
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    return get_settings(
+        environment="test", database_url=database_url, redis_url=redis_url,
+        redis_prefix=redis_prefix, data_dir=data_dir,
+        jwt_signing_key=secrets.token_urlsafe(48), token_encryption_keys=f"k1:{key}")
 
 
 def free_port() -> int:

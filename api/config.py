@@ -6,7 +6,7 @@ They are Settings fields named `api_*` (environment variables `API_*`, e.g.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from mirobody_assets.settings import Settings
 
@@ -28,6 +28,9 @@ class ApiSettings(BaseModel):
     max_export_rows: int
     argon2_time_cost: int
     argon2_memory_kib: int
+    password_min_score: int
+    trusted_proxies: list[str]
+    metrics_token: SecretStr | None
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> ApiSettings:

@@ -132,6 +132,31 @@ class Settings(BaseSettings):
     api_argon2_memory_kib: int = Field(
         default=65536, ge=8192, description="argon2id memory (KiB)."
     )
+    api_password_min_score: int = Field(
+        default=3, ge=0, le=4,
+        description="Lowest zxcvbn strength score (0-4) a new password must reach.",
+    )
+    api_trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are "
+                    "believed (comma-separated IPs or CIDRs). Empty: forwarded headers are "
+                    "ignored and the peer address is the client.",
+    )
+    api_metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that /metrics requires. Unset: /metrics answers only clients "
+                    "on the loopback interface (a scraper on the same host or pod).",
+    )
+    sql_max_concurrent_queries: int = Field(
+        default=2, ge=1, le=64,
+        description="query_sql statements that may run at once in one API process; more wait "
+                    "briefly, then get a clear 'busy' error.",
+    )
+    sql_memory_budget_mb: int = Field(
+        default=1024, ge=64,
+        description="Memory (MB) that all running query_sql statements of one API process may "
+                    "use together; each statement gets its share.",
+    )
     chat_backends: str | None = Field(
         default=None,
         description='Ordered LLM back ends, JSON: [{"name", "base_url", "api_key_env", "model", '
@@ -159,7 +184,7 @@ class Settings(BaseSettings):
         default=None, description="Bearer token for REMOTE_INGEST_URL."
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "api_trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip().startswith("["):

@@ -17,4 +17,5 @@ RUN pip install --no-cache-dir -e . \
     && useradd --create-home mirobody && chown -R mirobody "$DAGSTER_HOME"
 USER mirobody
 EXPOSE 8000 3000 4000
-CMD ["uvicorn", "api.app:create_app_from_env", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+# --no-proxy-headers: the app believes X-Forwarded-* only from API_TRUSTED_PROXIES.
+CMD ["uvicorn", "api.app:create_app_from_env", "--factory", "--no-proxy-headers", "--host", "0.0.0.0", "--port", "8000"]

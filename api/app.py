@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.chat.router import router as chat_router
 from api.config import ApiSettings
@@ -97,6 +98,9 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
             allow_credentials=True,
         )
     app.add_middleware(RequestContextMiddleware, metrics=app_metrics)
+    if api.trusted_proxies:
+        # Outermost: the client address is settled before anything reads it (limits, logs).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=api.trusted_proxies)
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(chat_router)

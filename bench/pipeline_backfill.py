@@ -80,7 +80,7 @@ async def _link_all(resource: MirobodyResource, repo: ConnectionRepository,
 
     async def one(i: int, user: str, provider: object) -> None:
         async with gate:
-            await link_sandbox_person(provider, repo, user, ("ada", "ben")[i % 2])  # type: ignore[arg-type]
+            await link_sandbox_person(provider, repo, user, f"{('ada', 'ben')[i % 2]}~{i}")  # type: ignore[arg-type]
 
     await asyncio.gather(*(one(i, u, p) for i, u in enumerate(users) for p in providers))
     return len(providers)

@@ -38,6 +38,32 @@ def _cmd_mcp_stdio(args: argparse.Namespace) -> int:
     return run_stdio(get_settings(), args.user)
 
 
+def _cmd_webhook_url(args: argparse.Namespace) -> int:
+    from mirobody_assets.storage.engine import make_engine, make_session_factory
+    from mirobody_assets.storage.webhook_secrets import (
+        create_webhook_secret,
+        revoke_webhook_secrets,
+    )
+
+    settings = get_settings()
+    if not settings.database_url:
+        print("mirobody webhook-url: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            secret = create_webhook_secret(session, args.provider)
+            revoked = revoke_webhook_secrets(session, args.provider, keep=secret) \
+                if args.revoke_others else 0
+    finally:
+        engine.dispose()
+    base = settings.api_public_url or f"http://{settings.api_host}:{settings.api_port}"
+    print(f"{base.rstrip('/')}/v1/webhooks/{args.provider}/{secret}")
+    print(f"(shown once: register it with {args.provider}; {revoked} older URL(s) revoked)",
+          file=sys.stderr)
+    return 0
+
+
 def _cmd_check_settings(args: argparse.Namespace) -> int:
     settings = get_settings()
     print(f"settings valid for ENVIRONMENT={settings.environment}")
@@ -56,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     stdio = sub.add_parser("mcp-stdio", help="serve MCP over stdin/stdout for one user")
     stdio.add_argument("--user", help="email or id of the user (default: $MIROBODY_MCP_USER)")
     stdio.set_defaults(func=_cmd_mcp_stdio)
+    hook = sub.add_parser("webhook-url", help="create a secret webhook URL for a vendor that "
+                          "signs nothing (withings, garmin); printed once")
+    hook.add_argument("provider", help="provider slug, e.g. withings")
+    hook.add_argument("--revoke-others", action="store_true",
+                      help="revoke the provider's older webhook URLs (after re-registering)")
+    hook.set_defaults(func=_cmd_webhook_url)
     chk = sub.add_parser("check-settings", help="validate the configuration and exit")
     chk.set_defaults(func=_cmd_check_settings)
     return parser

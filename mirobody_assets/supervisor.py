@@ -52,6 +52,15 @@ def _spawn(name: str, argv: list[str], env: dict[str, str]) -> Child:
     return Child(name, proc)
 
 
+def api_command(settings: Settings) -> list[str]:
+    """How the API is started. uvicorn's own proxy-header handling is off (by default it
+    believes X-Forwarded-For from 127.0.0.1, so anyone local could pick their address and
+    dodge the per-IP limits): the app honours forwarded headers from API_TRUSTED_PROXIES
+    only."""
+    return [_bin("uvicorn"), "api.app:create_app_from_env", "--factory", "--no-proxy-headers",
+            "--host", settings.api_host, "--port", str(settings.api_port)]
+
+
 def _bin(name: str) -> str:
     """A console script of this virtual environment (falls back to PATH)."""
     candidate = Path(sys.executable).parent / name
@@ -161,9 +170,7 @@ def run_up(settings: Settings) -> int:
             "-h", settings.dagster_host, "-p", str(settings.dagster_port)], env))
         children.append(_spawn("dagster-daemon", [
             _bin("dagster-daemon"), "run", "-w", workspace], env))
-        children.append(_spawn("api", [
-            _bin("uvicorn"), "api.app:create_app_from_env", "--factory",
-            "--host", settings.api_host, "--port", str(settings.api_port)], env))
+        children.append(_spawn("api", api_command(settings), env))
         log.info("Dagster UI http://%s:%s  API http://%s:%s/docs  (Ctrl-C stops everything)",
                  settings.dagster_host, settings.dagster_port, settings.api_host, settings.api_port)
         while not stopping:

@@ -7,6 +7,7 @@ and in the modules it imports."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -35,6 +36,7 @@ from providers.types import (
     TokenStore,
     Window,
 )
+from providers.webhooks import MAX_SKEW_S
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +215,14 @@ class Provider(ABC):
         return Formatted(IndicatorValueSchema.validate(formatted.values), formatted.quarantine)
 
     # --- webhooks ----------------------------------------------------------------------
+    # How long a delivery is remembered, so that the same one (a replay, or the vendor's own
+    # retry) is accepted once: at least as long as `verify_webhook` would still accept it.
+    webhook_replay_window_s: ClassVar[float] = 2 * MAX_SKEW_S + 60
+
+    def delivery_key(self, headers: Mapping[str, str], body: bytes) -> str:
+        """What identifies one delivery for de-duplication: the hash of its (verified) body."""
+        return hashlib.sha256(body).hexdigest()
+
     @abstractmethod
     def verify_webhook(self, headers: Mapping[str, str], body: bytes,
                        now: float | None = None) -> None:

@@ -18,6 +18,13 @@ class AuthKind(StrEnum):
     OAUTH1 = "oauth1"
 
 
+class WebhookAuth(StrEnum):
+    """How a vendor's webhook deliveries prove where they come from."""
+
+    SIGNATURE = "signature"  # an HMAC the vendor computes with a shared secret
+    URL_SECRET = "url_secret"  # noqa: S105 - nothing signed: only the secret callback URL
+
+
 @dataclass(frozen=True)
 class ProviderInfo:
     """What a provider is: shown in the provider list and used by the pipeline."""
@@ -29,6 +36,7 @@ class ProviderInfo:
     record_types: tuple[str, ...]
     supports_webhooks: bool
     has_refresh_token: bool = True
+    webhook_auth: WebhookAuth = WebhookAuth.SIGNATURE
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,7 +61,7 @@ class UnlinkResult(BaseModel):
 
 
 class WebhookAccepted(BaseModel):
-    """Sync requests recorded from a verified webhook."""
+    """A verified delivery: recorded, or a repeat of one already recorded. The answer is the
+    same whether or not its vendor users are linked here."""
 
-    accepted: int
-    unknown_users: int
+    status: Literal["accepted", "duplicate"]

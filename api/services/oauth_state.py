@@ -1,4 +1,5 @@
-"""Link attempts in Redis: random state, single use, bound to the user, PKCE verifier beside it.
+"""Link attempts in Redis: random state, single use, bound to the user and to the browser that
+started it (a cookie nonce), PKCE verifier beside it.
 
 The value is encrypted with the token cipher (the verifier and any OAuth 1.0a request-token
 secret are credentials) and expires with the attempt's TTL. GETDEL makes each state usable once.
@@ -21,6 +22,8 @@ class PendingLink:
     redirect_uri: str
     code_verifier: str | None
     request_token: dict[str, str] | None
+    # SHA-256 of the nonce in the HttpOnly cookie set on the browser that started the link.
+    browser_hash: str | None = None
 
 
 def _aad(state: str) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 import uuid
@@ -11,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import httpx
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.errors import (
@@ -92,7 +95,18 @@ def redirect_uri(state: AppState, slug: str) -> str:
     return f"{base.rstrip('/')}/v1/providers/{slug}/callback"
 
 
-async def start_link(state: AppState, user_id: uuid.UUID, slug: str) -> LinkStart:
+def link_cookie_name(slug: str) -> str:
+    """The cookie that binds a link attempt to the browser that started it."""
+    return f"mirobody_link_{slug}"
+
+
+def _nonce_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+async def start_link(state: AppState, user_id: uuid.UUID, slug: str) -> tuple[LinkStart, str]:
+    """The vendor's authorization URL, and a nonce for the caller's browser: the callback must
+    come back with it (as a cookie) or with the starting user's own token."""
     provider = enabled_provider(state, slug)
     uri = redirect_uri(state, slug)
     try:
@@ -100,23 +114,43 @@ async def start_link(state: AppState, user_id: uuid.UUID, slug: str) -> LinkStar
     except (ProviderError, httpx.HTTPError) as exc:
         state.metrics.provider_pulls.labels(slug, "link_error").inc()
         raise VendorError(f"{slug}: could not start linking ({type(exc).__name__})") from None
+    nonce = secrets.token_urlsafe(32)
     pending = PendingLink(str(user_id), slug, uri, request.code_verifier,
-                          dict(request.request_token) if request.request_token else None)
+                          dict(request.request_token) if request.request_token else None,
+                          _nonce_hash(nonce))
     save_pending_link(state.redis, state.cipher, request.state, pending,
                       state.api.oauth_state_ttl_s)
     return LinkStart(provider=slug, authorization_url=request.url,
-                     expires_in=state.api.oauth_state_ttl_s)
+                     expires_in=state.api.oauth_state_ttl_s), nonce
+
+
+def _check_binding(pending: PendingLink, caller: uuid.UUID | None,
+                   browser_nonce: str | None) -> None:
+    """The callback must come from whoever started the link: their token, or the browser
+    holding the link cookie. Otherwise a consent URL sent to someone else would link *their*
+    vendor account into the sender's Mirobody account."""
+    if caller is not None:
+        if str(caller) != pending.user_id:
+            raise ForbiddenError("this link was started by another user", code="state_mismatch")
+        return
+    if pending.browser_hash is None:
+        return
+    if browser_nonce is None or not hmac.compare_digest(_nonce_hash(browser_nonce),
+                                                        pending.browser_hash):
+        raise ForbiddenError("this link was started in another browser: start it again here, "
+                             "signed in", code="link_browser_mismatch")
 
 
 async def complete_link(state: AppState, slug: str, params: Mapping[str, str],
-                        caller: uuid.UUID | None) -> ConnectionPublic:
-    """The vendor's redirect: check the state (once), exchange the code, store the tokens."""
+                        caller: uuid.UUID | None,
+                        browser_nonce: str | None = None) -> ConnectionPublic:
+    """The vendor's redirect: check the state (once) and who brings it back, exchange the
+    code, store the tokens."""
     given = params.get("state") or ""
     pending = take_pending_link(state.redis, state.cipher, given) if given else None
     if pending is None or pending.provider != slug:
         raise InvalidRequestError("unknown, used or expired link state", code="invalid_state")
-    if caller is not None and str(caller) != pending.user_id:
-        raise ForbiddenError("this link was started by another user", code="state_mismatch")
+    _check_binding(pending, caller, browser_nonce)
     provider = enabled_provider(state, slug)
     try:
         result = await provider.complete_link(
@@ -143,9 +177,26 @@ async def complete_link(state: AppState, slug: str, params: Mapping[str, str],
 
 def _store_link(state: AppState, pending: PendingLink, provider: Provider,
                 result: LinkResult) -> ConnectionPublic:
+    if result.vendor_user_id is not None:
+        with state.sessions() as session:
+            owner = session.scalar(select(ProviderConnection.user_id).where(
+                ProviderConnection.provider == provider.slug,
+                ProviderConnection.vendor_user_id == result.vendor_user_id))
+        if owner is not None and str(owner) != pending.user_id:
+            state.metrics.provider_pulls.labels(provider.slug, "link_conflict").inc()
+            log.warning("link refused: vendor account linked to another user",
+                        extra={"user_id": pending.user_id, "provider": provider.slug})
+            raise ConflictError(f"this {provider.info.display_name} account is already linked "
+                                "to another Mirobody account; unlink it there first",
+                                code="vendor_account_linked")
     repo = ConnectionRepository(state.engine, state.cipher)
-    repo.upsert(pending.user_id, provider.slug, result.tokens, result.vendor_user_id,
-                " ".join(provider.info.scopes))
+    try:
+        repo.upsert(pending.user_id, provider.slug, result.tokens, result.vendor_user_id,
+                    " ".join(provider.info.scopes))
+    except IntegrityError:  # the same account linked by someone else at this very moment
+        raise ConflictError(f"this {provider.info.display_name} account is already linked "
+                            "to another Mirobody account", code="vendor_account_linked"
+                            ) from None
     today = datetime.now(UTC).date()
     with state.sessions() as session:
         session.add(SyncRequest(

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from api.errors import ConflictError, InvalidRequestError, NotFoundError
 from api.schemas.sync import SyncRequestCreate
+from mirobody_assets.days import MAX_RANGE_DAYS, DayRangeError, check_day_range
 from mirobody_assets.storage.models import ProviderConnection, SyncRequest, User
+from mirobody_assets.storage.sync_requests import record_sync_request
 
 log = logging.getLogger(__name__)
-MAX_BACKFILL_DAYS = 3 * 366
 PENDING = "pending"
 
 
@@ -38,12 +39,13 @@ def request_sync(session: Session, user: User, body: SyncRequestCreate,
         raise InvalidRequestError("a backfill needs start_day and end_day")
     else:
         start, end = body.start_day, body.end_day
-    if end < start:
-        raise InvalidRequestError("end_day must not be before start_day")
     if end > today + timedelta(days=1):
         raise InvalidRequestError("end_day is in the future")
-    if (end - start).days + 1 > MAX_BACKFILL_DAYS:
-        raise InvalidRequestError(f"at most {MAX_BACKFILL_DAYS} days per request")
+    try:
+        days = check_day_range(start, end, max_days=MAX_RANGE_DAYS)
+    except DayRangeError as exc:
+        raise InvalidRequestError(str(exc)) from None
+    start, end = days.start, days.end
     linked = session.scalars(select(ProviderConnection.provider).where(
         ProviderConnection.user_id == user.id)).all()
     if body.provider is not None and body.provider not in linked:
@@ -58,9 +60,8 @@ def request_sync(session: Session, user: User, body: SyncRequestCreate,
         else SyncRequest.provider == body.provider)).first()
     if existing is not None:
         return existing
-    row = SyncRequest(user_id=user.id, provider=body.provider, kind=body.kind,
-                      start_day=start, end_day=end, requested_by=requested_by)
-    session.add(row)
+    row = record_sync_request(session, user.id, body.provider, body.kind, start, end,
+                              requested_by)
     session.commit()
     log.info("sync requested", extra={"user_id": str(user.id), "provider": body.provider})
     return row

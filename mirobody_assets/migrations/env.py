@@ -7,7 +7,8 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import mirobody_assets.storage.mcp_models  # noqa: F401 (registers the MCP tables)
+import mirobody_assets.storage.mcp_models
+import mirobody_assets.storage.webhook_secrets  # noqa: F401 (registers webhook_secrets)
 from mirobody_assets.storage import auth_models  # noqa: F401 (registers the API's tables)
 from mirobody_assets.storage.engine import sqlalchemy_url
 from mirobody_assets.storage.models import Base

@@ -8,8 +8,10 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from mirobody_assets.days import FIRST_DAY
+
 USERS = dg.DynamicPartitionsDefinition(name="users")
-DAYS = dg.DailyPartitionsDefinition(start_date="2020-01-01", end_offset=1)
+DAYS = dg.DailyPartitionsDefinition(start_date=FIRST_DAY.isoformat(), end_offset=1)
 PARTITIONS = dg.MultiPartitionsDefinition({"date": DAYS, "user": USERS})
 
 RANGE_START = "dagster/asset_partition_range_start"

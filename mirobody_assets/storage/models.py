@@ -58,7 +58,7 @@ class User(Base):
     id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
     )
-    email: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str] = mapped_column(String(320))  # normalised: NFKC, case folded
     password_hash: Mapped[str | None] = mapped_column(Text)
     display_name: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
@@ -89,7 +89,9 @@ class ProviderConnection(Base):
     updated_at: Mapped[datetime] = _now()
     __table_args__ = (
         UniqueConstraint("user_id", "provider"),
-        Index("ix_provider_connections_vendor_user", "provider", "vendor_user_id"),
+        # One vendor account belongs to one Mirobody account (a second link is refused).
+        Index("ix_provider_connections_vendor_user", "provider", "vendor_user_id", unique=True,
+              postgresql_where=text("vendor_user_id IS NOT NULL")),
         Index(
             "ix_provider_connections_needs_reauth",
             "provider",
@@ -200,7 +202,8 @@ class ChatSession(Base):
         UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
     )
     user_id: Mapped[uuid.UUID] = _user_fk()
-    title: Mapped[str | None] = mapped_column(String(200))
+    # AES-GCM ciphertext "kid:base64(blob)" bound to (user, session), like the messages.
+    title: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
     __table_args__ = (Index("ix_chat_sessions_user", "user_id", "updated_at"),)

@@ -32,6 +32,7 @@ from providers.types import (
     SyncRequest,
     Tokens,
     TokenStore,
+    WebhookAuth,
     Window,
 )
 from providers.webhooks import header
@@ -65,7 +66,10 @@ class GarminProvider(Provider):
     info = ProviderInfo(
         slug="garmin", display_name="Garmin", auth_kind=AuthKind.OAUTH2_PKCE, scopes=(),
         record_types=tuple(PUSH_KEYS.values()), supports_webhooks=True,
+        webhook_auth=WebhookAuth.URL_SECRET,
     )
+    # Garmin retries failed pushes; remember deliveries for a day.
+    webhook_replay_window_s: ClassVar[float] = 86_400.0
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://connect.garmin.com/oauth2Confirm",
         "token": "https://diauth.garmin.com/di-oauth2-service/oauth/token",
@@ -160,7 +164,8 @@ class GarminProvider(Provider):
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes,
                        now: float | None = None) -> None:
-        # Garmin signs nothing: the client id header is all there is to check.
+        # Garmin signs nothing: authenticity comes from the secret push URL (checked by the
+        # API before this); the client id header must still be ours.
         if header(headers, "garmin-client-id") != self.settings.client_id:
             raise WebhookVerificationError(self.slug, "missing or wrong garmin-client-id")
 

@@ -31,7 +31,7 @@ from providers.types import (
     SyncRequest,
     Window,
 )
-from providers.webhooks import compare_hex, hmac_sha256, require
+from providers.webhooks import check_sent_at, compare_hex, hmac_sha256, require
 
 _PATHS = {"exercises": ("/v3/exercises", None), "activities": ("/v3/users/activities", None),
           "sleep": ("/v3/users/sleep", "nights"),
@@ -109,6 +109,9 @@ class PolarProvider(Provider):
         "api": "https://www.polaraccesslink.com/v3",
     }
     mappings: ClassVar[Mapping[str, RecordMapping]] = {**MAPPINGS, **BIOSENSING}
+    # Polar retries a failing webhook for up to 7 days (then deactivates it): a delivery is
+    # accepted while its body's timestamp is under 8 days old and remembered for 8 days + 1 h.
+    webhook_replay_window_s: ClassVar[float] = 8 * 86_400.0 + 3600
 
     def oauth_config(self) -> OAuth2Config:
         return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes,
@@ -173,6 +176,14 @@ class PolarProvider(Provider):
             raise WebhookVerificationError(self.slug, "no webhook signing key configured")
         signature = require(self.slug, headers, "Polar-Webhook-Signature")
         compare_hex(self.slug, hmac_sha256(str(secret), body), signature)
+        # Polar signs only the body, so the body's own send time bounds how long a captured
+        # delivery could be replayed; the receiver remembers deliveries for as long.
+        try:
+            sent = json.loads(body).get("timestamp")
+        except (ValueError, AttributeError):
+            raise WebhookVerificationError(self.slug, "webhook body is not a JSON object"
+                                           ) from None
+        check_sent_at(self.slug, sent, self.webhook_replay_window_s - 3600, now)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
         try:

@@ -12,7 +12,7 @@ from authlib.oauth1.rfc5849.wrapper import OAuth1Request
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
-from providers.sandbox.physiology import PERSONS, Person
+from providers.sandbox.physiology import Person, sandbox_person
 
 
 def _signed(request: Request, body: str | None = None) -> OAuth1Request:
@@ -64,9 +64,10 @@ def mount(app: FastAPI, state: OAuth1State) -> None:
     @app.get("/oauthConfirm")
     def confirm(oauth_token: str, sandbox_user: str = "ada") -> Response:
         entry = state.request_tokens.get(oauth_token)
-        if entry is None or sandbox_user not in PERSONS:
+        person = sandbox_person(sandbox_user)
+        if entry is None or person is None:
             raise HTTPException(400, "unknown request token or sandbox user")
-        entry["person"], entry["verifier"] = PERSONS[sandbox_user], secrets.token_urlsafe(8)
+        entry["person"], entry["verifier"] = person, secrets.token_urlsafe(8)
         callback = str(entry["callback"])
         query = urlencode({"oauth_token": oauth_token, "oauth_verifier": entry["verifier"]})
         return RedirectResponse(callback + ("&" if "?" in callback else "?") + query, 302)

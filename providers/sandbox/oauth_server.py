@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from providers.sandbox.physiology import PERSONS, Person
+from providers.sandbox.physiology import Person, sandbox_person
 
 
 class OAuthRefusal(Exception):  # noqa: N818 (an answer, not a bug)
@@ -84,7 +84,7 @@ class SandboxOAuth:
             raise OAuthRefusal("invalid_client", "unknown client_id")
         if params.get("response_type", "code") != "code":
             raise OAuthRefusal("unsupported_response_type", "only code is supported")
-        person = PERSONS.get(params.get("sandbox_user", "ada"))
+        person = sandbox_person(params.get("sandbox_user", "ada"))
         if person is None:
             raise OAuthRefusal("access_denied", "no such sandbox user")
         challenge = params.get("code_challenge")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 
@@ -26,18 +26,32 @@ class Person:
     bmr_kcal: float
     max_hr: int
     vo2max: float
+    # The vendor account: `ada~2` is another account with ada's physiology (its own vendor
+    # ids), as a vendor has many users. None: the person's own account.
+    account: str | None = None
 
     def vendor_int_id(self, vendor: str) -> int:
-        return int.from_bytes(hashlib.sha256(f"{vendor}:{self.key}".encode()).digest()[:4]) + 1000
+        name = self.account or self.key
+        return int.from_bytes(hashlib.sha256(f"{vendor}:{name}".encode()).digest()[:4]) + 1000
 
     def vendor_hex_id(self, vendor: str) -> str:
-        return hashlib.sha256(f"{vendor}:{self.key}".encode()).hexdigest()[:32]
+        return hashlib.sha256(f"{vendor}:{self.account or self.key}".encode()).hexdigest()[:32]
 
 
 PERSONS: dict[str, Person] = {
     "ada": Person("ada", 3600, "Etc/GMT-1", 52.0, 62.0, 68.4, 1.71, 1480.0, 188, 46.0),
     "ben": Person("ben", -18000, "Etc/GMT+5", 58.0, 48.0, 82.1, 1.83, 1790.0, 181, 41.0),
 }
+
+
+def sandbox_person(name: str) -> Person | None:
+    """The sandbox user `name`: a person's key (`ada`), or `<key>~<account>` for another vendor
+    account with the same physiology; None when the key is unknown."""
+    key, sep, account = name.partition("~")
+    person = PERSONS.get(key)
+    if person is None or not sep:
+        return person
+    return replace(person, account=name) if account else None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
@@ -302,12 +302,13 @@ def build(state: VendorState) -> FastAPI:
     return app
 
 
-def webhook(person: Person, event: str, day: str,
-            secret: str = WEBHOOK_SECRET) -> tuple[dict[str, str], bytes]:
-    """A signed Polar webhook delivery: (headers, raw body)."""
+def webhook(person: Person, event: str, day: str, secret: str = WEBHOOK_SECRET,
+            sent: datetime | None = None) -> tuple[dict[str, str], bytes]:
+    """A signed Polar webhook delivery: (headers, raw body); `timestamp` is when it was sent
+    (now unless `sent` says otherwise)."""
     uid = person.vendor_int_id("polar")
-    body = json.dumps({"event": event, "user_id": uid, "date": day,
-                       "timestamp": f"{day}T06:20:05Z",
+    sent_at = (sent or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = json.dumps({"event": event, "user_id": uid, "date": day, "timestamp": sent_at,
                        "url": f"https://www.polaraccesslink.com/v3/users/sleep/{day}"}).encode()
     sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {"Polar-Webhook-Signature": sig, "Content-Type": "application/json"}, body

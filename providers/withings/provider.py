@@ -19,8 +19,16 @@ from providers.errors import OAuthFlowError, WebhookPayloadError, WebhookVerific
 from providers.formatting import RecordMapping
 from providers.http import Outcome, VendorClient, default_classify
 from providers.oauth import OAuth2Config
-from providers.types import AuthKind, Connection, ProviderInfo, SyncRequest, Tokens, Window
-from providers.webhooks import header
+from providers.types import (
+    AuthKind,
+    Connection,
+    ProviderInfo,
+    SyncRequest,
+    Tokens,
+    WebhookAuth,
+    Window,
+)
+from providers.webhooks import epoch_utc, header
 from providers.withings.intraday import INTRADAY, INTRADAY_IGNORED, INTRADAY_SAMPLES
 from providers.withings.mapping import MAPPINGS, WORKOUTS
 
@@ -68,8 +76,10 @@ class WithingsProvider(Provider):
         slug="withings", display_name="Withings", auth_kind=AuthKind.OAUTH2,
         scopes=("user.info", "user.metrics", "user.activity"),
         record_types=("measure", "activity", "sleep", "workouts", "intraday"),
-        supports_webhooks=True,
+        supports_webhooks=True, webhook_auth=WebhookAuth.URL_SECRET,
     )
+    # Withings retries a failed notification for about 5 hours: remember deliveries a day.
+    webhook_replay_window_s: ClassVar[float] = 86_400.0
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://account.withings.com/oauth2_user/authorize2",
         "token": "https://wbsapi.withings.net/v2/oauth2",
@@ -185,8 +195,8 @@ class WithingsProvider(Provider):
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes,
                        now: float | None = None) -> None:
-        # Withings signs nothing; authenticity comes from the secret HTTPS callback URL the
-        # route registered. Here only the documented shape is enforced.
+        # Withings signs nothing; authenticity comes from the secret callback URL (checked by
+        # the API before this). Here only the documented shape is enforced.
         if "x-www-form-urlencoded" not in (header(headers, "content-type") or ""):
             raise WebhookVerificationError(self.slug, "notification is not a form post")
         form = dict(parse_qsl(body.decode()))
@@ -200,7 +210,10 @@ class WithingsProvider(Provider):
             raise WebhookPayloadError(self.slug, f"unhandled appli {appli}")
         window = None
         if form.get("startdate") and form.get("enddate"):
-            window = Window(datetime.fromtimestamp(int(form["startdate"]), UTC),
-                        datetime.fromtimestamp(int(form["enddate"]) + 1, UTC))
+            start = epoch_utc(self.slug, form["startdate"])
+            end = epoch_utc(self.slug, form["enddate"])
+            if end < start:
+                raise WebhookPayloadError(self.slug, "enddate is before startdate")
+            window = Window(start, end + timedelta(seconds=1))
         return [SyncRequest(self.slug, form["userid"], rt, window=window, event=str(appli))
                 for rt in APPLI[appli]]

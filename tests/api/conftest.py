@@ -169,8 +169,12 @@ def seed(engine: Engine) -> Callable[..., None]:
 
 
 def _consent(url: str, person: str) -> str:
-    """Play the user at the sandbox vendor's consent page; the redirect back (path + query)."""
-    response = httpx.get(httpx.URL(url).copy_add_param("sandbox_user", person))
+    """Play the user at the sandbox vendor's consent page; the redirect back (path + query).
+
+    A bare person (`ada`) consents as a fresh vendor account with that person's physiology,
+    since one vendor account links to one Mirobody account; `ada~x` names the account."""
+    account = person if "~" in person else f"{person}~{secrets.token_hex(4)}"
+    response = httpx.get(httpx.URL(url).copy_add_param("sandbox_user", account))
     assert response.status_code == 302, response.text
     location = httpx.URL(response.headers["location"])
     assert location.host == "testserver"

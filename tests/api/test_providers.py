@@ -36,9 +36,9 @@ def test_a_provider_without_credentials_is_listed_disabled_with_the_reason(
     app = create_app(settings, api_settings=api_settings_factory(),
                      registry=ProviderRegistry.from_entry_points({}))
     with TestClient(app) as client:
-        email = "nocreds@example.org"
-        client.post("/v1/auth/register", json={"email": email, "password": "p" * 12})
-        token = client.post("/v1/auth/login", json={"email": email, "password": "p" * 12})
+        login = {"email": "nocreds@example.org", "password": "pelican harbour ninety lanterns"}
+        client.post("/v1/auth/register", json=login)
+        token = client.post("/v1/auth/login", json=login)
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         whoop = next(p for p in client.get("/v1/providers", headers=headers).json()["data"]
                      if p["slug"] == "whoop")
@@ -184,3 +184,47 @@ def test_unlink_still_deletes_the_tokens_when_the_vendor_fails_and_says_so(
     body = resp.json()
     assert body["revoked_at_vendor"] is False and body["detail"].startswith("failed")
     assert _row(engine, account.id) is None
+
+
+def test_a_link_completed_in_another_browser_is_refused(
+        app: Any, api_client: TestClient, register: Callable[..., Any], consent: Any,
+        engine: Engine) -> None:
+    """The attacker starts a link and sends the consent URL to a victim: the victim's browser
+    comes back without the attacker's link cookie, so nothing is linked to anyone."""
+    attacker = register("attacker")
+    start = api_client.post("/v1/providers/whoop/link", headers=attacker.headers)
+    assert "httponly" in start.headers["set-cookie"].lower()
+    assert "samesite=lax" in start.headers["set-cookie"].lower()
+    callback = consent(start.json()["authorization_url"], "ada")
+    victims_browser = TestClient(app)  # no cookie of the attacker's, no token
+    refused = victims_browser.get(callback)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "link_browser_mismatch"
+    assert _row(engine, attacker.id) is None
+
+
+def test_the_user_who_started_a_link_can_finish_it_with_their_token(
+        app: Any, account: Any, consent: Any, engine: Engine) -> None:
+    app_client = TestClient(app)  # a native app: its own HTTP client, the token, no cookie
+    start = app_client.post("/v1/providers/whoop/link", headers=account.headers).json()
+    callback = consent(start["authorization_url"], "ada")
+    done = TestClient(app).get(callback, headers=account.headers)
+    assert done.status_code == 200, done.text
+    assert _row(engine, account.id) is not None
+
+
+def test_a_vendor_account_links_to_one_mirobody_account_only(
+        api_client: TestClient, register: Callable[..., Any], consent: Any,
+        engine: Engine) -> None:
+    first, second = register("first"), register("second")
+    vendor_account = "ada~shared-" + first.id[:8]
+    for who, expected in ((first, 200), (second, 409), (first, 200)):
+        start = api_client.post("/v1/providers/whoop/link", headers=who.headers).json()
+        done = api_client.get(consent(start["authorization_url"], vendor_account))
+        assert done.status_code == expected, done.text
+    assert done.json()["provider"] == "whoop"  # re-linking one's own account still works
+    assert _row(engine, second.id) is None
+    start = api_client.post("/v1/providers/whoop/link", headers=second.headers).json()
+    refused = api_client.get(consent(start["authorization_url"], vendor_account))
+    assert refused.json()["code"] == "vendor_account_linked"
+    assert "ada" not in refused.json()["reason"]  # says nothing of whose account it is

@@ -82,7 +82,10 @@ def make_user(engine: Engine) -> Callable[[], str]:
 def link(mirobody: MirobodyResource, repo: ConnectionRepository
          ) -> Callable[[str, str, str], str]:
     def _link(user_id: str, provider: str, person: str) -> str:
+        # Each user gets their own vendor account with the person's physiology: one vendor
+        # account links to one Mirobody account.
+        account = person if "~" in person else f"{person}~{user_id}"
         prov = mirobody.registry.get(provider)
-        return asyncio.run(link_sandbox_person(prov, repo, user_id, person))
+        return asyncio.run(link_sandbox_person(prov, repo, user_id, account))
 
     return _link

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.mcp.context import current_caller
 from api.mcp.errors import tool_errors
 from api.mcp.sql import MAX_SQL_CHARS, SqlError, SqlLimits, load_user_tables, run_query, sandbox
+from api.mcp.sql_budget import SqlBusyError, budget_for
 from api.mcp.tools import ToolSpec
 from api.mcp.tools.common import MAX_DAYS, day_window, truncation_note
 
@@ -41,7 +42,8 @@ def query_sql(
     `daily_summary` (indicator, day, value, unit, source, sources, n_values: one merged value
     per local day) and `indicators` (the catalogue: indicator, category, kind, standard_unit,
     rollup, ...). Only this person's rows exist here. No files, network or writes; at most
-    `max_rows` rows come back and a query is stopped after 10 seconds.
+    `max_rows` rows come back, a query is stopped after 10 seconds, and a query needing more
+    memory than its share fails (aggregate more). EXPLAIN, DESCRIBE and SUMMARIZE work.
     Example: SELECT day, value FROM daily_summary WHERE indicator = 'steps' ORDER BY day."""
     caller = current_caller()
     with caller.session() as session:
@@ -51,15 +53,21 @@ def query_sql(
     if (end - start).days + 1 > MAX_DAYS:
         raise ToolError(f"at most {MAX_DAYS} days of data per query")
     limits = SqlLimits(max_rows=max_rows)
-    tables = load_user_tables(caller.state.engine, caller.user_id, start, end,
-                              limits.max_source_rows)
-    con = sandbox(tables)
+    budget = budget_for(caller.state.settings)
     try:
-        answer = run_query(con, sql, limits)
+        # The slot covers the loaded Arrow tables too: they are most of a query's memory.
+        with budget.slot():
+            tables = load_user_tables(caller.state.engine, caller.user_id, start, end,
+                                      limits.max_source_rows)
+            con = sandbox(tables, memory_mb=budget.memory_mb_per_query)
+            try:
+                answer = run_query(con, sql, limits)
+            finally:
+                con.close()
+    except SqlBusyError as exc:
+        raise ToolError(str(exc)) from None
     except SqlError as exc:
         raise ToolError(f"query refused: {exc}") from None
-    finally:
-        con.close()
     note = truncation_note(len(answer.rows), "rows", "aggregate in SQL, select fewer or "
                            "shorter columns, or add LIMIT / WHERE") if answer.truncated else None
     return SqlResult(columns=answer.columns, rows=answer.rows, row_count=len(answer.rows),

@@ -13,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import UnauthorizedError
 from api.ratelimit import Limit
+from api.security import AccessClaims
+from api.services.accounts import verify_access_token
 from api.state import AppState, get_state
 from mirobody_assets.storage.models import User
 from providers.registry import ProviderRegistry
@@ -54,17 +56,28 @@ def limit_auth_attempts(request: Request, state: StateDep) -> None:
                         Limit("auth", ip, state.api.rate_limit_auth_ip_per_minute))
 
 
+def get_access_claims(
+    request: Request,
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AccessClaims:
+    """The claims of the request's access token (valid, not revoked by a logout)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        state.limiter.check(Limit("ip", client_ip(request), state.api.rate_limit_ip_per_minute))
+        raise UnauthorizedError("missing bearer token")
+    return verify_access_token(state, credentials.credentials)
+
+
+AccessClaimsDep = Annotated[AccessClaims, Depends(get_access_claims)]
+
+
 def get_current_user(
     request: Request,
     state: StateDep,
     session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    claims: AccessClaimsDep,
 ) -> User:
     """The caller, from a valid access token; counts the request against both limits."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        state.limiter.check(Limit("ip", client_ip(request), state.api.rate_limit_ip_per_minute))
-        raise UnauthorizedError("missing bearer token")
-    claims = state.tokens.verify(credentials.credentials)
     state.limiter.check(
         Limit("ip", client_ip(request), state.api.rate_limit_ip_per_minute),
         Limit("user", str(claims.user_id), state.api.rate_limit_user_per_minute),
@@ -86,7 +99,7 @@ def get_optional_user_id(
     """The caller's id when a valid token is sent (OAuth callbacks bind to it if present)."""
     if credentials is None:
         return None
-    return state.tokens.verify(credentials.credentials).user_id
+    return verify_access_token(state, credentials.credentials).user_id
 
 
 OptionalUserId = Annotated[uuid.UUID | None, Depends(get_optional_user_id)]

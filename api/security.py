@@ -1,21 +1,28 @@
-"""Passwords (argon2id, memory-hard) and API tokens (HS256 JWT access, opaque refresh)."""
+"""Passwords (argon2id, memory-hard; zxcvbn strength floor) and API tokens (HS256 JWT access,
+opaque refresh)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
 
 from api.errors import UnauthorizedError
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "access"
+LEEWAY_S = 5  # clock skew accepted on `exp`: a token lives this much past its expiry
+# zxcvbn 4.5 refuses longer input (its matching is quadratic); the score of a prefix is about
+# a floor of the whole's, so a long password is judged by its first 72 characters.
+_ZXCVBN_MAX_CHARS = 72
 # Verified against when the email is unknown, so a login takes as long either way.
 _DUMMY_PASSWORD = "not-a-real-password-" + secrets.token_hex(8)
 
@@ -35,6 +42,20 @@ class Passwords:
             return self._hasher.verify(stored or self._dummy, password) and stored is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+
+def weak_password_reason(password: str, known: Iterable[str], min_score: int) -> str | None:
+    """Why `password` is too easy to guess (zxcvbn's warning and suggestions), or None when it
+    scores at least `min_score` (0-4). `known` are words an attacker knows (the email, the
+    name). The reason is zxcvbn's fixed feedback text: it never quotes the password."""
+    words = [w for w in known if w]
+    result = zxcvbn(password[:_ZXCVBN_MAX_CHARS], user_inputs=words)
+    if int(result["score"]) >= min_score:
+        return None
+    feedback = result.get("feedback") or {}
+    advice = [str(feedback.get("warning") or ""), *map(str, feedback.get("suggestions") or [])]
+    said = " ".join(a.strip() for a in advice if a.strip())
+    return f"password is too easy to guess: {said or 'use a longer passphrase.'}"
 
 
 @dataclass(frozen=True)
@@ -68,7 +89,7 @@ class TokenIssuer:
         try:
             claims = jwt.decode(
                 token, self._key, algorithms=[ALGORITHM], audience=self.audience,
-                issuer=self.issuer, leeway=5,
+                issuer=self.issuer, leeway=LEEWAY_S,
                 options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]})
         except jwt.ExpiredSignatureError:
             raise UnauthorizedError("access token expired", code="token_expired") from None

@@ -4,6 +4,8 @@ Each message's payload (its text, and for an assistant turn its tool calls with 
 sealed with the AES-GCM TokenCipher under associated data binding the user and the session, and
 stored as "kid:base64(blob)": a row copied to another session or user does not open. The
 tool_calls column keeps only ids and names (no arguments) so that nothing readable leaks.
+The session's title (the first message's opening words, or a generated summary of them) is
+sealed the same way under its own associated data, so it cannot pass for a message either.
 The session's agent is a message of role "agent" (chat_sessions has no column for it).
 """
 
@@ -21,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError, NotFoundError
+from api.schemas.text import without_invisible
 from mirobody_assets.storage.crypto import TokenCipher, TokenDecryptionError
 from mirobody_assets.storage.models import ChatMessage, ChatSession
 
@@ -59,27 +62,56 @@ def _aad(user_id: uuid.UUID, session_id: uuid.UUID) -> bytes:
     return f"mirobody-chat|{user_id}|{session_id}".encode()
 
 
+def _title_aad(user_id: uuid.UUID, session_id: uuid.UUID) -> bytes:
+    # Frozen copy in migration 0006, which seals the titles stored before it: keep in step.
+    return f"mirobody-chat-title|{user_id}|{session_id}".encode()
+
+
+def _seal(cipher: TokenCipher, aad: bytes, plaintext: bytes) -> str:
+    kid, blob = cipher.encrypt(plaintext, aad)
+    return f"{kid}:{base64.b64encode(blob).decode()}"
+
+
+def _open(cipher: TokenCipher, aad: bytes, stored: str, session_id: uuid.UUID) -> bytes:
+    kid, _, blob = stored.partition(":")
+    try:
+        return cipher.decrypt(kid, base64.b64decode(blob), aad)
+    except (TokenDecryptionError, ValueError) as exc:
+        log.error("chat history does not open (%s)", exc, extra={"session_id": str(session_id)})
+        raise HistoryUnreadableError("a message of this session cannot be decrypted") from None
+
+
 def seal(cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID,
          payload: dict[str, Any]) -> str:
-    kid, blob = cipher.encrypt(json.dumps(payload).encode(), _aad(user_id, session_id))
-    return f"{kid}:{base64.b64encode(blob).decode()}"
+    return _seal(cipher, _aad(user_id, session_id), json.dumps(payload).encode())
 
 
 def unseal(cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID,
            stored: str) -> dict[str, Any]:
-    kid, _, blob = stored.partition(":")
-    try:
-        opened = cipher.decrypt(kid, base64.b64decode(blob), _aad(user_id, session_id))
-    except (TokenDecryptionError, ValueError) as exc:
-        log.error("chat message does not open (%s)", exc, extra={"session_id": str(session_id)})
-        raise HistoryUnreadableError("a message of this session cannot be decrypted") from None
-    payload: dict[str, Any] = json.loads(opened)
+    payload: dict[str, Any] = json.loads(
+        _open(cipher, _aad(user_id, session_id), stored, session_id))
     return payload
 
 
+def seal_title(cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID,
+               title: str) -> str:
+    return _seal(cipher, _title_aad(user_id, session_id), title.encode())
+
+
+def title_of(cipher: TokenCipher, chat: ChatSession) -> str | None:
+    """The session's title, decrypted; None when it has none or it does not open (logged:
+    one unreadable title must not hide the caller's other sessions from the list)."""
+    if chat.title is None:
+        return None
+    try:
+        return _open(cipher, _title_aad(chat.user_id, chat.id), chat.title, chat.id).decode()
+    except HistoryUnreadableError:
+        return None
+
+
 def title_from(message: str) -> str:
-    """The first user message, cut at a word boundary."""
-    words = " ".join(message.split())
+    """The first user message, cut at a word boundary, without invisible characters."""
+    words = " ".join(without_invisible(message).split())
     if len(words) <= TITLE_CHARS:
         return words or "New chat"
     return words[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
@@ -95,7 +127,9 @@ def own_session(db: Session, user_id: uuid.UUID, session_id: uuid.UUID) -> ChatS
 
 def create_session(db: Session, cipher: TokenCipher, user_id: uuid.UUID, first_message: str,
                    agent: str) -> ChatSession:
-    row = ChatSession(user_id=user_id, title=title_from(first_message))
+    session_id = uuid.uuid4()  # chosen here: the sealed title is bound to it
+    row = ChatSession(id=session_id, user_id=user_id, title=seal_title(
+        cipher, user_id, session_id, title_from(first_message)))
     db.add(row)
     db.flush()
     add_message(db, cipher, row, AGENT_ROLE, {"text": agent})
@@ -134,10 +168,10 @@ def list_sessions(db: Session, user_id: uuid.UUID, limit: int) -> list[ChatSessi
                            .order_by(ChatSession.updated_at.desc()).limit(limit)).all())
 
 
-def rename_session(db: Session, user_id: uuid.UUID, session_id: uuid.UUID,
-                   title: str) -> ChatSession:
+def rename_session(db: Session, cipher: TokenCipher, user_id: uuid.UUID,
+                   session_id: uuid.UUID, title: str) -> ChatSession:
     row = own_session(db, user_id, session_id)
-    row.title = title
+    row.title = seal_title(cipher, user_id, session_id, title)
     db.commit()
     return row
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.chat import history
@@ -19,6 +19,9 @@ from api.chat.config import chat_environment, load_chat_config
 from api.chat.service import ChatRuntime, answer, open_conversation
 from api.deps import CurrentUser, SessionDep, StateDep
 from api.errors import ERROR_RESPONSES
+from api.schemas.text import visible_text
+from mirobody_assets.storage.crypto import TokenCipher
+from mirobody_assets.storage.models import ChatSession
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"], responses=ERROR_RESPONSES)
 
@@ -62,9 +65,14 @@ class BackendsPublic(BaseModel):
 
 class SessionPublic(BaseModel):
     id: uuid.UUID
-    title: str | None
+    title: str | None = Field(description="Decrypted; stored sealed like the messages.")
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of(cls, cipher: TokenCipher, row: ChatSession) -> SessionPublic:
+        return cls(id=row.id, title=history.title_of(cipher, row), created_at=row.created_at,
+                   updated_at=row.updated_at)
 
 
 class SessionsPublic(BaseModel):
@@ -86,6 +94,8 @@ class SessionDetail(SessionPublic):
 
 class SessionRename(BaseModel):
     title: str = Field(min_length=1, max_length=200)
+
+    _title = field_validator("title")(visible_text)
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -117,11 +127,11 @@ def list_backends(user: CurrentUser, runtime: RuntimeDep) -> BackendsPublic:
 
 
 @router.get("/sessions", response_model=SessionsPublic)
-def list_sessions(user: CurrentUser, session: SessionDep,
+def list_sessions(user: CurrentUser, state: StateDep, session: SessionDep,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50) -> SessionsPublic:
     """The caller's chat sessions, most recently active first."""
     rows = history.list_sessions(session, user.id, limit)
-    data = [SessionPublic.model_validate(r, from_attributes=True) for r in rows]
+    data = [SessionPublic.of(state.cipher, r) for r in rows]
     return SessionsPublic(data=data, count=len(data))
 
 
@@ -134,8 +144,7 @@ async def read_session(session_id: uuid.UUID, user: CurrentUser, state: StateDep
             row = history.own_session(db, user.id, session_id)
             turns = history.read_turns(db, state.cipher, row)
             return SessionDetail(
-                id=row.id, title=row.title, created_at=row.created_at,
-                updated_at=row.updated_at,
+                **SessionPublic.of(state.cipher, row).model_dump(),
                 agent=history.session_agent(turns, runtime.config.default_agent),
                 messages=[MessagePublic(**vars(t)) for t in turns
                           if t.role != history.AGENT_ROLE])
@@ -144,10 +153,10 @@ async def read_session(session_id: uuid.UUID, user: CurrentUser, state: StateDep
 
 @router.patch("/sessions/{session_id}", response_model=SessionPublic)
 def rename_session(session_id: uuid.UUID, body: SessionRename, user: CurrentUser,
-                   session: SessionDep) -> SessionPublic:
-    """Rename one of the caller's sessions."""
-    row = history.rename_session(session, user.id, session_id, body.title)
-    return SessionPublic.model_validate(row, from_attributes=True)
+                   state: StateDep, session: SessionDep) -> SessionPublic:
+    """Rename one of the caller's sessions (no control or bidi characters in the title)."""
+    row = history.rename_session(session, state.cipher, user.id, session_id, body.title)
+    return SessionPublic.of(state.cipher, row)
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)

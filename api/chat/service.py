@@ -238,7 +238,7 @@ async def generate_title(state: AppState, runtime: ChatRuntime, conv: Conversati
 
     def rename() -> None:
         with state.sessions() as db:
-            history.rename_session(db, conv.user_id, conv.session_id, title)
+            history.rename_session(db, state.cipher, conv.user_id, conv.session_id, title)
     await run_in_threadpool(rename)
     return title
 

@@ -16,6 +16,7 @@ from starlette.types import Scope
 from api.errors import UnauthorizedError
 from api.mcp.links import resolve_secret
 from api.ratelimit import Limit
+from api.services.accounts import verify_access_token
 from api.state import AppState
 from mirobody_assets.storage.models import User
 
@@ -23,7 +24,8 @@ ISSUER = "mirobody"
 
 
 def authenticate(state: AppState, scope: Scope) -> uuid.UUID:
-    """The user a request acts for; raises UnauthorizedError or TooManyRequestsError.
+    """The user a request acts for; raises UnauthorizedError, TooManyRequestsError or
+    UnavailableError (the revocation list in Redis cannot be read).
 
     Blocking (database, Redis): call it from a worker thread.
     """
@@ -43,7 +45,7 @@ def authenticate(state: AppState, scope: Scope) -> uuid.UUID:
             if scheme.lower() != "bearer" or not token.strip():
                 state.limiter.check(ip_limit)
                 raise UnauthorizedError("missing bearer token")
-            user_id = state.tokens.verify(token.strip()).user_id
+            user_id = verify_access_token(state, token.strip()).user_id
             if session.get(User, user_id) is None:
                 raise UnauthorizedError("invalid access token", code="invalid_token")
     state.limiter.check(ip_limit, Limit("user", str(user_id),

@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import CurrentUser, SessionDep, StateDep
 from api.errors import ERROR_RESPONSES
 from api.mcp import links
+from api.schemas.text import visible_text
 
 router = APIRouter(prefix="/v1/mcp/urls", tags=["mcp"], responses=ERROR_RESPONSES)
 
@@ -18,6 +19,8 @@ router = APIRouter(prefix="/v1/mcp/urls", tags=["mcp"], responses=ERROR_RESPONSE
 class McpUrlCreate(BaseModel):
     name: str = Field(default="MCP client", min_length=1, max_length=100,
                       pattern=r"^[^\x00-\x1f]+$", description="What the URL is for.")
+
+    _name = field_validator("name")(visible_text)
 
 
 class McpUrlPublic(BaseModel):

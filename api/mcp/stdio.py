@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from api.app import create_app
 from api.mcp.context import McpDeps
 from api.mcp.server import build_server
+from api.schemas.text import normalise_email
 from api.state import AppState
 from mirobody_assets.settings import Settings
 from mirobody_assets.storage.models import User
@@ -29,13 +30,13 @@ class UnknownUserError(LookupError):
 
 
 def find_user_id(state: AppState, who: str) -> uuid.UUID:
-    """The id of the account with this id or email (case-insensitive)."""
+    """The id of the account with this id or email (compared normalised, as stored)."""
     with state.sessions() as session:
         try:
             user = session.get(User, uuid.UUID(who))
         except ValueError:
             user = session.scalars(select(User).where(
-                func.lower(User.email) == who.strip().lower())).first()
+                func.lower(User.email) == normalise_email(who))).first()
     if user is None:
         raise UnknownUserError(f"no account with id or email {who!r}")
     return user.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response, status
 
-from api.deps import CurrentUser, SessionDep, StateDep, limit_auth_attempts
+from api.deps import AccessClaimsDep, CurrentUser, SessionDep, StateDep, limit_auth_attempts
 from api.errors import ERROR_RESPONSES
 from api.schemas.accounts import LoginRequest, RefreshRequest, TokenPair, UserCreate, UserPublic
 from api.services import accounts
@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1/auth", tags=["accounts"], responses=ERROR_RESPONS
 @router.post("/register", response_model=UserPublic, status_code=status.HTTP_201_CREATED,
              dependencies=[Depends(limit_auth_attempts)])
 def register(body: UserCreate, state: StateDep, session: SessionDep) -> UserPublic:
-    """Create an account (the password is hashed with argon2id)."""
+    """Create an account. The password must be hard to guess (422 `weak_password` says why)
+    and is hashed with argon2id; the email is stored normalised (NFKC, case folded)."""
     return UserPublic.model_validate(accounts.register_user(state, session, body))
 
 
@@ -33,7 +34,9 @@ def refresh(body: RefreshRequest, state: StateDep, session: SessionDep) -> Token
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(body: RefreshRequest, user: CurrentUser, session: SessionDep) -> Response:
-    """Revoke the refresh token (and the login session it belongs to)."""
-    accounts.revoke_refresh_token(session, user.id, body.refresh_token)
+def logout(body: RefreshRequest, user: CurrentUser, claims: AccessClaimsDep, state: StateDep,
+           session: SessionDep) -> Response:
+    """Revoke the refresh token (and the login session it belongs to) and the access token
+    sent with this request, which is refused from now on."""
+    accounts.log_out(state, session, claims, body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

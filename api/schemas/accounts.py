@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.schemas.text import email_text, normalise_email, visible_text
+
 _C = r"[^@\s\x00-\x1f\x7f]"
 EMAIL_PATTERN = rf"^{_C}{{1,64}}@{_C}{{1,253}}\.[^@\s\x00-\x1f\x7f.]{{2,63}}$"
 
@@ -33,10 +35,21 @@ class UserBase(BaseModel):
     _tz = field_validator("timezone")(_check_timezone)
 
 
+def _normalised_email(value: object) -> object:
+    return normalise_email(value) if isinstance(value, str) else value
+
+
 class UserCreate(UserBase):
-    """Registration: the password is hashed with argon2id and never stored or logged."""
+    """Registration: the password is hashed with argon2id and never stored or logged. It must
+    be hard to guess (zxcvbn score, the account's email and name counted as known words).
+    The email is stored normalised (NFKC, case folded): a look-alike is the same address."""
 
     password: str = Field(min_length=10, max_length=256)
+
+    # Rules on the way in only, so that reading a row stored before them never fails.
+    _email_in = field_validator("email", mode="before")(_normalised_email)
+    _email = field_validator("email")(email_text)
+    _name = field_validator("display_name")(visible_text)
 
 
 class UserUpdate(BaseModel):
@@ -44,6 +57,7 @@ class UserUpdate(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
 
     _tz = field_validator("timezone")(_check_timezone)
+    _name = field_validator("display_name")(visible_text)
 
 
 class UserPublic(UserBase):
@@ -55,8 +69,10 @@ class UserPublic(UserBase):
 
 
 class LoginRequest(BaseModel):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, description="Matched in its normalised form.")
     password: str = Field(max_length=256)
+
+    _email = field_validator("email", mode="before")(_normalised_email)
 
 
 class RefreshRequest(BaseModel):

@@ -1,18 +1,28 @@
-"""Accounts: registration, login, refresh-token rotation with reuse detection, logout."""
+"""Accounts: registration, login, refresh-token rotation with reuse detection, logout, and the
+check every access token passes (signature, expiry, not revoked by a logout)."""
 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import redis
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.errors import ConflictError, UnauthorizedError
+from api.errors import ConflictError, InvalidRequestError, UnauthorizedError, UnavailableError
 from api.schemas.accounts import TokenPair, UserCreate, UserUpdate
-from api.security import hash_refresh_token, new_refresh_token
+from api.schemas.text import normalise_email
+from api.security import (
+    LEEWAY_S,
+    AccessClaims,
+    hash_refresh_token,
+    new_refresh_token,
+    weak_password_reason,
+)
 from api.state import AppState
 from mirobody_assets.storage.auth_models import RefreshToken
 from mirobody_assets.storage.models import User
@@ -21,6 +31,11 @@ log = logging.getLogger(__name__)
 
 
 def register_user(state: AppState, session: Session, body: UserCreate) -> User:
+    known = [body.email, body.email.partition("@")[0], body.display_name or "",
+             *(body.display_name or "").split()]
+    reason = weak_password_reason(body.password, known, state.api.password_min_score)
+    if reason is not None:
+        raise InvalidRequestError(reason, code="weak_password")
     user = User(email=body.email, display_name=body.display_name,
                 timezone=body.timezone, password_hash=state.passwords.hash(body.password))
     session.add(user)
@@ -34,8 +49,9 @@ def register_user(state: AppState, session: Session, body: UserCreate) -> User:
 
 
 def authenticate(state: AppState, session: Session, email: str, password: str) -> User:
+    """The account of `email` (compared normalised, as stored) whose password matches."""
     user = session.scalars(
-        select(User).where(func.lower(User.email) == email.strip().lower())).first()
+        select(User).where(func.lower(User.email) == normalise_email(email))).first()
     if not state.passwords.verify(user.password_hash if user else None, password) or not user:
         raise UnauthorizedError("wrong email or password", code="invalid_credentials")
     return user
@@ -80,6 +96,55 @@ def revoke_refresh_token(session: Session, user_id: uuid.UUID, token: str) -> No
     session.execute(update(RefreshToken).where(RefreshToken.family_id == row.family_id)
                     .values(revoked_at=datetime.now(UTC)))
     session.commit()
+
+
+def log_out(state: AppState, session: Session, claims: AccessClaims, refresh_token: str) -> None:
+    """End a login: its refresh-token family, then the access token presented with it.
+
+    In this order so that a retry after a Redis failure still passes (the family's tokens
+    are found when already revoked, and the access token still opens the route).
+    """
+    revoke_refresh_token(session, claims.user_id, refresh_token)
+    revoke_access_token(state, claims)
+
+
+def _revoked_key(state: AppState, jti: str) -> str:
+    return state.redis.key("revoked-access", jti)
+
+
+def _session_store_down(exc: redis.RedisError) -> UnavailableError:
+    log.warning("access-token revocation list unavailable (%s)", type(exc).__name__)
+    return UnavailableError("the session store is unavailable; retry shortly",
+                            headers={"Retry-After": "5"})
+
+
+def revoke_access_token(state: AppState, claims: AccessClaims) -> None:
+    """Refuse this access token from now until it would have expired anyway (the Redis key
+    lives exactly that long, so the list never outgrows the tokens in circulation)."""
+    left = math.ceil((claims.expires_at - datetime.now(UTC)).total_seconds()) + LEEWAY_S
+    if left <= 0:
+        return
+    try:
+        state.redis.client.set(_revoked_key(state, claims.jti), "1", ex=left)
+    except redis.RedisError as exc:
+        raise _session_store_down(exc) from None
+
+
+def verify_access_token(state: AppState, token: str) -> AccessClaims:
+    """The claims of a valid access token that no logout has revoked. Every route, transport
+    and callback that accepts an access token checks it here.
+
+    Fails closed: with Redis unreachable a revoked token cannot be told apart, so the
+    request is refused as unavailable (503), never let through.
+    """
+    claims = state.tokens.verify(token)
+    try:
+        revoked = state.redis.client.exists(_revoked_key(state, claims.jti))
+    except redis.RedisError as exc:
+        raise _session_store_down(exc) from None
+    if revoked:
+        raise UnauthorizedError("access token revoked (logged out)", code="token_revoked")
+    return claims
 
 
 def update_user(session: Session, user: User, body: UserUpdate) -> User:

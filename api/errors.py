@@ -9,10 +9,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.logs import route_template
+
 log = logging.getLogger("api.errors")
+# Seconds a client is asked to wait when a backing service (Redis) does not answer.
+RETRY_AFTER_S = 5
 
 
 class FieldError(BaseModel):
@@ -138,12 +144,24 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     # PostgreSQL refused a value the models let through (a NUL byte, an out-of-range number):
     # the caller's input is at fault, not the server. The statement is not logged (values).
-    log.warning("database refused an input value on %s %s", request.method, request.url.path)
+    log.warning("database refused an input value on %s %s", request.method,
+                route_template(request.scope))
     return JSONResponse(_body("invalid_value", "a value cannot be stored or searched"), 422)
 
 
+async def _cache_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Redis is down or slow: the request may well succeed in a moment, so a 503 that says
+    # when to retry, not a 500. Only the error class is logged (messages name hosts).
+    log.error("redis unavailable on %s %s (%s)", request.method, route_template(request.scope),
+              type(exc).__name__, extra={"code": "cache_unavailable"})
+    return JSONResponse(_body("cache_unavailable", "a backing service is unavailable; retry "
+                              f"in {RETRY_AFTER_S} s"), 503,
+                        headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error on %s %s", request.method, request.url.path,
+    # The template, not the concrete path: a path can hold a secret (an MCP or webhook URL).
+    log.error("unhandled error on %s %s", request.method, route_template(request.scope),
               exc_info=(type(exc), exc, exc.__traceback__))
     return JSONResponse(_body("internal_error", "internal error"), 500)
 
@@ -153,4 +171,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(RedisConnectionError, _cache_unavailable)
+    app.add_exception_handler(RedisTimeoutError, _cache_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -6,12 +6,10 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.logs import REQUEST_ID
+from api.logs import REQUEST_ID, route_template
 from api.metrics import ApiMetrics
 
 log = logging.getLogger("api.access")
@@ -48,7 +46,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route_template(scope)
+            # The template, never the concrete path: the label set must stay small.
+            route = route_template(scope)
             self.metrics.request_latency.labels(scope["method"], route, str(status)).observe(
                 elapsed)
             log.info("%s %s %s", scope["method"], route, status,
@@ -64,10 +63,3 @@ def _header(scope: Scope, name: bytes) -> str | None:
             return str(value.decode("latin-1"))
     return None
 
-
-def _route_template(scope: Mapping[str, Any]) -> str:
-    # The template (/v1/series), never the concrete path: paths can hold ids, and the label
-    # set must stay small.
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return str(path) if path else "unmatched"

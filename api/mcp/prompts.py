@@ -11,6 +11,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
 from api.mcp.context import current_caller
+from api.mcp.tools.common import day_out_of_range
 from api.services.sync import user_today
 
 SLEEP_INDICATORS = ("sleep_duration_asleep", "sleep_duration_deep", "sleep_duration_rem",
@@ -26,12 +27,18 @@ def _invalid(message: str) -> MCPError:
 
 
 def _day(value: str, name: str) -> date | None:
+    """The day a prompt argument names (None when empty): a YYYY-MM-DD date among the days
+    Mirobody holds, or an invalid-params error saying which argument is wrong and why."""
     if not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise _invalid(f"{name} must be a date as YYYY-MM-DD") from None
+    reason = day_out_of_range(day)
+    if reason is not None:
+        raise _invalid(f"{name} {reason}")
+    return day
 
 
 def _today() -> date:

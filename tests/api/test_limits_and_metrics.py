@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -64,9 +65,13 @@ def test_login_attempts_per_ip_are_limited(settings: Any,
 
 
 def test_metrics_expose_latency_by_route_template_and_pipeline_figures(
-        api_client: TestClient, seeded: Any) -> None:
+        app: FastAPI, api_client: TestClient, seeded: Any) -> None:
     api_client.get("/v1/sync-requests/12345", headers=seeded.headers)
-    text = api_client.get("/metrics").text
+    # Without a metrics token only a loopback client is served: the scraper connects from
+    # 127.0.0.1 (the session's client, "testclient", is refused: tests/api/test_exposure.py).
+    assert api_client.get("/metrics").status_code == 403
+    scraper = TestClient(app, client=("127.0.0.1", 50000))  # shares api_client's lifespan
+    text = scraper.get("/metrics").text
     assert "mirobody_http_request_duration_seconds_bucket" in text
     assert 'route="/v1/sync-requests/{request_id}"' in text
     assert "/v1/sync-requests/12345" not in text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import date
 from typing import Annotated
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -14,6 +13,7 @@ from api.mcp.chart import MAX_PANELS, ChartKind, Panel, render_png
 from api.mcp.context import current_caller
 from api.mcp.errors import tool_errors
 from api.mcp.tools import ToolSpec
+from api.mcp.tools.common import Day
 from api.mcp.tools.periods import daily_rows
 from api.services.series import check_indicators
 
@@ -22,8 +22,8 @@ from api.services.series import check_indicators
 def render_chart(
     indicators: Annotated[list[str], Field(min_length=1, max_length=MAX_PANELS, description=(
         "Indicator ids to draw, one panel each (up to 6)."))],
-    start_day: Annotated[date, Field(description="First local day, YYYY-MM-DD.")],
-    end_day: Annotated[date, Field(description="Last local day (inclusive), YYYY-MM-DD.")],
+    start_day: Annotated[Day, Field(description="First local day, YYYY-MM-DD.")],
+    end_day: Annotated[Day, Field(description="Last local day (inclusive), YYYY-MM-DD.")],
     kind: Annotated[ChartKind, Field(description="'line' or 'bar'.")] = "line",
     title: Annotated[str | None, Field(max_length=120)] = None,
 ) -> list[ImageContent | TextContent]:

@@ -3,7 +3,6 @@ a sync or a backfill."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -11,6 +10,7 @@ from pydantic import BaseModel, Field
 from api.mcp.context import current_caller
 from api.mcp.errors import tool_errors
 from api.mcp.tools import ToolSpec
+from api.mcp.tools.common import Day
 from api.schemas.providers import ConnectionPublic
 from api.schemas.sync import SyncRequestCreate, SyncRequestPublic
 from api.services import providers, sync
@@ -43,8 +43,8 @@ def request_sync(
     provider: Annotated[str | None, Field(max_length=64, pattern=r"^[a-z][a-z0-9_]*$",
                                           description="One provider; default: all linked.")
                         ] = None,
-    start_day: Annotated[date | None, Field(description="Backfill: first day.")] = None,
-    end_day: Annotated[date | None, Field(description="Backfill: last day.")] = None,
+    start_day: Annotated[Day | None, Field(description="Backfill: first day.")] = None,
+    end_day: Annotated[Day | None, Field(description="Backfill: last day.")] = None,
 ) -> SyncRequestPublic:
     """Ask the pipeline to pull fresh data from the person's linked vendors (or one of them).
     Returns the request with its status ('pending' until the pipeline picks it up); an

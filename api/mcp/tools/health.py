@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -10,7 +9,7 @@ from pydantic import BaseModel, Field
 from api.mcp.context import current_caller
 from api.mcp.errors import tool_errors
 from api.mcp.tools import ToolSpec
-from api.mcp.tools.common import aware, truncation_note
+from api.mcp.tools.common import Day, Moment, aware, truncation_note
 from api.schemas.health import (
     DailySummaryPublic,
     HealthProfile,
@@ -81,10 +80,10 @@ def search_indicators(
 @tool_errors
 def get_indicator_series(
     indicators: IndicatorIds,
-    start: Annotated[datetime, Field(description=(
+    start: Annotated[Moment, Field(description=(
         "Inclusive start, ISO 8601 (e.g. 2025-01-01T00:00:00). Without an offset it is read "
         "in the person's timezone."))],
-    end: Annotated[datetime, Field(description="Exclusive end, same format as start.")],
+    end: Annotated[Moment, Field(description="Exclusive end, same format as start.")],
     resolution: Annotated[Resolution, Field(description=(
         "'raw' rows, or roll-ups per 'hour' or local 'day' (sum for steps, mean for heart "
         "rate, ... per the indicator's roll-up)."))] = Resolution.DAY,
@@ -109,8 +108,8 @@ def get_indicator_series(
 
 @tool_errors
 def get_daily_summary(
-    start_day: Annotated[date, Field(description="First local day, YYYY-MM-DD.")],
-    end_day: Annotated[date, Field(description="Last local day (inclusive), YYYY-MM-DD.")],
+    start_day: Annotated[Day, Field(description="First local day, YYYY-MM-DD.")],
+    end_day: Annotated[Day, Field(description="Last local day (inclusive), YYYY-MM-DD.")],
     indicators: Annotated[list[str] | None, Field(max_length=20, description=(
         "Indicator ids; omit for every indicator with data."))] = None,
     max_rows: Annotated[int, Field(ge=1, le=5000)] = 1000,

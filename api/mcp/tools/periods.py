@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.mcp.context import current_caller
 from api.mcp.errors import tool_errors
 from api.mcp.tools import ToolSpec
-from api.mcp.tools.common import day_window
+from api.mcp.tools.common import Day, day_window
 from api.mcp.tools.health import IndicatorIds
 from api.schemas.health import DailySummaryPublic
 from api.services.summaries import read_daily_summaries
@@ -74,7 +74,7 @@ def _stats(values: list[float]) -> Stats | None:
 def compare_periods(
     indicators: IndicatorIds,
     days: Annotated[int, Field(ge=1, le=366, description="Window length in days.")] = 7,
-    end_day: Annotated[date | None, Field(description=(
+    end_day: Annotated[Day | None, Field(description=(
         "Last day of the current window (YYYY-MM-DD); default: the person's today."))] = None,
 ) -> PeriodComparison:
     """Compare the daily values of indicators over the last `days` days (ending `end_day`)

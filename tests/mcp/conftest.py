@@ -7,13 +7,16 @@ talk to /mcp over real HTTP, and in-memory clients use the same app state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
+import mcp
 import pytest
 from fastapi import FastAPI
+from mcp.shared.exceptions import MCPError
 from sqlalchemy import Engine, text
 
 from api.app import create_app
@@ -24,6 +27,8 @@ from api.state import AppState
 from mirobody_assets.settings import Settings
 from providers.registry import ProviderRegistry
 from tests.support.live import Account, free_port, live_settings, register_account, serving
+
+T = TypeVar("T")
 
 FIRST_DAY = date(2025, 1, 1)
 
@@ -137,3 +142,19 @@ def bob(register: Callable[[str], Account], engine: Engine) -> Account:
 def server_for(live: Live) -> Callable[[Account], Any]:
     """An in-process MCP server acting for one account (as stdio does)."""
     return lambda account: build_server(lambda: McpDeps(live.state, account.user_id))
+
+
+@pytest.fixture
+def with_client(server_for: Callable[[Any], Any],
+                alice: Any) -> Callable[[Callable[[mcp.Client], Awaitable[T]]], T | MCPError]:
+    """Run one client call against an in-memory server acting for Alice (or `account`); an
+    MCPError (a JSON-RPC error answer) is returned, not raised."""
+    def run(body: Callable[[mcp.Client], Awaitable[T]], account: Any = None) -> T | MCPError:
+        async def go() -> T | MCPError:
+            async with mcp.Client(server_for(account or alice)) as client:
+                try:
+                    return await body(client)
+                except MCPError as exc:
+                    return exc
+        return anyio.run(go)
+    return run

@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio
-import mcp
 import pytest
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
@@ -32,21 +30,6 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert not crashes, [f"{r.name}: {r.getMessage()}" for r in crashes]
 
 
-@pytest.fixture
-def ask(server_for: Callable[[Any], Any], alice: Any) -> Callable[..., Any]:
-    """Run one client call against an in-memory server acting for Alice; an MCPError (a
-    JSON-RPC error answer) is returned, not raised."""
-    def run(body: Callable[[mcp.Client], Any]) -> Any:
-        async def go() -> Any:
-            async with mcp.Client(server_for(alice)) as client:
-                try:
-                    return await body(client)
-                except MCPError as exc:
-                    return exc
-        return anyio.run(go)
-    return run
-
-
 def _invalid_params(outcome: Any, argument: str) -> str:
     assert isinstance(outcome, MCPError), outcome
     assert outcome.error.code == INVALID_PARAMS, outcome.error
@@ -60,19 +43,19 @@ def _invalid_params(outcome: Any, argument: str) -> str:
 @pytest.mark.parametrize(("prompt", "argument"), [("weekly_health_review", "week_ending"),
                                                   ("sleep_analysis", "end_day")])
 @pytest.mark.usefixtures("no_tracebacks")
-def test_a_prompt_date_out_of_range_is_invalid_params(ask: Callable[..., Any], prompt: str,
+def test_a_prompt_date_out_of_range_is_invalid_params(with_client: Callable[..., Any], prompt: str,
                                                       argument: str, day: str) -> None:
-    outcome = ask(lambda c: c.get_prompt(prompt, {argument: day}))
+    outcome = with_client(lambda c: c.get_prompt(prompt, {argument: day}))
     _invalid_params(outcome, argument)
 
 
 @pytest.mark.usefixtures("no_tracebacks")
-def test_a_prompt_date_within_range_still_renders(ask: Callable[..., Any]) -> None:
+def test_a_prompt_date_within_range_still_renders(with_client: Callable[..., Any]) -> None:
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     for prompt, argument, day in [("weekly_health_review", "week_ending", "2025-01-14"),
                                   ("sleep_analysis", "end_day", FIRST_DAY.isoformat()),
                                   ("weekly_health_review", "week_ending", tomorrow)]:
-        result = ask(lambda c, p=prompt, a=argument, d=day: c.get_prompt(p, {a: d}))
+        result = with_client(lambda c, p=prompt, a=argument, d=day: c.get_prompt(p, {a: d}))
         assert not isinstance(result, MCPError), result
         assert day in result.messages[0].content.text
 
@@ -92,9 +75,9 @@ TOOL_DATES: list[tuple[str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(("tool", "arguments", "argument"), TOOL_DATES)
 @pytest.mark.usefixtures("no_tracebacks")
 def test_a_tool_date_out_of_range_is_invalid_params(
-        ask: Callable[..., Any], tool: str, arguments: dict[str, Any], argument: str,
+        with_client: Callable[..., Any], tool: str, arguments: dict[str, Any], argument: str,
         day: str) -> None:
-    outcome = ask(lambda c: c.call_tool(tool, {**arguments, argument: day}))
+    outcome = with_client(lambda c: c.call_tool(tool, {**arguments, argument: day}))
     _invalid_params(outcome, argument)
 
 
@@ -102,10 +85,10 @@ def test_a_tool_date_out_of_range_is_invalid_params(
     ("start", "0001-01-01T00:00:00+14:00"), ("start", "2019-12-31T23:59:59Z"),
     ("end", "9999-12-31T23:59:59-12:00"), ("end", f"{DAY_AFTER_TOMORROW}T00:00:01Z")])
 @pytest.mark.usefixtures("no_tracebacks")
-def test_a_series_time_out_of_range_is_invalid_params(ask: Callable[..., Any], argument: str,
-                                                      moment: str) -> None:
+def test_a_series_time_out_of_range_is_invalid_params(with_client: Callable[..., Any],
+                                                      argument: str, moment: str) -> None:
     window = {"start": "2025-01-01T00:00:00Z", "end": "2025-01-02T00:00:00Z"}
-    outcome = ask(lambda c: c.call_tool("get_indicator_series", {
+    outcome = with_client(lambda c: c.call_tool("get_indicator_series", {
         "indicators": ["steps"], **window, argument: moment}))
     message = _invalid_params(outcome, argument)
     assert "time" in message
@@ -113,9 +96,9 @@ def test_a_series_time_out_of_range_is_invalid_params(ask: Callable[..., Any], a
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
 @pytest.mark.usefixtures("no_tracebacks")
-def test_query_sql_refuses_days_out_of_range_with_a_clear_reason(ask: Callable[..., Any],
+def test_query_sql_refuses_days_out_of_range_with_a_clear_reason(with_client: Callable[..., Any],
                                                                  day: str) -> None:
-    outcome = ask(lambda c: c.call_tool("query_sql", {"sql": "SELECT 1", "end_day": day}))
+    outcome = with_client(lambda c: c.call_tool("query_sql", {"sql": "SELECT 1", "end_day": day}))
     if isinstance(outcome, MCPError):  # its own argument type may refuse it first
         _invalid_params(outcome, "end_day")
         return

@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import anyio
 import mcp
 import pytest
 from mcp.shared.exceptions import MCPError
 from mcp_types import TextContent, TextResourceContents
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def with_client(server_for: Callable[[Any], Any],
-                alice: Any) -> Callable[[Callable[[mcp.Client], Awaitable[T]]], T | MCPError]:
-    def run(body: Callable[[mcp.Client], Awaitable[T]], account: Any = None) -> T | MCPError:
-        async def go() -> T | MCPError:
-            async with mcp.Client(server_for(account or alice)) as client:
-                try:
-                    return await body(client)
-                except MCPError as exc:
-                    return exc
-        return anyio.run(go)
-    return run
 
 
 def _text(contents: Any) -> str:

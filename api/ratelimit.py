@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 import redis
 
-from api.errors import TooManyRequestsError
+from api.errors import TooManyRequestsError, UnavailableError
 from api.metrics import ApiMetrics
 from mirobody_assets.storage.redis_client import PrefixedRedis
 
 log = logging.getLogger(__name__)
 WINDOW_S = 60
+# Limits that refuse rather than allow when they cannot count (credential guessing).
+FAIL_CLOSED = frozenset({"auth"})
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,15 @@ class RateLimiter:
         try:
             counts = pipe.execute()[::2]
         except redis.RedisError as exc:
-            # Fail open: a Redis hiccup must not take the API down; it is logged and visible
-            # in /readyz.
+            if any(lim.scope in FAIL_CLOSED for lim in active):
+                # Password guessing must not become unlimited while Redis is down: a 503.
+                log.warning("rate limiter unavailable (%s); sign-in refused",
+                            type(exc).__name__)
+                raise UnavailableError("sign-in is briefly unavailable; try again shortly",
+                                       code="cache_unavailable",
+                                       headers={"Retry-After": "5"}) from None
+            # Fail open elsewhere: a Redis hiccup must not take the API down; it is logged and
+            # visible in /readyz.
             log.warning("rate limiter unavailable (%s); request allowed", type(exc).__name__)
             return
         for lim, count in zip(active, counts, strict=True):

@@ -90,3 +90,16 @@ def test_readyz_names_redis_as_the_missing_dependency(client: TestClient) -> Non
     body = response.json()
     assert body["status"] == "unavailable" and body["checks"]["database"] == "ok"
     assert body["checks"]["redis"].startswith("error")
+
+
+def test_sign_in_attempts_are_refused_when_their_limit_cannot_be_counted(
+        settings: Any, api_settings_factory: Callable[..., Any], registry: Any) -> None:
+    """With the sign-in limit on, an outage must not make password guessing unlimited."""
+    down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    app = create_app(down, api_settings=api_settings_factory(rate_limit_auth_ip_per_minute=30),
+                     registry=registry)
+    with TestClient(app, raise_server_exceptions=False) as limited:
+        for path, body in (("/v1/auth/login", {"email": "a@example.org", "password": "x"}),
+                           ("/v1/auth/refresh", {"refresh_token": "x"})):
+            response = limited.post(path, json=body)
+            _unavailable(response, {"cache_unavailable"})

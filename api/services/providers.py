@@ -28,7 +28,8 @@ from api.services.oauth_state import PendingLink, save_pending_link, take_pendin
 from api.state import AppState
 from mirobody_assets.connections import ConnectionRepository
 from mirobody_assets.storage.crypto import TokenDecryptionError, open_tokens
-from mirobody_assets.storage.models import ProviderConnection, SyncRequest
+from mirobody_assets.storage.models import ProviderConnection
+from mirobody_assets.storage.sync_requests import SyncKind, record_sync_request
 from providers.base import Provider
 from providers.errors import (
     OAuthFlowError,
@@ -199,10 +200,9 @@ def _store_link(state: AppState, pending: PendingLink, provider: Provider,
                             ) from None
     today = datetime.now(UTC).date()
     with state.sessions() as session:
-        session.add(SyncRequest(
-            user_id=uuid.UUID(pending.user_id), provider=provider.slug, kind="backfill",
-            start_day=today - timedelta(days=state.settings.initial_history_days - 1),
-            end_day=today, requested_by="link"))
+        record_sync_request(
+            session, uuid.UUID(pending.user_id), provider.slug, SyncKind.BACKFILL,
+            today - timedelta(days=state.settings.initial_history_days - 1), today, "link")
         session.commit()
         row = session.scalars(select(ProviderConnection).where(
             ProviderConnection.user_id == uuid.UUID(pending.user_id),

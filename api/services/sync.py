@@ -14,10 +14,9 @@ from api.errors import ConflictError, InvalidRequestError, NotFoundError
 from api.schemas.sync import SyncRequestCreate
 from mirobody_assets.days import MAX_RANGE_DAYS, DayRangeError, check_day_range
 from mirobody_assets.storage.models import ProviderConnection, SyncRequest, User
-from mirobody_assets.storage.sync_requests import record_sync_request
+from mirobody_assets.storage.sync_requests import SyncStatus, record_sync_request
 
 log = logging.getLogger(__name__)
-PENDING = "pending"
 
 
 def user_today(user: User) -> date:
@@ -53,7 +52,7 @@ def request_sync(session: Session, user: User, body: SyncRequestCreate,
     if not linked:
         raise ConflictError("link a provider first", code="no_connection")
     existing = session.scalars(select(SyncRequest).where(
-        SyncRequest.user_id == user.id, SyncRequest.status == PENDING,
+        SyncRequest.user_id == user.id, SyncRequest.status == SyncStatus.PENDING,
         SyncRequest.kind == body.kind, SyncRequest.start_day == start,
         SyncRequest.end_day == end,
         SyncRequest.provider.is_(None) if body.provider is None

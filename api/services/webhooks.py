@@ -20,7 +20,7 @@ from api.services.providers import enabled_provider
 from api.state import AppState
 from mirobody_assets.days import DayRange, DayRangeError, check_day_range
 from mirobody_assets.storage.models import ProviderConnection
-from mirobody_assets.storage.sync_requests import record_sync_request
+from mirobody_assets.storage.sync_requests import SyncKind, record_sync_request
 from mirobody_assets.storage.webhook_secrets import check_webhook_secret
 from providers.base import Provider
 from providers.errors import WebhookPayloadError, WebhookVerificationError
@@ -138,7 +138,7 @@ def _record(state: AppState, slug: str, requests: list[VendorSyncRequest],
                 continue
             for user_id in users:
                 record_sync_request(
-                    session, user_id, slug, "webhook", days.start, days.end,
+                    session, user_id, slug, SyncKind.WEBHOOK, days.start, days.end,
                     "webhook", {"record_type": request.record_type,
                                 "object_id": request.object_id, "event": request.event})
                 accepted += 1

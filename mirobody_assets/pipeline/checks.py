@@ -21,6 +21,7 @@ from mirobody_assets.pipeline.assets import (
 )
 from mirobody_assets.pipeline.resources import MirobodyResource
 from mirobody_assets.storage.bulk import read_frame
+from mirobody_assets.storage.sync_requests import retry_summary
 
 RECENT_DAYS = 3
 STALE_AFTER_DAYS = 2
@@ -103,18 +104,13 @@ def pull_failures_check(raw: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
                                 "gave up after the last retry (error).")
     def _check(mirobody: MirobodyResource) -> dg.AssetCheckResult:
         with mirobody.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT status, count(*), max(error) FROM sync_requests WHERE kind = 'retry' "
-                "AND provider = :p AND status IN ('pending', 'queued', 'failed') "
-                "AND created_at > now() - interval '2 days' GROUP BY status"), {"p": slug}).all()
-        counts = {status: int(n) for status, n, _ in rows}
-        failed = counts.get("failed", 0)
-        waiting = counts.get("pending", 0) + counts.get("queued", 0)
+            summary = retry_summary(conn, slug, timedelta(days=2))
         return dg.AssetCheckResult(
-            passed=not failed and not waiting,
-            severity=dg.AssetCheckSeverity.ERROR if failed else dg.AssetCheckSeverity.WARN,
-            metadata={"waiting_for_retry": waiting, "gave_up": failed,
-                      "last_cause": next((e for _, _, e in rows if e), "")})
+            passed=not summary.failed and not summary.waiting,
+            severity=(dg.AssetCheckSeverity.ERROR if summary.failed
+                      else dg.AssetCheckSeverity.WARN),
+            metadata={"waiting_for_retry": summary.waiting, "gave_up": summary.failed,
+                      "last_cause": summary.last_error or ""})
 
     return _check
 

@@ -303,7 +303,8 @@ def test_retries_give_up_after_max_attempts_and_keep_the_cause(
     engine: Engine, make_user: Callable[[], str],
 ) -> None:
     from mirobody_assets.ingest import PartitionFailure
-    from mirobody_assets.retries import MAX_ATTEMPTS, request_retries
+    from mirobody_assets.storage.sync_requests import MAX_RETRY_ATTEMPTS as MAX_ATTEMPTS
+    from mirobody_assets.storage.sync_requests import request_retries
 
     user = make_user()
     failure = PartitionFailure(user, "polar", (DAY.isoformat(),), "VendorHTTPError: polar: 503")

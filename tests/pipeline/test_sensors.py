@@ -88,7 +88,8 @@ def test_definitions_snapshot_of_assets_checks_jobs_and_schedules() -> None:
     assert sorted(s.name for s in repo.schedule_defs) == ["recent_days"]
     assert {s.cron_schedule for s in repo.schedule_defs} == {"0 */6 * * *"}
     assert sorted(s.name for s in repo.sensor_defs) == [
-        "new_connections", "sync_request_done", "sync_request_failed", "sync_requests"]
+        "new_connections", "sync_request_canceled", "sync_request_done", "sync_request_failed",
+        "sync_requests"]
     checks = sorted(k.to_user_string() for k in repo.asset_graph.asset_check_keys)
     assert checks == [
         "daily_summary:daily_summary_freshness", "daily_summary:daily_summary_row_counts",
@@ -129,3 +130,109 @@ def test_a_sync_request_is_closed_as_done_when_its_run_succeeds(
         status = conn.execute(text("SELECT status, finished_at IS NOT NULL FROM sync_requests "
                                    "WHERE id = :i"), {"i": rid}).one()
     assert tuple(status) == ("done", True)
+
+
+def _request(engine: Engine, user: str) -> int:
+    with engine.begin() as conn:
+        return int(conn.execute(text(
+            "INSERT INTO sync_requests (user_id, kind, start_day, end_day, requested_by) "
+            "VALUES (:u, 'sync', :d, :d, 'api') RETURNING id"),
+            {"u": user, "d": date(2025, 2, 18)}).scalar_one())
+
+
+def _status(engine: Engine, rid: int) -> tuple[str, str | None]:
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT status, error FROM sync_requests WHERE id = :i"),
+                           {"i": rid}).one()
+    return row[0], row[1]
+
+
+def _tick(instance: dg.DagsterInstance, mirobody: MirobodyResource) -> list[dg.RunRequest]:
+    with dg.build_sensor_context(instance=instance, resources={"mirobody": mirobody}) as ctx:
+        result = sync_requests(ctx)
+    return list(result.run_requests or []) if isinstance(result, dg.SensorResult) else []
+
+
+@dg.asset
+def _noop() -> None:
+    """A stand-in asset: the runs below only need to exist and end."""
+
+
+@dg.asset
+def _broken() -> None:
+    raise RuntimeError("a step that fails")
+
+
+def _cancelled_run(instance: dg.DagsterInstance, rid: int) -> dg.DagsterRun:
+    job = dg.define_asset_job("stand_in", selection=[_noop]).resolve(
+        asset_graph=dg.Definitions(assets=[_noop]).get_repository_def().asset_graph)
+    run = instance.create_run_for_job(job, tags={SYNC_REQUEST_TAG: str(rid)},
+                                      status=dg.DagsterRunStatus.NOT_STARTED)
+    instance.report_run_canceled(run)
+    cancelled = instance.get_run_by_id(run.run_id)
+    assert cancelled is not None and cancelled.status == dg.DagsterRunStatus.CANCELED
+    return cancelled
+
+
+def test_every_run_outcome_closes_its_sync_request(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    make_user: Callable[[], str],
+) -> None:
+    """Done, failed, or cancelled (queued or running): even when no run-status sensor saw it,
+    the next tick reconciles the request with its run."""
+    user = make_user()
+    dagster_instance.add_dynamic_partitions("users", [user])
+    ids = [_request(engine, user) for _ in range(3)]
+    claimed = {int(r.tags[SYNC_REQUEST_TAG]) for r in _tick(dagster_instance, mirobody)}
+    assert set(ids) <= claimed
+    assert dg.materialize([_noop], instance=dagster_instance,
+                          tags={SYNC_REQUEST_TAG: str(ids[0])}).success
+    assert not dg.materialize([_broken], instance=dagster_instance, raise_on_error=False,
+                              tags={SYNC_REQUEST_TAG: str(ids[1])}).success
+    _cancelled_run(dagster_instance, ids[2])
+    _tick(dagster_instance, mirobody)
+    assert [_status(engine, rid)[0] for rid in ids] == ["done", "failed", "canceled"]
+
+
+def test_a_claimed_request_whose_run_never_starts_is_retried_then_failed(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    make_user: Callable[[], str],
+) -> None:
+    from mirobody_assets.pipeline.sensors import LAUNCH_GRACE, reconcile_queued
+    from mirobody_assets.storage.sync_requests import MAX_LAUNCH_ATTEMPTS
+
+    user = make_user()
+    dagster_instance.add_dynamic_partitions("users", [user])
+    rid = _request(engine, user)
+    keys = []
+    for _ in range(MAX_LAUNCH_ATTEMPTS):
+        (run,) = [r for r in _tick(dagster_instance, mirobody)
+                  if r.tags[SYNC_REQUEST_TAG] == str(rid)]
+        keys.append(run.run_key)
+        assert _status(engine, rid)[0] == "queued"
+        later = datetime.now(UTC) + LAUNCH_GRACE + timedelta(minutes=1)
+        with engine.begin() as conn:  # the daemon never created the run
+            reconcile_queued(dagster_instance, conn, now=later)
+    assert keys == [f"sync-request-{rid}", f"sync-request-{rid}-2", f"sync-request-{rid}-3"]
+    status, error = _status(engine, rid)
+    assert status == "failed" and error is not None and "never created" in error
+
+
+def test_a_cancelled_run_closes_its_request_through_the_run_status_sensor(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    make_user: Callable[[], str],
+) -> None:
+    from mirobody_assets.pipeline.sensors import sync_request_canceled
+
+    user = make_user()
+    dagster_instance.add_dynamic_partitions("users", [user])
+    rid = _request(engine, user)
+    _tick(dagster_instance, mirobody)
+    canceled = _cancelled_run(dagster_instance, rid)
+    event = dg.DagsterEvent(event_type_value="PIPELINE_CANCELED", job_name=canceled.job_name)
+    with dg.build_run_status_sensor_context(
+        sensor_name="sync_request_canceled", dagster_event=event,
+        dagster_instance=dagster_instance, dagster_run=canceled,
+        resources={"mirobody": mirobody}) as context:
+        sync_request_canceled(context)
+    assert _status(engine, rid)[0] == "canceled"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,11 +38,15 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield make_url(configured).set(database="postgres").render_as_string(hide_password=False)
         return
-    server = start_embedded_postgres(tmp_path_factory.mktemp("pg") / "data")
+    # Not under pytest's basetemp: pytest deletes all but the newest three of those, which
+    # would pull the data folder from under this server while another pytest run starts.
+    folder = Path(tempfile.mkdtemp(prefix="mirobody-test-pg-"))
+    server = start_embedded_postgres(folder / "data")
     try:
         yield server.get_uri("postgres")
     finally:
         server._cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def new_database_url(pg_server_url: str, stem: str = "mirobody_test") -> str:
@@ -86,11 +92,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield configured
         return
-    server = start_embedded_redis(tmp_path_factory.mktemp("redis"))
+    folder = Path(tempfile.mkdtemp(prefix="mirobody-test-redis-"))
+    server = start_embedded_redis(folder)
     try:
         yield f"unix://{server.socket_file}"
     finally:
         stop_embedded_redis(server)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

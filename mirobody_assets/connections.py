@@ -7,11 +7,12 @@ provider uses it, so a crash right after a refresh never leaves a spent refresh 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from mirobody_assets.storage.crypto import (
     seal_tokens,
 )
 from mirobody_assets.storage.models import ProviderConnection
+from providers.errors import ReconnectRequiredError
 from providers.types import Connection, Tokens
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,12 @@ class ConnectionRepository:
         with self.engine.begin() as conn:
             return str(conn.execute(stmt).scalar_one())
 
+    def stored_tokens(self, connection_id: str) -> Tokens | None:
+        """The connection's tokens as stored now; None when it no longer exists."""
+        with Session(self.engine) as session:
+            row = session.get(ProviderConnection, connection_id)
+            return self._to_connection(row).tokens if row is not None else None
+
     def save_sync(self, connection_id: str, user_id: str, provider: str, tokens: Tokens) -> None:
         sealed = seal_tokens(self.cipher, user_id, provider, tokens)
         expires = (datetime.fromtimestamp(tokens.expires_at, UTC)
@@ -124,3 +132,35 @@ class ConnectionTokenStore:
     async def save(self, connection_id: str, tokens: Tokens) -> None:
         await asyncio.to_thread(self.repo.save_sync, connection_id, self.user_id,
                                 self.provider, tokens)
+
+    async def rotate(self, connection: Connection,
+                     refresh: Callable[[Tokens], Awaitable[Tokens]]) -> Tokens:
+        """Refresh under the connection's lock (every process and run shares it): tokens that
+        another worker rotated meanwhile are used as they are, so a rotating vendor never sees
+        one refresh token spent twice; an unlinked connection is not refreshed at all."""
+        async with refresh_lock(self.repo.engine, connection.id):
+            stored = await asyncio.to_thread(self.repo.stored_tokens, connection.id)
+            if stored is None:
+                raise ReconnectRequiredError(self.provider, "the connection was unlinked")
+            if stored.access_token != connection.tokens.access_token:
+                return stored
+            tokens = await refresh(connection.tokens)
+            await self.save(connection.id, tokens)
+            return tokens
+
+
+@contextlib.asynccontextmanager
+async def refresh_lock(engine: Engine, connection_id: str) -> AsyncIterator[None]:
+    """A PostgreSQL advisory lock on one connection's tokens, held across the vendor call."""
+    conn = await asyncio.to_thread(engine.connect)
+    key = {"k": f"connection-tokens|{connection_id}"}
+    try:
+        await asyncio.to_thread(
+            conn.execute, text("SELECT pg_advisory_lock(hashtext(:k))"), key)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(
+                conn.execute, text("SELECT pg_advisory_unlock(hashtext(:k))"), key)
+    finally:
+        await asyncio.to_thread(conn.close)

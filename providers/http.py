@@ -17,6 +17,7 @@ import anyio
 import httpx
 
 from providers.errors import (
+    ProviderError,
     RateLimitedError,
     ReconnectRequiredError,
     TokenStoreError,
@@ -139,9 +140,10 @@ class VendorClient:
         """Refresh once, persist the new tokens, and only then use them."""
         if self._refresh is None:
             raise ReconnectRequiredError(self.provider, "access token rejected; no refresh flow")
-        tokens = await self._refresh(self.connection.tokens)
         try:
-            await self._store.save(self.connection.id, tokens)
+            tokens = await self._store.rotate(self.connection, self._refresh)
+        except (ProviderError, httpx.HTTPError):
+            raise  # the vendor refused or failed the refresh: classified by the caller
         except Exception as exc:  # the store is the caller's: any failure stops token use
             log.error("%s: saving rotated tokens for connection %s failed: %s",
                       self.provider, self.connection.id, type(exc).__name__)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -174,6 +174,13 @@ class TokenStore(Protocol):
 
     async def save(self, connection_id: str, tokens: Tokens) -> None: ...
 
+    async def rotate(self, connection: Connection,
+                     refresh: Callable[[Tokens], Awaitable[Tokens]]) -> Tokens:
+        """Refresh the connection's tokens and persist them before they are used. A store
+        shared by several workers serialises this per connection and hands back tokens that
+        another worker rotated meanwhile, instead of spending a refresh token twice."""
+        ...
+
 
 class MemoryTokenStore:
     """A TokenStore keeping every saved token in memory (tests, scripts)."""
@@ -183,6 +190,12 @@ class MemoryTokenStore:
 
     async def save(self, connection_id: str, tokens: Tokens) -> None:
         self.saved.append((connection_id, tokens))
+
+    async def rotate(self, connection: Connection,
+                     refresh: Callable[[Tokens], Awaitable[Tokens]]) -> Tokens:
+        tokens = await refresh(connection.tokens)
+        await self.save(connection.id, tokens)
+        return tokens
 
     def latest(self, connection_id: str) -> Tokens | None:
         for cid, tokens in reversed(self.saved):

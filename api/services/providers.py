@@ -26,7 +26,7 @@ from api.errors import (
 from api.schemas.providers import ConnectionPublic, LinkStart, ProviderPublic, UnlinkResult
 from api.services.oauth_state import PendingLink, save_pending_link, take_pending_link
 from api.state import AppState
-from mirobody_assets.connections import ConnectionRepository
+from mirobody_assets.connections import ConnectionRepository, refresh_lock
 from mirobody_assets.storage.crypto import TokenDecryptionError, open_tokens
 from mirobody_assets.storage.models import ProviderConnection
 from mirobody_assets.storage.sync_requests import SyncKind, record_sync_request
@@ -252,14 +252,17 @@ async def unlink(state: AppState, user_id: uuid.UUID, slug: str) -> UnlinkResult
     row = await anyio.to_thread.run_sync(load)
     if row is None:
         raise NotFoundError(f"no {slug} connection", code="no_connection")
-    outcome = await revoke_at_vendor(state, row)
 
     def remove() -> None:
         with state.sessions() as session:
             session.execute(delete(ProviderConnection).where(ProviderConnection.id == row.id))
             session.commit()
 
-    await anyio.to_thread.run_sync(remove)
+    # Under the tokens' lock: a pull refreshing them right now finishes first, and any pull
+    # after finds the connection gone instead of refreshing a revoked grant.
+    async with refresh_lock(state.engine, str(row.id)):
+        outcome = await revoke_at_vendor(state, row)
+        await anyio.to_thread.run_sync(remove)
     log.info("provider unlinked", extra={"user_id": str(user_id), "provider": slug})
     return UnlinkResult(provider=slug, revoked_at_vendor=outcome == "revoked", detail=outcome)
 

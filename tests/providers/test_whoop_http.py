@@ -129,7 +129,7 @@ async def test_a_timeout_is_retried(link, registry, sandbox):
 async def test_a_rotated_token_that_cannot_be_saved_is_not_used(link, registry, sandbox):
     from providers.errors import TokenStoreError
 
-    class BrokenStore:
+    class BrokenStore(MemoryTokenStore):
         async def save(self, connection_id, tokens):
             raise OSError("database is down")
 

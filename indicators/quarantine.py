@@ -29,6 +29,31 @@ QUARANTINE_COLUMNS: dict[str, pl.DataType] = {**INDICATOR_VALUE_COLUMNS, "reason
 """The indicator-value columns plus `reason` (one of QUARANTINE_REASONS)."""
 
 
+# Why a whole vendor record could not be formatted (no rows came from it).
+RECORD_FAILURE_REASONS = (
+    "does_not_decode",  # a value of another type than the mapping reads (text for a number)
+    "unparsable_time",  # the time field is there but does not parse
+    "missing_time",  # the time field is absent or null
+    "missing_anchor",  # the record it is dated by is neither in the batch nor stored
+    "no_mapped_fields",  # none of the mapped fields is present
+    "unknown_code",  # a code the mapping does not know (a Withings meastype)
+    "unknown_record_type",  # no mapping for the record type
+    "format_error",  # anything else; the detail says what
+)
+
+RECORD_FAILURE_COLUMNS: dict[str, pl.DataType] = {
+    "user_id": pl.String(),
+    "provider": pl.String(),
+    "record_type": pl.String(),
+    "record_id": pl.String(),  # the vendor id of the raw record
+    "day": pl.Date(),  # the raw record's day (its partition)
+    "field_path": pl.String(),  # the payload path at fault, e.g. `measures[].unit`
+    "reason": pl.String(),  # one of RECORD_FAILURE_REASONS
+    "detail": pl.String(),  # what was found, naming the field
+}
+"""One row per raw record that could not be formatted: quarantined whole, with its reason."""
+
+
 class FrameContractError(ValueError):
     """A frame lacks contract columns or has columns that cannot be cast to the contract."""
 

@@ -20,8 +20,16 @@ import httpx
 import polars as pl
 
 from indicators.schemas import IndicatorValueSchema
+from providers.anchors import anchor_requests
 from providers.errors import OAuthFlowError, ProviderDisabledError, SyncRequestError
-from providers.formatting import Formatted, RecordMapping, format_records, format_rows
+from providers.formatting import (
+    Formatted,
+    Isolated,
+    RecordMapping,
+    format_isolated,
+    format_records,
+    format_rows,
+)
 from providers.http import Outcome, RetryPolicy, VendorClient, default_classify
 from providers.oauth import OAuth2Config, OAuth2Strategy
 from providers.raw import RawRecord, make_record, raw_frame
@@ -208,6 +216,19 @@ class Provider(ABC):
         `indicators.quarantine.split_valid` (or call `format_split`), so that bad rows are
         quarantined with a reason rather than dropped."""
         return format_rows(self.slug, raw, self.mappings)
+
+    def format_isolated(self, raw: pl.DataFrame,
+                        context: pl.DataFrame | None = None) -> Isolated:
+        """`format`, record by record where it must: a record that cannot be formatted becomes
+        one failure row (its type, vendor id, the payload field at fault and why) and every
+        other record is formatted. `context`: raw records asked for by `anchor_requests`
+        (dating or offsetting others), not formatted themselves."""
+        return format_isolated(self.slug, raw, self.mappings, context)
+
+    def anchor_requests(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """Records of other types that records of `raw` are dated or offset by and that may
+        be missing from it (columns: providers.anchors.ANCHOR_REQUEST_COLUMNS)."""
+        return anchor_requests(raw, self.mappings)
 
     def format_split(self, raw: pl.DataFrame) -> Formatted:
         """`format`, then split: values validated by IndicatorValueSchema, and quarantine."""

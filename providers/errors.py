@@ -59,6 +59,21 @@ class UnknownPayloadShapeError(ProviderError):
         self.record_type = record_type
 
 
+class RecordFormatError(UnknownPayloadShapeError):
+    """Records of one type that cannot be formatted. `field` is the payload path at fault
+    (None when it could not be told), `reason` a short category, `record_ids` the vendor ids
+    of the records at fault when known (empty: the batch as a whole)."""
+
+    def __init__(self, provider: str, record_type: str, message: str, *,
+                 field: str | None = None, reason: str = "format_error",
+                 record_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(provider, record_type, message)
+        self.field = field
+        self.reason = reason
+        self.record_ids = record_ids
+        self.detail = message
+
+
 class UnknownRecordTypeError(ProviderError):
     """A raw record carries a record type the provider has no mapping for."""
 

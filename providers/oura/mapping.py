@@ -162,6 +162,7 @@ HEARTRATE = RecordMapping(
            "bpm": F, "timestamp": S, "timestamp_unix": pl.Int64()},
     prepare=_heartrate_samples,
     time=pl.col("_time"),
+    time_field="data[].timestamp",
     tz_offset_s=pl.col("_offset"),  # rows are UTC: the local offset is unknown
     fields=(Field("bpm", "heart_rate", "/min"),),
     ignored={"day": "the UTC day the samples were grouped by", "timestamp": "time",

@@ -16,11 +16,14 @@ import polars as pl
 from indicators.catalogue import get_indicator
 from indicators.timeutils import epoch_utc_expr, iso_local_expr, iso_offset_expr, iso_utc_expr
 from indicators.units import indicator_conversion
+from providers.anchors import Anchors
 from providers.formatting import COLUMNS, Field, Prepare, RecordMapping
 
 log = logging.getLogger(__name__)
 S, INT, F = pl.String(), pl.Int64(), pl.Float64()
 _NO_END = pl.lit(None, pl.Datetime("us", "UTC"))
+# The sleeps and exercises an offset is taken from: in the batch, else stored within a week.
+OFFSET_ANCHORS = Anchors(("sleep", "exercises"), days=7)
 
 
 def _anchors(raw: pl.DataFrame) -> pl.DataFrame:
@@ -109,6 +112,7 @@ CONTINUOUS_HEART_RATE = RecordMapping(
     paths={"date": S, "heart_rate_samples": pl.List(pl.Struct(
         {"heart_rate": F, "sample_time": S}))},
     prepare=with_offsets(pl.col("date").str.to_date(), "continuous-heart-rate"),
+    anchors=OFFSET_ANCHORS,
     time=_local_midnight("date"),
     tz_offset_s=pl.col("_offset_s"),
     # Its own source: the sleep document's heart_rate_samples repeat some of these instants
@@ -126,6 +130,7 @@ SKIN_TEMPERATURE = RecordMapping(
     record_type="skin-temperature",
     paths={"sleep_date": S},
     prepare=with_offsets(pl.col("sleep_date").str.to_date(), "skin-temperature"),
+    anchors=OFFSET_ANCHORS,
     time=pl.coalesce("_sleep_end", _local_midnight("sleep_date")),
     tz_offset_s=pl.col("_offset_s"),
     fields=(
@@ -160,6 +165,7 @@ BODY_TEMPERATURE = RecordMapping(
     paths={"start_time": S, "end_time": S, "measurement_type": S, "samples": pl.List(
         pl.Struct({"temperature_celsius": F, "recording_time_delta_milliseconds": INT}))},
     prepare=with_offsets(iso_local_expr("end_time").dt.date(), "body-temperature"),
+    anchors=OFFSET_ANCHORS,
     time=_PERIOD_START,
     end_time=iso_local_expr("end_time").dt.replace_time_zone("UTC"),
     tz_offset_s=pl.col("_offset_s"),

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from indicators.timeutils import iso_utc_expr, offset_seconds_expr
+from providers.anchors import Anchors
 from providers.base import Identity, Provider
 from providers.errors import VendorHTTPError, WebhookPayloadError
 from providers.formatting import RecordMapping
@@ -44,6 +45,7 @@ RECOVERY = RecordMapping(
     record_type="recovery",
     paths={"sleep_id": _S, "score_state": _S},
     prepare=_date_by_sleep,
+    anchors=Anchors(("sleep",), id_path="sleep_id"),  # outside the batch: from storage
     time=iso_utc_expr("_sleep_end"),
     tz_offset_s=offset_seconds_expr("_sleep_tz"),
     keep=m.SCORED,

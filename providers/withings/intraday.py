@@ -14,6 +14,7 @@ import polars as pl
 from indicators.catalogue import get_indicator
 from indicators.timeutils import epoch_utc_expr
 from indicators.units import indicator_conversion
+from providers.anchors import Anchors
 from providers.formatting import COLUMNS, RecordMapping
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ INTRADAY_IGNORED: dict[str, str] = {
 # Record types whose documents carry a local `date` and an IANA `timezone`.
 _ZONED = ("activity", "sleep", "workouts")
 _ENTRY = r'"\d+":\{[^{}]*\}'
+ZONE_SEARCH_DAYS = 7  # how far from a document's day a zoned record is looked up in storage
 
 
 def user_zones(raw: pl.DataFrame) -> pl.DataFrame:
@@ -110,6 +112,8 @@ INTRADAY = RecordMapping(
     record_type="intraday",
     paths={"startdate": INT},
     prepare=_prepare,
+    # the zone comes from the user's zoned records near in date: in the batch, else stored
+    anchors=Anchors(_ZONED, days=ZONE_SEARCH_DAYS),
     time=epoch_utc_expr("startdate"),
     tz_offset_s=pl.lit(0),  # rows carry each sample's own offset
     fields=(),

@@ -9,7 +9,7 @@ import polars as pl
 from indicators.catalogue import get_indicator
 from indicators.timeutils import epoch_utc_expr
 from indicators.units import indicator_conversion
-from providers.errors import UnknownPayloadShapeError
+from providers.errors import RecordFormatError
 from providers.formatting import COLUMNS, Field, RecordMapping
 from providers.withings.intraday import offset_in_zone
 
@@ -75,7 +75,9 @@ def _measure_rows(frame: pl.DataFrame) -> pl.DataFrame:
     unknown = long.filter(~pl.col("_type").is_in(list(known)))
     if unknown.height:
         codes = sorted(unknown["_type"].unique().to_list())
-        raise UnknownPayloadShapeError("withings", "measure", f"unknown meastype codes {codes}")
+        raise RecordFormatError("withings", "measure", f"unknown meastype codes {codes}",
+                                field="measures[].type", reason="unknown_code",
+                                record_ids=tuple(unknown["record_id"].unique().to_list()))
     joined = long.join(_TABLE.lazy().collect(), on="_type", how="inner")
     raw_value = pl.col("_value").cast(pl.Float64) * pl.lit(10.0).pow(pl.col("_unit"))
     return joined.with_columns(
@@ -104,6 +106,7 @@ ACTIVITY = RecordMapping(
     paths={"date": S, "timezone": S},
     prepare=_local_midnights,
     time=pl.col("_midnight"),
+    time_field="date",
     derived={"end_time": pl.col("time") + pl.duration(days=1)},
     tz_offset_s=pl.col("_tz_offset_s"),
     fields=(

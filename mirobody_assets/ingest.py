@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -16,7 +17,7 @@ import httpx
 import polars as pl
 
 from indicators.frames import INDICATOR_VALUE_COLUMNS, RAW_RECORD_COLUMNS
-from indicators.quarantine import QUARANTINE_COLUMNS, split_valid
+from indicators.quarantine import QUARANTINE_COLUMNS, RECORD_FAILURE_COLUMNS, split_valid
 from mirobody_assets.connections import ConnectionRepository
 from providers.base import Provider
 from providers.errors import ProviderError, ReconnectRequiredError
@@ -108,41 +109,92 @@ def _failure(conn: Connection, days: pl.Series, exc: Exception,
 
 @dataclass
 class NormaliseResult:
+    """Valid values, the quarantined values, the raw records that could not be formatted
+    (`records`, indicators.quarantine.RECORD_FAILURE_COLUMNS) and the providers that could
+    not format at all (`failures`)."""
+
     values: pl.DataFrame
     quarantine: pl.DataFrame
     failures: list[PartitionFailure] = field(default_factory=list)
+    records: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema=RECORD_FAILURE_COLUMNS))
+
+    def kept_records(self) -> pl.DataFrame:
+        """(user_id, provider, record_id) whose stored values must outlive this run: records
+        that did not format (record_id null: all of a provider's records of the user)."""
+        whole = pl.DataFrame({"user_id": [f.user_id for f in self.failures],
+                              "provider": [f.provider for f in self.failures]},
+                             schema={"user_id": pl.String, "provider": pl.String})
+        return pl.concat([self.records.select("user_id", "provider", "record_id"),
+                          whole.with_columns(pl.lit(None, pl.String).alias("record_id"))]
+                         ).unique(maintain_order=True)
 
 
-def normalise(registry: ProviderRegistry, raw: pl.DataFrame) -> NormaliseResult:
+# (provider slug, anchor requests) -> the stored raw records they name
+AnchorLookup = Callable[[str, pl.DataFrame], pl.DataFrame]
+
+
+def normalise(registry: ProviderRegistry, raw: pl.DataFrame,
+              anchors: AnchorLookup | None = None) -> NormaliseResult:
     """Format raw records of every provider and record type, then split valid / quarantine.
 
-    A record type whose payloads have an unknown shape fails loudly for its users' days (the
-    rest goes on); it never yields zero rows in silence.
+    A record that cannot be formatted is returned in `records` with its field and reason and
+    costs no other record its values; a record dated by another (WHOOP recovery by its sleep)
+    finds it through `anchors` when it is not in `raw`. A provider that cannot format at all
+    (disabled) is a failure for its users' days; it never yields zero rows in silence.
     """
     values: list[pl.DataFrame] = []
+    records: list[pl.DataFrame] = []
     failures: list[PartitionFailure] = []
     for (slug,), group in raw.group_by(["provider"]):
         try:
             provider = registry.get(str(slug))
-            # One call per provider: some record types anchor on others (Whoop recovery on
-            # its cycle), so they are formatted together.
-            values.append(provider.format(group))
         except ProviderError as exc:
             log.error("format failed: %s: %s", slug, exc)
             failures.extend(_format_failures(str(slug), group, exc))
+            continue
+        # One call per provider: some record types anchor on others (Whoop recovery on
+        # its sleep), so they are formatted together, with the anchors from storage.
+        context = anchors(str(slug), provider.anchor_requests(group)) if anchors else None
+        result = provider.format_isolated(group, context)
+        values.append(result.rows)
+        records.append(result.failures)
     frame = (pl.concat(values, how="vertical") if values
              else pl.DataFrame(schema=INDICATOR_VALUE_COLUMNS))
+    failed = (pl.concat(records, how="vertical") if records
+              else pl.DataFrame(schema=RECORD_FAILURE_COLUMNS))
     if frame.height == 0:
-        return NormaliseResult(frame, pl.DataFrame(schema=QUARANTINE_COLUMNS), failures)
+        return NormaliseResult(frame, pl.DataFrame(schema=QUARANTINE_COLUMNS), failures, failed)
     valid, quarantine = split_valid(frame)
-    return NormaliseResult(valid, quarantine, failures)
+    return NormaliseResult(valid, quarantine, failures, failed)
 
+
+def failed_partitions(result: NormaliseResult, parts: pl.DataFrame) -> list[PartitionFailure]:
+    """The run's partitions whose raw input did not (all) format, per user and provider: a
+    record counts for its own day's partition (a neighbouring day's run only keeps its
+    stored values); a provider that could not format at all, for every day of the run."""
+    out: list[PartitionFailure] = []
+    in_run = result.records.join(parts.select("user_id", "day"), on=["user_id", "day"],
+                                 how="semi")
+    for (user, slug), per in in_run.sort("day", "record_type", "record_id").group_by(
+            ["user_id", "provider"], maintain_order=True):
+        first = per.row(0, named=True)
+        out.append(PartitionFailure(
+            str(user), str(slug), tuple(sorted({str(d) for d in per["day"].to_list()})),
+            f"{per.height} records not formatted, e.g. {first['record_type']} "
+            f"{first['record_id']} (field {first['field_path']}): {first['detail']}"[:2000]))
+    days_by_user = {str(u): {str(d) for d in g["day"].to_list()}
+                    for (u,), g in parts.group_by(["user_id"])}
+    for failure in result.failures:
+        days = tuple(d for d in failure.days if d in days_by_user.get(failure.user_id, ()))
+        if days:
+            out.append(PartitionFailure(failure.user_id, failure.provider, days, failure.cause,
+                                        failure.needs_reauth))
+    return out
 
 
 def _format_failures(slug: str, group: pl.DataFrame, exc: ProviderError) -> list[PartitionFailure]:
-    record_type = getattr(exc, "record_type", None)
-    failed = group if record_type is None else group.filter(pl.col("record_type") == record_type)
     return [PartitionFailure(str(user), slug,
                              tuple(sorted({str(d) for d in per_user["day"].to_list()})),
                              f"{type(exc).__name__}: {exc}")
-            for (user,), per_user in failed.group_by(["user_id"])]
+            for (user,), per_user in group.group_by(["user_id"])]

@@ -8,6 +8,7 @@ users and many days at once.
 
 import asyncio
 from collections import Counter
+from functools import partial
 from importlib.metadata import entry_points
 
 import dagster as dg
@@ -84,40 +85,53 @@ RAW_ASSETS = [raw_asset(slug) for slug in provider_slugs()]
     deps=RAW_ASSETS, group_name="normalised", kinds={"postgres", "polars", "pandera"},
     retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
     description="Normalised indicator values in standard units (the long fact table). Rows "
-                "that break the contract go to quarantined_values with their reason.",
+                "that break the contract go to quarantined_values with their reason; so does "
+                "a raw record that cannot be formatted (with its record type, vendor id and "
+                "the payload field at fault), while its earlier values stay and its days get "
+                "a retry request.",
 )
 def indicator_values(context: dg.AssetExecutionContext,
                      mirobody: MirobodyResource) -> dg.MaterializeResult:
     parts = context_partitions(context)
     written = quarantined = raw_read = 0
     reasons: Counter[str] = Counter()
+    records: Counter[str] = Counter()
+    retries: Counter[str] = Counter()
     failures: list[ingest.PartitionFailure] = []
     first: pl.DataFrame | None = None
     for chunk in user_chunks(parts, USERS_PER_CHUNK):  # each chunk: its own transaction
         users = chunk["user_id"].unique().to_list()
         with mirobody.engine.connect() as conn:
             raw = raw_store.load_latest_raw(conn, users, chunk["day"].unique().to_list())
-        result = ingest.normalise(mirobody.registry, raw)
+            result = ingest.normalise(mirobody.registry, raw, partial(
+                raw_store.load_anchor_records, conn))
         IndicatorValueSchema.validate(result.values)
+        failed = ingest.failed_partitions(result, chunk)
+        # Records that did not format keep their stored values (no delete without its
+        # replacement); they are quarantined, and their days retried.
         with mirobody.engine.begin() as conn:
-            written += serving.replace_indicator_values(conn, result.values, chunk)
-            quarantined += serving.replace_quarantine(conn, result.quarantine, chunk)
+            written += serving.replace_indicator_values(conn, result.values, chunk,
+                                                        result.kept_records())
+            quarantined += serving.replace_quarantine(conn, result.quarantine, chunk,
+                                                      result.records)
+            retries.update(request_retries(conn, failed))
+        for failure in failed:
+            context.log.warning(f"{failure.provider} not formatted for user {failure.user_id} "
+                                f"{failure.days[0]}..{failure.days[-1]}: {failure.cause}")
         raw_read += raw.height
         reasons.update(quarantine_counts(result.quarantine))
-        failures += result.failures
+        records.update(result.records.get_column("reason").to_list())
+        failures += failed
         first = result.values if first is None else first
-    metadata = {**frame_metadata(first if first is not None else
-                                 pl.DataFrame(schema=INDICATOR_VALUE_COLUMNS),
-                                 INDICATOR_VALUE_COLUMNS),
-                "dagster/row_count": dg.MetadataValue.int(written),
-                "rows_written": written, "raw_records_read": raw_read,
-                "quarantined": quarantined,
-                "quarantined_by_reason": dg.MetadataValue.json(dict(reasons)),
-                **failures_metadata(failures)}
-    if failures:
-        raise dg.Failure(description="payloads of an unknown shape: "
-                         + "; ".join(f.cause for f in failures[:3]), metadata=metadata)
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata={
+        **frame_metadata(first if first is not None else
+                         pl.DataFrame(schema=INDICATOR_VALUE_COLUMNS), INDICATOR_VALUE_COLUMNS),
+        "dagster/row_count": dg.MetadataValue.int(written),
+        "rows_written": written, "raw_records_read": raw_read,
+        "quarantined": quarantined,
+        "quarantined_by_reason": dg.MetadataValue.json(dict(reasons)),
+        "records_not_formatted": dg.MetadataValue.json(dict(records)),
+        **dict(retries), **failures_metadata(failures)})
 
 
 @dg.asset(

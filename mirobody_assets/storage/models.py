@@ -226,10 +226,13 @@ class ChatMessage(Base):
 
 
 class QuarantinedValue(Base):
-    """A normalised value the pipeline refused, with the reason; replaced per partition.
+    """A normalised value the pipeline refused, or a whole raw record it could not format,
+    with the reason; replaced per partition.
 
     Columns other than the partition and the reason are nullable: a row may be quarantined
-    precisely because one of them is missing.
+    precisely because one of them is missing. A raw record's row has `record_type`, its
+    vendor id in `record_id`, its provider in `source`, and the payload path at fault in
+    `field_path`; `detail` says what was found.
     """
 
     __tablename__ = "quarantined_values"
@@ -246,6 +249,9 @@ class QuarantinedValue(Base):
     source: Mapped[str | None] = mapped_column(String(128))
     record_id: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(String(64))
+    record_type: Mapped[str | None] = mapped_column(String(64))
+    field_path: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         Index("ix_quarantined_values_partition", "partition_user", "partition_day"),
     )

@@ -60,6 +60,32 @@ def load_latest_raw(conn: Connection, users: Sequence[str], days: Sequence[date]
     return read_frame(conn, query, params, dict(RAW_RECORD_COLUMNS))
 
 
+def load_anchor_records(conn: Connection, provider: str, requests: pl.DataFrame
+                        ) -> pl.DataFrame:
+    """The latest version of the stored records that `requests` names (a provider's
+    `anchor_requests`: user, record type, and a vendor id or a day range), so that a record
+    is dated by its anchor even when the anchor is outside the run's days."""
+    if requests.height == 0:
+        return pl.DataFrame(schema=RAW_RECORD_COLUMNS)
+    params: dict[str, Any] = {"provider": provider, **{
+        c: requests.get_column(c).to_list()
+        for c in ("user_id", "record_type", "vendor_id", "first_day", "last_day")}}
+    query = (
+        "SELECT DISTINCT ON (r.user_id, r.record_type, r.vendor_id) "
+        "r.provider, r.user_id::text, r.record_type, r.vendor_id, r.version, r.content_hash, "
+        "r.day, r.payload::text FROM raw_records r JOIN unnest(%(user_id)s::uuid[], "
+        "%(record_type)s::text[], %(vendor_id)s::text[], %(first_day)s::date[], "
+        "%(last_day)s::date[]) AS n(user_id, record_type, vendor_id, first_day, last_day) "
+        "ON r.user_id = n.user_id AND r.record_type = n.record_type "
+        "AND (n.vendor_id IS NULL OR r.vendor_id = n.vendor_id) "
+        "AND (n.first_day IS NULL OR r.day BETWEEN n.first_day AND n.last_day) "
+        "WHERE r.provider = %(provider)s "
+        "ORDER BY r.user_id, r.record_type, r.vendor_id, r.version DESC NULLS LAST, "
+        "r.fetched_at DESC, r.id DESC"
+    )
+    return read_frame(conn, query, params, dict(RAW_RECORD_COLUMNS))
+
+
 RAW_INDEX_COLUMNS: dict[str, pl.DataType] = {
     "user_id": pl.String(), "provider": pl.String(), "record_type": pl.String(),
     "vendor_id": pl.String(), "version": pl.String(), "content_hash": pl.String(),

@@ -14,11 +14,12 @@ import polars as pl
 from sqlalchemy import Connection, text
 
 from indicators.aggregate import local_day
-from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
+from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS, INDICATOR_VALUE_KEY
 from mirobody_assets.storage.bulk import copy_frame, read_frame
 
 IV_TABLE_COLUMNS = [*INDICATOR_VALUE_COLUMNS, "day"]
-QUARANTINE_TABLE_COLUMNS = ["partition_user", "partition_day", *INDICATOR_VALUE_COLUMNS, "reason"]
+QUARANTINE_TABLE_COLUMNS = ["partition_user", "partition_day", *INDICATOR_VALUE_COLUMNS, "reason",
+                            "record_type", "field_path", "detail"]
 
 
 def with_local_day(values: pl.DataFrame) -> pl.DataFrame:
@@ -43,23 +44,68 @@ def _delete(conn: Connection, table: str, parts: pl.DataFrame, user_col: str = "
     return int(result.rowcount or 0)
 
 
-def replace_indicator_values(conn: Connection, values: pl.DataFrame, parts: pl.DataFrame) -> int:
-    """Replace the partitions' indicator values; rows outside the partitions are not written."""
+def replace_indicator_values(conn: Connection, values: pl.DataFrame, parts: pl.DataFrame,
+                             kept: pl.DataFrame | None = None) -> int:
+    """Replace the partitions' indicator values; rows outside the partitions are not written.
+
+    `kept` (user_id, provider, record_id; a null record_id stands for all of the provider's
+    records of the user) names records that could not be formatted this time: their stored
+    values stay as they are (over a new value of the same key, e.g. a Garmin epoch bucket
+    whose other parts did format), so that nothing is deleted without its replacement."""
     rows = in_partitions(with_local_day(values), parts)
+    if kept is not None and kept.height:
+        survivors = with_local_day(_stored_values_of(conn, parts, kept))
+        rows = pl.concat([rows.join(survivors.select(INDICATOR_VALUE_KEY),
+                                    on=list(INDICATOR_VALUE_KEY), how="anti"), survivors],
+                         how="vertical")
     _delete(conn, "indicator_values", parts)
     return copy_frame(conn, "indicator_values", rows, IV_TABLE_COLUMNS)
 
 
-def replace_quarantine(conn: Connection, quarantine: pl.DataFrame, parts: pl.DataFrame) -> int:
-    """Replace the partitions' quarantined values (kept with their reason, never dropped)."""
+def _stored_values_of(conn: Connection, parts: pl.DataFrame, kept: pl.DataFrame
+                      ) -> pl.DataFrame:
+    """The partitions' stored values that came from the `kept` records (a row of several
+    records, e.g. a Garmin epoch bucket, names them comma-joined)."""
+    cols = ", ".join(f"v.{c}::text" if c == "user_id" else f"v.{c}"
+                     for c in INDICATOR_VALUE_COLUMNS)
+    params: dict[str, Any] = {
+        "users": parts["user_id"].to_list(), "days": parts["day"].to_list(),
+        "k_users": kept["user_id"].to_list(), "k_providers": kept["provider"].to_list(),
+        "k_records": kept["record_id"].to_list()}
+    return read_frame(
+        conn,
+        f"SELECT {cols} FROM indicator_values v WHERE (v.user_id, v.day) IN "  # noqa: S608
+        "(SELECT * FROM unnest(%(users)s::uuid[], %(days)s::date[])) AND EXISTS (SELECT 1 "
+        "FROM unnest(%(k_users)s::uuid[], %(k_providers)s::text[], %(k_records)s::text[]) "
+        "AS k(user_id, provider, record_id) WHERE k.user_id = v.user_id "
+        "AND split_part(v.source, '.', 1) = k.provider AND (k.record_id IS NULL "
+        "OR v.record_id = k.record_id "
+        "OR k.record_id = ANY(string_to_array(v.record_id, ','))))",
+        params,
+        dict(INDICATOR_VALUE_COLUMNS),
+    )
+
+
+def replace_quarantine(conn: Connection, quarantine: pl.DataFrame, parts: pl.DataFrame,
+                       records: pl.DataFrame | None = None) -> int:
+    """Replace the partitions' quarantined values (kept with their reason, never dropped)
+    and raw records that could not be formatted (`records`: RECORD_FAILURE_COLUMNS, each in
+    its own day's partition, with record type, field path and detail)."""
     rows = with_local_day(quarantine).with_columns(
         partition_user=pl.col("user_id"),
         # A row without a usable time stays with the first partition of its user in the run.
         partition_day=pl.col("day").fill_null(parts["day"].min()),
     )
     rows = in_partitions(rows, parts, "partition_user", "partition_day")
+    if records is not None and records.height:
+        whole = in_partitions(records, parts).select(
+            pl.col("user_id").alias("partition_user"), pl.col("day").alias("partition_day"),
+            "user_id", pl.col("provider").alias("source"), "record_id", "record_type",
+            "field_path", "reason", "detail")
+        rows = pl.concat([rows, whole], how="diagonal_relaxed")
     _delete(conn, "quarantined_values", parts, "partition_user", "partition_day")
-    return copy_frame(conn, "quarantined_values", rows, QUARANTINE_TABLE_COLUMNS)
+    return copy_frame(conn, "quarantined_values", rows.select(
+        *(c if c in rows.columns else pl.lit(None).alias(c) for c in QUARANTINE_TABLE_COLUMNS)))
 
 
 def replace_daily_summary(conn: Connection, summary: pl.DataFrame, parts: pl.DataFrame) -> int:

@@ -2,10 +2,11 @@
 
 Continuous heart rate gives device-local clock times ("HH:mm:ss") of a local `date` and no
 offset. The offset is taken from the same user's Polar sleep (`sleep_start_time` carries it)
-or exercise (`start_time_utc_offset`) of the nearest date in the batch being formatted (the
-pipeline formats a provider's records of a user-day together); 0 when there is none. The
-nightly skin temperature is dated at the end of the Polar sleep of its `sleep_date` (local
-midnight of that date when the sleep is not in the batch)."""
+or exercise (`start_time_utc_offset`) of the nearest date in the batch being formatted, which
+the pipeline completes with the user's stored sleeps and exercises within a week
+(`OFFSET_ANCHORS`); 0 when there is none. The nightly skin temperature is dated at the end of
+the Polar sleep of its `sleep_date` (local midnight of that date when there is no such
+sleep)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 seconds (the keys are data, so the entries are cut out of the payload text in polars).
 
 The response names no timezone: a sample's offset comes from the IANA `timezone` of the same
-user's activity, sleep or workout record nearest in date in the batch being formatted (the
-pipeline formats a provider's records of a user-day together); UTC when there is none."""
+user's activity, sleep or workout record nearest in date in the batch being formatted, which
+the pipeline completes with the user's stored zoned records within ZONE_SEARCH_DAYS; UTC when
+there is none."""
 
 from __future__ import annotations
 

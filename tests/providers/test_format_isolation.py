@@ -42,7 +42,8 @@ def _sorted(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 @pytest.mark.parametrize(("slug", "poison"), CASES)
-async def test_a_poison_record_fails_alone_and_names_its_field(registry, link, slug, poison):
+async def test_a_poison_record_fails_alone_and_names_its_field(
+        registry: Any, link: Any, slug: str, poison: Poison) -> None:
     provider, raw = await _pull(registry, link, slug)
     bad = _poison(raw, slug, poison)
     result = provider.format_isolated(pl.concat([raw, bad]))
@@ -55,7 +56,8 @@ async def test_a_poison_record_fails_alone_and_names_its_field(registry, link, s
 
 
 @pytest.mark.parametrize("slug", list(POISONS))
-async def test_every_poison_of_a_batch_is_found_and_the_rest_is_formatted(registry, link, slug):
+async def test_every_poison_of_a_batch_is_found_and_the_rest_is_formatted(
+        registry: Any, link: Any, slug: str) -> None:
     provider, raw = await _pull(registry, link, slug)
     poisons = pl.concat([_poison(raw, slug, poison) for poison in POISONS[slug]])
     mixed = pl.concat([raw, poisons]).sample(fraction=1.0, shuffle=True, seed=7)
@@ -65,7 +67,8 @@ async def test_every_poison_of_a_batch_is_found_and_the_rest_is_formatted(regist
     assert_frame_equal(_sorted(result.rows), _sorted(provider.format(raw)))
 
 
-async def test_the_strict_format_names_the_field_of_an_unknown_unit(registry, link):
+async def test_the_strict_format_names_the_field_of_an_unknown_unit(
+        registry: Any, link: Any) -> None:
     provider, raw = await _pull(registry, link, "withings")
     poison = _poison(raw, "withings", POISONS["withings"][0])
     with pytest.raises(RecordFormatError, match=r"measures\[\]\.unit") as raised:
@@ -75,7 +78,7 @@ async def test_the_strict_format_names_the_field_of_an_unknown_unit(registry, li
 
 
 async def test_a_recovery_outside_the_batch_of_its_sleep_is_dated_by_the_sleep_as_context(
-        registry, link):
+        registry: Any, link: Any) -> None:
     provider, raw = await _pull(registry, link, "whoop")
     recovery = raw.filter(pl.col("record_type") == "recovery").row(0, named=True)
     sleep_id = recovery["vendor_id"]  # a recovery is stored under its sleep's id
@@ -101,7 +104,7 @@ async def test_a_recovery_outside_the_batch_of_its_sleep_is_dated_by_the_sleep_a
     ("withings", "intraday", {"activity", "sleep", "workouts"}),
 ])
 async def test_offsets_from_anchors_outside_the_batch_come_from_the_context(
-        registry, link, slug, record_type, anchor_types):
+        registry: Any, link: Any, slug: str, record_type: str, anchor_types: set[str]) -> None:
     provider, raw = await _pull(registry, link, slug)
     documents = raw.filter(pl.col("record_type") == record_type)
     wanted = provider.anchor_requests(documents)

@@ -40,7 +40,7 @@ class Poison:
 
     def apply(self, payload: str, vendor_id: str | None = None) -> dict[str, Any]:
         """The mutated document; under `vendor_id` (its own ids replaced) when given."""
-        doc = copy.deepcopy(json.loads(payload))
+        doc: dict[str, Any] = copy.deepcopy(json.loads(payload))
         self.mutate(doc)
         if vendor_id is not None:
             for key in ("id", "summaryId", "grpid"):

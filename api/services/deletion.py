@@ -24,6 +24,7 @@ from mirobody_assets.storage.models import (
     SyncRequest,
     User,
 )
+from mirobody_assets.storage.user_locks import lock_for_deletion
 from mirobody_assets.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,10 @@ def _delete_warehouse(state: AppState, user_id: uuid.UUID) -> tuple[int, str]:
 
 def delete_health_data(state: AppState, session: Session, user_id: uuid.UUID) -> DeletionReport:
     """Delete the caller's health data; the account and its provider links stay."""
+    lock_for_deletion(session, user_id)  # writes in flight finish first
     counts = _delete_rows(session, user_id, _DATA_TABLES)
-    session.commit()
     files, status = _delete_warehouse(state, user_id)
+    session.commit()
     state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))
     log.info("health data deleted", extra={"user_id": str(user_id), "count": sum(counts.values())})
     return DeletionReport(postgres=counts, warehouse_parquet_files=files, warehouse_status=status)
@@ -77,11 +79,15 @@ def delete_account(state: AppState, session: Session, user: User,
                    revocations: dict[str, str]) -> DeletionReport:
     """Delete everything of the caller, then the account (vendor grants revoked beforehand)."""
     user_id = user.id
+    # Under the user's exclusive lock until the commit, Parquet files included: a run writing
+    # this user right now finishes first (and is deleted here); one writing later finds the
+    # account gone and writes nothing of it.
+    lock_for_deletion(session, user_id)
     counts = _delete_rows(session, user_id, _DATA_TABLES + _ACCOUNT_TABLES)
     counts["users"] = cast("CursorResult[Any]",
                            session.execute(delete(User).where(User.id == user_id))).rowcount
-    session.commit()
     files, status = _delete_warehouse(state, user_id)
+    session.commit()
     state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))
     log.info("account deleted", extra={"user_id": str(user_id)})
     return DeletionReport(postgres=counts, warehouse_parquet_files=files, warehouse_status=status,

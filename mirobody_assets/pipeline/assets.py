@@ -22,8 +22,9 @@ from mirobody_assets import ingest, remote
 from mirobody_assets.pipeline.metadata import failures_metadata, frame_metadata
 from mirobody_assets.pipeline.partitions import PARTITIONS, context_partitions, user_chunks
 from mirobody_assets.pipeline.resources import MirobodyResource
-from mirobody_assets.retries import request_retries
 from mirobody_assets.storage import raw_store, serving
+from mirobody_assets.storage.sync_requests import request_retries
+from mirobody_assets.storage.user_locks import live_rows
 from mirobody_assets.storage.warehouse import TABLES
 from providers.errors import ProviderDisabledError
 from providers.registry import ENTRY_POINT_GROUP
@@ -65,7 +66,8 @@ def raw_asset(slug: str) -> dg.AssetsDefinition:
         # retry request for exactly their days (the sync sensor re-runs those alone), and
         # turn this asset's pull-failure check red.
         with mirobody.engine.begin() as conn:
-            inserted = raw_store.insert_raw_records(conn, result.raw)
+            # Users whose account was deleted meanwhile are left out (user_locks).
+            inserted = raw_store.insert_raw_records(conn, live_rows(conn, result.raw))
             retries = request_retries(conn, result.failures)
         for failure in result.failures:
             context.log.warning(f"{slug} pull failed for user {failure.user_id} "
@@ -110,6 +112,7 @@ def indicator_values(context: dg.AssetExecutionContext,
         # Records that did not format keep their stored values (no delete without its
         # replacement); they are quarantined, and their days retried.
         with mirobody.engine.begin() as conn:
+            chunk = live_rows(conn, chunk)  # accounts deleted meanwhile get nothing written
             written += serving.replace_indicator_values(conn, result.values, chunk,
                                                         result.kept_records())
             quarantined += serving.replace_quarantine(conn, result.quarantine, chunk,
@@ -151,7 +154,7 @@ def daily_summary(context: dg.AssetExecutionContext,
         summary = aggregate_daily(values)
         DailySummarySchema.validate(summary)
         with mirobody.engine.begin() as conn:
-            written += serving.replace_daily_summary(conn, summary, chunk)
+            written += serving.replace_daily_summary(conn, summary, live_rows(conn, chunk))
         first = summary if first is None else first
     return dg.MaterializeResult(metadata={
         **frame_metadata(first if first is not None else
@@ -176,14 +179,17 @@ def warehouse(context: dg.AssetExecutionContext,
     rows: Counter[str] = Counter()
     pushed: Counter[str] = Counter()
     for chunk in user_chunks(parts, USERS_PER_CHUNK):
-        with mirobody.engine.connect() as conn:
+        # The files are written while the users' locks are held: an account deleted meanwhile
+        # either waits for them (and removes them) or is skipped here.
+        with mirobody.engine.begin() as conn:
+            chunk = live_rows(conn, chunk)
             values = serving.with_local_day(serving.load_indicator_values(conn, chunk))
             summary = serving.load_daily_summary(conn, chunk)
             index = raw_store.load_raw_index(conn, chunk)
-        for name, frame in (("indicator_values", values), ("daily_summary", summary),
-                            ("raw_records_index", index)):
-            files[name] += wh.replace_partitions(name, frame, chunk)
-            rows[name] += frame.height
+            for name, frame in (("indicator_values", values), ("daily_summary", summary),
+                                ("raw_records_index", index)):
+                files[name] += wh.replace_partitions(name, frame, chunk)
+                rows[name] += frame.height
         if settings.remote_ingest_url:
             report = remote.push(settings.remote_ingest_url,
                                  token.get_secret_value() if token else None,

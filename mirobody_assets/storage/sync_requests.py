@@ -53,11 +53,16 @@ MAX_LAUNCH_ATTEMPTS = 3
 class Failure(Protocol):
     """What a failed pull reports (ingest.PartitionFailure)."""
 
-    user_id: str
-    provider: str
-    days: tuple[str, ...]
-    cause: str
-    needs_reauth: bool
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def days(self) -> tuple[str, ...]: ...
+    @property
+    def cause(self) -> str: ...
+    @property
+    def needs_reauth(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -167,10 +172,12 @@ def request_retries(conn: Connection, failures: Sequence[Failure]) -> dict[str, 
             "AND provider = :p AND start_day = :s AND end_day = :e"),
             {"u": failure.user_id, "p": failure.provider, "s": first, "e": last}).scalar_one()
         exhausted = attempts >= MAX_RETRY_ATTEMPTS
+        # (nothing for an account deleted meanwhile)
         conn.execute(text(
             "INSERT INTO sync_requests (user_id, provider, kind, start_day, end_day, status, "
-            "requested_by, error, payload) VALUES (:u, :p, 'retry', :s, :e, :status, "
-            "'pipeline', :error, CAST(:payload AS jsonb))"),
+            "requested_by, error, payload) SELECT :u, :p, 'retry', :s, :e, :status, "
+            "'pipeline', :error, CAST(:payload AS jsonb) "
+            "WHERE EXISTS (SELECT 1 FROM users WHERE id = CAST(:u AS uuid))"),
             {"u": failure.user_id, "p": failure.provider, "s": first, "e": last,
              "status": SyncStatus.FAILED if exhausted else SyncStatus.PENDING,
              "error": failure.cause[:2000], "payload": f'{{"attempt": {attempts + 1}}}'})

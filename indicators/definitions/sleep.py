@@ -25,7 +25,9 @@ SLEEP: tuple[Indicator, ...] = (
        min_value=0, max_value=1_440, description="Minutes in REM sleep.",
        keywords=("sleep stages", "dream")),
     _s("sleep_duration_awake", "Awake in bed", unit="min", rollup=Rollup.SUM,
-       min_value=0, max_value=1_440, description="Minutes awake between falling asleep and rising.",
+       min_value=0, max_value=1_440,
+       description="Minutes awake in the sleep period; most vendors count the time to fall "
+       "asleep, Polar (whose sleep starts asleep) only the interruptions after it.",
        keywords=("sleep stages", "wake", "waso", "interruptions")),
     _s("sleep_latency", "Sleep latency", unit="min", rollup=Rollup.MEAN,
        min_value=0, max_value=600, description="Minutes from going to bed to falling asleep.",

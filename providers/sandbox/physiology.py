@@ -249,5 +249,16 @@ def heart_rate(person: Person, t: int) -> int:
     return round(person.resting_hr + 6 + circadian + awake + rng.gauss(0, 2.5))
 
 
+HRV_STEP_S = 300
+_HRV_SWING = (0, -4, 4)
+
+
+def night_hrv(s: SleepTruth, t: int) -> int:
+    """The night's 5-minute RMSSD (ms) at epoch second `t`: around the night's average, in a
+    swing of three steps from bedtime (the average at bedtime, 4 below 5 minutes later, 4 above
+    5 minutes after that), so every vendor's readings of one instant agree."""
+    return s.avg_hrv_ms + _HRV_SWING[((t - s.start) // HRV_STEP_S) % len(_HRV_SWING)]
+
+
 def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]

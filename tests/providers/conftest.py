@@ -7,6 +7,7 @@ from datetime import date
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+import polars as pl
 import pytest
 
 from providers.base import Provider
@@ -84,6 +85,17 @@ class Formatter:
 
     def values(self, slug: str, record_type: str, doc: dict) -> dict[str, float]:
         rows = self.rows(slug, [(record_type, doc)])
+        assert rows["indicator"].n_unique() == rows.height, "one value per indicator expected"
+        return dict(zip(rows["indicator"], rows["value"], strict=True))
+
+    def summary_values(self, slug: str, record_type: str, doc: dict) -> dict[str, float]:
+        """`values` of a record that also carries sample series: its summary rows only (the
+        series' sample indicators are left to be checked row by row)."""
+        from indicators.catalogue import CATALOGUE
+        from indicators.model import Kind
+
+        samples = [i.id for i in CATALOGUE.values() if i.kind is Kind.SAMPLE]
+        rows = self.rows(slug, [(record_type, doc)]).filter(~pl.col("indicator").is_in(samples))
         assert rows["indicator"].n_unique() == rows.height, "one value per indicator expected"
         return dict(zip(rows["indicator"], rows["value"], strict=True))
 

@@ -7,6 +7,7 @@ import polars as pl
 
 from indicators.timeutils import iso_utc_expr, offset_seconds_expr
 from providers.formatting import Field, RecordMapping
+from providers.sleep_times import SLEEP_CLOCK_FIELDS, sleep_clock
 
 S = pl.String()
 SCORED = pl.col("score_state") == "SCORED"
@@ -43,7 +44,10 @@ SLEEP = RecordMapping(
     keep=SCORED,
     derived={"asleep_milli": pl.col("score.stage_summary.total_light_sleep_time_milli")
              + pl.col("score.stage_summary.total_slow_wave_sleep_time_milli")
-             + pl.col("score.stage_summary.total_rem_sleep_time_milli")},
+             + pl.col("score.stage_summary.total_rem_sleep_time_milli"),
+             # WHOOP gives one offset per sleep: the wake time is read on it too
+             **sleep_clock(("score.stage_summary.total_in_bed_time_milli", "asleep_milli"),
+                           main=~pl.col("nap").fill_null(False))},
     fields=(
         Field("score.stage_summary.total_in_bed_time_milli", "sleep_duration_in_bed", "ms"),
         Field("score.stage_summary.total_awake_time_milli", "sleep_duration_awake", "ms"),
@@ -58,9 +62,12 @@ SLEEP = RecordMapping(
         Field("score.sleep_performance_percentage", "sleep_performance", "%"),
         Field("score.sleep_consistency_percentage", "sleep_consistency", "%"),
         Field("score.sleep_efficiency_percentage", "sleep_efficiency", "%"),
+        *SLEEP_CLOCK_FIELDS,  # bedtime and wake time of the main sleep (nap false)
     ),
     ignored=_COMMON_IGNORED | {
-        "cycle_id": "link to the cycle", "nap": "naps are kept as their own sessions",
+        "cycle_id": "link to the cycle",
+        "nap": "naps are sessions of their own; only a sleep that is not a nap gives "
+               "sleep_start/sleep_end",
         "start": "time", "end": "end_time", "timezone_offset": "tz_offset_s",
         "score.stage_summary.total_no_data_time_milli": "sensor gap, not a sleep stage",
         "score.sleep_needed.baseline_milli": "coaching target, not a measurement",

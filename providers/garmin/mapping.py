@@ -10,13 +10,18 @@ from indicators.timeutils import epoch_utc_expr
 from providers.formatting import Field, RecordMapping
 from providers.garmin.shapes import (
     NAP,
+    SLEEP_SERIES,
     SNAPSHOT_ITEM,
+    SampledMapping,
+    daily_stress_rows,
     epoch_buckets,
-    nap_rows,
+    sleep_rows,
     snapshot_offset,
     snapshot_rows,
+    with_payload,
 )
 from providers.series import Series
+from providers.sleep_times import SLEEP_CLOCK_FIELDS, sleep_clock
 
 INT = pl.Int64()
 _START = {"startTimeInSeconds": INT, "startTimeOffsetInSeconds": INT, "durationInSeconds": INT}
@@ -32,14 +37,13 @@ _IDS = {"userId": "vendor user id, on the connection", "summaryId": "kept as rec
 
 def _span(record_type: str, fields: tuple[Field, ...], ignored: dict[str, str],
           series: tuple[Series, ...] = (), paths: dict[str, pl.DataType] | None = None,
-          **kw: object) -> RecordMapping:
+          kind: type[RecordMapping] = RecordMapping, **kw: object) -> RecordMapping:
     mapped = {f.path for f in fields}
     ignored = {k: v for k, v in (_IDS | ignored).items() if k not in mapped}
     kw.setdefault("end_time", _END)
     kw.setdefault("tz_offset_s", _OFF)
-    return RecordMapping(record_type=record_type, paths=_START | (paths or {}), time=_T,
-                         fields=fields, ignored=ignored, series=series,
-                         **kw)  # type: ignore[arg-type]
+    return kind(record_type=record_type, paths=_START | (paths or {}), time=_T,
+                fields=fields, ignored=ignored, series=series, **kw)  # type: ignore[arg-type]
 
 
 DAILIES = _span("dailies", (
@@ -62,8 +66,8 @@ DAILIES = _span("dailies", (
     "activityType": "a label", "pushes": "wheelchair pushes: no catalogue indicator",
     "pushDistanceInMeters": "wheelchair distance: no catalogue indicator",
     "activeTimeInSeconds": "sum of the intensity durations that are mapped",
-    "averageStressLevel": "stressDetails carries the 3-min stress samples",
-    "maxStressLevel": "stressDetails carries the samples",
+    "maxStressLevel": "the day's highest stress reading: no catalogue id for a maximum "
+                      "(the readings themselves are stressDetails' stress_level samples)",
     "stressDurationInSeconds": "split into the mapped high-stress duration",
     "restStressDurationInSeconds": "no catalogue indicator",
     "activityStressDurationInSeconds": "no catalogue indicator",
@@ -72,6 +76,8 @@ DAILIES = _span("dailies", (
     "stressQualifier": "a label", "stepsGoal": "goal", "pushesGoal": "goal",
     "intensityDurationGoalInSeconds": "goal", "floorsClimbedGoal": "goal",
 }, series=(Series("timeOffsetHeartRateSamples", "heart_rate", "/min"),),
+    # averageStressLevel: a stress_level row spanning the day, on source garmin.daily
+    paths={"averageStressLevel": INT}, rows=daily_stress_rows,
     derived={"total_kcal": pl.col("activeKilocalories") + pl.col("bmrKilocalories")})
 
 SLEEPS = _span("sleeps", (
@@ -82,18 +88,23 @@ SLEEPS = _span("sleeps", (
     Field("awakeDurationInSeconds", "sleep_duration_awake", "s"),
     Field("asleep_s", "sleep_duration_asleep", "s"),  # deep + light + REM
     Field("overallSleepScore.value", "sleep_score", "{score}"),
+    *SLEEP_CLOCK_FIELDS,  # the night's bedtime and wake time (its naps are listed apart)
 ), {
     "unmeasurableSleepInSeconds": "sensor gap, not a stage",
     "sleepLevelsMap": "hypnogram intervals: no catalogue indicator",
     "validation": "TENTATIVE/FINAL: the later version replaces the earlier in the raw store",
-    "timeOffsetSleepSpo2": "pulseox summaries carry the SpO2 samples",
-    "timeOffsetSleepRespiration": "respiration summaries carry the samples",
     "overallSleepScore.qualifierKey": "a label", "sleepScores": "qualifier labels",
     "totalNapDurationInSeconds": "the sum of naps[], each a nap_duration row of its own",
     "naps.napValidation": "how the nap was detected (device/manual): a label",
-}, paths={"naps": pl.List(NAP)}, rows=nap_rows,
+}, paths={"naps": pl.List(NAP)}, kind=SampledMapping,
+    # the night's SpO2 and respiration samples (source garmin.sleep) and its naps
+    read_by_rows=tuple(s.path for s in SLEEP_SERIES), prepare=with_payload("sleeps"),
+    rows=sleep_rows,
+    # Garmin gives the offset at the night's start only: the wake time is read on it too
     derived={"asleep_s": pl.col("deepSleepDurationInSeconds")
-             + pl.col("lightSleepDurationInSeconds") + pl.col("remSleepInSeconds")})
+             + pl.col("lightSleepDurationInSeconds") + pl.col("remSleepInSeconds"),
+             **sleep_clock(measured=("deepSleepDurationInSeconds", "lightSleepDurationInSeconds",
+                                    "remSleepInSeconds", "awakeDurationInSeconds"))})
 
 HRV = _span("hrv", (Field("lastNightAvg", "sleep_average_hrv_rmssd", "ms"),),
             {"lastNight5MinHigh": "a maximum of the 5-min series, no catalogue id"},
@@ -143,7 +154,7 @@ ACTIVITIES = _span("activities", (
     "averageRunCadenceInStepsPerMinute": "no catalogue indicator",
     "averageBikeCadenceInRoundsPerMinute": "no catalogue indicator",
     "averageSwimCadenceInStrokesPerMinute": "no catalogue indicator",
-    "steps": "the daily summary counts them already", "totalElevationLossInMeters": "none",
+    "steps": "the dailies' steps (the day's total) count them already", "totalElevationLossInMeters": "none",
     "startingLatitudeInDegree": "location is not stored", "startingLongitudeInDegree": "same",
     "deviceName": "device label", "manual": "flag", "isWebUpload": "flag", "isParent": "flag",
     "parentSummaryId": "multisport link",

@@ -1,16 +1,21 @@
 """Garmin summaries whose values do not sit one per field: epochs split by activity type,
-naps listed inside a night, and Health Snapshot statistics listed by type. Each function is a
+naps and sample series inside a night (its SpO2 and breathing, on a source of their own), the
+dailies' average stress, and Health Snapshot statistics listed by type. Each function is a
 `RecordMapping` hook (`prepare` or `rows`) and stays vectorised."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import polars as pl
 
 from indicators.catalogue import get_indicator
 from indicators.timeutils import epoch_utc_expr
 from indicators.units import indicator_conversion
+from providers.formatting import COLUMNS, RecordMapping
+from providers.series import Series, explode_series
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,59 @@ def nap_rows(frame: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce("napOffsetInSeconds", "tz_offset_s").cast(pl.Int32).alias("tz_offset_s"),
         (pl.col("napDurationInSeconds").cast(pl.Float64) * scale).alias("value"),
         pl.lit(get_indicator("nap_duration").unit).alias("unit"), "source", "record_id")
+
+
+# A night's own sample series: the pulseox and allDayRespiration summaries carry readings of
+# the same night (often the same instants), so these are kept on a source of their own; the
+# day's mean of each then comes from one series, and no instant is a duplicate key.
+SLEEP_SERIES = (Series("timeOffsetSleepSpo2", "spo2", "%"),
+                Series("timeOffsetSleepRespiration", "respiratory_rate", "/min"))
+SLEEP_SERIES_SOURCE = "garmin.sleep"
+
+
+@dataclass(frozen=True)
+class SampledMapping(RecordMapping):
+    """A mapping whose `rows` hook also reads keyed sample objects (`read_by_rows`): known
+    payload paths, mapped by the hook rather than decoded against a struct."""
+
+    read_by_rows: tuple[str, ...] = ()
+
+    def known_paths(self) -> set[str]:
+        return super().known_paths() | set(self.read_by_rows)
+
+
+def with_payload(record_type: str) -> Callable[[pl.LazyFrame, pl.DataFrame], pl.LazyFrame]:
+    """A `prepare` hook joining each record's payload text (keyed sample objects cannot be
+    decoded against a fixed struct); a document seen twice in the batch reads its last."""
+
+    def prepare(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
+        payloads = (raw.filter(pl.col("record_type") == record_type)
+                    .select("user_id", pl.col("vendor_id").alias("record_id"), "payload")
+                    .unique(["user_id", "record_id"], keep="last"))
+        return flat.join(payloads.lazy(), on=["user_id", "record_id"], how="left")
+
+    return prepare
+
+
+def sleep_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """A night's naps (`nap_rows`) and its SpO2 and respiration samples, each at the night's
+    start + its offset in seconds, with the night's UTC offset, on source garmin.sleep."""
+    own = frame.with_columns(pl.lit(SLEEP_SERIES_SOURCE).alias("source"))
+    return pl.concat([nap_rows(frame).select(COLUMNS),
+                      *(explode_series(own, s).select(COLUMNS) for s in SLEEP_SERIES)])
+
+
+def daily_stress_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """The dailies' `averageStressLevel` as one stress_level row spanning the summary's day,
+    on source garmin.daily: stressDetails' 3-minute readings (source garmin) start at the same
+    instant, so one source would hold two rows of one key; the day's mean then comes from the
+    readings when they arrived, from Garmin's own average when they did not. Negative values
+    are Garmin's "not enough data" (as in the readings) and give no row."""
+    return frame.filter(pl.col("averageStressLevel") >= 0).select(
+        "user_id", pl.lit("stress_level").alias("indicator"), "time", "end_time",
+        "tz_offset_s", pl.col("averageStressLevel").cast(pl.Float64).alias("value"),
+        pl.lit(get_indicator("stress_level").unit).alias("unit"),
+        pl.lit("garmin.daily").alias("source"), "record_id")
 
 
 # Health Snapshot `summaryType` -> (sample indicator, vendor unit) of its `avgValue`

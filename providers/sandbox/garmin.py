@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import anyio
@@ -56,7 +56,9 @@ def render(kind: str, person: Person, t: DayTruth) -> list[tuple[int, dict[str, 
             "distanceInMeters": float(w.distance_m), "activeKilocalories": w.kcal,
             "averageHeartRateInBeatsPerMinute": w.avg_hr, "maxHeartRateInBeatsPerMinute": w.max_hr,
             "averageSpeedInMetersPerSecond": round(w.distance_m / w.duration_s, 2),
-            "steps": int(w.duration_s * 2.8), "totalElevationGainInMeters": float(
+            # a ride takes no steps (the day's steps count a run's)
+            "steps": int(w.duration_s * 2.8) if w.sport == "running" else 0,
+            "totalElevationGainInMeters": float(
                 w.elevation_gain_m), "totalElevationLossInMeters": float(w.elevation_gain_m),
             "deviceName": "forerunner265", "manual": False})]
     if kind == "bodyComps":
@@ -117,14 +119,9 @@ def render(kind: str, person: Person, t: DayTruth) -> list[tuple[int, dict[str, 
     day = {"calendarDate": t.day.isoformat(), "startTimeInSeconds": start,
            "startTimeOffsetInSeconds": off, "durationInSeconds": 86400}
     if kind == "stressDetails":
-        stress = _series(0, 86400, 900, lambda x: -1 if x % 7 == 0 else 20 + x % 50)
-        return [(start + 86400 + 300, base | day | {
-            "timeOffsetStressLevelValues": stress,
-            "timeOffsetBodyBatteryValues": _series(0, 86400, 3600, lambda x: 40 + x % 50),
-            "bodyBatteryDynamicFeedbackEvent": {"eventStartTimeInSeconds": start,
-                                                "bodyBatteryLevel": "HIGH"},
-            "bodyBatteryActivityEvents": []})]
+        return garmin_extra.stress_details(base | day)
     hr = _series(0, 86400, 900, lambda o: heart_rate(person, start + o))
+    measured = [v for v in garmin_extra.stress_readings().values() if v >= 0]
     return [(start + 86400 + 300, base | day | {
         "activityType": "WALKING", "steps": a.steps, "distanceInMeters": float(a.distance_m),
         "activeTimeInSeconds": a.moderate_s + a.vigorous_s + a.light_s,
@@ -133,7 +130,9 @@ def render(kind: str, person: Person, t: DayTruth) -> list[tuple[int, dict[str, 
         "vigorousIntensityDurationInSeconds": a.vigorous_s, "floorsClimbed": a.floors,
         "minHeartRateInBeatsPerMinute": a.hr_min, "averageHeartRateInBeatsPerMinute": a.hr_avg,
         "maxHeartRateInBeatsPerMinute": a.hr_max, "restingHeartRateInBeatsPerMinute": s.lowest_hr,
-        "timeOffsetHeartRateSamples": hr, "averageStressLevel": 29, "maxStressLevel": 91,
+        # the day's stress average and maximum are those of its readings (-1: not measured)
+        "timeOffsetHeartRateSamples": hr, "averageStressLevel": round(
+            sum(measured) / len(measured)), "maxStressLevel": max(measured),
         "stressQualifier": "BALANCED", "highStressDurationInSeconds": 1800,
         "bodyBatteryChargedValue": 58, "bodyBatteryDrainedValue": 62, "stepsGoal": 10000})]
 
@@ -260,17 +259,6 @@ def push(state: VendorState, person: Person, summary: str,
     return {"garmin-client-id": state.oauth.client_id, "content-type": "application/json"}, body
 
 
-def summary_start(doc: dict[str, Any], person: Person) -> int:
-    """The time a backfill range selects a summary by (not its upload time)."""
-    if "startTimeInSeconds" in doc:
-        return int(doc["startTimeInSeconds"])
-    if "measurementTimeInSeconds" in doc:
-        return int(doc["measurementTimeInSeconds"])
-    day = date.fromisoformat(doc["calendarDate"])  # userMetrics: local midnight of the date
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) - (
-        person.tz_offset_s)
-
-
 def backfill_bodies(state: VendorState, person: Person, summary: str, lo: int,
                     hi: int) -> list[bytes]:
     """PUSH bodies of the summaries starting in [lo, hi): one per local day that has any."""
@@ -279,7 +267,7 @@ def backfill_bodies(state: VendorState, person: Person, summary: str, lo: int,
     bodies = []
     for day in days_between(first, last):
         docs = [doc for _, doc in render(summary, person, state.truth(person, day))
-                if lo <= summary_start(doc, person) < hi]
+                if lo <= garmin_extra.summary_start(doc, person) < hi]
         if docs:
             bodies.append(json.dumps({SUMMARIES[summary]: docs}).encode())
     return bodies

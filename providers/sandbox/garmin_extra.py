@@ -1,11 +1,12 @@
 """Garmin summaries the shared physiology has no truth for (15-minute epochs, blood pressure,
-Health Snapshots, naps), derived deterministically from it: epochs split the day's totals
-exactly, so the sum of a day's epochs is its daily summary."""
+Health Snapshots, naps, stress readings), derived deterministically from it: epochs split the
+day's totals exactly, so the sum of a day's epochs is its daily summary; the dailies' stress
+average is that of the day's stress readings. Also the time a backfill selects a summary by."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from providers.sandbox.physiology import DayTruth, Person, heart_rate
@@ -115,3 +116,31 @@ def naps(person: Person, t: DayTruth) -> list[dict[str, Any]]:
     start = t.local_midnight + 14 * 3600 + int(j * 2400)
     return [{"napStartTimeInSeconds": start, "napOffsetInSeconds": person.tz_offset_s,
              "napDurationInSeconds": 1200 + int(j * 30) * 60, "napValidation": "DEVICE"}]
+
+
+def stress_readings() -> dict[str, int]:
+    """A day's 15-minute stress readings by offset in seconds (-1: not measured)."""
+    return {str(off): -1 if off % 7 == 0 else 20 + off % 50 for off in range(0, 86400, 900)}
+
+
+def stress_details(day: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """A day's stressDetails (`day`: its ids, calendar date, start and duration)."""
+    start = int(day["startTimeInSeconds"])
+    return [(start + 86400 + 300, day | {
+        "timeOffsetStressLevelValues": stress_readings(),
+        "timeOffsetBodyBatteryValues": {str(off): 40 + off % 50
+                                        for off in range(0, 86400, 3600)},
+        "bodyBatteryDynamicFeedbackEvent": {"eventStartTimeInSeconds": start,
+                                            "bodyBatteryLevel": "HIGH"},
+        "bodyBatteryActivityEvents": []})]
+
+
+def summary_start(doc: dict[str, Any], person: Person) -> int:
+    """The time a backfill range selects a summary by (not its upload time)."""
+    if "startTimeInSeconds" in doc:
+        return int(doc["startTimeInSeconds"])
+    if "measurementTimeInSeconds" in doc:
+        return int(doc["measurementTimeInSeconds"])
+    day = date.fromisoformat(doc["calendarDate"])  # userMetrics: local midnight of the date
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) - (
+        person.tz_offset_s)

@@ -89,7 +89,7 @@ def test_offset_keyed_heart_rate_samples_are_not_lost(fmt):
 
 
 def test_sleeps_hrv_body_and_activity(fmt):
-    v = fmt.values("garmin", "sleeps", SLEEP)
+    v = fmt.summary_values("garmin", "sleeps", SLEEP)  # its SpO2/breathing: test_value_gaps
     assert (v["sleep_duration_in_bed"], v["sleep_duration_deep"], v["sleep_duration_light"]) == (
         470.0, 89.0, 253.0)
     assert (v["sleep_duration_rem"], v["sleep_duration_awake"]) == (101.0, 27.0)

@@ -1,16 +1,15 @@
 """Oura v2 record types to catalogue indicators. Documents carry ISO times with the local
-offset; durations are seconds, energy kcal; scores may be null while the day is open."""
+offset; durations are seconds, energy kcal; scores may be null while the day is open. Sleep
+periods are in `providers.oura.sleep`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
 
-from indicators.catalogue import get_indicator
 from indicators.timeutils import epoch_utc_expr, iso_offset_expr, iso_utc_expr
-from indicators.units import indicator_conversion
 from providers.formatting import Field, RecordMapping
+from providers.oura.samples import sample_paths, sample_rows
+from providers.oura.sleep import SLEEP
 
 S, F = pl.String(), pl.Float64()
 _ID = {"id": "vendor id, kept as record_id", "meta.updated_at": "raw record version",
@@ -46,42 +45,6 @@ DAILY_ACTIVITY = RecordMapping(
         "sedentary_met_minutes": "MET-minutes", "average_met_minutes": "MET-minutes",
         "inactivity_alerts": "a nudge count", "class_5_min": "5-min activity class string",
         "met": "1-min MET series: no catalogue indicator", "contributors": "score components",
-    },
-)
-
-SLEEP = RecordMapping(
-    record_type="sleep",
-    paths={"type": S, "bedtime_start": S, "bedtime_end": S},
-    time=iso_utc_expr("bedtime_start"),
-    end_time=iso_utc_expr("bedtime_end"),
-    tz_offset_s=iso_offset_expr("bedtime_start"),
-    keep=pl.col("type") != "deleted",
-    fields=(
-        Field("time_in_bed", "sleep_duration_in_bed", "s"),
-        Field("total_sleep_duration", "sleep_duration_asleep", "s"),
-        Field("awake_time", "sleep_duration_awake", "s"),
-        Field("light_sleep_duration", "sleep_duration_light", "s"),
-        Field("deep_sleep_duration", "sleep_duration_deep", "s"),
-        Field("rem_sleep_duration", "sleep_duration_rem", "s"),
-        Field("latency", "sleep_latency", "s"),
-        Field("efficiency", "sleep_efficiency", "%"),
-        Field("average_breath", "sleep_respiratory_rate", "/min"),
-        Field("average_heart_rate", "sleep_average_heart_rate", "/min"),
-        Field("lowest_heart_rate", "sleep_lowest_heart_rate", "/min"),
-        Field("average_hrv", "sleep_average_hrv_rmssd", "ms"),
-    ),
-    ignored=_ID | {
-        "day": "local day", "type": "filters deleted periods", "period": "index in the day",
-        "bedtime_start": "time", "bedtime_end": "end_time",
-        "heart_rate": "5-min series; the heartrate collection carries the same samples",
-        "hrv": "5-min RMSSD series; the night's average is mapped",
-        "movement_30_sec": "movement class string", "sleep_phase_5_min": "hypnogram string",
-        "sleep_phase_30_sec": "hypnogram string", "app_sleep_phase_5_min": "hypnogram string",
-        "readiness": "duplicated by the daily_readiness document",
-        "readiness_score_delta": "score bookkeeping", "sleep_score_delta": "score bookkeeping",
-        "restless_periods": "Oura-specific count, not disturbances",
-        "low_battery_alert": "device state", "sleep_algorithm_version": "algorithm label",
-        "sleep_analysis_reason": "algorithm label", "ring_id": "device id",
     },
 )
 
@@ -194,52 +157,24 @@ WORKOUT = RecordMapping(
 MINDFUL_SESSION_TYPES = ("breathing", "meditation", "relaxation", "rest")
 
 
-def _sample_rows(prefix: str, indicator: str, unit: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    """Rows of an Oura sample object `{interval, items, timestamp}`: item i is at
-    timestamp + i * interval seconds; null items (no reading) are dropped."""
-    scale, offset = indicator_conversion(indicator, unit)
-    items, step = pl.col(f"{prefix}.items"), pl.col(f"{prefix}.interval")
-
-    def rows(frame: pl.DataFrame) -> pl.DataFrame:
-        return (
-            frame.lazy()
-            .select("user_id", "tz_offset_s", "source", "record_id", step.alias("_step"),
-                    iso_utc_expr(f"{prefix}.timestamp").alias("_start"), items.alias("_v"),
-                    pl.int_ranges(0, items.list.len()).alias("_i"))
-            .explode("_v", "_i")
-            .filter(pl.col("_v").is_not_null())
-            .select(
-                "user_id", pl.lit(indicator).alias("indicator"),
-                (pl.col("_start") + pl.duration(microseconds=(
-                    pl.col("_i") * pl.col("_step") * 1e6).round().cast(pl.Int64)))
-                .dt.cast_time_unit("us").alias("time"),
-                pl.lit(None, pl.Datetime("us", "UTC")).alias("end_time"), "tz_offset_s",
-                (pl.col("_v") * scale + offset).alias("value"),
-                pl.lit(get_indicator(indicator).unit).alias("unit"), "source", "record_id")
-            .collect()
-        )
-
-    return rows
-
-
-_SAMPLE = {"interval": F, "items": pl.List(F), "timestamp": S}
 
 SESSION = RecordMapping(
     record_type="session",
     paths={"type": S, "start_datetime": S, "end_datetime": S,
-           **{f"heart_rate_variability.{k}": t for k, t in _SAMPLE.items()}},
+           **sample_paths("heart_rate_variability")},
     time=iso_utc_expr("start_datetime"),
     end_time=iso_utc_expr("end_datetime"),
     tz_offset_s=iso_offset_expr("start_datetime"),
     keep=pl.col("type").is_in(MINDFUL_SESSION_TYPES),
     derived={"duration_s": (pl.col("end_time") - pl.col("time")).dt.total_seconds()},
     fields=(Field("duration_s", "mindfulness_duration", "s"),),
-    rows=_sample_rows("heart_rate_variability", "hrv_rmssd", "ms"),
+    rows=sample_rows("heart_rate_variability", "hrv_rmssd", "ms"),
     ignored=_ID | {
         "day": "local day", "start_datetime": "time", "end_datetime": "end_time",
         "type": "selects the mindful moment types (naps, body-status checks skipped)",
-        "heart_rate": "5-s series; the heartrate collection carries the same samples "
-                      "(source session), so mapping both would duplicate them",
+        "heart_rate": "5-s series; the heartrate collection carries the same samples (its "
+                      "rows of source session, mapped to heart_rate): mapping both would "
+                      "duplicate them",
         "mood": "user-selected label (bad...great), no catalogue indicator",
         "motion_count": "motion-count series, no catalogue indicator",
     },

@@ -18,7 +18,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from providers.sandbox.cloud import VendorState, iso_local, iso_z, oauth_error, stable_id
 from providers.sandbox.oauth_server import OAuthRefusal
-from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
+from providers.sandbox.physiology import (
+    DayTruth,
+    Person,
+    SleepTruth,
+    days_between,
+    heart_rate,
+    night_hrv,
+)
 
 PAGE = 10
 PROFILE_AGE = 34
@@ -29,6 +36,7 @@ DOC_TYPES = ("daily_activity", "sleep", "daily_sleep", "daily_readiness", "daily
 SESSION_TYPES = ("meditation", "breathing", "meditation", "relaxation", "rest", "meditation",
                  "nap")
 SAMPLE_S = 5  # Oura session series are sampled every 5 seconds
+NIGHT_STEP_S = 300  # sleep heart rate and HRV: one item per 5 minutes
 # Garmin's sandbox renders the same person's high-stress time as a fixed half hour a day.
 STRESS_HIGH_S = 1800
 
@@ -71,6 +79,14 @@ def _session(person: Person, t: DayTruth, doc_id: str) -> list[dict[str, Any]]:
             None if i % 20 == 7 else round(hrv * (1.0 + 0.002 * i), 1) for i in range(n)]),
         "motion_count": _sample(start, off, [float(i % 3) for i in range(n)]),
     }]
+
+
+def _night_series(s: SleepTruth, off: int, value: Callable[[int], int]) -> dict[str, Any]:
+    """A sleep period's 5-minute series from bedtime to rising; every 20th item is a dropout
+    (null), as when the ring lost contact."""
+    stamps = range(s.start, s.end, NIGHT_STEP_S)
+    return {"interval": float(NIGHT_STEP_S), "timestamp": iso_local(s.start, off, True),
+            "items": [None if i % 20 == 13 else float(value(ts)) for i, ts in enumerate(stamps)]}
 
 
 def _more(kind: str, person: Person, t: DayTruth, doc_id: str) -> list[dict[str, Any]]:
@@ -139,10 +155,8 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
                  "latency": s.latency_s, "efficiency": round(s.asleep_s / s.in_bed_s * 100),
                  "average_breath": s.resp_rate, "average_heart_rate": s.avg_hr,
                  "lowest_heart_rate": s.lowest_hr, "average_hrv": s.avg_hrv_ms,
-                 "heart_rate": {"interval": 300.0, "items": [s.avg_hr, None],
-                                "timestamp": iso_local(s.start, off, True)},
-                 "hrv": {"interval": 300.0, "items": [float(s.avg_hrv_ms), None],
-                         "timestamp": iso_local(s.start, off, True)},
+                 "heart_rate": _night_series(s, off, lambda ts: heart_rate(person, ts)),
+                 "hrv": _night_series(s, off, lambda ts: night_hrv(s, ts)),
                  "sleep_phase_5_min": "4422211113322", "movement_30_sec": "1112111211",
                  "restless_periods": s.disturbances * 12,
                  "readiness": None if t.pending else {

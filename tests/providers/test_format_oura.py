@@ -59,7 +59,7 @@ WORKOUT = {"id": "3c8b2e1f-0d4a-4f9e-b6a7-5e2c1d0f9a33", "activity": "running",
 
 
 def test_sleep_seconds_become_minutes_and_local_offset_is_kept(fmt):
-    v = fmt.values("oura", "sleep", SLEEP)
+    v = fmt.summary_values("oura", "sleep", SLEEP)  # its item series: test_value_gaps
     assert v["sleep_duration_in_bed"] == pytest.approx(468.5)  # 28110 / 60
     assert v["sleep_duration_asleep"] == pytest.approx(423.0)
     assert v["sleep_duration_awake"] == pytest.approx(45.5)

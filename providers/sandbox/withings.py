@@ -16,7 +16,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from providers.sandbox.cloud import VendorState, oauth_error
 from providers.sandbox.oauth_server import OAuthRefusal
-from providers.sandbox.physiology import DayTruth, Person, SleepTruth, days_between, heart_rate
+from providers.sandbox.physiology import (
+    DayTruth,
+    Person,
+    SleepTruth,
+    days_between,
+    heart_rate,
+    night_hrv,
+)
 
 PAGE = 10
 _NONCES: set[str] = set()
@@ -65,14 +72,17 @@ def render(kind: str, person: Person, t: DayTruth) -> list[dict[str, Any]]:
                       "remsleepduration": s.rem_s, "wakeupduration": s.awake_s,
                       "sleep_latency": s.latency_s, "durationtosleep": s.latency_s,
                       "wakeup_latency": 420, "durationtowakeup": 420, "waso": 1920,
-                      "wakeupcount": 3, "out_of_bed_count": 1, "nb_rem_episodes": 5,
+                      "wakeupcount": s.disturbances, "out_of_bed_count": 1,
+                      "nb_rem_episodes": s.cycles,
                       "sleep_efficiency": round(s.asleep_s / s.in_bed_s, 2),
                       "sleep_score": s.score, "hr_average": round(s.avg_hr),
                       "hr_min": s.lowest_hr, "hr_max": s.lowest_hr + 25,
                       "rr_average": round(s.resp_rate), "rr_min": 11, "rr_max": 19,
                       "breathing_disturbances_intensity": 9, "snoring": 840,
                       "snoringepisodecount": 3,
-                      "apnea_hypopnea_index": s.disturbances // 2}}]
+                      "apnea_hypopnea_index": s.disturbances // 2,
+                      "rmssd_start_avg": night_hrv(s, s.start),
+                      "rmssd_end_avg": night_hrv(s, s.end)}}]
 
 
 def _workout(person: Person, t: DayTruth) -> dict[str, Any]:
@@ -108,8 +118,8 @@ def _night_samples(person: Person, s: SleepTruth) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for ts in range(s.start, s.end, 3600):
         out[ts] = {"spo2_auto": round(s.spo2), "rr": round(s.resp_rate)}
-    for ts, hrv in ((s.start, s.avg_hrv_ms), (s.start + 300, s.avg_hrv_ms - 4),
-                    (s.start + 600, s.avg_hrv_ms + 4)):
+    for ts in (s.start, s.start + 300, s.start + 600):
+        hrv = night_hrv(s, ts)
         out.setdefault(ts, {}).update({"rmssd": hrv, "sdnn1": hrv + 9, "hrv_quality": 3})
     return out
 

@@ -25,6 +25,7 @@ S, INT = pl.String(), pl.Int64()
 INTRADAY_SAMPLES: dict[str, tuple[str, str]] = {
     "heart_rate": ("heart_rate", "/min"), "spo2_auto": ("spo2", "%"),
     "rmssd": ("hrv_rmssd", "ms"), "sdnn1": ("hrv_sdnn", "ms"),
+    "rr": ("respiratory_rate", "/min"),  # breathing during sleep (whole breaths per minute)
 }
 _DAILY = ("the daily `activity` summary carries the day's total; the same source's epochs "
           "would add to it in the daily sum")
@@ -34,7 +35,6 @@ INTRADAY_IGNORED: dict[str, str] = {
     "stroke": "swim strokes: no catalogue id", "pool_lap": "pool laps: no catalogue id",
     "hrv_quality": "quality score of rmssd/sdnn1, not a measurement",
     "core_body_temperature": "estimated core temperature: unit and method undocumented",
-    "rr": "respiration during sleep: the sleep summary's rr_average is mapped",
     "chest_movement_rate": "chest movements per minute: no catalogue id",
     "deviceid": "device id", "model": "device label", "model_id": "device label",
 }

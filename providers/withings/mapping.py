@@ -1,6 +1,6 @@
 """Withings records to catalogue indicators: `getmeas` groups (`value * 10^unit`, meastype
-codes), daily activity and sleep summaries. Times are epoch seconds or local dates with an IANA
-timezone, converted per distinct zone."""
+codes), daily activity and workouts (sleep summaries: `providers.withings.sleep`). Times are
+epoch seconds or local dates with an IANA timezone, converted per distinct zone."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from indicators.units import indicator_conversion
 from providers.errors import RecordFormatError
 from providers.formatting import COLUMNS, Field, RecordMapping
 from providers.withings.intraday import offset_in_zone
+from providers.withings.sleep import SLEEP
 
 S, INT, F = pl.String(), pl.Int64(), pl.Float64()
 
@@ -124,54 +125,11 @@ ACTIVITY = RecordMapping(
     ),
     ignored={"date": "time", "timezone": "tz_offset_s", "deviceid": "device id",
              "hash_deviceid": "device id", "brand": "1 Withings / 18 external source",
+             "model": "device label (Pulse HR, ScanWatch...)", "modelid": "device code",
              "is_tracker": "flag", "modified": "raw record version",
              "active": "moderate + intense, both mapped",
              **{f"hr_zone_{i}": "Withings' four zones have other bounds than the catalogue's "
                 "zones 0-5 (WHOOP's % of max HR)" for i in range(4)}},
-)
-
-SLEEP = RecordMapping(
-    record_type="sleep",
-    paths={"startdate": INT, "enddate": INT, "timezone": S},
-    prepare=lambda flat, raw: _zone_offsets(flat, raw, epoch_utc_expr("startdate")),
-    time=epoch_utc_expr("startdate"),
-    end_time=epoch_utc_expr("enddate"),
-    tz_offset_s=pl.col("_tz_offset_s"),
-    fields=(
-        Field("data.total_timeinbed", "sleep_duration_in_bed", "s"),
-        Field("data.total_sleep_time", "sleep_duration_asleep", "s"),
-        Field("data.lightsleepduration", "sleep_duration_light", "s"),
-        Field("data.deepsleepduration", "sleep_duration_deep", "s"),
-        Field("data.remsleepduration", "sleep_duration_rem", "s"),
-        Field("data.wakeupduration", "sleep_duration_awake", "s"),
-        Field("data.sleep_latency", "sleep_latency", "s"),
-        Field("data.sleep_efficiency", "sleep_efficiency", "ratio"),
-        Field("data.sleep_score", "sleep_score", "{score}"),
-        Field("data.hr_average", "sleep_average_heart_rate", "/min"),
-        Field("data.hr_min", "sleep_lowest_heart_rate", "/min"),
-        Field("data.rr_average", "sleep_respiratory_rate", "/min"),
-        Field("data.apnea_hypopnea_index", "breathing_disturbance_index", "/h", at="end"),
-    ),
-    ignored={
-        "id": "kept as record_id", "timezone": "tz_offset_s", "model": "device kind",
-        "model_id": "device label", "startdate": "time", "enddate": "end_time",
-        "date": "local day", "created": "bookkeeping", "modified": "raw record version",
-        "hash_deviceid": "device id", "completed": "night closed flag",
-        "data.asleepduration": "same as total_sleep_time",
-        "data.durationtosleep": "same as sleep_latency",
-        "data.wakeup_latency": "no catalogue id", "data.durationtowakeup": "no catalogue id",
-        "data.waso": "wake after onset: inside wakeupduration",
-        "data.wakeupcount": "no catalogue id", "data.out_of_bed_count": "no catalogue id",
-        "data.nb_rem_episodes": "no catalogue id", "data.hr_max": "no sleep maximum id",
-        "data.rr_min": "no catalogue id", "data.rr_max": "no catalogue id",
-        "data.breathing_disturbances_intensity": "an intensity, not events per hour",
-        "data.snoring": "no catalogue id", "data.snoringepisodecount": "no catalogue id",
-        "data.rmssd_start_avg": "no catalogue id", "data.rmssd_end_avg": "no catalogue id",
-        "data.core_body_temperature_min": "no catalogue id",
-        "data.core_body_temperature_max": "no catalogue id",
-        "data.core_body_temperature_avg": "no catalogue id",
-        "data.night_events": "event list", "data.sleep_score_version": "label",
-    },
 )
 
 _WORKOUT_START, _WORKOUT_END = epoch_utc_expr("startdate"), epoch_utc_expr("enddate")
@@ -206,7 +164,8 @@ WORKOUTS = RecordMapping(
         "data.pause_duration": "inside startdate-enddate as Withings reports it",
         "data.algo_pause_duration": "inside startdate-enddate (swims)",
         "data.spo2_average": "a workout average: spo2 is a reading, no session id",
-        "data.steps": "the daily activity summary counts them already",
+        "data.steps": "the daily activity summary's steps (the day's total) count them "
+                      "already",
         "data.elevation": "floors climbed (per the spec), not metres of ascent: "
         "workout_elevation_gain would need a guessed height per floor, and the daily "
         "activity summary counts the floors already",

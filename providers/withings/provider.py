@@ -31,12 +31,12 @@ from providers.types import (
 from providers.webhooks import epoch_utc, header
 from providers.withings.intraday import INTRADAY, INTRADAY_IGNORED, INTRADAY_SAMPLES
 from providers.withings.mapping import MAPPINGS, WORKOUTS
+from providers.withings.sleep import SLEEP
 
 _AUTH_FAILED = {100, 101, 102, 200, 401}
-_SLEEP_FIELDS = ("total_timeinbed,total_sleep_time,asleepduration,lightsleepduration,"
-                 "deepsleepduration,remsleepduration,wakeupduration,sleep_latency,"
-                 "sleep_efficiency,sleep_score,hr_average,hr_min,hr_max,rr_average,"
-                 "apnea_hypopnea_index")
+# Sleep summaries send only the data fields asked for: every one the mapping reads.
+_SLEEP_FIELDS = ",".join(dict.fromkeys(p.removeprefix("data.") for p in (
+    *SLEEP.paths, *(f.path for f in SLEEP.fields)) if p.startswith("data.")))
 _WORKOUT_FIELDS = ",".join(p.removeprefix("data.") for p in (
     *WORKOUTS.paths, *(f.path for f in WORKOUTS.fields), *WORKOUTS.ignored)
     if p.startswith("data."))

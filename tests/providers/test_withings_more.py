@@ -81,8 +81,8 @@ def test_intraday_samples_with_the_zone_of_the_same_days_activity(fmt):
                                                                                "indicator")
     assert intraday.select("indicator", "time", "value").rows() == [
         ("heart_rate", _utc(DAY0 + 7200), 55.0), ("hrv_rmssd", _utc(DAY0 + 7200), 48.0),
-        ("hrv_sdnn", _utc(DAY0 + 7200), 61.0), ("spo2", _utc(DAY0 + 7200), 96.5),
-        ("heart_rate", _utc(DAY0 + 30600), 71.0)]
+        ("hrv_sdnn", _utc(DAY0 + 7200), 61.0), ("respiratory_rate", _utc(DAY0 + 7200), 14.0),
+        ("spo2", _utc(DAY0 + 7200), 96.5), ("heart_rate", _utc(DAY0 + 30600), 71.0)]
     assert set(intraday["tz_offset_s"]) == {3600}
     assert intraday["end_time"].null_count() == intraday.height
     assert set(intraday["source"]) == {"withings"}
@@ -90,7 +90,7 @@ def test_intraday_samples_with_the_zone_of_the_same_days_activity(fmt):
 
 def test_intraday_without_a_zoned_record_is_in_utc(fmt):
     rows = fmt.rows("withings", [("intraday", INTRADAY)])
-    assert rows.height == 5 and set(rows["tz_offset_s"]) == {0}
+    assert rows.height == 6 and set(rows["tz_offset_s"]) == {0}
 
 
 def test_intraday_counts_do_not_add_to_the_daily_totals(fmt):

@@ -28,7 +28,8 @@ OFFSET_ANCHORS = Anchors(("sleep", "exercises"), days=7)
 
 
 def _anchors(raw: pl.DataFrame) -> pl.DataFrame:
-    """(user_id, _anchor_day, _offset_s, _sleep_end) from the user's sleeps and exercises."""
+    """(user_id, _anchor_day, _offset_s, _sleep_start, _sleep_end) from the user's sleeps
+    and exercises (an exercise has no sleep times)."""
     sleeps = raw.filter(pl.col("record_type") == "sleep").select(
         "user_id", pl.col("payload").str.json_decode(pl.Struct(
             {"date": S, "sleep_start_time": S, "sleep_end_time": S})).alias("_d"))
@@ -36,6 +37,7 @@ def _anchors(raw: pl.DataFrame) -> pl.DataFrame:
         "user_id", pl.col("_d").struct.field("date").str.to_date(strict=False)
         .alias("_anchor_day"),
         iso_offset_expr(pl.col("_d").struct.field("sleep_start_time")).alias("_offset_s"),
+        iso_utc_expr(pl.col("_d").struct.field("sleep_start_time")).alias("_sleep_start"),
         iso_utc_expr(pl.col("_d").struct.field("sleep_end_time")).alias("_sleep_end"),
         pl.lit(0).alias("_rank"))
     exercises = raw.filter(pl.col("record_type") == "exercises").select(
@@ -45,14 +47,16 @@ def _anchors(raw: pl.DataFrame) -> pl.DataFrame:
         "user_id", pl.col("_d").struct.field("start_time").str.slice(0, 10)
         .str.to_date(strict=False).alias("_anchor_day"),
         (pl.col("_d").struct.field("start_time_utc_offset") * 60).cast(pl.Int32)
-        .alias("_offset_s"), _NO_END.alias("_sleep_end"), pl.lit(1).alias("_rank"))
+        .alias("_offset_s"), _NO_END.alias("_sleep_start"), _NO_END.alias("_sleep_end"),
+        pl.lit(1).alias("_rank"))
     both = pl.concat([sleeps, exercises]).drop_nulls(["_anchor_day", "_offset_s"])
     return (both.sort("_rank").unique(["user_id", "_anchor_day"], keep="first")
             .drop("_rank").sort("_anchor_day"))
 
 
 def with_offsets(day: pl.Expr, record_type: str) -> Prepare:
-    """A `prepare` hook: `_offset_s` (and `_sleep_end` of that very day) per document."""
+    """A `prepare` hook: `_offset_s` (and `_sleep_start`, `_sleep_end` of that very day's
+    sleep) per document."""
 
     def prepare(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
         frame = flat.collect().with_columns(day.alias("_anchor_day")).sort("_anchor_day")
@@ -67,12 +71,13 @@ def with_offsets(day: pl.Expr, record_type: str) -> Prepare:
         same_day = pl.col("_near") == pl.col("_anchor_day")
         return joined.with_columns(
             pl.col("_offset_s").fill_null(0),
+            pl.when(same_day).then(pl.col("_sleep_start")).alias("_sleep_start"),
             pl.when(same_day).then(pl.col("_sleep_end")).alias("_sleep_end")).lazy()
 
     return prepare
 
 
-def _local_midnight(date_col: str) -> pl.Expr:
+def local_midnight(date_col: str) -> pl.Expr:
     """UTC instant of 00:00 local on a "YYYY-MM-DD" column, given `_offset_s`."""
     midnight = pl.col(date_col).str.to_date().cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     return midnight - pl.duration(seconds=pl.col("_offset_s"))
@@ -114,7 +119,7 @@ CONTINUOUS_HEART_RATE = RecordMapping(
         {"heart_rate": F, "sample_time": S}))},
     prepare=with_offsets(pl.col("date").str.to_date(), "continuous-heart-rate"),
     anchors=OFFSET_ANCHORS,
-    time=_local_midnight("date"),
+    time=local_midnight("date"),
     tz_offset_s=pl.col("_offset_s"),
     # Its own source: the sleep document's heart_rate_samples repeat some of these instants
     # (same key under "polar"), and a day's mean should come from one series, not both.
@@ -132,7 +137,7 @@ SKIN_TEMPERATURE = RecordMapping(
     paths={"sleep_date": S},
     prepare=with_offsets(pl.col("sleep_date").str.to_date(), "skin-temperature"),
     anchors=OFFSET_ANCHORS,
-    time=pl.coalesce("_sleep_end", _local_midnight("sleep_date")),
+    time=pl.coalesce("_sleep_end", local_midnight("sleep_date")),
     tz_offset_s=pl.col("_offset_s"),
     fields=(
         Field("sleep_time_skin_temperature_celsius", "skin_temperature", "Cel"),

@@ -14,7 +14,9 @@ from indicators.timeutils import (
     local_to_utc_expr,
 )
 from providers.formatting import Field, RecordMapping
+from providers.polar.biosensing import OFFSET_ANCHORS, local_midnight, with_offsets
 from providers.series import KeyKind, Series
+from providers.sleep_times import SLEEP_CLOCK_FIELDS, sleep_clock
 
 S, INT, F = pl.String(), pl.Int64(), pl.Float64()
 _USER = {"polar_user": "user URL, on the connection", "device_id": "device id",
@@ -81,22 +83,28 @@ SLEEP = RecordMapping(
     end_time=iso_utc_expr("sleep_end_time"),
     tz_offset_s=iso_offset_expr("sleep_start_time"),
     derived={"asleep_s": pl.col("light_sleep") + pl.col("deep_sleep") + pl.col("rem_sleep")
-             + pl.col("unrecognized_sleep_stage").fill_null(0)},
+             + pl.col("unrecognized_sleep_stage").fill_null(0),
+             # sleep_end_time carries its own offset: a night across a DST change wakes on it
+             **sleep_clock(("asleep_s", "total_interruption_duration"),
+                           end_offset_s=iso_offset_expr("sleep_end_time"))},
     fields=(
         Field("light_sleep", "sleep_duration_light", "s"),
         Field("deep_sleep", "sleep_duration_deep", "s"),
         Field("rem_sleep", "sleep_duration_rem", "s"),
         Field("asleep_s", "sleep_duration_asleep", "s"),  # light + deep + REM + unrecognised
+        # Polar's sleep starts when asleep: its awake time is the interruptions after that
+        # (no latency in bed before, which other vendors count awake)
+        Field("total_interruption_duration", "sleep_duration_awake", "s"),
         Field("sleep_score", "sleep_score", "{score}"),
         Field("sleep_cycles", "sleep_cycles", "{count}"),
+        *SLEEP_CLOCK_FIELDS,  # sleep_start is falling asleep, not going to bed
     ),
     series=(Series("heart_rate_samples", "heart_rate", "/min", KeyKind.LOCAL_CLOCK),),
     ignored=_USER | {
         "date": "local day", "sleep_start_time": "time (falling asleep)",
         "sleep_end_time": "end_time",
-        "total_interruption_duration": "excludes the sleep latency other vendors count awake",
-        "short_interruption_duration": "part of the interruptions",
-        "long_interruption_duration": "part of the interruptions",
+        "short_interruption_duration": "part of total_interruption_duration (mapped)",
+        "long_interruption_duration": "part of total_interruption_duration (mapped)",
         "continuity": "Polar-specific index", "continuity_class": "Polar-specific class",
         "sleep_charge": "Polar-specific class", "sleep_goal": "goal",
         "sleep_rating": "user rating, 0 = not given", "group_duration_score": "sub-score",
@@ -106,23 +114,31 @@ SLEEP = RecordMapping(
     },
 )
 
+# Nightly Recharge names only its local date: it is dated by that date's Polar sleep (in the
+# batch, else stored; its offset too). Its averages are the night's, at its end; its 5-minute
+# "HH:mm" samples roll past midnight from the sleep's start. Without the sleep, the night is
+# taken to end at local midnight of the date and its clock keys to start at noon before.
 NIGHTLY_RECHARGE = RecordMapping(
     record_type="nightly-recharge",
     paths={"date": S},
-    time=_LOCAL_DATE,
-    tz_offset_s=pl.lit(0),
+    prepare=with_offsets(pl.col("date").str.to_date(), "nightly-recharge"),
+    anchors=OFFSET_ANCHORS,
+    time=pl.coalesce("_sleep_start", local_midnight("date") - pl.duration(hours=12)),
+    end_time=pl.coalesce("_sleep_end", local_midnight("date")),
+    time_field="date",
+    tz_offset_s=pl.col("_offset_s"),
     fields=(
-        Field("heart_rate_variability_avg", "sleep_average_hrv_rmssd", "ms"),
-        Field("breathing_rate_avg", "sleep_respiratory_rate", "/min"),
-        Field("ans_charge", "nightly_recharge_ans_charge", "{score}"),
+        Field("heart_rate_variability_avg", "sleep_average_hrv_rmssd", "ms", at="end"),
+        Field("breathing_rate_avg", "sleep_respiratory_rate", "/min", at="end"),
+        Field("ans_charge", "nightly_recharge_ans_charge", "{score}", at="end"),
     ),
+    series=(Series("hrv_samples", "hrv_rmssd", "ms", KeyKind.LOCAL_CLOCK),
+            Series("breathing_samples", "respiratory_rate", "/min", KeyKind.LOCAL_CLOCK)),
     ignored={
-        "polar_user": "user URL", "date": "time",
+        "polar_user": "user URL", "date": "the sleep it belongs to (wake-up date)",
         "heart_rate_avg": "a 4-hour window, not the night's average heart rate",
         "beat_to_beat_avg": "RR interval: no catalogue id",
         "nightly_recharge_status": "Polar-specific class", "ans_charge_status": "class",
-        "hrv_samples": "clock keys without an anchor time in this document",
-        "breathing_samples": "clock keys without an anchor time in this document",
     },
 )
 

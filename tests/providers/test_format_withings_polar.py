@@ -138,7 +138,7 @@ def test_polar_exercise_local_time_and_offset_minutes(fmt):
 
 
 def test_polar_recharge_activity_and_physical_info(fmt):
-    assert fmt.values("polar", "nightly-recharge", RECHARGE) == {
+    assert fmt.summary_values("polar", "nightly-recharge", RECHARGE) == {
         "sleep_average_hrv_rmssd": 54, "sleep_respiratory_rate": 13.9,
         "nightly_recharge_ans_charge": 1.8}
     assert fmt.values("polar", "activities", P_ACTIVITY) == {

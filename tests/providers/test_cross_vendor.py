@@ -26,7 +26,12 @@ TOLERANCE = {
     "sleep_average_heart_rate": 0.51,  # Withings rounds to whole bpm
     "sleep_respiratory_rate": 0.51,  # Withings rounds to whole breaths/min
     "total_energy": 0.05, "workout_energy": 0.05,  # WHOOP: kJ to 0.1
+    "respiratory_rate": 0.51,  # Withings' intraday rr: whole breaths/min
 }
+# Polar's sleep starts when the person falls asleep, the others' when they go to bed: its
+# bedtime is later and its awake time shorter by the sleep latency (compared in
+# test_value_gaps_sandbox with the latency the others report).
+NOT_COMPARED = {("polar", "sleep_start"), ("polar", "sleep_duration_awake")}
 DEFAULT_TOLERANCE = 1e-6
 PROFILE = {"height", "user_max_heart_rate"}
 SLUGS = ("whoop", "garmin", "oura", "withings", "polar")
@@ -64,7 +69,9 @@ async def test_one_person_through_every_vendor_gives_the_same_values(registry, l
         # dailies in test_garmin_more); one vendor's day is compared through its totals.
         rows = rows.filter(pl.col("source") != "garmin.epochs")
         frames.append(rows.with_columns(pl.lit(slug).alias("vendor")))
-    rows = day_of(pl.concat(frames))
+    rows = day_of(pl.concat(frames)).filter(
+        ~pl.struct("vendor", "indicator").is_in([{"vendor": v, "indicator": i}
+                                                 for v, i in NOT_COMPARED]))
     samples = {i.id for i in CATALOGUE.values() if i.kind == Kind.SAMPLE} - PROFILE
     is_sample = pl.col("indicator").is_in(list(samples))
     is_profile = pl.col("indicator").is_in(list(PROFILE))

@@ -26,8 +26,25 @@ DOCUMENTED = {
     "startTimeOffsetInSeconds durationInSeconds timeOffsetStressLevelValues "
     "timeOffsetBodyBatteryValues bodyBatteryDynamicFeedbackEvent bodyBatteryActivityEvents",
     ("withings", "activity"): "date timezone deviceid hash_deviceid brand is_tracker modified "
-    "steps distance elevation soft moderate intense active calories totalcalories hr_average "
-    "hr_min hr_max hr_zone_0 hr_zone_1 hr_zone_2 hr_zone_3",
+    "model modelid steps distance elevation soft moderate intense active calories "
+    "totalcalories hr_average hr_min hr_max hr_zone_0 hr_zone_1 hr_zone_2 hr_zone_3",
+    # the OpenAPI spec's sleep_summary_object
+    ("withings", "sleep"): "id timezone model model_id startdate enddate date created modified "
+    "hash_deviceid completed data.total_timeinbed data.total_sleep_time data.asleepduration "
+    "data.lightsleepduration data.remsleepduration data.deepsleepduration "
+    "data.sleep_efficiency data.sleep_latency data.wakeup_latency data.wakeupduration "
+    "data.wakeupcount data.waso data.nb_rem_episodes data.durationtosleep "
+    "data.durationtowakeup data.out_of_bed_count data.hr_average data.hr_min data.hr_max "
+    "data.rr_average data.rr_min data.rr_max data.breathing_quality_assessment "
+    "data.breathing_disturbances_intensity data.snoring data.snoringepisodecount "
+    "data.sleep_score data.night_events data.apnea_hypopnea_index data.mvt_score_avg "
+    "data.mvt_active_duration data.rmssd_start_avg data.rmssd_end_avg "
+    "data.chest_movement_rate_wellness_average data.chest_movement_rate_wellness_min "
+    "data.chest_movement_rate_wellness_max data.withings_index data.breathing_sounds "
+    "data.breathing_sounds_episode_count data.chest_movement_rate_average "
+    "data.chest_movement_rate_min data.chest_movement_rate_max "
+    "data.core_body_temperature_min data.core_body_temperature_max "
+    "data.core_body_temperature_avg data.core_body_temperature_status",
     ("oura", "sleep"): "id day type period bedtime_start bedtime_end time_in_bed "
     "total_sleep_duration awake_time light_sleep_duration deep_sleep_duration "
     "rem_sleep_duration latency efficiency average_breath average_heart_rate "
@@ -47,9 +64,22 @@ DOCUMENTED = {
 }
 
 
+
+def _nested(paths: str) -> dict:
+    """A document with every (dotted) path of `paths`, nested."""
+    doc: dict = {}
+    for path in paths.split():
+        *parents, leaf = path.split(".")
+        node = doc
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = 0
+    return doc
+
+
 @pytest.mark.parametrize(("slug", "record_type"), sorted(DOCUMENTED))
 def test_documented_fields_are_mapped_or_ignored(fmt, coverage, slug, record_type):
-    doc = dict.fromkeys(DOCUMENTED[slug, record_type].split(), 0)
+    doc = _nested(DOCUMENTED[slug, record_type])
     mapping = fmt.provider(slug).mappings[record_type]
     assert coverage(mapping.known_paths(), doc) == set()
     assert all(reason for reason in mapping.ignored.values())

@@ -77,6 +77,18 @@ def _retries(engine: Engine, user: str) -> list[tuple[Any, ...]]:
             "WHERE user_id = :u AND kind = 'retry'"), {"u": user}).all()]
 
 
+def _rounded(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Floats to 9 decimals: polars' vectorised division may round the last bit differently
+    with the batch's length and layout (e.g. Garmin's wake time in minutes), which is not
+    what this file tests."""
+    return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
+
+
+def _changes(before: list[tuple[Any, ...]], after: list[tuple[Any, ...]]) -> str:
+    gone, new = set(before) - set(after), set(after) - set(before)
+    return f"gone: {sorted(gone, key=str)[:5]}; new: {sorted(new, key=str)[:5]}"
+
+
 def _iv_metadata(result: dg.ExecuteInProcessResult) -> dict[str, object]:
     event = next(e for e in result.get_asset_materialization_events()  # one per partition
                  if e.asset_key == dg.AssetKey("indicator_values"))
@@ -98,7 +110,7 @@ def test_poison_records_are_quarantined_and_every_other_record_is_stored(
     result = _run(dagster_instance, mirobody, [clean, poisoned])
 
     snap = _snapshot(engine, [clean, poisoned])
-    values = {u: [r[1:-1] for r in snap["indicator_values"] if r[0] == u]
+    values = {u: _rounded([r[1:-1] for r in snap["indicator_values"] if r[0] == u])
               for u in (clean, poisoned)}  # all but the vendor's record ids
     assert values[clean] and values[poisoned] == values[clean]
     quarantined = _quarantined_records(engine, poisoned)
@@ -135,8 +147,9 @@ def test_a_rerun_whose_raw_input_now_fails_to_format_keeps_the_stored_values(
     _run(dagster_instance, mirobody, [user], *days)
 
     after = _snapshot(engine, [user])
-    assert after["indicator_values"] == before["indicator_values"]
-    assert after["daily_summary"] == before["daily_summary"]
+    for table in ("indicator_values", "daily_summary"):
+        was, now = _rounded(before[table]), _rounded(after[table])
+        assert now == was, _changes(was, now)
     assert {r[2] for r in _quarantined_records(engine, user)} == ids
     ((provider, _, start, end, error),) = _retries(engine, user)
     assert provider == slug and days[0] <= start <= end <= days[1] and "field" in str(error)

@@ -72,7 +72,8 @@ ACTIVITIES = RecordMapping(
         "active_duration": "Polar's activity classes do not split into light/moderate/vigorous",
         "inactive_duration": "includes sleep, unlike sedentary time elsewhere",
         "daily_activity": "percent of a goal", "inactivity_alert_count": "a nudge count",
-        "samples": "step and zone samples: not mapped yet",
+        "samples": "per-minute steps of the same day (its `steps` total is mapped; both under "
+                   "one source would add up in the daily sum) and Polar's own zone classes",
     },
 )
 

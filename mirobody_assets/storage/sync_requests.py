@@ -110,12 +110,17 @@ def record_sync_request(session: Session, user_id: uuid.UUID, provider: str | No
 def claim_pending(conn: Connection, known_users: set[str], limit: int) -> list[Claimed]:
     """Pending requests of users the pipeline knows, oldest first, moved to queued (skipping
     rows another claimer holds)."""
+    if not known_users:
+        return []
+    # Filtered before the limit: requests of users without a partition yet must not starve
+    # everyone else's.
     rows = conn.execute(text(
         "SELECT id, user_id::text, start_day, end_day, "
         "COALESCE((payload->>'launch_attempts')::int, 0) FROM sync_requests "
-        "WHERE status = 'pending' ORDER BY created_at, id LIMIT :n FOR UPDATE SKIP LOCKED"),
-        {"n": limit}).all()
-    ready = [Claimed(r[0], r[1], r[2], r[3], r[4] + 1) for r in rows if r[1] in known_users]
+        "WHERE status = 'pending' AND user_id = ANY(CAST(:known AS uuid[])) "
+        "ORDER BY created_at, id LIMIT :n FOR UPDATE SKIP LOCKED"),
+        {"n": limit, "known": sorted(known_users)}).all()
+    ready = [Claimed(r[0], r[1], r[2], r[3], r[4] + 1) for r in rows]
     if ready:
         conn.execute(text(
             "UPDATE sync_requests SET status = 'queued', started_at = now(), "

@@ -236,3 +236,18 @@ def test_a_cancelled_run_closes_its_request_through_the_run_status_sensor(
         resources={"mirobody": mirobody}) as context:
         sync_request_canceled(context)
     assert _status(engine, rid)[0] == "canceled"
+
+
+def test_requests_of_users_without_a_partition_do_not_starve_the_others(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    make_user: Callable[[], str],
+) -> None:
+    from mirobody_assets.pipeline.sensors import MAX_REQUESTS_PER_TICK
+
+    waiting = make_user()  # no partition yet: its requests wait
+    for _ in range(MAX_REQUESTS_PER_TICK + 5):
+        _request(engine, waiting)
+    known = make_user()
+    dagster_instance.add_dynamic_partitions("users", [known])
+    rid = _request(engine, known)
+    assert str(rid) in {r.tags[SYNC_REQUEST_TAG] for r in _tick(dagster_instance, mirobody)}

@@ -2,9 +2,10 @@
 run is failed and frees its vendor pools within the monitoring timeout, and a new sync completes
 with the same tables as a clean run.
 
-The daemon runs the real code location against scratch databases, with dagster.yaml's monitor
-poll shortened to 1 s (tests/support/monitoring.py). Syncs go the product's way: a sync_requests
-row, turned into a run by the sync_requests sensor.
+The daemon runs the real code location (steps executed inside the run worker, so that a run takes
+seconds: tests/support/in_process_location.py) against scratch databases, with dagster.yaml's
+monitor poll shortened to 1 s (tests/support/monitoring.py). Syncs go the product's way: a
+sync_requests row, turned into a run by the sync_requests sensor.
 """
 
 from __future__ import annotations
@@ -62,8 +63,12 @@ class Stack:
 
     def start_daemon(self) -> None:
         """`dagster-daemon run` in its own process group, as `mirobody up` starts it."""
-        argv = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
-                "workspace.yaml"]
+        workspace = self.log.with_name("workspace.yaml")
+        workspace.write_text(
+            "load_from:\n  - python_module:\n"
+            "      module_name: tests.support.in_process_location\n"
+            f"      working_directory: {self.root}\n      location_name: mirobody\n")
+        argv = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace)]
         with self.log.open("ab") as out:
             proc = subprocess.Popen(argv, env=self.env, cwd=self.root, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True,
@@ -106,9 +111,9 @@ class Stack:
         info = self.instance.event_log_storage.get_concurrency_info(pool)
         return info.active_run_ids | {s.run_id for s in info.pending_steps}
 
-    def hold_both_pools(self, run_id: str) -> None:
-        self.wait(lambda: all(run_id in self.instance.event_log_storage.get_concurrency_info(p)
-                              .active_run_ids for p in POOLS), 120, "both vendor steps running")
+    def hold_a_pool(self, run_id: str) -> None:
+        self.wait(lambda: any(run_id in self.instance.event_log_storage.get_concurrency_info(p)
+                              .active_run_ids for p in POOLS), 120, "a vendor step running")
 
     def worker_pid(self, run_id: str) -> int:
         for entry in self.instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
@@ -166,14 +171,14 @@ def _linked_user(stack: Stack, person: str) -> str:
 
 
 def _stalled_sync(stack: Stack, sandbox: SandboxServer, user: str) -> str:
-    """A sync whose Garmin and Polar steps are mid-pull (their vendors stall) when it returns."""
+    """A sync whose Garmin or Polar step is mid-pull (the vendors stall) when it returns."""
     # Many short stalls, not one long one: Garmin's sandbox stalls inside its event loop, and
     # the rest of the sandbox must answer again soon after the crash.
     for vendor in ("garmin", "polar"):
         sandbox.cloud[vendor].slow_next[:] = [5.0] * 24
     try:
         run_id = stack.sync(user)
-        stack.hold_both_pools(run_id)
+        stack.hold_a_pool(run_id)
         return run_id
     finally:
         for vendor in ("garmin", "polar"):
@@ -208,7 +213,7 @@ def test_killing_the_daemon_code_server_and_worker_fails_the_run_after_restart(
     stack.daemon.proc.wait()
     time.sleep(2)
     assert stack.status(run_id) is dg.DagsterRunStatus.STARTED  # nobody left to say otherwise
-    assert all(run_id in stack.holders(p) for p in POOLS)
+    assert any(run_id in stack.holders(p) for p in POOLS)
 
     stack.start_daemon()
     took = stack.wait(lambda: _recovered(stack, run_id), 60 + RECOVERY_BOUND_S,
@@ -218,7 +223,6 @@ def test_killing_the_daemon_code_server_and_worker_fails_the_run_after_restart(
     assert "no longer executes this run" in failure[-1].message or "is gone" in failure[-1].message
 
 
-@pytest.mark.timeout(480)  # a launched run starts a process per step: 1-3 min on 2 cores
 def test_a_killed_run_worker_fails_its_run_frees_the_pools_and_a_new_sync_matches_a_clean_run(
     stack: Stack, sandbox: SandboxServer,
 ) -> None:
@@ -229,13 +233,14 @@ def test_a_killed_run_worker_fails_its_run_frees_the_pools_and_a_new_sync_matche
     assert clean.success
 
     run_id = _stalled_sync(stack, sandbox, crashed)
-    _kill_tree(stack.worker_pid(run_id))  # the run worker and its step processes
-    took = stack.wait(lambda: _recovered(stack, run_id), RECOVERY_BOUND_S,
-                      "the killed run failed and its pools freed")
-    print(f"\nrun worker killed: run failed and pools free after {took:.1f} s")
+    killed = time.monotonic()
+    _kill_tree(stack.worker_pid(run_id))
+    stack.wait(lambda: _recovered(stack, run_id), RECOVERY_BOUND_S,
+               "the killed run failed and its pools freed")
+    print(f"\nrun worker killed: run failed and pools free after {time.monotonic() - killed:.1f} s")
 
     again = stack.sync(crashed)
-    took = stack.wait(lambda: _succeeded(stack, again), 360, "the new sync succeeded")
+    took = stack.wait(lambda: _succeeded(stack, again), 240, "the new sync succeeded")
     print(f"new sync ran in {took:.1f} s after launch")
     snap = _snapshot(stack.engine, [calm, crashed])
     # Same person, same days: the same values; only user ids and the vendor's record ids (built

@@ -20,7 +20,7 @@ from indicators.frames import INDICATOR_VALUE_COLUMNS, RAW_RECORD_COLUMNS
 from indicators.quarantine import QUARANTINE_COLUMNS, RECORD_FAILURE_COLUMNS, split_valid
 from mirobody_assets.connections import ConnectionRepository
 from providers.base import Provider
-from providers.errors import ProviderError, ReconnectRequiredError
+from providers.errors import ProviderDisabledError, ProviderError, ReconnectRequiredError
 from providers.registry import ProviderRegistry
 from providers.types import Connection, Window
 
@@ -36,6 +36,7 @@ class PartitionFailure:
     days: tuple[str, ...]
     cause: str
     needs_reauth: bool = False
+    retry: bool = True  # False: a re-run cannot help (the provider is disabled)
 
 
 @dataclass
@@ -189,12 +190,13 @@ def failed_partitions(result: NormaliseResult, parts: pl.DataFrame) -> list[Part
         days = tuple(d for d in failure.days if d in days_by_user.get(failure.user_id, ()))
         if days:
             out.append(PartitionFailure(failure.user_id, failure.provider, days, failure.cause,
-                                        failure.needs_reauth))
+                                        failure.needs_reauth, failure.retry))
     return out
 
 
 def _format_failures(slug: str, group: pl.DataFrame, exc: ProviderError) -> list[PartitionFailure]:
     return [PartitionFailure(str(user), slug,
                              tuple(sorted({str(d) for d in per_user["day"].to_list()})),
-                             f"{type(exc).__name__}: {exc}")
+                             f"{type(exc).__name__}: {exc}",
+                             retry=not isinstance(exc, ProviderDisabledError))
             for (user,), per_user in group.group_by(["user_id"])]

@@ -117,7 +117,7 @@ def indicator_values(context: dg.AssetExecutionContext,
                                                         result.kept_records())
             quarantined += serving.replace_quarantine(conn, result.quarantine, chunk,
                                                       result.records)
-            retries.update(request_retries(conn, failed))
+            retries.update(request_retries(conn, [f for f in failed if f.retry]))
         for failure in failed:
             context.log.warning(f"{failure.provider} not formatted for user {failure.user_id} "
                                 f"{failure.days[0]}..{failure.days[-1]}: {failure.cause}")

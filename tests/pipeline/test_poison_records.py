@@ -20,8 +20,10 @@ from mirobody_assets import ingest
 from mirobody_assets.pipeline.assets import ALL_ASSETS
 from mirobody_assets.pipeline.partitions import range_tags
 from mirobody_assets.pipeline.resources import MirobodyResource
-from mirobody_assets.storage import raw_store
+from mirobody_assets.storage import raw_store, serving
 from providers.raw import make_record, raw_frame
+from providers.registry import ProviderRegistry
+from providers.sandbox import SandboxServer
 from tests.support.poison import POISONS, Poison, names_field
 
 from .conftest import TODAY
@@ -186,3 +188,28 @@ def test_a_recovery_whose_sleep_is_outside_the_run_is_dated_by_the_stored_sleep(
                       and r[1] in set(anchored.values["indicator"]))
     assert sorted(zip(anchored.values["indicator"], anchored.values["time"],
                       strict=True)) == expected
+
+
+def test_a_provider_that_cannot_format_at_all_keeps_its_stored_values_without_retries(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
+    sandbox: SandboxServer, make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
+) -> None:
+    user = make_user()
+    link(user, "whoop", "ada")
+    dagster_instance.add_dynamic_partitions("users", [user])
+    _run(dagster_instance, mirobody, [user])
+    before = _snapshot(engine, [user])
+    assert before["indicator_values"]
+    without_whoop = ProviderRegistry.from_entry_points(
+        {k: v for k, v in sandbox.settings().items() if k != "whoop"})
+    parts = pl.DataFrame({"user_id": [user], "day": [DAY]})
+    with engine.connect() as conn:
+        raw = raw_store.load_latest_raw(conn, [user], [DAY])
+    result = ingest.normalise(without_whoop, raw)
+    failed = ingest.failed_partitions(result, parts)
+    assert [(f.provider, f.days, f.retry) for f in failed] == [("whoop", (str(DAY),), False)]
+    assert "disabled" in failed[0].cause or "not configured" in failed[0].cause
+    with engine.begin() as conn:
+        serving.replace_indicator_values(conn, result.values, parts, result.kept_records())
+    assert _snapshot(engine, [user])["indicator_values"] == before["indicator_values"]

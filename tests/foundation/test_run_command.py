@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -176,19 +175,19 @@ def _run_in_flight(instance: dg.DagsterInstance) -> str | None:
     return None
 
 
-def _pools_used_again(instance: dg.DagsterInstance, pools: list[str], after: float) -> bool:
-    """Runs started after `after` (queued ones included) got a slot in each of the pools:
-    their raw step started."""
-    started: set[str] = set()
-    for run in instance.get_runs(limit=20):
-        record = instance.get_run_record_by_id(run.run_id)
-        if record is not None and (record.start_time or 0) >= after:
-            started |= {str(e.step_key) for e in instance.all_logs(
-                run.run_id, of_type=dg.DagsterEventType.STEP_START)}
-    return all(f"raw_{pool.removeprefix('vendor_')}" in started for pool in pools)
+def _held_by_ended_runs(instance: dg.DagsterInstance) -> list[tuple[str, str]]:
+    """(pool, run) of every vendor slot or queued step that belongs to a run no longer going."""
+    held = []
+    for pool in VENDOR_POOLS:
+        info = instance.event_log_storage.get_concurrency_info(pool)
+        for run_id in info.active_run_ids | {s.run_id for s in info.pending_steps}:
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                held.append((pool, run_id))
+    return held
 
 
-@pytest.mark.timeout(720)  # two starts of the stack on a (possibly loaded) 2-core machine
+@pytest.mark.timeout(480)  # two starts of the stack on a (possibly loaded) 2-core machine
 def test_killing_the_whole_stack_mid_run_then_starting_again_fails_the_orphan_and_frees_pools(
     up: Up,
 ) -> None:
@@ -205,27 +204,19 @@ def test_killing_the_whole_stack_mid_run_then_starting_again_fails_the_orphan_an
     held = _holders(instance, orphan)
     assert held  # the dead run blocks these pools
 
-    restarted, restarted_at = time.monotonic(), time.time()
+    restarted = time.monotonic()
     took = up.start()
-    with psycopg.connect(up.postgres()[1], autocommit=True) as conn:
-        user = conn.execute("SELECT id FROM users ORDER BY email LIMIT 1").fetchone()
-        assert user is not None
-        conn.execute("INSERT INTO sync_requests (user_id, kind, start_day, end_day, "
-                     "requested_by) VALUES (%s, 'backfill', %s, %s, 'api')",
-                     (user[0], date.today(), date.today()))
 
     def orphan_failed_and_pools_free() -> bool:
         run = instance.get_run_by_id(orphan)
         return (run is not None and run.status is dg.DagsterRunStatus.FAILURE
-                and not _holders(instance, orphan))
+                and not _held_by_ended_runs(instance))
 
     _wait(orphan_failed_and_pools_free, 120, "the orphaned run failed, its pools freed")
     recovered = time.monotonic() - restarted
-    print(f"\nwhole stack killed: up again after {took:.0f} s; orphan failed and its pools "
-          f"free {recovered:.0f} s after the restart ({recovered - took:.0f} s after up)")
-    _wait(lambda: _pools_used_again(instance, held, restarted_at), 300,
-          f"runs started after the restart got slots of {held}")
-    print(f"new runs got slots of {held} {time.monotonic() - restarted:.0f} s after the restart")
+    print(f"\nwhole stack killed: up again after {took:.0f} s; orphan failed and {held} free "
+          f"{recovered:.0f} s after the restart ({recovered - took:.0f} s after up)")
+    # (tests/pipeline/test_crash_recovery.py runs a new sync to completion after such a crash)
 
 
 def test_sigterm_leaves_no_process_and_no_secret_in_the_log(up: Up) -> None:

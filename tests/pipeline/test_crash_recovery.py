@@ -203,42 +203,18 @@ def _succeeded(stack: Stack, run_id: str) -> bool:
     return status is dg.DagsterRunStatus.SUCCESS
 
 
-def test_killing_the_daemon_code_server_and_worker_fails_the_run_after_restart(
-    stack: Stack, sandbox: SandboxServer,
-) -> None:
-    user = _linked_user(stack, "ada")
-    run_id = _stalled_sync(stack, sandbox, user)
-    assert stack.daemon is not None
-    os.killpg(stack.daemon.proc.pid, signal.SIGKILL)  # daemon, code server, worker, steps
-    stack.daemon.proc.wait()
-    time.sleep(2)
-    assert stack.status(run_id) is dg.DagsterRunStatus.STARTED  # nobody left to say otherwise
-    assert any(run_id in stack.holders(p) for p in POOLS)
-
-    stack.start_daemon()
-    took = stack.wait(lambda: _recovered(stack, run_id), 60 + RECOVERY_BOUND_S,
-                      "the orphaned run failed and its pools freed")
-    print(f"\nwhole daemon tree killed: run failed and pools free {took:.1f} s after restart")
-    failure = stack.instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-    assert "no longer executes this run" in failure[-1].message or "is gone" in failure[-1].message
-
-
-def test_a_killed_run_worker_fails_its_run_frees_the_pools_and_a_new_sync_matches_a_clean_run(
-    stack: Stack, sandbox: SandboxServer,
-) -> None:
-    calm, crashed = _linked_user(stack, "ben"), _linked_user(stack, "ben")
+@pytest.fixture(scope="module")
+def calm(stack: Stack) -> str:
+    """A user of the same person as the crashed ones, synced by one clean in-process run."""
+    user = _linked_user(stack, "ben")
     clean = dg.materialize(ALL_ASSETS, instance=stack.instance,
                            resources={"mirobody": stack.mirobody},
-                           tags=range_tags(FIRST, LAST, calm, calm))
+                           tags=range_tags(FIRST, LAST, user, user))
     assert clean.success
+    return user
 
-    run_id = _stalled_sync(stack, sandbox, crashed)
-    killed = time.monotonic()
-    _kill_tree(stack.worker_pid(run_id))
-    stack.wait(lambda: _recovered(stack, run_id), RECOVERY_BOUND_S,
-               "the killed run failed and its pools freed")
-    print(f"\nrun worker killed: run failed and pools free after {time.monotonic() - killed:.1f} s")
 
+def _new_sync_matches_the_clean_run(stack: Stack, crashed: str, calm: str) -> None:
     again = stack.sync(crashed)
     took = stack.wait(lambda: _succeeded(stack, again), 240, "the new sync succeeded")
     print(f"new sync ran in {took:.1f} s after launch")
@@ -253,3 +229,37 @@ def test_a_killed_run_worker_fails_its_run_frees_the_pools_and_a_new_sync_matche
                 for u in (calm, crashed)}
         assert rows[crashed] == rows[calm], table
     assert snap["indicator_values"], "nothing was pulled"
+
+
+def test_killing_the_daemon_code_server_and_worker_fails_the_run_and_a_new_sync_matches(
+    stack: Stack, sandbox: SandboxServer, calm: str,
+) -> None:
+    crashed = _linked_user(stack, "ben")
+    run_id = _stalled_sync(stack, sandbox, crashed)
+    assert stack.daemon is not None
+    os.killpg(stack.daemon.proc.pid, signal.SIGKILL)  # daemon, code server, worker
+    stack.daemon.proc.wait()
+    time.sleep(2)
+    assert stack.status(run_id) is dg.DagsterRunStatus.STARTED  # nobody left to say otherwise
+    assert any(run_id in stack.holders(p) for p in POOLS)
+
+    stack.start_daemon()
+    took = stack.wait(lambda: _recovered(stack, run_id), 60 + RECOVERY_BOUND_S,
+                      "the orphaned run failed and its pools freed")
+    print(f"\nwhole daemon tree killed: run failed and pools free {took:.1f} s after restart")
+    failure = stack.instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert "no longer executes this run" in failure[-1].message or "is gone" in failure[-1].message
+    _new_sync_matches_the_clean_run(stack, crashed, calm)
+
+
+def test_a_killed_run_worker_fails_its_run_frees_the_pools_and_a_new_sync_matches(
+    stack: Stack, sandbox: SandboxServer, calm: str,
+) -> None:
+    crashed = _linked_user(stack, "ben")
+    run_id = _stalled_sync(stack, sandbox, crashed)
+    killed = time.monotonic()
+    _kill_tree(stack.worker_pid(run_id))
+    stack.wait(lambda: _recovered(stack, run_id), RECOVERY_BOUND_S,
+               "the killed run failed and its pools freed")
+    print(f"\nrun worker killed: run failed and pools free after {time.monotonic() - killed:.1f} s")
+    _new_sync_matches_the_clean_run(stack, crashed, calm)

@@ -53,7 +53,7 @@ def _delete(mirobody: MirobodyResource, engine: Engine, user: str) -> None:
 
 def _run(instance: dg.DagsterInstance, mirobody: MirobodyResource,
          users: list[str]) -> dg.ExecuteInProcessResult:
-    first, last = sorted(users)[0], sorted(users)[-1]
+    first, last = users[0], users[-1]  # in the order the partitions were added
     return dg.materialize(ALL_ASSETS, instance=instance, resources={"mirobody": mirobody},
                           tags=range_tags(DAY, DAY, first, last), raise_on_error=False)
 

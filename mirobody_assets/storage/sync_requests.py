@@ -117,7 +117,7 @@ def claim_pending(conn: Connection, known_users: set[str], limit: int) -> list[C
     rows = conn.execute(text(
         "SELECT id, user_id::text, start_day, end_day, "
         "COALESCE((payload->>'launch_attempts')::int, 0) FROM sync_requests "
-        "WHERE status = 'pending' AND user_id = ANY(CAST(:known AS uuid[])) "
+        "WHERE status = 'pending' AND user_id::text = ANY(CAST(:known AS text[])) "
         "ORDER BY created_at, id LIMIT :n FOR UPDATE SKIP LOCKED"),
         {"n": limit, "known": sorted(known_users)}).all()
     ready = [Claimed(r[0], r[1], r[2], r[3], r[4] + 1) for r in rows]

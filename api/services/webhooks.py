@@ -114,11 +114,13 @@ def receive_webhook(state: AppState, slug: str, headers: Mapping[str, str], body
         state.metrics.provider_pulls.labels(slug, "webhook_duplicate").inc()
         log.info("webhook delivery seen before: ignored", extra={"provider": slug})
         return WebhookAccepted(status="duplicate")
+    recorded = False
     try:
         accepted, unknown = _record(state, slug, requests, ranges)
-    except BaseException:
-        state.redis.client.delete(seen_key)  # not recorded: the vendor's retry must count
-        raise
+        recorded = True
+    finally:
+        if not recorded:  # the error goes on to the caller; the vendor's retry must count
+            state.redis.client.delete(seen_key)
     state.metrics.provider_pulls.labels(slug, "webhook_accepted").inc(accepted)
     log.info("webhook recorded %d sync request(s), %d unknown user(s)", accepted, unknown,
              extra={"provider": slug})

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.documents import nested
+
 DOCUMENTED = {
     ("garmin", "dailies"): "summaryId calendarDate startTimeInSeconds startTimeOffsetInSeconds "
     "durationInSeconds activityType steps pushes distanceInMeters pushDistanceInMeters "
@@ -65,21 +67,10 @@ DOCUMENTED = {
 
 
 
-def _nested(paths: str) -> dict:
-    """A document with every (dotted) path of `paths`, nested."""
-    doc: dict = {}
-    for path in paths.split():
-        *parents, leaf = path.split(".")
-        node = doc
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = 0
-    return doc
-
 
 @pytest.mark.parametrize(("slug", "record_type"), sorted(DOCUMENTED))
 def test_documented_fields_are_mapped_or_ignored(fmt, coverage, slug, record_type):
-    doc = _nested(DOCUMENTED[slug, record_type])
+    doc = nested(DOCUMENTED[slug, record_type])
     mapping = fmt.provider(slug).mappings[record_type]
     assert coverage(mapping.known_paths(), doc) == set()
     assert all(reason for reason in mapping.ignored.values())

@@ -15,6 +15,7 @@ from indicators.quarantine import split_valid
 from providers.sandbox.physiology import PERSONS, day_truth, heart_rate
 from providers.types import MemoryTokenStore, Window
 from providers.withings.intraday import INTRADAY_IGNORED, INTRADAY_SAMPLES
+from tests.support.documents import nested
 
 WORKOUT = {"id": 12345, "category": 2, "timezone": "Europe/Paris", "model": 59, "attrib": 7,
            "startdate": 1594245600, "enddate": 1594257200, "date": "2020-07-09",
@@ -118,20 +119,10 @@ INTRADAY_ENTRY_FIELDS = ("deviceid model model_id steps elevation calories dista
                          "core_body_temperature rr chest_movement_rate")
 
 
-def _nest(paths: str) -> dict:
-    doc: dict = {}
-    for path in paths.split():
-        *parents, leaf = path.split(".")
-        node = doc
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = 0
-    return doc
-
 
 def test_documented_workout_fields_are_mapped_or_ignored(fmt, coverage):
     mapping = fmt.provider("withings").mappings["workouts"]
-    assert coverage(mapping.known_paths(), _nest(WORKOUT_FIELDS)) == set()
+    assert coverage(mapping.known_paths(), nested(WORKOUT_FIELDS)) == set()
     assert all(mapping.ignored.values())
 
 

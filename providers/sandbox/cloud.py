@@ -44,6 +44,7 @@ class VendorState:
     slow_next: list[float] = field(default_factory=list)  # test hook: seconds to stall next
     garble_next: int = 0  # test hook: answer the next N data GETs with truncated JSON
     push_url: str | None = None  # Garmin: the client's push endpoint (Developer Portal setting)
+    pushes_pending: int = 0  # Garmin: backfills accepted whose PUSH deliveries have not ended
     requests: int = 0
 
     def truth(self, person: Person, day: date) -> DayTruth:

@@ -216,7 +216,8 @@ def build(state: VendorState) -> FastAPI:
         backfills.add(key)
         if state.push_url:
             bodies = backfill_bodies(state, person, BACKFILL_PATHS[summary], lo, hi)
-            tasks.add_task(deliver, state.push_url, state.oauth.client_id, bodies)
+            state.pushes_pending += 1
+            tasks.add_task(deliver_backfill, state, state.push_url, bodies)
         else:
             log.warning("garmin backfill accepted with no push URL set: nothing will arrive")
         return Response(status_code=202)
@@ -271,6 +272,14 @@ def backfill_bodies(state: VendorState, person: Person, summary: str, lo: int,
         if docs:
             bodies.append(json.dumps({SUMMARIES[summary]: docs}).encode())
     return bodies
+
+
+async def deliver_backfill(state: VendorState, url: str, bodies: list[bytes]) -> None:
+    """Deliver one accepted backfill, then count it as no longer pending."""
+    try:
+        await deliver(url, state.oauth.client_id, bodies)
+    finally:
+        state.pushes_pending -= 1
 
 
 async def deliver(url: str, client_id: str, bodies: list[bytes], attempts: int = 3) -> None:

@@ -1,26 +1,17 @@
 """Garmin epochs, blood pressure, Health Snapshots and naps: golden values worked by hand from
-the vendor notes, the notes' field lists covered, and the sandbox over real HTTP, including
-the asynchronous backfill that arrives by PUSH at the client's endpoint."""
+the vendor notes, the notes' field lists covered, and the sandbox's answers over real HTTP."""
 
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
-import httpx
 import polars as pl
 import pytest
-from fastapi import FastAPI, Request
 
 from indicators.aggregate import daily_summary
-from providers.errors import VendorHTTPError
 from providers.garmin.mapping import MAPPINGS
-from providers.sandbox import SandboxCloud, SandboxServer, garmin
-from providers.sandbox.cloud import SANDBOX_CREDENTIALS
-from providers.sandbox.physiology import PERSONS
 from providers.types import MemoryTokenStore, Window
-from tests.support.live import serving
 
 UID = "4aacafe82427c251df9c9592d0c06768"
 TODAY = date(2025, 2, 20)
@@ -270,129 +261,3 @@ async def test_the_sandbox_serves_blood_pressure_snapshots_and_naps(registry, li
     pairs = set(zip(got["indicator"], got["source"], strict=True))
     assert {("blood_pressure_systolic", "garmin.bp_monitor"), ("hrv_sdnn", "garmin.snapshot"),
             ("nap_duration", "garmin"), ("blood_pressure_diastolic", "garmin.manual")} <= pairs
-
-
-class Receiver:
-    """A client's push endpoint: stores each delivery (headers, body); answers slowly."""
-
-    def __init__(self, delay_s: float = 0.0) -> None:
-        self.deliveries: list[tuple[dict[str, str], bytes]] = []
-        self.app = FastAPI()
-        self.delay_s = delay_s
-
-        @self.app.post("/garmin/push")
-        async def push(request: Request) -> dict[str, bool]:
-            import anyio
-
-            await anyio.sleep(self.delay_s)
-            self.deliveries.append((dict(request.headers), await request.body()))
-            return {"ok": True}
-
-    def wait_for(self, count: int, timeout_s: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while len(self.deliveries) < count:
-            assert time.monotonic() < deadline, f"{len(self.deliveries)} of {count} pushes"
-            time.sleep(0.05)
-
-
-@pytest.fixture
-def own_sandbox():
-    """A sandbox of its own: its push URL and backfill history start empty."""
-    with SandboxServer(SandboxCloud(today=TODAY)) as server:
-        yield server
-
-
-def _portal(server: SandboxServer, url: str | None,
-            secret: str = SANDBOX_CREDENTIALS["garmin"]["client_secret"]) -> httpx.Response:
-    return httpx.put(f"{server.base_url}/garmin/tools/endpoints", json={"url": url},
-                     auth=(SANDBOX_CREDENTIALS["garmin"]["client_id"], secret))
-
-
-def test_the_push_url_is_the_clients_own_setting(own_sandbox):
-    assert _portal(own_sandbox, "http://127.0.0.1:9/x", secret="wrong").status_code == 401
-    assert _portal(own_sandbox, "ftp://127.0.0.1/x").status_code == 400
-    assert _portal(own_sandbox, "http://127.0.0.1:9/x").json() == {"url": "http://127.0.0.1:9/x"}
-    assert own_sandbox.cloud["garmin"].push_url == "http://127.0.0.1:9/x"
-    shown = httpx.get(f"{own_sandbox.base_url}/garmin/tools/endpoints",
-                      auth=tuple(SANDBOX_CREDENTIALS["garmin"].values()))
-    assert shown.json() == {"url": "http://127.0.0.1:9/x"}
-    assert _portal(own_sandbox, None).json() == {"url": None}
-
-
-@pytest.mark.anyio
-@pytest.mark.slow
-async def test_a_backfill_is_accepted_at_once_then_arrives_by_push(own_sandbox, link):
-    from providers.registry import ProviderRegistry
-
-    provider = ProviderRegistry.from_entry_points(own_sandbox.settings()).get("garmin")
-    receiver = Receiver(delay_s=0.3)  # a slow endpoint must not hold up the 202
-    connection = await link(provider, connection_id="backfill")
-    window = Window.for_days(date(2025, 2, 7), date(2025, 2, 10))  # Fri..Mon: a nap weekend
-    lo, hi = int(window.start.timestamp()), int(window.end.timestamp())
-    kinds = ("epochs", "bloodPressures", "healthSnapshot", "sleeps")
-    state, ada = own_sandbox.cloud["garmin"], PERSONS["ada"]
-    expected = [body for kind in kinds for body in garmin.backfill_bodies(state, ada, kind, lo, hi)]
-    with serving(receiver.app) as base:
-        assert _portal(own_sandbox, f"{base}/garmin/push").status_code == 200
-        began = time.monotonic()
-        statuses = await provider.request_backfill(connection, window, MemoryTokenStore(), kinds)
-        assert statuses == dict.fromkeys(kinds, 202)
-        assert time.monotonic() - began < 1.0 and len(receiver.deliveries) < len(kinds)
-        receiver.wait_for(len(expected))
-        again = await provider.request_backfill(connection, window, MemoryTokenStore(),
-                                                ("sleeps",))
-        assert again == {"sleeps": 409}
-        with pytest.raises(VendorHTTPError):  # more than 30 days at once
-            await provider.request_backfill(connection, Window(
-                window.start, window.start + timedelta(days=31)), MemoryTokenStore(), ("hrv",))
-        time.sleep(0.5)
-    assert sorted(body for _, body in receiver.deliveries) == sorted(expected)  # nothing more
-
-    requests, raws = [], []
-    for headers, body in receiver.deliveries:
-        assert headers["garmin-client-id"] == SANDBOX_CREDENTIALS["garmin"]["client_id"]
-        provider.verify_webhook(headers, body)
-        requests += provider.parse_webhook(headers, body)
-        raws.append(provider.push_records(connection, body))
-    assert {r.vendor_user_id for r in requests} == {connection.vendor_user_id}
-    assert {r.event for r in requests} == {"push"} and {r.record_type for r in requests} == set(
-        kinds)
-    # summaries are chosen by their start: ada's (+01:00) epochs from 01:00 local on the 7th
-    # to 01:00 on the 11th, the nights that began on the evenings of the 7th to the 10th
-    epoch_days = {r.day for r in requests if r.record_type == "epochs"}
-    night_days = {r.day for r in requests if r.record_type == "sleeps"}
-    assert epoch_days == {date(2025, 2, 7) + timedelta(days=k) for k in range(5)}
-    assert night_days == {date(2025, 2, 8) + timedelta(days=k) for k in range(4)}
-    raw = pl.concat(raws)
-    starts = raw["payload"].str.json_decode(pl.Struct({
-        "startTimeInSeconds": pl.Int64(), "measurementTimeInSeconds": pl.Int64()}))
-    start = pl.coalesce(starts.struct.field("startTimeInSeconds"),
-                        starts.struct.field("measurementTimeInSeconds"))
-    assert raw.select(start.is_between(lo, hi - 1).all()).item()
-
-    formatted = provider.format_split(raw)
-    assert formatted.quarantine.height == 0
-    assert {"steps", "blood_pressure_systolic", "hrv_sdnn", "nap_duration",
-            "sleep_duration_asleep"} <= set(formatted.values["indicator"])
-    pulled = await provider.pull(connection, window, MemoryTokenStore(),
-                                 record_types=("bloodPressures",))
-    pushed = raw.filter(pl.col("record_type") == "bloodPressures")
-    assert set(pushed["vendor_id"]) <= set(pulled["vendor_id"]) and pushed.height > 0
-
-
-def test_a_backfill_with_no_push_url_set_is_accepted_and_pushes_nothing(own_sandbox):
-    """Without an endpoint configured Garmin still answers 202; the data has nowhere to go."""
-    import anyio
-
-    from providers.registry import ProviderRegistry
-    from tests.providers.conftest import _link
-
-    async def run() -> dict[str, int]:
-        provider = ProviderRegistry.from_entry_points(own_sandbox.settings()).get("garmin")
-        connection = await _link(provider)
-        window = Window.for_days(date(2025, 2, 7), date(2025, 2, 8))
-        return await provider.request_backfill(connection, window, MemoryTokenStore(),
-                                               ("dailies",))
-
-    assert own_sandbox.cloud["garmin"].push_url is None
-    assert anyio.run(run) == {"dailies": 202}

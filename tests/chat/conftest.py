@@ -59,6 +59,7 @@ class FakeLLM:
         self.scripts: dict[str, Script] = {}
         self.requests: dict[str, list[dict[str, Any]]] = {}
         self.finished: list[bool] = []
+        self.streams_ended = 0  # answers that finished, broke or were cut off by the client
         self.app = FastAPI()
         self.app.post("/{backend}/v1/chat/completions")(self._complete)
 
@@ -69,6 +70,7 @@ class FakeLLM:
         self.scripts.clear()
         self.requests.clear()
         self.finished.clear()
+        self.streams_ended = 0
 
     async def _complete(self, backend: str, request: Request) -> Response:
         body = await request.json()
@@ -85,24 +87,27 @@ class FakeLLM:
     async def _stream(self, reply: Reply) -> AsyncIterator[str]:
         index = len(self.finished)
         self.finished.append(False)
-        yield _chunk({"role": "assistant", "content": ""})
-        for n, part in enumerate(reply.text):
-            if n == reply.break_after:
-                raise ConnectionAbortedError("scripted: connection dropped mid-answer")
-            if reply.part_delay_s:
-                await asyncio.sleep(reply.part_delay_s)
-            yield _chunk({"content": part})
-        for i, (name, args) in enumerate(reply.tool_calls):
-            raw = json.dumps(args)
-            yield _chunk({"tool_calls": [{"index": i, "id": f"call_{i}_{secrets.token_hex(3)}",
-                                          "type": "function",
-                                          "function": {"name": name, "arguments": ""}}]})
-            for cut in range(0, len(raw), 7):  # arguments arrive in pieces, as they do
-                yield _chunk({"tool_calls": [{"index": i,
-                                              "function": {"arguments": raw[cut:cut + 7]}}]})
-        yield _chunk({}, "tool_calls" if reply.tool_calls else "stop")
-        yield "data: [DONE]\n\n"
-        self.finished[index] = True
+        try:
+            yield _chunk({"role": "assistant", "content": ""})
+            for n, part in enumerate(reply.text):
+                if n == reply.break_after:
+                    raise ConnectionAbortedError("scripted: connection dropped mid-answer")
+                if reply.part_delay_s:
+                    await asyncio.sleep(reply.part_delay_s)
+                yield _chunk({"content": part})
+            for i, (name, args) in enumerate(reply.tool_calls):
+                raw = json.dumps(args)
+                yield _chunk({"tool_calls": [{"index": i, "id": f"call_{i}_{secrets.token_hex(3)}",
+                                              "type": "function",
+                                              "function": {"name": name, "arguments": ""}}]})
+                for cut in range(0, len(raw), 7):  # arguments arrive in pieces, as they do
+                    yield _chunk({"tool_calls": [{"index": i,
+                                                  "function": {"arguments": raw[cut:cut + 7]}}]})
+            yield _chunk({}, "tool_calls" if reply.tool_calls else "stop")
+            yield "data: [DONE]\n\n"
+            self.finished[index] = True
+        finally:
+            self.streams_ended += 1
 
 
 @dataclass

@@ -3,7 +3,6 @@ its budget; a disconnect stops the generation."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -11,6 +10,7 @@ import httpx
 from sqlalchemy import Engine, text
 
 from api.chat.history import answered_only, fit_context
+from tests.support.waiting import wait_until
 
 Events = list[tuple[str, dict[str, Any]]]
 
@@ -114,7 +114,8 @@ def test_a_disconnect_stops_the_generation(live: Any, alice: Any, reply: Any,
         for line in response.iter_lines():
             if line.startswith("data: ") and "word1 " in line:
                 break
-    time.sleep(2.5)  # longer than the whole scripted answer would take
+    # The scripted answer ends either cut off (the API closed the model's stream) or finished.
+    wait_until(lambda: live.fake.streams_ended == 1, "the scripted answer to end")
     assert live.fake.finished == [False]
     with engine.connect() as conn:
         roles = conn.execute(text(

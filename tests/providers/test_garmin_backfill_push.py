@@ -4,7 +4,6 @@ then the window's summaries delivered by PUSH at the client's endpoint."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import date, timedelta
 
 import anyio
@@ -19,16 +18,9 @@ from providers.sandbox.cloud import SANDBOX_CREDENTIALS
 from providers.sandbox.physiology import PERSONS
 from providers.types import MemoryTokenStore, Window
 from tests.support.live import serving
+from tests.support.waiting import wait_until
 
 TODAY = date(2025, 2, 20)
-
-
-def wait_until(condition, what: str, timeout_s: float = 20.0) -> None:
-    """Poll `condition` until it holds; the timeout only bounds a hung test."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 class Receiver:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -23,6 +22,7 @@ from mirobody_assets.pipeline.partitions import range_tags
 from mirobody_assets.pipeline.resources import MirobodyResource
 from providers.sandbox import SandboxServer
 from providers.sandbox.oauth_server import Budget
+from tests.support.waiting import wait_until
 
 from .conftest import KEYS, TODAY
 from .test_materialize import SNAPSHOT, _snapshot
@@ -213,25 +213,28 @@ def test_a_writer_killed_mid_transaction_leaves_the_tables_and_a_rerun_matches(
         [sys.executable, "-c", KILLED_WRITER, user, DAY.isoformat(), database_url,
          mirobody.data_dir or "", sandbox.base_url, KEYS], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def blocked_writer() -> int | None:
+        assert proc.poll() is None, proc.stderr.read().decode()[-3000:] if proc.stderr else ""
+        with engine.connect() as c:
+            return c.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query ILIKE '%quarantined_values%'")).scalars().first()
+
+    def backend_gone(pid: int) -> bool:
+        with engine.connect() as c:
+            return not c.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :p"),
+                                 {"p": pid}).first()
+
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with engine.connect() as c:
-                waiting = c.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query ILIKE '%quarantined_values%'")).scalar_one()
-            if waiting:
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()[-3000:] if proc.stderr else ""
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the writer never reached the quarantine write")
+        writer_pid = wait_until(blocked_writer, "the writer to reach the quarantine write", 60)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
         tx.rollback()
         blocker.close()
-    time.sleep(0.5)  # the server notices the dead backend and rolls its transaction back
+    # The server notices the dead client and ends its backend, rolling its transaction back.
+    wait_until(lambda: backend_gone(writer_pid), "the killed writer's backend to end")
     assert _snapshot(engine, [user]) == before
     assert _run(dagster_instance, mirobody, [user]).success
     assert _snapshot(engine, [user]) == before

@@ -16,6 +16,7 @@ class AuthKind(StrEnum):
     OAUTH2 = "oauth2"
     OAUTH2_PKCE = "oauth2_pkce"
     OAUTH1 = "oauth1"
+    FILE_IMPORT = "file_import"  # no vendor API: the user uploads an export (Apple Health)
 
 
 class WebhookAuth(StrEnum):

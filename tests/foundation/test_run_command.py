@@ -41,7 +41,7 @@ def _wait(done: Callable[[], Any], timeout: float, what: str) -> Any:
         with contextlib.suppress(httpx.HTTPError, psycopg.OperationalError):
             if result := done():
                 return result
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"{what}: not within {timeout} s")
 
 

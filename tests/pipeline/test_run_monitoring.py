@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from dagster._daemon.monitoring.run_monitoring import execute_run_monitoring_ite
 
 from mirobody_assets.pipeline.run_launcher import HealthCheckedRunLauncher
 from tests.support.monitoring import scratch_databases, write_fast_monitoring_home
+from tests.support.waiting import wait_until
 
 log = logging.getLogger(__name__)
 STARTED = dg.DagsterRunStatus.STARTED
@@ -65,6 +65,12 @@ def _monitor(instance: dg.DagsterInstance) -> None:
     daemon = cast("IWorkspaceProcessContext[Any]", _Daemon(instance))
     list(execute_run_monitoring_iteration(daemon, log))
     list(execute_concurrency_slots_iteration(daemon, log))
+
+
+def _slots_freed(instance: dg.DagsterInstance, pool: str) -> bool:
+    """One monitoring tick; then whether the pool's slots are all free."""
+    _monitor(instance)
+    return instance.event_log_storage.get_concurrency_info(pool).claimed_slots == []
 
 
 def _closed_port() -> int:
@@ -123,9 +129,8 @@ def test_a_run_whose_code_server_and_worker_are_gone_is_failed_and_its_slot_free
     _monitor(instance)
     failed = instance.get_run_by_id(orphan.run_id)
     assert failed is not None and failed.status is dg.DagsterRunStatus.FAILURE
-    time.sleep(1.5)  # free_slots_after_run_end_seconds, shortened to 1 s
-    _monitor(instance)
-    assert instance.event_log_storage.get_concurrency_info(orphan_pool).claimed_slots == []
+    # Slots are freed free_slots_after_run_end_seconds (shortened to 1 s) after the run ended.
+    wait_until(lambda: _slots_freed(instance, orphan_pool), "the orphan's slots to be freed")
     for run, pool in ((in_process, inprocess_pool), (living, living_pool)):
         kept = instance.get_run_by_id(run.run_id)
         assert kept is not None and kept.status is STARTED
@@ -142,8 +147,6 @@ def test_slots_of_a_run_marked_canceled_immediately_are_freed_for_the_step_waiti
     assert not storage.claim_concurrency_slot(pool, waiting.run_id, "raw_garmin").is_claimed
     # "Mark as canceled immediately": the status changes, nothing else happens to the worker
     instance.report_run_canceled(canceled)
-    time.sleep(1.5)
-    _monitor(instance)
-    assert storage.get_concurrency_info(pool).claimed_slots == []
+    wait_until(lambda: _slots_freed(instance, pool), "the canceled run's slots to be freed")
     # the waiting step was assigned the slot and claims it on its next try
     assert storage.claim_concurrency_slot(pool, waiting.run_id, "raw_garmin").is_claimed

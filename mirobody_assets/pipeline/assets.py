@@ -1,6 +1,6 @@
 """The assets: raw pulls per provider -> normalised indicator values -> daily summary -> upload.
 
-Thin functions over mirobody_assets.ingest and the storage modules. Each reads and writes
+Thin functions over mirobody_assets.ingest and mirobody_assets.chunk_steps. Each reads and writes
 exactly its run's partitions through the resource (no IO manager), so one run may cover many
 users and many days at once.
 """
@@ -8,21 +8,26 @@ users and many days at once.
 
 import asyncio
 from collections import Counter
-from functools import partial
 from importlib.metadata import entry_points
 
 import dagster as dg
 import polars as pl
 
-from indicators.aggregate import daily_summary as aggregate_daily
 from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
-from indicators.quarantine import quarantine_counts
 from indicators.schemas import DailySummarySchema, IndicatorValueSchema
-from mirobody_assets import ingest, remote
-from mirobody_assets.pipeline.metadata import failures_metadata, frame_metadata
+from mirobody_assets import ingest
+from mirobody_assets.chunk_steps import (
+    NormaliseReport,
+    UploadReport,
+    normalise_chunk,
+    push_chunk,
+    summarise_chunk,
+    upload_chunk,
+)
+from mirobody_assets.pipeline.metadata import column_schema, failures_metadata, frame_metadata
 from mirobody_assets.pipeline.partitions import PARTITIONS, context_partitions, user_chunks
 from mirobody_assets.pipeline.resources import MirobodyResource
-from mirobody_assets.storage import raw_store, serving
+from mirobody_assets.storage import raw_store
 from mirobody_assets.storage.sync_requests import request_retries
 from mirobody_assets.storage.user_locks import live_rows
 from mirobody_assets.storage.warehouse import TABLES
@@ -84,57 +89,35 @@ RAW_ASSETS = [raw_asset(slug) for slug in provider_slugs()]
 
 
 @dg.asset(
-    deps=RAW_ASSETS, group_name="normalised", kinds={"postgres", "polars", "pandera"},
+    deps=RAW_ASSETS, group_name="normalised", kinds={"parquet", "polars", "pandera"},
     retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
-    description="Normalised indicator values in standard units (the long fact table). Rows "
-                "that break the contract go to quarantined_values with their reason; so does "
-                "a raw record that cannot be formatted (with its record type, vendor id and "
-                "the payload field at fault), while its earlier values stay and its days get "
-                "a retry request.",
+    description="Normalised indicator values in standard units (the long fact table), as "
+                "Parquet per user and month. Rows that break the contract go to "
+                "quarantined_values with their reason; so does a raw record that cannot be "
+                "formatted (with its record type, vendor id and the payload field at fault), "
+                "while its earlier values stay and its days get a retry request.",
+    metadata={"dagster/column_schema": column_schema(IndicatorValueSchema, {
+        "day": (pl.Date(), "The user's local day of the value (its partition).")})},
 )
 def indicator_values(context: dg.AssetExecutionContext,
                      mirobody: MirobodyResource) -> dg.MaterializeResult:
-    parts = context_partitions(context)
-    written = quarantined = raw_read = 0
-    reasons: Counter[str] = Counter()
-    records: Counter[str] = Counter()
-    retries: Counter[str] = Counter()
-    failures: list[ingest.PartitionFailure] = []
-    first: pl.DataFrame | None = None
-    for chunk in user_chunks(parts, USERS_PER_CHUNK):  # each chunk: its own transaction
-        users = chunk["user_id"].unique().to_list()
-        with mirobody.engine.connect() as conn:
-            raw = raw_store.load_latest_raw(conn, users, chunk["day"].unique().to_list())
-            result = ingest.normalise(mirobody.registry, raw, partial(
-                raw_store.load_anchor_records, conn))
-        IndicatorValueSchema.validate(result.values)
-        failed = ingest.failed_partitions(result, chunk)
-        # Records that did not format keep their stored values (no delete without its
-        # replacement); they are quarantined, and their days retried.
-        with mirobody.engine.begin() as conn:
-            chunk = live_rows(conn, chunk)  # accounts deleted meanwhile get nothing written
-            written += serving.replace_indicator_values(conn, result.values, chunk,
-                                                        result.kept_records())
-            quarantined += serving.replace_quarantine(conn, result.quarantine, chunk,
-                                                      result.records)
-            retries.update(request_retries(conn, [f for f in failed if f.retry]))
-        for failure in failed:
-            context.log.warning(f"{failure.provider} not formatted for user {failure.user_id} "
-                                f"{failure.days[0]}..{failure.days[-1]}: {failure.cause}")
-        raw_read += raw.height
-        reasons.update(quarantine_counts(result.quarantine))
-        records.update(result.records.get_column("reason").to_list())
-        failures += failed
-        first = result.values if first is None else first
+    report = NormaliseReport()
+    for chunk in user_chunks(context_partitions(context), USERS_PER_CHUNK):
+        normalise_chunk(mirobody.engine, mirobody.registry, mirobody.facts, chunk, report)
+    for failure in report.failures:
+        context.log.warning(f"{failure.provider} not formatted for user {failure.user_id} "
+                            f"{failure.days[0]}..{failure.days[-1]}: {failure.cause}")
+    sample = report.sample if report.sample is not None else pl.DataFrame(
+        schema=INDICATOR_VALUE_COLUMNS)
     return dg.MaterializeResult(metadata={
-        **frame_metadata(first if first is not None else
-                         pl.DataFrame(schema=INDICATOR_VALUE_COLUMNS), INDICATOR_VALUE_COLUMNS),
-        "dagster/row_count": dg.MetadataValue.int(written),
-        "rows_written": written, "raw_records_read": raw_read,
-        "quarantined": quarantined,
-        "quarantined_by_reason": dg.MetadataValue.json(dict(reasons)),
-        "records_not_formatted": dg.MetadataValue.json(dict(records)),
-        **dict(retries), **failures_metadata(failures)})
+        **frame_metadata(sample, INDICATOR_VALUE_COLUMNS, model=IndicatorValueSchema),
+        "dagster/row_count": dg.MetadataValue.int(report.written),
+        "rows_written": report.written, "files_written": report.files,
+        "raw_records_read": report.raw_read, "quarantined": report.quarantined,
+        "quarantined_by_reason": dg.MetadataValue.json(dict(report.reasons)),
+        "records_not_formatted": dg.MetadataValue.json(dict(report.records)),
+        "path": str(mirobody.facts.root),
+        **dict(report.retries), **failures_metadata(report.failures)})
 
 
 @dg.asset(
@@ -142,63 +125,53 @@ def indicator_values(context: dg.AssetExecutionContext,
     retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
     description="One value per user, local day and indicator, by the catalogue's roll-up; "
                 "overlapping sources merged by declared priority, the winner recorded.",
+    metadata={"dagster/column_schema": column_schema(DailySummarySchema)},
 )
 def daily_summary(context: dg.AssetExecutionContext,
                   mirobody: MirobodyResource) -> dg.MaterializeResult:
-    parts = context_partitions(context)
     written = 0
     first: pl.DataFrame | None = None
-    for chunk in user_chunks(parts, USERS_PER_CHUNK):
-        with mirobody.engine.connect() as conn:
-            values = serving.load_indicator_values(conn, chunk)
-        summary = aggregate_daily(values)
-        DailySummarySchema.validate(summary)
-        with mirobody.engine.begin() as conn:
-            written += serving.replace_daily_summary(conn, summary, live_rows(conn, chunk))
+    for chunk in user_chunks(context_partitions(context), USERS_PER_CHUNK):
+        rows, summary = summarise_chunk(mirobody.engine, mirobody.facts, chunk)
+        written += rows
         first = summary if first is None else first
     return dg.MaterializeResult(metadata={
         **frame_metadata(first if first is not None else
-                         pl.DataFrame(schema=DAILY_SUMMARY_COLUMNS), DAILY_SUMMARY_COLUMNS),
+                         pl.DataFrame(schema=DAILY_SUMMARY_COLUMNS), DAILY_SUMMARY_COLUMNS,
+                         model=DailySummarySchema),
         "dagster/row_count": dg.MetadataValue.int(written), "rows_written": written})
 
 
 @dg.asset(
     deps=[indicator_values, daily_summary], group_name="upload",
     kinds={"duckdb", "parquet"}, retry_policy=RETRY, **COMMON,  # type: ignore[arg-type]
-    description="The analysts' copy: per-user Parquet and the DuckDB warehouse views "
-                "(indicator_values, daily_summary, raw_records_index); and, with "
-                "REMOTE_INGEST_URL set, a push of the partitions to that Mirobody endpoint.",
+    description="The analysts' copy: the DuckDB warehouse views (indicator_values over the "
+                "fact files, daily_summary, raw_records_index, users) and per-user Parquet of "
+                "the daily summaries and raw-record index; and, with REMOTE_INGEST_URL set, a "
+                "push of the partitions to that Mirobody endpoint.",
 )
 def warehouse(context: dg.AssetExecutionContext,
               mirobody: MirobodyResource) -> dg.MaterializeResult:
-    parts = context_partitions(context)
     wh = mirobody.warehouse
     settings = mirobody.settings
     token = settings.remote_ingest_token
-    files: Counter[str] = Counter()
-    rows: Counter[str] = Counter()
+    report = UploadReport()
     pushed: Counter[str] = Counter()
-    for chunk in user_chunks(parts, USERS_PER_CHUNK):
-        # The files are written while the users' locks are held: an account deleted meanwhile
-        # either waits for them (and removes them) or is skipped here.
-        with mirobody.engine.begin() as conn:
-            chunk = live_rows(conn, chunk)
-            values = serving.with_local_day(serving.load_indicator_values(conn, chunk))
-            summary = serving.load_daily_summary(conn, chunk)
-            index = raw_store.load_raw_index(conn, chunk)
-            for name, frame in (("indicator_values", values), ("daily_summary", summary),
-                                ("raw_records_index", index)):
-                files[name] += wh.replace_partitions(name, frame, chunk)
-                rows[name] += frame.height
+    for chunk in user_chunks(context_partitions(context), USERS_PER_CHUNK):
+        live = upload_chunk(mirobody.engine, wh, chunk, report)
         if settings.remote_ingest_url:
-            report = remote.push(settings.remote_ingest_url,
-                                 token.get_secret_value() if token else None,
-                                 values.drop("day"), summary, chunk)
-            pushed.update({"remote_requests": report.requests, "remote_rows": report.rows})
+            push = push_chunk(settings.remote_ingest_url,
+                              token.get_secret_value() if token else None,
+                              mirobody.engine, mirobody.facts, live)
+            pushed.update({"remote_requests": push.requests, "remote_rows": push.rows})
+    with mirobody.engine.connect() as conn:
+        wh.refresh_users(conn)
     return dg.MaterializeResult(metadata={
         **pushed,
-        "duckdb_path": str(wh.duckdb_path), "files_written": dg.MetadataValue.json(dict(files)),
-        "rows": dg.MetadataValue.json(dict(rows)), "dagster/row_count": sum(rows.values()),
+        "duckdb_path": str(wh.duckdb_path),
+        "files_written": dg.MetadataValue.json(dict(report.files)),
+        "rows": dg.MetadataValue.json(dict(report.rows)),
+        "dagster/row_count": sum(report.rows.values()),
         "tables": dg.MetadataValue.json(sorted(TABLES)),
     })
 

@@ -20,7 +20,6 @@ from mirobody_assets.pipeline.assets import (
     warehouse,
 )
 from mirobody_assets.pipeline.resources import MirobodyResource
-from mirobody_assets.storage.bulk import read_frame
 from mirobody_assets.storage.sync_requests import retry_summary
 
 RECENT_DAYS = 3
@@ -32,12 +31,10 @@ ROW_COUNT_FLOOR = 0.5
                 description="Recent stored values keep the contract: catalogue ids, standard "
                             "units, finite values within the catalogue's bounds, unique keys.")
 def indicator_values_contract(mirobody: MirobodyResource) -> dg.AssetCheckResult:
-    since = datetime.now(UTC).date() - timedelta(days=RECENT_DAYS)
-    cols = ", ".join(f"{c}::text" if c == "user_id" else c for c in INDICATOR_VALUE_COLUMNS)
-    with mirobody.engine.connect() as conn:
-        values = read_frame(conn, f"SELECT {cols} FROM indicator_values "  # noqa: S608
-                            "WHERE day >= %(since)s", {"since": since},
-                            dict(INDICATOR_VALUE_COLUMNS))
+    today = datetime.now(UTC).date()
+    values = (mirobody.facts.scan_days(today - timedelta(days=RECENT_DAYS),
+                                       today + timedelta(days=1))
+              .select(list(INDICATOR_VALUE_COLUMNS)).collect())
     _, bad = split_valid(values)
     reasons = bad.group_by("reason").len().sort("reason").rows() if bad.height else []
     return dg.AssetCheckResult(

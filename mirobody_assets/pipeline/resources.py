@@ -12,6 +12,7 @@ from mirobody_assets.provider_config import build_registry
 from mirobody_assets.settings import Settings, get_settings
 from mirobody_assets.storage.crypto import TokenCipher
 from mirobody_assets.storage.engine import make_engine
+from mirobody_assets.storage.facts import FactStore, fact_store
 from mirobody_assets.storage.warehouse import Warehouse
 from providers.registry import ProviderRegistry
 
@@ -50,6 +51,11 @@ class MirobodyResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     @cached_property
     def connections(self) -> ConnectionRepository:
         return ConnectionRepository(self.engine, TokenCipher(self.settings.encryption_keys()))
+
+    @cached_property
+    def facts(self) -> FactStore:
+        """The long fact table's Parquet files (indicator_values)."""
+        return fact_store(self.settings.data_dir)
 
     @cached_property
     def warehouse(self) -> Warehouse:

@@ -1,4 +1,5 @@
-"""Partition writes of the serving tables: replace exactly a partition's rows in one transaction.
+"""Partition writes of the Postgres serving tables (daily summaries, the quarantine): replace
+exactly a partition's rows in one transaction. The long fact table lives in Parquet (facts.py).
 
 A partition is (user, local day); a run covers any set of them, given as a frame of
 (user_id, day) pairs. Every write here deletes exactly those partitions' rows and inserts the
@@ -13,18 +14,12 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, text
 
-from indicators.aggregate import local_day
-from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS, INDICATOR_VALUE_KEY
+from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
 from mirobody_assets.storage.bulk import copy_frame, read_frame
+from mirobody_assets.storage.facts import with_local_day
 
-IV_TABLE_COLUMNS = [*INDICATOR_VALUE_COLUMNS, "day"]
 QUARANTINE_TABLE_COLUMNS = ["partition_user", "partition_day", *INDICATOR_VALUE_COLUMNS, "reason",
                             "record_type", "field_path", "detail"]
-
-
-def with_local_day(values: pl.DataFrame) -> pl.DataFrame:
-    """The values plus their user's local `day` (the partition they belong to)."""
-    return values.with_columns(day=local_day())
 
 
 def in_partitions(frame: pl.DataFrame, parts: pl.DataFrame, user_col: str = "user_id",
@@ -42,48 +37,6 @@ def _delete(conn: Connection, table: str, parts: pl.DataFrame, user_col: str = "
         {"users": parts["user_id"].to_list(), "days": parts["day"].to_list()},
     )
     return int(result.rowcount or 0)
-
-
-def replace_indicator_values(conn: Connection, values: pl.DataFrame, parts: pl.DataFrame,
-                             kept: pl.DataFrame | None = None) -> int:
-    """Replace the partitions' indicator values; rows outside the partitions are not written.
-
-    `kept` (user_id, provider, record_id; a null record_id stands for all of the provider's
-    records of the user) names records that could not be formatted this time: their stored
-    values stay as they are (over a new value of the same key, e.g. a Garmin epoch bucket
-    whose other parts did format), so that nothing is deleted without its replacement."""
-    rows = in_partitions(with_local_day(values), parts)
-    if kept is not None and kept.height:
-        survivors = with_local_day(_stored_values_of(conn, parts, kept))
-        rows = pl.concat([rows.join(survivors.select(INDICATOR_VALUE_KEY),
-                                    on=list(INDICATOR_VALUE_KEY), how="anti"), survivors],
-                         how="vertical")
-    _delete(conn, "indicator_values", parts)
-    return copy_frame(conn, "indicator_values", rows, IV_TABLE_COLUMNS)
-
-
-def _stored_values_of(conn: Connection, parts: pl.DataFrame, kept: pl.DataFrame
-                      ) -> pl.DataFrame:
-    """The partitions' stored values that came from the `kept` records (a row of several
-    records, e.g. a Garmin epoch bucket, names them comma-joined)."""
-    cols = ", ".join(f"v.{c}::text" if c == "user_id" else f"v.{c}"
-                     for c in INDICATOR_VALUE_COLUMNS)
-    params: dict[str, Any] = {
-        "users": parts["user_id"].to_list(), "days": parts["day"].to_list(),
-        "k_users": kept["user_id"].to_list(), "k_providers": kept["provider"].to_list(),
-        "k_records": kept["record_id"].to_list()}
-    return read_frame(
-        conn,
-        f"SELECT {cols} FROM indicator_values v WHERE (v.user_id, v.day) IN "  # noqa: S608
-        "(SELECT * FROM unnest(%(users)s::uuid[], %(days)s::date[])) AND EXISTS (SELECT 1 "
-        "FROM unnest(%(k_users)s::uuid[], %(k_providers)s::text[], %(k_records)s::text[]) "
-        "AS k(user_id, provider, record_id) WHERE k.user_id = v.user_id "
-        "AND split_part(v.source, '.', 1) = k.provider AND (k.record_id IS NULL "
-        "OR v.record_id = k.record_id "
-        "OR k.record_id = ANY(string_to_array(v.record_id, ','))))",
-        params,
-        dict(INDICATOR_VALUE_COLUMNS),
-    )
 
 
 def replace_quarantine(conn: Connection, quarantine: pl.DataFrame, parts: pl.DataFrame,
@@ -113,22 +66,6 @@ def replace_daily_summary(conn: Connection, summary: pl.DataFrame, parts: pl.Dat
     rows = in_partitions(summary, parts)
     _delete(conn, "daily_summary", parts)
     return copy_frame(conn, "daily_summary", rows, list(DAILY_SUMMARY_COLUMNS))
-
-
-def load_indicator_values(conn: Connection, parts: pl.DataFrame) -> pl.DataFrame:
-    """The partitions' stored indicator values, in the frame contract."""
-    cols = ", ".join(
-        f"{c}::text" if c == "user_id" else c for c in INDICATOR_VALUE_COLUMNS
-    )
-    params: dict[str, Any] = {"users": parts["user_id"].to_list(), "days": parts["day"].to_list()}
-    return read_frame(
-        conn,
-        f"SELECT {cols} FROM indicator_values WHERE (user_id, day) IN "  # noqa: S608
-        "(SELECT * FROM unnest(%(users)s::uuid[], %(days)s::date[])) "
-        "ORDER BY user_id, indicator, source, time",
-        params,
-        dict(INDICATOR_VALUE_COLUMNS),
-    )
 
 
 def load_daily_summary(conn: Connection, parts: pl.DataFrame) -> pl.DataFrame:

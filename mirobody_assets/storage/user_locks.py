@@ -46,3 +46,14 @@ def lock_for_deletion(session: Session, user_id: uuid.UUID) -> None:
     session's transaction ends."""
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext('user-data|' || :u))"),
                     {"u": str(user_id)})
+
+
+def lock_months(conn: Connection, months: pl.DataFrame) -> None:
+    """Take the writer lock of each (user_id, month) fact file until the transaction ends:
+    one writer per user-month file at a time (a second run touching the same file waits,
+    then merges into what the first one wrote). Taken in sorted order: no deadlock."""
+    if months.height == 0:
+        return
+    keys = sorted({f"{u}|{m}" for u, m in months.select("user_id", "month").iter_rows()})
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('facts|' || k)) "
+                      "FROM unnest(CAST(:keys AS text[])) AS k"), {"keys": keys})

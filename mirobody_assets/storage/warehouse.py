@@ -1,7 +1,11 @@
 """The analysts' warehouse: per-user Parquet files plus a DuckDB file of views over them.
 
 Layout under <data_dir>/parquet: `<table>/<user_id>/<YYYY-MM>.parquet`, one file per user and
-month, rewritten atomically (write, then rename) when a partition of that month changes. The
+month, rewritten atomically (write, then rename) when a partition of that month changes.
+`indicator_values` is the fact table itself (written by the pipeline's normalise step, see
+facts.py); `daily_summary` and `raw_records_index` are copies of Postgres tables; `users` is
+one file (`users/_all/users.parquet`) of every account without secrets or e-mail, so that an
+analyst can find a user id. The
 DuckDB file (DUCKDB_PATH) holds only views over those files, so the pipeline never keeps it
 open: an analyst's `duckdb.connect(path, read_only=True)` works while the pipeline runs, and
 sees each month file either before or after a write, never half of it.
@@ -11,20 +15,32 @@ from __future__ import annotations
 
 import shutil
 import time
-import uuid
 from pathlib import Path
 
 import duckdb
 import polars as pl
+from sqlalchemy import Connection
 
-from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
+from indicators.frames import DAILY_SUMMARY_COLUMNS
+from mirobody_assets.storage.bulk import read_frame
+from mirobody_assets.storage.facts import FACT_COLUMNS, write_atomically
 from mirobody_assets.storage.raw_store import RAW_INDEX_COLUMNS
 
 TABLES: dict[str, dict[str, pl.DataType]] = {
-    "indicator_values": {**INDICATOR_VALUE_COLUMNS, "day": pl.Date()},
+    "indicator_values": FACT_COLUMNS,
     "daily_summary": dict(DAILY_SUMMARY_COLUMNS),
     "raw_records_index": RAW_INDEX_COLUMNS,
+    "users": {"user_id": pl.String(), "display_name": pl.String(), "timezone": pl.String(),
+              "created_at": pl.Datetime("us", "UTC"), "providers": pl.String()},
 }
+USERS_FILE = ("users", "_all", "users.parquet")
+# No e-mail, password hash or token: a display name (or a label made from the id), the time
+# zone, when the account was made and its linked providers (comma-joined, sorted).
+_USERS_SQL = """SELECT u.id::text, coalesce(nullif(u.display_name, ''),
+                       'user ' || left(u.id::text, 8)), u.timezone, u.created_at,
+                       (SELECT string_agg(DISTINCT c.provider, ',' ORDER BY c.provider)
+                        FROM provider_connections c WHERE c.user_id = u.id)
+                FROM users u ORDER BY u.created_at, u.id"""
 SCHEMA_DIR = "_schema"  # an empty file per table, so a view works before any data lands
 
 
@@ -41,7 +57,7 @@ class Warehouse:
             path = self.root / table / SCHEMA_DIR / "empty.parquet"
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_write(pl.DataFrame(schema=schema), path)
+                write_atomically(pl.DataFrame(schema=schema), path)
         if self._views_present():
             return
         self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,9 +101,22 @@ class Warehouse:
                     written += 1
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(merged.sort(merged.columns[:3]), path)
+            write_atomically(merged.sort(merged.columns[:3]), path)
             written += 1
         return written
+
+    def refresh_users(self, conn: Connection) -> int:
+        """Rewrite the `users` file from Postgres; returns the number of accounts."""
+        users = read_frame(conn, _USERS_SQL, {}, TABLES["users"])
+        write_atomically(users, self.root.joinpath(*USERS_FILE))
+        return users.height
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop one account from the `users` file (account deletion)."""
+        path = self.root.joinpath(*USERS_FILE)
+        if path.exists():
+            users = pl.read_parquet(path)
+            write_atomically(users.filter(pl.col("user_id") != user_id), path)
 
     def delete_user(self, user_id: str) -> int:
         """Remove every Parquet file of one user (account deletion); returns files removed."""
@@ -100,10 +129,6 @@ class Warehouse:
         return removed
 
 
-def _atomic_write(frame: pl.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    frame.write_parquet(tmp, statistics=True)
-    tmp.replace(path)
 
 
 class _connect:  # noqa: N801 - a context manager with retries on the file lock

@@ -25,23 +25,31 @@ FIRST, LAST = TODAY - timedelta(days=3), TODAY - timedelta(days=1)
 
 SNAPSHOT = {
     "raw_records": "user_id::text, provider, record_type, vendor_id, content_hash, day",
-    "indicator_values": "user_id::text, indicator, source, time, end_time, tz_offset_s, day, "
+    "indicator_values": "user_id, indicator, source, time, end_time, tz_offset_s, day, "
                         "value, unit, record_id",
     "daily_summary": "user_id::text, day, indicator, value, unit, source, n_values, sources",
     "quarantined_values": "partition_user::text, partition_day, indicator, source, time, reason",
 }
 
 
-def _snapshot(engine: Engine, users: list[str]) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of the users in each table, without load timestamps, in a stable order."""
+def _snapshot(engine: Engine, users: list[str], mirobody: MirobodyResource
+              ) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the users in each table (Postgres, and the fact table's Parquet files),
+    without load timestamps, in a stable order."""
     out = {}
     with engine.connect() as conn:
         for table, cols in SNAPSHOT.items():
+            if table == "indicator_values":
+                continue
             user_col = "partition_user" if table == "quarantined_values" else "user_id"
             rows = conn.execute(text(
                 f"SELECT {cols} FROM {table} WHERE {user_col} = ANY(CAST(:u AS uuid[])) "
                 f"ORDER BY {cols}"), {"u": users}).all()
             out[table] = [tuple(r) for r in rows]
+    names = SNAPSHOT["indicator_values"].split(", ")
+    files = [f for u in users for f in mirobody.facts.user_files(u)]
+    out["indicator_values"] = (pl.read_parquet(files).select(names)
+                               .sort(names, nulls_last=True).rows() if files else [])
     return out
 
 
@@ -66,7 +74,7 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
 
     result = _materialize(dagster_instance, mirobody, [ada, ben])
     assert result.success
-    first = _snapshot(engine, [ada, ben])
+    first = _snapshot(engine, [ada, ben], mirobody)
     assert first["raw_records"], "nothing was pulled"
     providers = {r[1] for r in first["raw_records"]}
     assert providers == {"whoop", "oura", "garmin", "withings", "polar"}
@@ -80,7 +88,7 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
     monkeypatch.setattr(assets, "USERS_PER_CHUNK", 1)
     again = _materialize(dagster_instance, mirobody, [ada, ben])
     assert again.success
-    assert _snapshot(engine, [ada, ben]) == first
+    assert _snapshot(engine, [ada, ben], mirobody) == first
     written = {m.asset_key.to_user_string(): m.materialization.metadata["rows_written"].value
                for m in again.get_asset_materialization_events()
                if "rows_written" in m.materialization.metadata}

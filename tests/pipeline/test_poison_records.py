@@ -20,7 +20,7 @@ from mirobody_assets import ingest
 from mirobody_assets.pipeline.assets import ALL_ASSETS
 from mirobody_assets.pipeline.partitions import range_tags
 from mirobody_assets.pipeline.resources import MirobodyResource
-from mirobody_assets.storage import raw_store, serving
+from mirobody_assets.storage import raw_store
 from providers.raw import make_record, raw_frame
 from providers.registry import ProviderRegistry
 from providers.sandbox import SandboxServer
@@ -111,7 +111,7 @@ def test_poison_records_are_quarantined_and_every_other_record_is_stored(
 
     result = _run(dagster_instance, mirobody, [clean, poisoned])
 
-    snap = _snapshot(engine, [clean, poisoned])
+    snap = _snapshot(engine, [clean, poisoned], mirobody)
     values = {u: _rounded([r[1:-1] for r in snap["indicator_values"] if r[0] == u])
               for u in (clean, poisoned)}  # all but the vendor's record ids
     assert values[clean] and values[poisoned] == values[clean]
@@ -140,7 +140,7 @@ def test_a_rerun_whose_raw_input_now_fails_to_format_keeps_the_stored_values(
     dagster_instance.add_dynamic_partitions("users", [user])
     days = (DAY - timedelta(days=1), DAY + timedelta(days=1))
     _run(dagster_instance, mirobody, [user], *days)
-    before = _snapshot(engine, [user])
+    before = _snapshot(engine, [user], mirobody)
     assert before["indicator_values"] and before["daily_summary"]
     # New versions of records already formatted and stored, that no longer format.
     poisons = {p.record_type: p for p in POISONS[slug]}.values()
@@ -148,7 +148,7 @@ def test_a_rerun_whose_raw_input_now_fails_to_format_keeps_the_stored_values(
 
     _run(dagster_instance, mirobody, [user], *days)
 
-    after = _snapshot(engine, [user])
+    after = _snapshot(engine, [user], mirobody)
     for table in ("indicator_values", "daily_summary"):
         was, now = _rounded(before[table]), _rounded(after[table])
         assert now == was, _changes(was, now)
@@ -182,7 +182,7 @@ def test_a_recovery_whose_sleep_is_outside_the_run_is_dated_by_the_stored_sleep(
         anchored = ingest.normalise(mirobody.registry, raw,
                                     partial(raw_store.load_anchor_records, conn))
     assert anchored.records.height == 0
-    stored = _snapshot(engine, [user])["indicator_values"]
+    stored = _snapshot(engine, [user], mirobody)["indicator_values"]
     # dated by its sleep's end, as the first run stored it
     expected = sorted((r[1], r[3]) for r in stored if r[-1] == recovery["vendor_id"]
                       and r[1] in set(anchored.values["indicator"]))
@@ -199,7 +199,7 @@ def test_a_provider_that_cannot_format_at_all_keeps_its_stored_values_without_re
     link(user, "whoop", "ada")
     dagster_instance.add_dynamic_partitions("users", [user])
     _run(dagster_instance, mirobody, [user])
-    before = _snapshot(engine, [user])
+    before = _snapshot(engine, [user], mirobody)
     assert before["indicator_values"]
     without_whoop = ProviderRegistry.from_entry_points(
         {k: v for k, v in sandbox.settings().items() if k != "whoop"})
@@ -210,6 +210,5 @@ def test_a_provider_that_cannot_format_at_all_keeps_its_stored_values_without_re
     failed = ingest.failed_partitions(result, parts)
     assert [(f.provider, f.days, f.retry) for f in failed] == [("whoop", (str(DAY),), False)]
     assert "disabled" in failed[0].cause or "not configured" in failed[0].cause
-    with engine.begin() as conn:
-        serving.replace_indicator_values(conn, result.values, parts, result.kept_records())
-    assert _snapshot(engine, [user])["indicator_values"] == before["indicator_values"]
+    mirobody.facts.replace_partitions(result.values, parts, result.kept_records())
+    assert _snapshot(engine, [user], mirobody)["indicator_values"] == before["indicator_values"]

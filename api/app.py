@@ -36,6 +36,7 @@ from api.routers import (
 )
 from api.security import Passwords, TokenIssuer
 from api.state import AppState, signing_key, token_cipher
+from api.web import install_web
 from mirobody_assets.provider_config import build_registry
 from mirobody_assets.settings import Settings, get_settings
 from mirobody_assets.storage.engine import make_engine, make_session_factory
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(chat_router)
+    install_web(app)
     return app
 
 

@@ -6,7 +6,14 @@ from fastapi import APIRouter, Depends, Response, status
 
 from api.deps import AccessClaimsDep, CurrentUser, SessionDep, StateDep, limit_auth_attempts
 from api.errors import ERROR_RESPONSES
-from api.schemas.accounts import LoginRequest, RefreshRequest, TokenPair, UserCreate, UserPublic
+from api.schemas.accounts import (
+    LoginRequest,
+    PasswordChange,
+    RefreshRequest,
+    TokenPair,
+    UserCreate,
+    UserPublic,
+)
 from api.services import accounts
 
 router = APIRouter(prefix="/v1/auth", tags=["accounts"], responses=ERROR_RESPONSES)
@@ -39,4 +46,14 @@ def logout(body: RefreshRequest, user: CurrentUser, claims: AccessClaimsDep, sta
     """Revoke the refresh token (and the login session it belongs to) and the access token
     sent with this request, which is refused from now on."""
     accounts.log_out(state, session, claims, body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT,
+             dependencies=[Depends(limit_auth_attempts)])
+def change_password(body: PasswordChange, user: CurrentUser, state: StateDep,
+                    session: SessionDep) -> Response:
+    """Change the caller's password (the current one is required). Every refresh token of the
+    account is revoked: other logins end when their access token expires."""
+    accounts.change_password(state, session, user, body.current_password, body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from api.deps import CurrentUser, OptionalUserId, StateDep, limit_by_ip
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.schemas.providers import ConnectionPublic, LinkStart, ProvidersPublic
 from api.services import providers
+from api.web import routes_devices as web_devices
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"], responses=ERROR_RESPONSES)
 _VENDOR_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -42,10 +43,13 @@ async def link_provider(provider: str, user: CurrentUser, state: StateDep,
 @router.get("/{provider}/callback", response_model=ConnectionPublic, responses=_VENDOR_ERRORS,
             dependencies=[Depends(limit_by_ip)])
 async def provider_callback(provider: str, request: Request, response: Response,
-                            state: StateDep, caller: OptionalUserId) -> ConnectionPublic:
+                            state: StateDep, caller: OptionalUserId) -> ConnectionPublic | Response:
     """Where the vendor sends the user back: checks the state and that it is the browser (the
     link cookie) or the user (their token) that started the link; stores the tokens
-    encrypted. 409 when the vendor account is linked to another Mirobody account."""
+    encrypted. 409 when the vendor account is linked to another Mirobody account. A link
+    started from the web app (/app) lands on its result page instead."""
+    if caller is None and web_devices.started_from_web(request):
+        return await web_devices.finish_link(provider, request, state)
     params = {k: v for k, v in request.query_params.items() if len(v) <= 4096}
     nonce = request.cookies.get(providers.link_cookie_name(provider))
     done = await providers.complete_link(state, provider, params, caller, nonce)

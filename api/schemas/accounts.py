@@ -75,6 +75,13 @@ class LoginRequest(BaseModel):
     _email = field_validator("email", mode="before")(_normalised_email)
 
 
+class PasswordChange(BaseModel):
+    """A new password for the caller, who proves the current one. It must be hard to guess."""
+
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=10, max_length=256)
+
+
 class RefreshRequest(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=512)
 

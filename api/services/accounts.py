@@ -153,3 +153,22 @@ def update_user(session: Session, user: User, body: UserUpdate) -> User:
             setattr(user, name, value)
     session.commit()
     return user
+
+
+def change_password(state: AppState, session: Session, user: User, current: str,
+                    new: str) -> None:
+    """Replace the password after checking the current one; every login session (refresh-token
+    family) of the account ends, so a stolen session does not outlive the change."""
+    if not state.passwords.verify(user.password_hash, current):
+        raise UnauthorizedError("the current password is wrong", code="invalid_credentials")
+    known = [user.email, user.email.partition("@")[0], user.display_name or "",
+             *(user.display_name or "").split(), current]
+    reason = weak_password_reason(new, known, state.api.password_min_score)
+    if reason is not None:
+        raise InvalidRequestError(reason, code="weak_password")
+    user.password_hash = state.passwords.hash(new)
+    session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
+                                               RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC)))
+    session.commit()
+    log.info("password changed", extra={"user_id": str(user.id)})

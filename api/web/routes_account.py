@@ -1,0 +1,158 @@
+"""Pages of the account: sign up, sign in, sign out, password change, time zone."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
+
+from api.deps import SessionDep, StateDep, limit_auth_attempts
+from api.errors import ApiError
+from api.schemas.accounts import UserCreate, UserUpdate
+from api.services import accounts
+from api.web.deps import AnonymousFormDep, FormDep, VisitorDep, field
+from api.web.render import WebRoute, redirect, render
+from api.web.session import anonymous_csrf, end_session, load_session, start_session
+
+router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
+
+
+@cache
+def time_zones() -> list[str]:
+    return sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's complaints keyed by form field (the value itself is never echoed)."""
+    out: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][-1]) if error.get("loc") else "form"
+        out.setdefault(name, str(error.get("msg", "invalid")).removeprefix("Value error, "))
+    return out
+
+
+def safe_next(value: str) -> str:
+    """Only a path of this app: never another site (an open redirect)."""
+    if value.startswith("/app") and not any(bad in value for bad in ("//", "\\", "..")):
+        return value
+    return "/app"
+
+
+def _anonymous_page(request: Request, state: StateDep, template: str, status_code: int = 200,
+                    **context: object) -> Response:
+    probe = Response()
+    csrf = anonymous_csrf(state, request, probe)
+    page = render(request, template, status_code, csrf=csrf, user=None, **context)
+    for name, value in probe.headers.items():
+        if name == "set-cookie":
+            page.headers.append(name, value)
+    return page
+
+
+@router.get("/signup")
+def signup_page(request: Request, state: StateDep) -> Response:
+    """The sign-up form."""
+    return _anonymous_page(request, state, "signup.html", values={}, errors={})
+
+
+@router.post("/signup", dependencies=[Depends(limit_auth_attempts)])
+def signup(request: Request, form: AnonymousFormDep, state: StateDep,
+           session: SessionDep) -> Response:
+    """Create the account and sign the browser in."""
+    values = {"email": field(form, "email", 320), "display_name": field(form, "display_name"),
+              "timezone": field(form, "timezone", 64) or "UTC"}
+    try:
+        body = UserCreate(email=values["email"], password=field(form, "password", 256),
+                          display_name=values["display_name"] or None,
+                          timezone=values["timezone"])
+        user = accounts.register_user(state, session, body)
+    except ValidationError as exc:
+        return _anonymous_page(request, state, "signup.html", 422, values=values,
+                               errors=field_errors(exc))
+    except ApiError as exc:
+        where = "email" if exc.code == "email_taken" else "password"
+        return _anonymous_page(request, state, "signup.html", exc.status_code, values=values,
+                               errors={where: exc.reason})
+    response = redirect("/app/devices?welcome=1")
+    start_session(state, request, response, user.id, user.password_hash)
+    return response
+
+
+@router.get("/signin")
+def signin_page(request: Request, state: StateDep, next: str = "/app") -> Response:
+    """The sign-in form."""
+    if load_session(state, request) is not None:
+        return redirect(safe_next(next))
+    return _anonymous_page(request, state, "signin.html", values={"next": safe_next(next)},
+                           errors={})
+
+
+@router.post("/signin", dependencies=[Depends(limit_auth_attempts)])
+def signin(request: Request, form: AnonymousFormDep, state: StateDep,
+           session: SessionDep) -> Response:
+    """Check email and password; a new session for this browser."""
+    values = {"email": field(form, "email", 320), "next": safe_next(field(form, "next"))}
+    try:
+        user = accounts.authenticate(state, session, values["email"],
+                                     field(form, "password", 256))
+    except ApiError as exc:
+        return _anonymous_page(request, state, "signin.html", exc.status_code, values=values,
+                               errors={"form": exc.reason})
+    response = redirect(values["next"])
+    start_session(state, request, response, user.id, user.password_hash)
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, visitor: VisitorDep, form: FormDep, state: StateDep) -> Response:
+    """End this browser's session."""
+    response = redirect("/app/signin")
+    end_session(state, request, response)
+    return response
+
+
+@router.get("/account")
+def account_page(request: Request, visitor: VisitorDep, done: str = "") -> Response:
+    """Password and time zone."""
+    return render(request, "account.html", user=visitor.user, csrf=visitor.csrf,
+                  zones=time_zones(), errors={}, done=done)
+
+
+@router.post("/account/password")
+def change_password(request: Request, visitor: VisitorDep, form: FormDep, state: StateDep,
+                    session: SessionDep) -> Response:
+    """Change the password; this browser stays signed in, every other session ends."""
+    new = field(form, "new_password", 256)
+    errors: dict[str, str] = {}
+    if len(new) < 10:
+        errors["new_password"] = "use at least 10 characters"  # noqa: S105 - a message
+    elif new != field(form, "confirm_password", 256):
+        errors["confirm_password"] = "the two new passwords differ"  # noqa: S105
+    else:
+        try:
+            accounts.change_password(state, session, visitor.user,
+                                     field(form, "current_password", 256), new)
+        except ApiError as exc:
+            where = "current_password" if exc.code == "invalid_credentials" else "new_password"
+            errors[where] = exc.reason
+    if errors:
+        return render(request, "account.html", 422, user=visitor.user, csrf=visitor.csrf,
+                      zones=time_zones(), errors=errors, done="")
+    response = redirect("/app/account?done=password")
+    start_session(state, request, response, visitor.user.id, visitor.user.password_hash)
+    return response
+
+
+@router.post("/account/timezone")
+def change_timezone(request: Request, visitor: VisitorDep, form: FormDep,
+                    session: SessionDep) -> Response:
+    """Set the time zone that dates samples sent without an offset."""
+    try:
+        body = UserUpdate(timezone=field(form, "timezone", 64))
+    except ValidationError as exc:
+        return render(request, "account.html", 422, user=visitor.user, csrf=visitor.csrf,
+                      zones=time_zones(), errors=field_errors(exc), done="")
+    accounts.update_user(session, visitor.user, body)
+    return redirect("/app/account?done=timezone")

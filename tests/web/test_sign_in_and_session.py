@@ -1,0 +1,202 @@
+"""Sign up, sign in, sign out, password change and time zone through the pages, with the
+session cookie's flags, CSRF refusals and the Content-Security-Policy."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from tests.web.pages import PASSWORD, Browser
+
+
+def test_pages_redirect_to_sign_in_when_signed_out(browser: Browser) -> None:
+    for path in ("/app", "/app/devices", "/app/data", "/app/ai", "/app/account",
+                 "/app/indicators/steps"):
+        response = browser.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == "/app/signin?next=" + path
+
+
+def test_sign_up_signs_the_browser_in_with_a_strict_cookie(browser: Browser) -> None:
+    page = browser.get("/app/signup")
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
+    assert page.headers["x-frame-options"] == "DENY"
+    assert '<label for="email">Email</label>' in page.text
+
+    token = browser.csrf("/app/signup")
+    done = browser.client.post("/app/signup", data={
+        "csrf_token": token, "email": "Web-Signup@Example.org", "password": PASSWORD,
+        "timezone": "Europe/Paris"})
+    assert done.status_code == 303
+    assert done.headers["location"] == "/app/devices?welcome=1"
+    cookie = next(c for c in done.headers.get_list("set-cookie")
+                  if c.startswith("mirobody_session="))
+    flags = cookie.lower()
+    assert "httponly" in flags and "samesite=lax" in flags and "path=/app" in flags
+    assert "secure" not in flags  # plain http here; see the https test
+    devices = browser.get(done.headers["location"])
+    assert devices.status_code == 200
+    assert "web-signup@example.org" in devices.text
+    assert "Your account is ready" in devices.text
+
+
+def test_sign_up_shows_each_error_next_to_its_field(browser: Browser, engine: Engine) -> None:
+    weak = browser.submit("/app/signup", "/app/signup",
+                          {"email": "weak@example.org", "password": "password12",
+                           "timezone": "UTC"})
+    assert weak.status_code == 422
+    assert 'id="password-error"' in weak.text and "too easy to guess" in weak.text
+    assert 'value="weak@example.org"' in weak.text  # what was typed is kept
+
+    zone = browser.submit("/app/signup", "/app/signup",
+                          {"email": "zone@example.org", "password": PASSWORD,
+                           "timezone": "Mars/Olympus"})
+    assert zone.status_code == 422
+    assert 'id="timezone-error"' in zone.text
+
+    email = browser.sign_up()
+    other = Browser(browser.client.__class__(browser.client.app, follow_redirects=False))
+    taken = other.submit("/app/signup", "/app/signup",
+                         {"email": email, "password": PASSWORD, "timezone": "UTC"})
+    assert taken.status_code == 409
+    assert 'id="email-error"' in taken.text
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM users WHERE email IN "
+                                 "('weak@example.org', 'zone@example.org')")).scalar() == 0
+
+
+def test_forms_without_the_csrf_token_are_refused(browser: Browser, engine: Engine) -> None:
+    anonymous = browser.client.post("/app/signin", data={"email": "x@example.org",
+                                                         "password": PASSWORD})
+    assert anonymous.status_code == 403
+    assert "came from another site" in anonymous.text
+
+    browser.sign_up()
+    for action, data in (("/app/signout", {}), ("/app/data/delete", {"confirm": "delete"}),
+                         ("/app/ai/mcp-urls", {"name": "x"})):
+        forged = browser.client.post(action, data={"csrf_token": "forged", **data})
+        assert forged.status_code == 403, action
+    # Still signed in, nothing created.
+    assert browser.get("/app/ai").status_code == 200
+    with engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT count(*) FROM mcp_links l JOIN users u ON u.id = l.user_id "
+            "WHERE u.email = :e"), {"e": browser.email}).scalar() == 0
+
+
+def test_sign_in_and_sign_out(new_browser: Callable[[], Browser]) -> None:
+    first = new_browser()
+    email = first.sign_up()
+    second = new_browser()
+    wrong = second.submit("/app/signin", "/app/signin", {"email": email, "password": "nope"})
+    assert wrong.status_code == 401
+    assert "wrong email or password" in wrong.text
+    signed = second.submit("/app/signin?next=/app/data", "/app/signin",
+                           {"email": email, "password": PASSWORD, "next": "/app/data"})
+    assert signed.status_code == 303 and signed.headers["location"] == "/app/data"
+    stolen = second.client.cookies.get("mirobody_session")
+
+    out = second.submit("/app/data", "/app/signout", {})
+    assert out.status_code == 303 and out.headers["location"] == "/app/signin"
+    assert second.get("/app/data").status_code == 303
+    # The old cookie value is dead on the server too, not only forgotten by the browser.
+    replay = TestClient(second.client.app, follow_redirects=False,
+                        cookies={"mirobody_session": stolen})
+    assert replay.get("/app/data").status_code == 303
+    assert first.get("/app/data").status_code == 200  # the other session is untouched
+
+
+def test_sign_in_never_redirects_to_another_site(new_browser: Callable[[], Browser]) -> None:
+    email = new_browser().sign_up()
+    for target in ("https://evil.example/", "//evil.example/app", "/app/../v1/me",
+                   "/app\\evil"):
+        done = new_browser().submit("/app/signin", "/app/signin",
+                              {"email": email, "password": PASSWORD, "next": target})
+        assert done.status_code == 303
+        location = done.headers["location"]
+        assert (location.startswith("/app") and "//" not in location and ".." not in location) \
+            or location == "/app", location
+
+
+def test_session_cookie_is_secure_under_https(started_app: FastAPI) -> None:
+    browser = Browser(TestClient(started_app, base_url="https://testserver",
+                                 follow_redirects=False))
+    response = browser.submit("/app/signup", "/app/signup", {
+        "email": f"https-{secrets.token_hex(4)}@example.org", "password": PASSWORD,
+        "timezone": "UTC"})
+    assert response.status_code == 303
+    anonymous = next(c for c in response.request.headers.get_list("cookie"))
+    assert "mirobody_csrf=" in anonymous  # the pre-session token cookie came back
+    cookie = next(c for c in response.headers.get_list("set-cookie")
+                  if c.startswith("mirobody_session="))
+    assert "secure" in cookie.lower()
+
+
+def test_password_change_ends_other_sessions(new_browser: Callable[[], Browser]) -> None:
+    here = new_browser()
+    email = here.sign_up()
+    elsewhere = new_browser()
+    elsewhere.submit("/app/signin", "/app/signin", {"email": email, "password": PASSWORD})
+    assert elsewhere.get("/app").status_code == 200
+
+    wrong = here.submit("/app/account", "/app/account/password", {
+        "current_password": "not it at all", "new_password": "plum orbit velvet canyon",
+        "confirm_password": "plum orbit velvet canyon"})
+    assert wrong.status_code == 422 and 'id="current_password-error"' in wrong.text
+    differ = here.submit("/app/account", "/app/account/password", {
+        "current_password": PASSWORD, "new_password": "plum orbit velvet canyon",
+        "confirm_password": "plum orbit velvet canyo"})
+    assert differ.status_code == 422 and 'id="confirm_password-error"' in differ.text
+
+    done = here.submit("/app/account", "/app/account/password", {
+        "current_password": PASSWORD, "new_password": "plum orbit velvet canyon",
+        "confirm_password": "plum orbit velvet canyon"})
+    assert done.status_code == 303 and done.headers["location"] == "/app/account?done=password"
+    assert here.get("/app/account?done=password").status_code == 200
+    assert elsewhere.get("/app").status_code == 303
+    old = new_browser().submit("/app/signin", "/app/signin",
+                               {"email": email, "password": PASSWORD})
+    assert old.status_code == 401
+    new = new_browser().submit("/app/signin", "/app/signin",
+                               {"email": email, "password": "plum orbit velvet canyon"})
+    assert new.status_code == 303
+
+
+def test_password_change_through_the_api_revokes_refresh_tokens(
+        started_app: FastAPI) -> None:
+    client = TestClient(started_app)
+    email = f"api-pw-{secrets.token_hex(4)}@example.org"
+    assert client.post("/v1/auth/register",
+                       json={"email": email, "password": PASSWORD}).status_code == 201
+    tokens = client.post("/v1/auth/login", json={"email": email, "password": PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    refused = client.post("/v1/auth/password", headers=headers, json={
+        "current_password": "wrong password!", "new_password": "plum orbit velvet canyon"})
+    assert refused.status_code == 401
+    changed = client.post("/v1/auth/password", headers=headers, json={
+        "current_password": PASSWORD, "new_password": "plum orbit velvet canyon"})
+    assert changed.status_code == 204
+    again = client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 401
+
+
+def test_time_zone_is_saved(browser: Browser, engine: Engine) -> None:
+    browser.sign_up()
+    page = browser.get("/app/account")
+    assert '<option selected>UTC</option>' in page.text
+    bad = browser.submit("/app/account", "/app/account/timezone", {"timezone": "Nowhere/Land"})
+    assert bad.status_code == 422 and 'id="timezone-error"' in bad.text
+    done = browser.submit("/app/account", "/app/account/timezone",
+                          {"timezone": "Asia/Kathmandu"})
+    assert done.status_code == 303
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT timezone FROM users WHERE email = :e"),
+                            {"e": browser.email}).scalar() == "Asia/Kathmandu"
+    assert "<option selected>Asia/Kathmandu</option>" in browser.get("/app/account").text

@@ -40,6 +40,7 @@ from mirobody_assets.storage.engine import make_engine
 from mirobody_assets.storage.models import User
 from providers.sandbox import SandboxServer
 from tests.support.monitoring import scratch_databases, write_fast_monitoring_home
+from tests.support.waiting import wait_until
 
 from .conftest import KEYS, TODAY
 from .test_materialize import _snapshot
@@ -80,7 +81,7 @@ class Stack:
         while time.monotonic() - started < timeout:
             if done():
                 return time.monotonic() - started
-            time.sleep(0.5)
+            time.sleep(0.2)
         tail = self.log.read_text(errors="replace")[-3000:]
         raise AssertionError(f"{what}: not within {timeout} s\n--- daemon log ---\n{tail}")
 
@@ -218,7 +219,7 @@ def _new_sync_matches_the_clean_run(stack: Stack, crashed: str, calm: str) -> No
     again = stack.sync(crashed)
     took = stack.wait(lambda: _succeeded(stack, again), 240, "the new sync succeeded")
     print(f"new sync ran in {took:.1f} s after launch")
-    snap = _snapshot(stack.engine, [calm, crashed], stack.mirobody)
+    snap = _snapshot(stack.engine, [calm, crashed])
     # Same person, same days: the same values; only user ids and the vendor's record ids (built
     # from its account ids) differ.
     columns: dict[str, Callable[[Row], Row]] = {
@@ -231,15 +232,26 @@ def _new_sync_matches_the_clean_run(stack: Stack, crashed: str, calm: str) -> No
     assert snap["indicator_values"], "nothing was pulled"
 
 
+def _group_gone(group: int) -> bool:
+    def member(p: psutil.Process) -> bool:
+        try:
+            return os.getpgid(p.pid) == group and p.status() != psutil.STATUS_ZOMBIE
+        except (ProcessLookupError, psutil.Error):
+            return False
+
+    return not any(member(p) for p in psutil.process_iter())
+
+
 def test_killing_the_daemon_code_server_and_worker_fails_the_run_and_a_new_sync_matches(
     stack: Stack, sandbox: SandboxServer, calm: str,
 ) -> None:
     crashed = _linked_user(stack, "ben")
     run_id = _stalled_sync(stack, sandbox, crashed)
     assert stack.daemon is not None
-    os.killpg(stack.daemon.proc.pid, signal.SIGKILL)  # daemon, code server, worker
+    group = stack.daemon.proc.pid
+    os.killpg(group, signal.SIGKILL)  # daemon, code server, worker
     stack.daemon.proc.wait()
-    time.sleep(2)
+    wait_until(lambda: _group_gone(group), "the daemon's whole process group to be gone")
     assert stack.status(run_id) is dg.DagsterRunStatus.STARTED  # nobody left to say otherwise
     assert any(run_id in stack.holders(p) for p in POOLS)
 

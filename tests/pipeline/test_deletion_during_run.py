@@ -4,7 +4,6 @@ Parquet files), and the run carries on for everyone else."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -23,9 +22,10 @@ from mirobody_assets.pipeline.partitions import range_tags
 from mirobody_assets.pipeline.resources import MirobodyResource
 from mirobody_assets.storage.models import User
 from mirobody_assets.storage.user_locks import live_users
+from tests.support.waiting import wait_until
 
 DAY = date(2025, 2, 18)
-TABLES = ("raw_records", "daily_summary", "quarantined_values",
+TABLES = ("raw_records", "indicator_values", "daily_summary", "quarantined_values",
           "sync_requests", "provider_connections")
 
 
@@ -70,7 +70,14 @@ def test_a_run_over_an_account_deleted_meanwhile_writes_nothing_of_it(
     result = _run(dagster_instance, mirobody, [gone, kept])
     assert result.success
     assert _rows_of(engine, gone) == {} and _files_of(mirobody, gone) == []
-    assert _rows_of(engine, kept).get("daily_summary") and mirobody.facts.user_files(kept)
+    assert _rows_of(engine, kept).get("indicator_values") and _files_of(mirobody, kept)
+
+
+def _waiting_on_a_user_lock(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'")).scalar_one())
 
 
 def test_a_deletion_waits_for_a_write_in_flight_and_then_removes_it(
@@ -88,7 +95,9 @@ def test_a_deletion_waits_for_a_write_in_flight_and_then_removes_it(
         worker = threading.Thread(
             target=lambda: (_delete(mirobody, engine, user), deleted.set()))
         worker.start()
-        time.sleep(1.0)
+        # The deletion queues behind this user's lock (or, if it did not wait, just finishes).
+        wait_until(lambda: deleted.is_set() or _waiting_on_a_user_lock(engine),
+                   "the deletion to queue behind the writer's lock")
         assert not deleted.is_set()  # the deletion waits for the write to commit
     worker.join(timeout=60)
     assert deleted.is_set()

@@ -29,6 +29,10 @@ from mirobody_assets.storage.embedded import (
 )
 from mirobody_assets.storage.engine import make_engine
 from mirobody_assets.storage.redis_client import PrefixedRedis, make_redis
+from providers.sandbox import SandboxCloud, SandboxServer
+from tests.support.sandbox import SANDBOX_TODAY
+
+_sandboxes: list[SandboxServer] = []  # the session's sandbox, once a test has asked for it
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +118,26 @@ def redis(redis_url: str, redis_prefix: str) -> Iterator[PrefixedRedis]:
     finally:
         client.delete_all()
         client.client.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """The sandbox vendor cloud on a free loopback port, one for the session; its data ends
+    on SANDBOX_TODAY."""
+    with SandboxServer(SandboxCloud(today=SANDBOX_TODAY)) as server:
+        _sandboxes.append(server)
+        try:
+            yield server
+        finally:
+            _sandboxes.remove(server)
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_hooks_reset() -> Iterator[None]:
+    """A failure or stall a test injected into the shared sandbox ends with that test."""
+    yield
+    for server in _sandboxes:
+        server.cloud.reset_test_hooks()
 
 
 @pytest.fixture(scope="session")

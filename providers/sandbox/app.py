@@ -44,6 +44,11 @@ class SandboxCloud:
             self.vendors[vendor] = VendorState(vendor, oauth, self.today,
                                                rate_headers=getattr(module, "rate_headers", None))
 
+    def reset_test_hooks(self) -> None:
+        """Every vendor's test hooks back to none (between tests sharing one cloud)."""
+        for state in self.vendors.values():
+            state.reset_test_hooks()
+
     def __getitem__(self, vendor: str) -> VendorState:
         return self.vendors[vendor]
 

@@ -47,6 +47,14 @@ class VendorState:
     pushes_pending: int = 0  # Garmin: backfills accepted whose PUSH deliveries have not ended
     requests: int = 0
 
+    def reset_test_hooks(self) -> None:
+        """Forget injected failures, stalls, expiries and budgets (not the push URL setting)."""
+        self.fail_next.clear()
+        self.slow_next.clear()
+        self.expire_after = None
+        self.garble_next = 0
+        self.budget = None
+
     def truth(self, person: Person, day: date) -> DayTruth:
         return day_truth(person, day, today=self.today)
 

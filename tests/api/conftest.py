@@ -24,10 +24,9 @@ from api.app import create_app
 from api.config import ApiSettings
 from mirobody_assets.settings import Settings, get_settings
 from providers.registry import ProviderRegistry
-from providers.sandbox import SandboxCloud, SandboxServer
+from providers.sandbox import SandboxServer
 
 PASSWORD = "correct horse battery staple"
-SANDBOX_TODAY = date(2025, 2, 20)
 
 
 @dataclass
@@ -53,12 +52,6 @@ def api_settings_factory() -> Callable[..., ApiSettings]:
                                    "public_url": "http://testserver"}
         return ApiSettings.from_settings(get_settings(), **(base | overrides))
     return build
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxCloud(today=SANDBOX_TODAY)) as server:
-        yield server
 
 
 @pytest.fixture(scope="session")

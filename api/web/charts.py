@@ -47,7 +47,8 @@ def svg_chart(points: Sequence[Point], *, title: str, unit: str, kind: ChartKind
     """An SVG chart of `points` (sorted by time). Bars suit daily totals, lines the rest."""
     height = 120 if compact else HEIGHT
     label = f"{title} ({unit})" if unit else title
-    head = (f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+    css = "chart compact" if compact else "chart"
+    head = (f'<svg class="{css}" viewBox="0 0 {WIDTH} {height}" role="img" '
             f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
             f"<title>{escape(label)}</title>")
     if not points:

@@ -24,7 +24,7 @@ from api.web.charts import Point, svg_chart
 from api.web.deps import FormDep, VisitorDep, field
 from api.web.render import WebRoute, redirect, render, secure
 from indicators import CATALOGUE, Rollup
-from mirobody_assets.storage.models import DailySummary, IndicatorValue, RawRecord
+from mirobody_assets.storage.models import DailySummary, RawRecord
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
 # Shown first when present, in this order; everything else the person has follows by name.
@@ -148,8 +148,7 @@ def indicator_page(indicator: str, request: Request, visitor: VisitorDep, sessio
 def _counts(session: SessionDep, user_id: Any) -> dict[str, int]:
     return {name: session.scalar(select(func.count()).select_from(model).where(
         model.user_id == user_id)) or 0
-        for name, model in (("indicator values", IndicatorValue),
-                            ("daily summaries", DailySummary), ("raw vendor records", RawRecord))}
+        for name, model in (("daily summaries", DailySummary), ("raw vendor records", RawRecord))}
 
 
 @router.get("/data")

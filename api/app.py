@@ -20,6 +20,7 @@ from api.metrics import ApiMetrics
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
 from api.routers import (
+    apple_health,
     auth,
     connections,
     daily_summaries,
@@ -41,11 +42,13 @@ from api.web import install_web
 from mirobody_assets.provider_config import build_registry
 from mirobody_assets.settings import Settings, get_settings
 from mirobody_assets.storage.engine import make_engine, make_session_factory
+from mirobody_assets.storage.facts import bind_facts, fact_store
 from mirobody_assets.storage.redis_client import make_redis
 from providers.registry import ProviderRegistry
 
 ROUTERS = (health, metrics, auth, me, indicators, series, daily_summaries, profile,
-           sync_requests, exports, data, providers, connections, webhooks, mcp_router)
+           sync_requests, exports, data, providers, connections, webhooks, apple_health,
+           mcp_router)
 
 
 def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
@@ -63,6 +66,7 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
         if not settings.database_url or not settings.redis_url:
             raise RuntimeError("the API needs DATABASE_URL and REDIS_URL (mirobody up sets them)")
         engine = make_engine(settings.database_url, pool_size=20, max_overflow=20)
+        bind_facts(engine, fact_store(settings.data_dir))  # the readers of indicator_values
         redis = make_redis(settings.redis_url, settings.redis_prefix)
         vendors = registry or build_registry(settings)
         app.state.mirobody = AppState(

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         default=Path(".mirobody"),
         description="Local data folder: embedded servers, generated secrets, warehouse, Parquet.",
     )
+    apple_health_max_upload_bytes: int = Field(
+        default=8 << 30, ge=1, description="Largest Apple Health export accepted (bytes)."
+    )
     database_url: str | None = Field(
         default=None,
         description="PostgreSQL URL for the application. Unset: an embedded PostgreSQL starts.",

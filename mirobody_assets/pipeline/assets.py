@@ -24,6 +24,7 @@ from mirobody_assets.chunk_steps import (
     summarise_chunk,
     upload_chunk,
 )
+from mirobody_assets.pipeline.apple_health import raw_apple_health
 from mirobody_assets.pipeline.metadata import column_schema, failures_metadata, frame_metadata
 from mirobody_assets.pipeline.partitions import PARTITIONS, context_partitions, user_chunks
 from mirobody_assets.pipeline.resources import MirobodyResource
@@ -85,7 +86,9 @@ def raw_asset(slug: str) -> dg.AssetsDefinition:
     return _raw
 
 
-RAW_ASSETS = [raw_asset(slug) for slug in provider_slugs()]
+# Apple Health has no API to pull: its raw asset parses uploaded exports (apple_health.py).
+RAW_ASSETS = [*(raw_asset(slug) for slug in provider_slugs() if slug != "apple_health"),
+              raw_apple_health]
 
 
 @dg.asset(

@@ -255,3 +255,28 @@ class QuarantinedValue(Base):
     __table_args__ = (
         Index("ix_quarantined_values_partition", "partition_user", "partition_day"),
     )
+
+
+class AppleHealthImport(Base):
+    """One uploaded Apple Health export, from upload to imported (see
+    mirobody_assets/storage/apple_health_imports.py for its life)."""
+
+    __tablename__ = "apple_health_imports"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    status: Mapped[str] = mapped_column(String(32), server_default="received")
+    file_path: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    first_day: Mapped[date | None] = mapped_column(Date)
+    last_day: Mapped[date | None] = mapped_column(Date)
+    summary: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        Index("ix_apple_health_imports_user", "user_id", "created_at"),
+        Index("ix_apple_health_imports_open", "status",
+              postgresql_where=text("status IN ('received', 'parsed')")),
+    )

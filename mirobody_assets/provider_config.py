@@ -7,7 +7,7 @@ from typing import Any
 
 from mirobody_assets.settings import Settings
 from providers.registry import ProviderRegistry
-from providers.sandbox.cloud import SANDBOX_CREDENTIALS
+from providers.sandbox.credentials import SANDBOX_CREDENTIALS
 
 
 def provider_settings(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -13,19 +13,11 @@ from typing import Any
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 
+# Re-exported: the emulators and tests import them from here.
+from providers.sandbox.credentials import SANDBOX_CREDENTIALS as SANDBOX_CREDENTIALS
+from providers.sandbox.credentials import VENDORS as VENDORS
 from providers.sandbox.oauth_server import Budget, OAuthRefusal, SandboxOAuth
 from providers.sandbox.physiology import DayTruth, Person, day_truth
-
-VENDORS = ("whoop", "garmin", "oura", "withings", "polar")
-
-# Sandbox-only credentials: they open nothing but the local emulators.
-SANDBOX_CREDENTIALS: dict[str, dict[str, str]] = {
-    v: {"client_id": f"sandbox-{v}-client", "client_secret": f"sandbox-{v}-secret"}
-    for v in VENDORS
-}
-SANDBOX_CREDENTIALS["oura"]["verification_token"] = "sandbox-oura-verification"  # noqa: S105
-# Polar hands out a webhook signing key at webhook creation; the sandbox's is fixed.
-SANDBOX_CREDENTIALS["polar"]["webhook_secret"] = "sandbox-polar-webhook-key"  # noqa: S105
 
 RateHeaders = Callable[["VendorState", float | None], dict[str, str]]
 

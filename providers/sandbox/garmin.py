@@ -14,14 +14,14 @@ from typing import Annotated, Any
 import anyio
 import httpx
 from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from providers.sandbox import garmin_extra
-from providers.sandbox.cloud import SANDBOX_CREDENTIALS, VendorState, oauth_error
+from providers.sandbox.cloud import SANDBOX_CREDENTIALS, VendorState
 from providers.sandbox.garmin_oauth1 import OAuth1State
 from providers.sandbox.garmin_oauth1 import mount as mount_oauth1
-from providers.sandbox.oauth_server import OAuthRefusal
+from providers.sandbox.oauth_routes import add_authorize_route, add_token_route
 from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate
 
 log = logging.getLogger(__name__)
@@ -149,22 +149,10 @@ def build(state: VendorState) -> FastAPI:
             return await legacy.person(request)
         return state.guard(request)
 
-    @app.get("/oauth2Confirm")
-    def authorize(request: Request) -> Response:
-        try:
-            return RedirectResponse(state.oauth.authorize(dict(request.query_params)), 302)
-        except OAuthRefusal as refusal:
-            return oauth_error(refusal)
-
-    @app.post("/di-oauth2-service/oauth/token")
-    async def token(request: Request) -> Response:
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        try:
-            _, body = state.oauth.token(form)
-        except OAuthRefusal as refusal:
-            return oauth_error(refusal)
-        return JSONResponse(body | {"scope": "PARTNER_READ CONNECT_READ", "jti": "sandbox",
-                                    "refresh_token_expires_in": 7775998})
+    add_authorize_route(app, state, "/oauth2Confirm")
+    add_token_route(app, state, "/di-oauth2-service/oauth/token", lambda _, __: {
+        "scope": "PARTNER_READ CONNECT_READ", "jti": "sandbox",
+        "refresh_token_expires_in": 7775998})
 
     @app.get("/wellness-api/rest/user/id")
     async def user_id(request: Request) -> dict[str, str]:

@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
-from providers.sandbox.cloud import VendorState, iso_local, iso_z, oauth_error, stable_id
-from providers.sandbox.oauth_server import OAuthRefusal
+from providers.sandbox.cloud import VendorState, iso_local, iso_z, stable_id
+from providers.sandbox.oauth_routes import add_authorize_route, add_token_route
 from providers.sandbox.physiology import (
     DayTruth,
     Person,
@@ -216,21 +216,9 @@ def _page(items: list[Any], token: str | None, size: int) -> dict[str, Any]:
 def build(state: VendorState) -> FastAPI:
     app = FastAPI(title="Oura sandbox")
 
-    @app.get("/oauth/authorize")
-    def authorize(request: Request) -> Response:
-        try:
-            return RedirectResponse(state.oauth.authorize(dict(request.query_params)), 302)
-        except OAuthRefusal as refusal:
-            return oauth_error(refusal)
-
-    @app.post("/oauth/token")
-    async def token(request: Request) -> Response:
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        try:
-            _, body = state.oauth.token(form)
-        except OAuthRefusal as refusal:
-            return oauth_error(refusal)
-        return JSONResponse(body | {"scope": "daily heartrate personal spo2 workout"})
+    add_authorize_route(app, state, "/oauth/authorize")
+    add_token_route(app, state, "/oauth/token", lambda _, __: {
+        "scope": "daily heartrate personal spo2 workout"})
 
     @app.post("/oauth/revoke")
     def revoke(access_token: str) -> Response:

@@ -13,15 +13,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
 from providers.sandbox.cloud import SANDBOX_CREDENTIALS, VendorState, iso_local, iso_z, oauth_error
+from providers.sandbox.oauth_routes import add_authorize_route
 from providers.sandbox.oauth_server import OAuthRefusal
 from providers.sandbox.physiology import DayTruth, Person, days_between, heart_rate, night_hrv
 from providers.sandbox.polar_biosensing import biosensing, continuous_hr, user_url
 
 WEBHOOK_SECRET = SANDBOX_CREDENTIALS["polar"]["webhook_secret"]
-_REGISTERED: set[str] = set()
 
 
 def rate_headers(state: VendorState, wait: float | None) -> dict[str, str]:
@@ -101,13 +101,9 @@ MAX_RANGE_DAYS = 28
 
 def build(state: VendorState) -> FastAPI:
     app = FastAPI(title="Polar AccessLink sandbox")
+    registered: set[str] = set()  # persons registered with this client (this sandbox only)
 
-    @app.get("/oauth2/authorization")
-    def authorize(request: Request) -> Response:
-        try:
-            return RedirectResponse(state.oauth.authorize(dict(request.query_params)), 302)
-        except OAuthRefusal as refusal:
-            return oauth_error(refusal)
+    add_authorize_route(app, state, "/oauth2/authorization")
 
     @app.post("/v2/oauth2/token")
     async def token(request: Request) -> Response:
@@ -128,9 +124,9 @@ def build(state: VendorState) -> FastAPI:
     @app.post("/v3/users")
     async def register(request: Request) -> Response:
         person = state.guard(request)
-        if person.key in _REGISTERED:
+        if person.key in registered:
             return Response(status_code=409)
-        _REGISTERED.add(person.key)
+        registered.add(person.key)
         member = (await request.json()).get("member-id")
         return JSONResponse({"polar-user-id": person.vendor_int_id("polar"),
                              "member-id": member, "registration-date": "2025-01-01T00:00:00"})
@@ -138,7 +134,7 @@ def build(state: VendorState) -> FastAPI:
     @app.delete("/v3/users/{user_id}")
     def deregister(request: Request, user_id: int) -> Response:
         person = state.guard(request)
-        _REGISTERED.discard(person.key)
+        registered.discard(person.key)
         state.oauth.revoke_access(request.headers["authorization"][7:].strip())
         return Response(status_code=204)
 

@@ -12,16 +12,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
 from providers.sandbox.cloud import (
     VendorState,
     iso_z,
-    oauth_error,
     offset_str,
     stable_id,
 )
-from providers.sandbox.oauth_server import OAuthRefusal
+from providers.sandbox.oauth_routes import add_authorize_route, add_token_route
 from providers.sandbox.physiology import DayTruth, Person, days_between
 
 
@@ -124,24 +123,9 @@ def _start_epoch(t: DayTruth, doc: dict[str, Any]) -> float:
 def build(state: VendorState) -> FastAPI:
     app = FastAPI(title="WHOOP sandbox")
 
-    @app.get("/oauth/oauth2/auth")
-    def authorize(request: Request) -> Response:
-        params = dict(request.query_params)
-        if len(params.get("state", "")) < 8:
-            return oauth_error(OAuthRefusal("invalid_state", "state must be >= 8 chars"))
-        try:
-            return RedirectResponse(state.oauth.authorize(params), status_code=302)
-        except OAuthRefusal as refusal:
-            return oauth_error(refusal)
-
-    @app.post("/oauth/oauth2/token")
-    async def token(request: Request) -> Response:
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        try:
-            _, body = state.oauth.token(form)
-        except OAuthRefusal as refusal:
-            return oauth_error(refusal)
-        return JSONResponse(body | {"scope": form.get("scope", "offline read:recovery")})
+    add_authorize_route(app, state, "/oauth/oauth2/auth", min_state_chars=8)
+    add_token_route(app, state, "/oauth/oauth2/token", lambda _, form: {
+        "scope": form.get("scope", "offline read:recovery")})
 
     def page(request: Request, kind: str, start: str | None, end: str | None,
              limit: int, next_token: str | None) -> JSONResponse:

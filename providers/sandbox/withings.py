@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
-from providers.sandbox.cloud import VendorState, oauth_error
+from providers.sandbox.cloud import VendorState
+from providers.sandbox.oauth_routes import add_authorize_route
 from providers.sandbox.oauth_server import OAuthRefusal
 from providers.sandbox.physiology import (
     DayTruth,
@@ -26,7 +27,6 @@ from providers.sandbox.physiology import (
 )
 
 PAGE = 10
-_NONCES: set[str] = set()
 
 
 def signature(secret: str, *parts: str) -> str:
@@ -162,6 +162,7 @@ def _ok(body: dict[str, Any]) -> JSONResponse:
 
 def build(state: VendorState) -> FastAPI:
     app = FastAPI(title="Withings sandbox")
+    nonces: set[str] = set()  # issued by /v2/signature, spent by the token request
 
     @app.exception_handler(HTTPException)
     async def in_body_status(request: Request, exc: HTTPException) -> Response:
@@ -171,12 +172,7 @@ def build(state: VendorState) -> FastAPI:
         status = {401: 401, 429: 601}.get(exc.status_code, 503)
         return JSONResponse({"status": status, "body": {}, "error": str(exc.detail)})
 
-    @app.get("/oauth2_user/authorize2")
-    def authorize(request: Request) -> Response:
-        try:
-            return RedirectResponse(state.oauth.authorize(dict(request.query_params)), 302)
-        except OAuthRefusal as refusal:
-            return oauth_error(refusal)
+    add_authorize_route(app, state, "/oauth2_user/authorize2")
 
     @app.post("/v2/signature")
     async def nonce(request: Request) -> JSONResponse:
@@ -186,7 +182,7 @@ def build(state: VendorState) -> FastAPI:
         if not hmac.compare_digest(expected, form.get("signature", "")):
             return JSONResponse({"status": 503, "body": {}, "error": "bad signature"})
         value = secrets.token_hex(16)
-        _NONCES.add(value)
+        nonces.add(value)
         return _ok({"nonce": value})
 
     @app.post("/v2/oauth2")
@@ -195,10 +191,10 @@ def build(state: VendorState) -> FastAPI:
         if form.get("action") == "revoke":
             expected = signature(state.oauth.client_secret, "revoke", form.get("client_id", ""),
                                  form.get("nonce", ""))
-            if form.get("nonce") not in _NONCES or not hmac.compare_digest(
+            if form.get("nonce") not in nonces or not hmac.compare_digest(
                     expected, form.get("signature", "")):
                 return JSONResponse({"status": 503, "body": {}, "error": "bad signature"})
-            _NONCES.discard(form["nonce"])
+            nonces.discard(form["nonce"])
             return _ok({})
         try:
             if form.get("action") != "requesttoken":

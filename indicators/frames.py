@@ -24,8 +24,11 @@ INDICATOR_VALUE_COLUMNS: dict[str, pl.DataType] = {
     "unit": pl.String(),
     "source": pl.String(),
     "record_id": pl.String(),
+    "offset_source": pl.String(),
 }
-"""Normalised indicator values, one row per measurement, in contract order."""
+"""Normalised indicator values, one row per measurement, in contract order. `offset_source`
+says where `tz_offset_s` came from (indicators.zones.OFFSET_SOURCES); a producer that leaves it
+out states its offsets itself ("vendor")."""
 
 INDICATOR_VALUE_KEY = ("user_id", "indicator", "source", "time")
 """The natural key of an indicator value."""

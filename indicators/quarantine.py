@@ -12,6 +12,7 @@ import polars as pl
 from indicators.catalogue import catalogue_frame
 from indicators.frames import INDICATOR_VALUE_COLUMNS, INDICATOR_VALUE_KEY
 from indicators.time_scalar import MAX_OFFSET_S
+from indicators.zones import OFFSET_SOURCES, OffsetSource
 
 # In the order they are tested: a row gets the first reason that applies.
 QUARANTINE_REASONS = (
@@ -59,6 +60,8 @@ class FrameContractError(ValueError):
 
 
 def _to_contract(values: pl.DataFrame) -> pl.DataFrame:
+    if "offset_source" not in values.columns:  # the producer states its offsets itself
+        values = values.with_columns(pl.lit(str(OffsetSource.VENDOR)).alias("offset_source"))
     missing = [name for name in INDICATOR_VALUE_COLUMNS if name not in values.columns]
     if missing:
         raise FrameContractError(f"indicator values lack columns {missing}")
@@ -115,7 +118,8 @@ def split_valid(values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .then(pl.lit("non_finite_value"))
         .when((value < pl.col("min_value")) | (value > pl.col("max_value")))
         .then(pl.lit("out_of_bounds"))
-        .when(pl.col("tz_offset_s").abs() > MAX_OFFSET_S)
+        .when((pl.col("tz_offset_s").abs() > MAX_OFFSET_S)
+              | ~pl.col("offset_source").is_in([str(s) for s in OFFSET_SOURCES]))
         .then(pl.lit("invalid_offset"))
         .when(pl.col("end_time") < pl.col("time"))
         .then(pl.lit("end_before_start"))

@@ -23,6 +23,7 @@ from indicators.quarantine import (
     split_valid,
 )
 from indicators.time_scalar import MAX_OFFSET_S
+from indicators.zones import OFFSET_SOURCES
 
 _UTC = {"time_unit": "us", "time_zone": "UTC"}
 _UNITS = {entry.id: entry.unit for entry in CATALOGUE.values()}
@@ -86,6 +87,11 @@ class IndicatorValueSchema(pa.DataFrameModel):
         description="Provider slug, optionally '.device', e.g. 'oura' or 'garmin.fenix7'.",
     )
     record_id: str = pa.Field(description="Id of the vendor record the value came from.")
+    offset_source: str = pa.Field(
+        isin=[str(s) for s in OFFSET_SOURCES],
+        description="Where tz_offset_s came from: the vendor, the vendor's local day label "
+        "('day'), the user's time zone ('user', 'inferred') or nothing known ('default': UTC).",
+    )
 
     class Config:
         strict = True
@@ -157,6 +163,7 @@ class QuarantineSchema(pa.DataFrameModel):
     unit: str = pa.Field(nullable=True, description="Unit, as given.")
     source: str = pa.Field(nullable=True, description="Provider[.device], as given.")
     record_id: str = pa.Field(nullable=True, description="Vendor record the value came from.")
+    offset_source: str = pa.Field(nullable=True, description="Where tz_offset_s came from.")
     reason: str = pa.Field(
         isin=list(QUARANTINE_REASONS), description="Why the row was refused (first that applies)."
     )

@@ -10,12 +10,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from indicators.zones import ZoneHistory
 from mirobody_assets.storage.crypto import (
     TokenCipher,
     TokenDecryptionError,
@@ -23,6 +25,7 @@ from mirobody_assets.storage.crypto import (
     seal_tokens,
 )
 from mirobody_assets.storage.models import ProviderConnection
+from mirobody_assets.storage.timezones import load_zones
 from providers.errors import ReconnectRequiredError
 from providers.types import Connection, Tokens
 
@@ -47,10 +50,12 @@ class ConnectionRepository:
             query = query.where(ProviderConnection.user_id.in_(list(users)))
         with Session(self.engine) as session:
             rows = session.scalars(query).all()
+            zones = load_zones(session.connection(), {str(r.user_id) for r in rows})
         out: list[Connection] = []
         for row in rows:
             try:
-                out.append(self._to_connection(row))
+                out.append(replace(self._to_connection(row),
+                                   zones=ZoneHistory.of(zones, str(row.user_id))))
             except (TokenDecryptionError, ValueError) as exc:
                 # Unreadable tokens (lost key, tampered row) cannot be used again: ask the
                 # user to link anew instead of failing every other user's pull.

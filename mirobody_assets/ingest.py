@@ -18,6 +18,7 @@ import polars as pl
 
 from indicators.frames import INDICATOR_VALUE_COLUMNS, RAW_RECORD_COLUMNS
 from indicators.quarantine import QUARANTINE_COLUMNS, RECORD_FAILURE_COLUMNS, split_valid
+from indicators.zones import resolve_offsets
 from mirobody_assets.connections import ConnectionRepository
 from providers.base import Provider
 from providers.errors import ProviderDisabledError, ProviderError, ReconnectRequiredError
@@ -133,16 +134,21 @@ class NormaliseResult:
 
 # (provider slug, anchor requests) -> the stored raw records they name
 AnchorLookup = Callable[[str, pl.DataFrame], pl.DataFrame]
+# formatted rows (offsets not yet resolved) -> their users' zone histories, learned from them
+ZoneLookup = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 def normalise(registry: ProviderRegistry, raw: pl.DataFrame,
-              anchors: AnchorLookup | None = None) -> NormaliseResult:
+              anchors: AnchorLookup | None = None,
+              zones: ZoneLookup | None = None) -> NormaliseResult:
     """Format raw records of every provider and record type, then split valid / quarantine.
 
     A record that cannot be formatted is returned in `records` with its field and reason and
     costs no other record its values; a record dated by another (WHOOP recovery by its sleep)
     finds it through `anchors` when it is not in `raw`. A provider that cannot format at all
-    (disabled) is a failure for its users' days; it never yields zero rows in silence.
+    (disabled) is a failure for its users' days; it never yields zero rows in silence. Rows
+    whose vendor states no offset take their person's zone (`zones`, which may learn it from
+    the offsets every vendor stated in this batch first); UTC without it.
     """
     values: list[pl.DataFrame] = []
     records: list[pl.DataFrame] = []
@@ -157,7 +163,7 @@ def normalise(registry: ProviderRegistry, raw: pl.DataFrame,
         # One call per provider: some record types anchor on others (Whoop recovery on
         # its sleep), so they are formatted together, with the anchors from storage.
         context = anchors(str(slug), provider.anchor_requests(group)) if anchors else None
-        result = provider.format_isolated(group, context)
+        result = provider.format_isolated(group, context, resolve=False)
         values.append(result.rows)
         records.append(result.failures)
     frame = (pl.concat(values, how="vertical") if values
@@ -166,6 +172,7 @@ def normalise(registry: ProviderRegistry, raw: pl.DataFrame,
               else pl.DataFrame(schema=RECORD_FAILURE_COLUMNS))
     if frame.height == 0:
         return NormaliseResult(frame, pl.DataFrame(schema=QUARANTINE_COLUMNS), failures, failed)
+    frame = resolve_offsets(frame, zones(frame) if zones is not None else None)
     valid, quarantine = split_valid(frame)
     return NormaliseResult(valid, quarantine, failures, failed)
 

@@ -208,31 +208,33 @@ class Provider(ABC):
             yield request.record_type, doc
 
     # --- format ------------------------------------------------------------------------
-    def format(self, raw: pl.DataFrame) -> pl.DataFrame:
+    def format(self, raw: pl.DataFrame, zones: pl.DataFrame | None = None) -> pl.DataFrame:
         """Raw records (any record types, formatted together: WHOOP recovery is dated by its
         sleep) to normalised rows in the indicator-value contract's columns and dtypes.
 
         Rows are not yet split by the contract's bounds and keys: pass the frame to
         `indicators.quarantine.split_valid` (or call `format_split`), so that bad rows are
-        quarantined with a reason rather than dropped."""
-        return format_rows(self.slug, raw, self.mappings)
+        quarantined with a reason rather than dropped. `zones`: the people's zone histories
+        (indicators.zones) for rows whose vendor states no offset; UTC without them."""
+        return format_rows(self.slug, raw, self.mappings, zones)
 
-    def format_isolated(self, raw: pl.DataFrame,
-                        context: pl.DataFrame | None = None) -> Isolated:
+    def format_isolated(self, raw: pl.DataFrame, context: pl.DataFrame | None = None,
+                        zones: pl.DataFrame | None = None, resolve: bool = True) -> Isolated:
         """`format`, record by record where it must: a record that cannot be formatted becomes
         one failure row (its type, vendor id, the payload field at fault and why) and every
         other record is formatted. `context`: raw records asked for by `anchor_requests`
-        (dating or offsetting others), not formatted themselves."""
-        return format_isolated(self.slug, raw, self.mappings, context)
+        (dating or offsetting others), not formatted themselves; `zones`, `resolve`: see
+        providers.formatting.format_isolated."""
+        return format_isolated(self.slug, raw, self.mappings, context, zones, resolve)
 
     def anchor_requests(self, raw: pl.DataFrame) -> pl.DataFrame:
         """Records of other types that records of `raw` are dated or offset by and that may
         be missing from it (columns: providers.anchors.ANCHOR_REQUEST_COLUMNS)."""
         return anchor_requests(raw, self.mappings)
 
-    def format_split(self, raw: pl.DataFrame) -> Formatted:
+    def format_split(self, raw: pl.DataFrame, zones: pl.DataFrame | None = None) -> Formatted:
         """`format`, then split: values validated by IndicatorValueSchema, and quarantine."""
-        formatted = format_records(self.slug, raw, self.mappings)
+        formatted = format_records(self.slug, raw, self.mappings, zones)
         return Formatted(IndicatorValueSchema.validate(formatted.values), formatted.quarantine)
 
     # --- webhooks ----------------------------------------------------------------------

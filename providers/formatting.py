@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from indicators.quarantine import quarantine_counts, split_valid
+from indicators.zones import resolve_offsets
 from providers.anchors import with_context
 from providers.diagnose import diagnose
 from providers.errors import ProviderError, RecordFormatError
@@ -89,12 +90,16 @@ def _isolate(provider: str, mapping: RecordMapping, sub: pl.DataFrame,
 
 
 def format_isolated(provider: str, raw: pl.DataFrame, mappings: Mapping[str, RecordMapping],
-                    context: pl.DataFrame | None = None) -> Isolated:
+                    context: pl.DataFrame | None = None, zones: pl.DataFrame | None = None,
+                    resolve: bool = True) -> Isolated:
     """Every raw record of `raw` to normalised rows; a record that cannot be formatted is a
     failure row naming its field, and costs no other record its rows.
 
     `context`: raw records that others are dated or offset by (see `providers.anchors`),
-    used for that and not formatted themselves."""
+    used for that and not formatted themselves. `zones`: the people's zone histories
+    (indicators.zones.ZONE_HISTORY_COLUMNS) that give rows without a vendor offset theirs;
+    `resolve=False` leaves such rows unresolved (the pipeline learns zones from the vendors'
+    offsets of the whole batch first, then calls `indicators.zones.resolve_offsets`)."""
     rows: list[pl.DataFrame] = []
     failures: list[pl.DataFrame] = []
     if raw.height == 0:
@@ -120,14 +125,16 @@ def format_isolated(provider: str, raw: pl.DataFrame, mappings: Mapping[str, Rec
         failures.append(result.failures)
     values = (pl.concat(rows, how="vertical").cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
               if rows else pl.DataFrame(schema=OUTPUT_SCHEMA))
+    if resolve:
+        values = resolve_offsets(values, zones)
     return Isolated(values, pl.concat(failures) if failures else no_failures())
 
 
-def format_rows(provider: str, raw: pl.DataFrame,
-                mappings: Mapping[str, RecordMapping]) -> pl.DataFrame:
+def format_rows(provider: str, raw: pl.DataFrame, mappings: Mapping[str, RecordMapping],
+                zones: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every raw record of `raw` to normalised rows (contract columns), before validation;
     raises `RecordFormatError` naming the first record and field at fault, if any."""
-    result = format_isolated(provider, raw, mappings)
+    result = format_isolated(provider, raw, mappings, zones=zones)
     if result.failures.height:
         first = result.failures.row(0, named=True)
         ids = result.failures.get_column("record_id").head(5).to_list()
@@ -139,10 +146,10 @@ def format_rows(provider: str, raw: pl.DataFrame,
     return result.rows
 
 
-def format_records(provider: str, raw: pl.DataFrame,
-                   mappings: Mapping[str, RecordMapping]) -> Formatted:
+def format_records(provider: str, raw: pl.DataFrame, mappings: Mapping[str, RecordMapping],
+                   zones: pl.DataFrame | None = None) -> Formatted:
     """Format, then split by the indicators contract (bounds, units, duplicate keys)."""
-    valid, quarantine = split_valid(format_rows(provider, raw, mappings))
+    valid, quarantine = split_valid(format_rows(provider, raw, mappings, zones))
     if quarantine.height:
         log.warning("%s: %d rows quarantined: %s", provider, quarantine.height,
                     quarantine_counts(quarantine))

@@ -15,7 +15,10 @@ from providers.anchors import Anchors
 from providers.series import Series
 
 OUTPUT_SCHEMA = INDICATOR_VALUE_COLUMNS
-COLUMNS = list(OUTPUT_SCHEMA)
+# The columns a mapping's rows are built with; `offset_source` is added per record afterwards.
+COLUMNS = [c for c in OUTPUT_SCHEMA if c != "offset_source"]
+
+OFFSET_KINDS = ("vendor", "day", "utc", "wall")
 
 Prepare = Callable[[pl.LazyFrame, pl.DataFrame], pl.LazyFrame]
 
@@ -61,8 +64,11 @@ class RecordMapping:
     field_dtype: pl.DataType = field(default_factory=pl.Float64)
     anchors: Anchors | None = None
     time_field: str | None = None
+    offset: str = "vendor"
 
     def __post_init__(self) -> None:
+        if self.offset not in OFFSET_KINDS:
+            raise ValueError(f"{self.record_type}: offset must be one of {OFFSET_KINDS}")
         for f in self.fields:
             get_indicator(f.indicator)  # unknown ids fail at import, not at run time
             indicator_conversion(f.indicator, f.unit)

@@ -79,3 +79,19 @@ class ProviderRegistry:
         if status.provider is None:
             raise ProviderDisabledError(slug, status.reason or "disabled")
         return status.provider
+
+
+def zone_dependent_record_types(group: str = ENTRY_POINT_GROUP) -> dict[str, list[str]]:
+    """{provider: record types} whose values may take their offset from the person's time
+    zone (mappings whose offset is "utc" or "wall"): what a change of zone re-derives. Read
+    from the provider classes, enabled or not."""
+    out: dict[str, list[str]] = {}
+    for ep in discover(group):
+        try:
+            cls = ep.load()
+        except (ImportError, AttributeError):
+            continue  # reported by the registry that loads it
+        mappings = getattr(cls, "mappings", None) or {}
+        out[ep.name] = sorted(t for t, m in mappings.items()
+                              if getattr(m, "offset", "vendor") in ("utc", "wall"))
+    return out

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from indicators.zones import ZoneHistory
+
 
 class AuthKind(StrEnum):
     """How a user links a vendor account."""
@@ -104,6 +106,8 @@ class Connection:
     provider: str
     tokens: Tokens
     vendor_user_id: str | None = None
+    # Where the person lives over time: the local day of samples a vendor sends in UTC only.
+    zones: ZoneHistory = field(default_factory=ZoneHistory)
 
     def with_tokens(self, tokens: Tokens) -> Connection:
         return replace(self, tokens=tokens)

@@ -18,6 +18,7 @@ import polars as pl
 from indicators.catalogue import get_indicator
 from indicators.quarantine import RECORD_FAILURE_COLUMNS
 from indicators.units import indicator_conversion
+from indicators.zones import OffsetSource
 from providers.errors import RecordFormatError
 from providers.mapping import COLUMNS, OUTPUT_SCHEMA, RecordMapping
 from providers.series import explode_series
@@ -130,7 +131,8 @@ def _timed(provider: str, mapping: RecordMapping, sub: pl.DataFrame,
              else pl.lit(None, pl.Datetime("us", "UTC"))).alias("end_time"),
             mapping.tz_offset_s.cast(pl.Int32).alias("tz_offset_s"),
             source.alias("source"),
-        )
+        ).with_columns(_offset_source(mapping), pl.col("tz_offset_s").fill_null(
+            0) if mapping.offset in ("utc", "wall") else pl.col("tz_offset_s"))
         for name, expr in mapping.derived.items():  # in order: later ones may use earlier
             timed = timed.with_columns(expr.alias(name))
         frame = timed.collect()
@@ -145,6 +147,17 @@ def _timed(provider: str, mapping: RecordMapping, sub: pl.DataFrame,
                                 f"payload does not format: {type(exc).__name__}: {exc}"
                                 ) from exc
     return frame
+
+
+def _offset_source(mapping: RecordMapping) -> pl.Expr:
+    """What the vendor stated about each record's offset (indicators.zones.OffsetSource); a
+    null offset of a "utc" or "wall" mapping is resolved later with the person's zone."""
+    stated = pl.lit(str(OffsetSource.DAY if mapping.offset == "day" else OffsetSource.VENDOR))
+    if mapping.offset in ("utc", "wall"):
+        unknown = OffsetSource.UNKNOWN_UTC if mapping.offset == "utc" else OffsetSource.UNKNOWN_WALL
+        stated = pl.when(pl.col("tz_offset_s").is_null()).then(pl.lit(str(unknown))).otherwise(
+            stated)
+    return stated.alias("offset_source")
 
 
 def _records_of(rows: pl.DataFrame, sub: pl.DataFrame) -> pl.DataFrame:
@@ -257,4 +270,8 @@ def _to_rows(provider: str, mapping: RecordMapping,
         parts.append(mapping.rows(frame))
     if not parts:
         return pl.DataFrame(schema=OUTPUT_SCHEMA), empty
-    return pl.concat([p.select(COLUMNS) for p in parts], how="vertical"), empty
+    # every row of a record shares what its vendor stated about the offset
+    stated = frame.select("record_id", "offset_source").unique("record_id")
+    rows = pl.concat([p.select(COLUMNS) for p in parts], how="vertical")
+    return rows.join(stated, on="record_id", how="left", maintain_order="left").with_columns(
+        pl.col("offset_source").fill_null(str(OffsetSource.VENDOR))), empty

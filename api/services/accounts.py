@@ -23,9 +23,12 @@ from api.security import (
     new_refresh_token,
     weak_password_reason,
 )
+from api.services.sync import user_today
+from api.services.timezones import change_time_zone
 from api.state import AppState
 from mirobody_assets.storage.auth_models import RefreshToken
 from mirobody_assets.storage.models import User
+from mirobody_assets.storage.timezones import set_zone
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,9 @@ def register_user(state: AppState, session: Session, body: UserCreate) -> User:
     except IntegrityError:
         session.rollback()
         raise ConflictError("an account with this email exists", code="email_taken") from None
+    if "timezone" in body.model_fields_set and body.timezone != "UTC":
+        set_zone(session.connection(), str(user.id), body.timezone, None)  # always, as said
+        session.commit()
     log.info("account created", extra={"user_id": str(user.id)})
     return user
 
@@ -148,10 +154,16 @@ def verify_access_token(state: AppState, token: str) -> AccessClaims:
 
 
 def update_user(session: Session, user: User, body: UserUpdate) -> User:
-    for name, value in body.model_dump(exclude_unset=True).items():
+    """Change the display name; a new time zone holds from the person's today on (and
+    re-derives the days it changes, see api.services.timezones)."""
+    changes = body.model_dump(exclude_unset=True)
+    zone = changes.pop("timezone", None)
+    for name, value in changes.items():
         if value is not None:
             setattr(user, name, value)
     session.commit()
+    if zone is not None and zone != user.timezone:
+        change_time_zone(session, user, zone, user_today(user))
     return user
 
 

@@ -66,6 +66,21 @@ class User(Base):
     __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
 
 
+class UserTimeZone(Base):
+    """Where the person lives over time: an IANA zone from a local day on (until the next
+    entry; the first entry also covers the days before it). Set by the person ('user') or
+    learned from the offsets vendors state ('inferred'); see indicators.zones."""
+
+    __tablename__ = "user_time_zones"
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    effective_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = _now()
+
+
 class ProviderConnection(Base):
     """A user's link to one vendor account; tokens are ciphertext under a key id."""
 
@@ -122,33 +137,6 @@ class RawRecord(Base):
         Index("ix_raw_records_user_day", "user_id", "day"),
         Index("ix_raw_records_latest", "user_id", "provider", "record_type", "vendor_id",
               "fetched_at"),
-    )
-
-
-class IndicatorValue(Base):
-    """The long fact table: one normalised measurement in its standard unit."""
-
-    __tablename__ = "indicator_values"
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    indicator: Mapped[str] = mapped_column(String(64), primary_key=True)
-    source: Mapped[str] = mapped_column(String(128), primary_key=True)
-    time: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    end_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    tz_offset_s: Mapped[int] = mapped_column(Integer, server_default="0")
-    day: Mapped[date] = mapped_column(Date)
-    value: Mapped[float] = mapped_column(Double)
-    unit: Mapped[str] = mapped_column(String(32))
-    record_id: Mapped[str | None] = mapped_column(String(200))
-    ingested_at: Mapped[datetime] = _now()
-    __table_args__ = (
-        # The API's main read: one user, one indicator, a time range, any source. Covering
-        # the columns the series reads return makes a user's year an index-only scan.
-        Index("ix_indicator_values_user_indicator_time", "user_id", "indicator", "time",
-              postgresql_include=["source", "value", "day", "end_time", "unit"]),
-        # Partition replace: one user's local day.
-        Index("ix_indicator_values_user_day", "user_id", "day"),
     )
 
 
@@ -248,6 +236,7 @@ class QuarantinedValue(Base):
     unit: Mapped[str | None] = mapped_column(String(32))
     source: Mapped[str | None] = mapped_column(String(128))
     record_id: Mapped[str | None] = mapped_column(String(200))
+    offset_source: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(64))
     record_type: Mapped[str | None] = mapped_column(String(64))
     field_path: Mapped[str | None] = mapped_column(String(200))

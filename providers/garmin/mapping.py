@@ -168,6 +168,7 @@ USER_METRICS = RecordMapping(
     time=pl.col("calendarDate").str.to_date().cast(pl.Datetime("us")).dt.replace_time_zone(
         "UTC"),
     tz_offset_s=pl.lit(0),
+    offset="day",
     fields=(Field("vo2Max", "vo2max", "mL/(kg.min)"),),
     ignored={"userId": "vendor user id", "summaryId": "kept as record_id",
              "calendarDate": "time", "vo2MaxCycling": "sport-specific estimate, no id",

@@ -53,6 +53,7 @@ DAILY_SLEEP = RecordMapping(
     paths={"day": S},
     time=_DAY_START,
     tz_offset_s=pl.lit(0),
+    offset="day",
     keep=pl.col("score").is_not_null(),
     fields=(Field("score", "sleep_score", "{score}"),),
     ignored=_ID | {"day": "time", "timestamp": "may be +00:00; day is used",
@@ -64,6 +65,7 @@ DAILY_READINESS = RecordMapping(
     paths={"day": S},
     time=_DAY_START,
     tz_offset_s=pl.lit(0),
+    offset="day",
     keep=pl.col("score").is_not_null() | pl.col("temperature_deviation").is_not_null(),
     fields=(
         Field("score", "readiness_score", "{score}"),
@@ -79,6 +81,7 @@ DAILY_SPO2 = RecordMapping(
     paths={"day": S},
     time=_DAY_START,
     tz_offset_s=pl.lit(0),
+    offset="day",
     keep=pl.col("spo2_percentage.average").is_not_null()
     | pl.col("breathing_disturbance_index").is_not_null(),  # null when the ring was off
     fields=(
@@ -94,7 +97,8 @@ def _heartrate_samples(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
     """One row per sample of a day document. A record stored before samples were grouped by
     day (one sample, top-level `bpm`/`timestamp`, no `data`) reads as a day of one sample.
 
-    `_time`/`_offset`: the rows' timestamps are UTC ("+00:00"); when every row also carries
+    `_time`/`_offset`: the rows' timestamps are UTC ("+00:00": `_offset` null, the person's
+    zone gives it); when every row also carries
     the 2026 spec's `timestamp_unix` (epoch ms, the same instant), that is read instead of
     parsing ~300 date-time strings per user-day. Otherwise the strings are parsed."""
     single = pl.concat_list(pl.struct("bpm", "timestamp", "timestamp_unix"))
@@ -112,9 +116,11 @@ def _heartrate_samples(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
          & (stamp.str.ends_with("+00:00") | stamp.str.ends_with("Z"))).all()).item()
     if utc_epochs:
         return rows.lazy().with_columns(epoch_utc_expr("timestamp_unix", "ms").alias("_time"),
-                                        pl.lit(0, pl.Int32).alias("_offset"))
+                                        pl.lit(None, pl.Int32).alias("_offset"))
+    # an offset other than +00:00 is the vendor's statement; +00:00 says only "UTC"
+    offset = iso_offset_expr(stamp)
     return rows.lazy().with_columns(iso_utc_expr(stamp).alias("_time"),
-                                    iso_offset_expr(stamp).alias("_offset"))
+                                    pl.when(offset != 0).then(offset).alias("_offset"))
 
 
 # One raw record per UTC day of samples (see OuraProvider.fetch): {"day", "data": [rows]}.
@@ -126,7 +132,9 @@ HEARTRATE = RecordMapping(
     prepare=_heartrate_samples,
     time=pl.col("_time"),
     time_field="data[].timestamp",
-    tz_offset_s=pl.col("_offset"),  # rows are UTC: the local offset is unknown
+    # rows are UTC: the person's zone gives the local offset (indicators.zones)
+    tz_offset_s=pl.col("_offset"),
+    offset="utc",
     fields=(Field("bpm", "heart_rate", "/min"),),
     ignored={"day": "the UTC day the samples were grouped by", "timestamp": "time",
              "data.timestamp": "time", "data.source": "context label (awake, rest, sleep...)",
@@ -186,6 +194,7 @@ DAILY_STRESS = RecordMapping(
     time=_DAY_START,
     derived={"end_time": pl.col("time") + pl.duration(days=1)},
     tz_offset_s=pl.lit(0),
+    offset="day",
     keep=pl.col("stress_high").is_not_null() | pl.col("recovery_high").is_not_null(),
     fields=(
         Field("stress_high", "stress_duration_high", "s"),
@@ -209,6 +218,7 @@ DAILY_CARDIOVASCULAR_AGE = RecordMapping(
     paths={"day": S},
     time=_DAY_START,
     tz_offset_s=pl.lit(0),
+    offset="day",
     keep=pl.col("vascular_age").is_not_null(),  # null until enough nights are measured
     fields=(Field("vascular_age", "cardiovascular_age", "a"),),
     ignored=_ID | {"day": "time"},
@@ -220,6 +230,7 @@ PERSONAL_INFO = RecordMapping(
     # The profile carries no time: it is dated by the day it was first pulled.
     time=pl.col("_day").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
     tz_offset_s=pl.lit(0),
+    offset="day",
     keep=pl.col("weight").is_not_null() | pl.col("height").is_not_null(),
     fields=(Field("weight", "weight", "kg"), Field("height", "height", "m")),
     ignored={

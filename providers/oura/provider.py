@@ -7,7 +7,7 @@ import hmac
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -92,21 +92,22 @@ class OuraProvider(Provider):
 
         A row per 5 minutes would be ~288 raw records per user-day; a day document is one,
         and an unchanged day re-pulled is the same content (deduplicated by the raw store).
-        Days are UTC dates: the rows are UTC and a connection carries no time zone, so the
-        user's local day is unknown here (formatting keeps each row's own instant anyway).
-        Whole UTC days are requested, and rows outside them dropped (an inclusive end bound
-        must not make a one-row document), so every day document is the complete day as the
-        vendor has it now: a later pull of a grown day supersedes it as the latest version.
+        Days are the person's local days (the connection's zone history; UTC days when no
+        zone is known): the rows are UTC instants. Whole local days are requested, and rows
+        outside them dropped (an inclusive end bound must not make a one-row document), so
+        every day document is the complete day as the vendor has it now: a later pull of a
+        grown day supersedes it as the latest version.
         """
-        start = datetime.combine(window.start.astimezone(UTC).date(), time.min, UTC)
-        end = datetime.combine((window.end - timedelta(microseconds=1)).astimezone(UTC).date(),
-                               time.min, UTC) + timedelta(days=1)
+        zones = client.connection.zones
+        first = window.start.astimezone(UTC).date()
+        last = (window.end - timedelta(microseconds=1)).astimezone(UTC).date()
+        start, end = zones.midnight(first), zones.midnight(last + timedelta(days=1))
         params = {"start_datetime": start.isoformat(), "end_datetime": end.isoformat()}
         by_day: dict[date, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
         async for row in self._pages(client, url, "heartrate", params):
             stamp = datetime.fromisoformat(row["timestamp"]).astimezone(UTC)
             if start <= stamp < end:
-                by_day[stamp.date()].append((stamp, row))
+                by_day[zones.local_day(stamp)].append((stamp, row))
         for day in sorted(by_day):
             rows = sorted(by_day[day], key=lambda pair: pair[0])
             yield {"day": day.isoformat(), "data": [row for _, row in rows]}

@@ -4,9 +4,9 @@ Continuous heart rate gives device-local clock times ("HH:mm:ss") of a local `da
 offset. The offset is taken from the same user's Polar sleep (`sleep_start_time` carries it)
 or exercise (`start_time_utc_offset`) of the nearest date in the batch being formatted, which
 the pipeline completes with the user's stored sleeps and exercises within a week
-(`OFFSET_ANCHORS`); 0 when there is none. The nightly skin temperature is dated at the end of
-the Polar sleep of its `sleep_date` (local midnight of that date when there is no such
-sleep)."""
+(`OFFSET_ANCHORS`); when there is none, the person's time zone (indicators.zones). The
+nightly skin temperature is dated at the end of the Polar sleep of its `sleep_date` (local
+midnight of that date when there is no such sleep)."""
 
 from __future__ import annotations
 
@@ -66,11 +66,10 @@ def with_offsets(day: pl.Expr, record_type: str) -> Prepare:
             strategy="nearest", check_sortedness=False)  # sorted by day; by-groups follow
         missing = joined.filter(pl.col("_offset_s").is_null()).height
         if missing:
-            log.info("polar %s: %d documents without a sleep or exercise nearby: offset 0",
-                     record_type, missing)
+            log.info("polar %s: %d documents without a sleep or exercise nearby: the "
+                     "person's time zone gives their offset", record_type, missing)
         same_day = pl.col("_near") == pl.col("_anchor_day")
         return joined.with_columns(
-            pl.col("_offset_s").fill_null(0),
             pl.when(same_day).then(pl.col("_sleep_start")).alias("_sleep_start"),
             pl.when(same_day).then(pl.col("_sleep_end")).alias("_sleep_end")).lazy()
 
@@ -78,9 +77,11 @@ def with_offsets(day: pl.Expr, record_type: str) -> Prepare:
 
 
 def local_midnight(date_col: str) -> pl.Expr:
-    """UTC instant of 00:00 local on a "YYYY-MM-DD" column, given `_offset_s`."""
+    """UTC instant of 00:00 local on a "YYYY-MM-DD" column, given `_offset_s`; without one
+    (no sleep or exercise nearby), the wall clock read as UTC, resolved with the person's zone
+    (the mapping's offset is "wall")."""
     midnight = pl.col(date_col).str.to_date().cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    return midnight - pl.duration(seconds=pl.col("_offset_s"))
+    return midnight - pl.duration(seconds=pl.col("_offset_s").fill_null(0))
 
 
 def _sample_rows(frame: pl.DataFrame, indicator: pl.Expr, value: pl.Expr, time: pl.Expr,
@@ -121,6 +122,7 @@ CONTINUOUS_HEART_RATE = RecordMapping(
     anchors=OFFSET_ANCHORS,
     time=local_midnight("date"),
     tz_offset_s=pl.col("_offset_s"),
+    offset="wall",
     # Its own source: the sleep document's heart_rate_samples repeat some of these instants
     # (same key under "polar"), and a day's mean should come from one series, not both.
     device=pl.lit("continuous"),
@@ -139,6 +141,7 @@ SKIN_TEMPERATURE = RecordMapping(
     anchors=OFFSET_ANCHORS,
     time=pl.coalesce("_sleep_end", local_midnight("sleep_date")),
     tz_offset_s=pl.col("_offset_s"),
+    offset="wall",
     fields=(
         Field("sleep_time_skin_temperature_celsius", "skin_temperature", "Cel"),
         Field("deviation_from_baseline_celsius", "skin_temperature_deviation", "Cel"),
@@ -175,6 +178,7 @@ BODY_TEMPERATURE = RecordMapping(
     time=_PERIOD_START,
     end_time=iso_local_expr("end_time").dt.replace_time_zone("UTC"),
     tz_offset_s=pl.col("_offset_s"),
+    offset="utc",
     fields=(),
     rows=_temperature_rows,
     ignored={

@@ -61,6 +61,7 @@ ACTIVITIES = RecordMapping(
     time=iso_local_expr("start_time").dt.replace_time_zone("UTC"),
     derived={"end_time": pl.col("time") + pl.duration(days=1)},
     tz_offset_s=pl.lit(0),
+    offset="day",
     fields=(
         Field("steps", "steps", "{steps}"),
         Field("calories", "total_energy", "kcal"),
@@ -128,6 +129,7 @@ NIGHTLY_RECHARGE = RecordMapping(
     end_time=pl.coalesce("_sleep_end", local_midnight("date")),
     time_field="date",
     tz_offset_s=pl.col("_offset_s"),
+    offset="wall",
     fields=(
         Field("heart_rate_variability_avg", "sleep_average_hrv_rmssd", "ms", at="end"),
         Field("breathing_rate_avg", "sleep_respiratory_rate", "/min", at="end"),
@@ -149,7 +151,8 @@ PHYSICAL_INFO = RecordMapping(
     paths={"modified": S, "created": S, "maximum_heart_rate": F, "maximum-heart-rate": F,
            "vo2_max": F, "vo2-max": F},
     time=iso_utc_expr(pl.coalesce("modified", "created")),
-    tz_offset_s=pl.lit(0),
+    tz_offset_s=pl.lit(None, pl.Int32),  # UTC: the person's zone gives the local day
+    offset="utc",
     keep=pl.coalesce("modified", "created").is_not_null(),
     derived={"max_hr": pl.coalesce("maximum_heart_rate", "maximum-heart-rate"),
              "vo2": pl.coalesce("vo2_max", "vo2-max")},

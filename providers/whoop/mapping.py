@@ -123,6 +123,7 @@ BODY = RecordMapping(
     # The body measurement carries no time: it is dated by the day it was pulled.
     time=pl.col("_day").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
     tz_offset_s=pl.lit(0),
+    offset="day",
     fields=(
         Field("height_meter", "height", "m"),
         Field("weight_kilogram", "weight", "kg"),

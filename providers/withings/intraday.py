@@ -67,8 +67,9 @@ def _prepare(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
                              check_sortedness=False)  # sorted by day; by-groups follow
     missing = joined.filter(pl.col("timezone").is_null()).height
     if missing:
-        log.info("withings intraday: %d documents without a zoned record nearby: UTC", missing)
-    return joined.with_columns(pl.col("timezone").fill_null("UTC")).lazy()
+        log.info("withings intraday: %d documents without a zoned record nearby: the "
+                 "person's time zone gives their offsets", missing)
+    return joined.lazy()
 
 
 def offset_in_zone(anchor: pl.Expr, zones: list[str]) -> pl.Expr:
@@ -116,7 +117,9 @@ INTRADAY = RecordMapping(
     # the zone comes from the user's zoned records near in date: in the batch, else stored
     anchors=Anchors(_ZONED, days=ZONE_SEARCH_DAYS),
     time=epoch_utc_expr("startdate"),
-    tz_offset_s=pl.lit(0),  # rows carry each sample's own offset
+    # rows carry each sample's own offset; without a zoned record nearby, the person's zone
+    tz_offset_s=pl.when(pl.col("timezone").is_not_null()).then(pl.lit(0)),
+    offset="utc",
     fields=(),
     rows=_rows,
     ignored={

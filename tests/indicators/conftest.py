@@ -34,6 +34,7 @@ def build_values(*rows: dict[str, Any]) -> pl.DataFrame:
                 "unit": CATALOGUE[indicator].unit if indicator in CATALOGUE else "1",
                 "source": "garmin",
                 "record_id": f"r{number}",
+                "offset_source": "vendor",
             }
             | row
         )

@@ -21,8 +21,8 @@ from fastapi.staticfiles import StaticFiles
 
 ASSETS_URL = "/docs-assets"
 ASSET_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png")
-# Where `GET /` leads (the web app may point it at itself).
-LANDING_PAGE = "/docs"
+# Where `GET /` leads: the web app for people (the API reference is at /docs).
+LANDING_PAGE = "/app"
 
 
 def assets_dir() -> Path:

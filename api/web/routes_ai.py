@@ -27,7 +27,7 @@ router = APIRouter(prefix="/app/ai", route_class=WebRoute, include_in_schema=Fal
 
 def mcp_url(request: Request, state: StateDep, secret: str) -> str:
     base = state.api.public_url or str(request.base_url)
-    return f"{base.rstrip('/')}/mcp/u/{secret}"
+    return links.secret_url(base, secret)
 
 
 def client_configs(url: str) -> list[dict[str, str]]:

@@ -15,12 +15,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep, StateDep
 from api.errors import InvalidRequestError, NotFoundError
-from api.schemas.health import Resolution
+from api.schemas.health import Resolution, SeriesPoint
 from api.services.deletion import delete_health_data
 from api.services.export import Dataset, ExportFormat, check_export, csv_chunks, parquet_bytes
 from api.services.series import read_series
 from api.services.summaries import read_daily_summaries
-from api.web.charts import Point, svg_chart
+from api.web.charts import ChartKind, Point, svg_chart
 from api.web.deps import FormDep, VisitorDep, field
 from api.web.render import WebRoute, redirect, render, secure
 from indicators import CATALOGUE, Rollup
@@ -37,7 +37,7 @@ MAX_POINTS = 20_000
 MAX_RANGE_DAYS = {Resolution.DAY: 3660, Resolution.HOUR: 92, Resolution.RAW: 14}
 
 
-def kind_of(indicator: str) -> str:
+def kind_of(indicator: str) -> ChartKind:
     return "bar" if CATALOGUE[indicator].rollup is Rollup.SUM else "line"
 
 
@@ -74,8 +74,7 @@ def dashboard(request: Request, visitor: VisitorDep, session: SessionDep) -> Res
                 "id": indicator, "name": meta.name, "unit": meta.unit, "latest": latest,
                 "sources": sources, "key": indicator in KEY_INDICATORS,
                 "chart": svg_chart([Point(r.day, r.value) for r in rows], title=meta.name,
-                                   unit=meta.unit, kind=kind_of(indicator),  # type: ignore[arg-type]
-                                   compact=True)})
+                                   unit=meta.unit, kind=kind_of(indicator), compact=True)})
     return render(request, "dashboard.html", user=visitor.user, csrf=visitor.csrf, cards=cards,
                   last=last, days=DASHBOARD_DAYS)
 
@@ -118,7 +117,7 @@ def indicator_page(indicator: str, request: Request, visitor: VisitorDep, sessio
     if (end_day - start_day).days + 1 > MAX_RANGE_DAYS[res]:
         errors["start"] = f"at most {MAX_RANGE_DAYS[res]} days at {res.value} resolution"
         start_day = end_day - timedelta(days=MAX_RANGE_DAYS[res] - 1)
-    points = []
+    points: list[SeriesPoint] = []
     cursor: str | None = None
     sources = [source[:100]] if source else None
     while len(points) < MAX_POINTS:
@@ -137,7 +136,7 @@ def indicator_page(indicator: str, request: Request, visitor: VisitorDep, sessio
             series[p.source].append(Point(at, p.value))
     charts = [{"source": s, "chart": svg_chart(sorted(v, key=lambda q: str(q.at)),
                                                 title=f"{meta.name}, {s}", unit=meta.unit,
-                                                kind=kind_of(indicator)),  # type: ignore[arg-type]
+                                                kind=kind_of(indicator)),
                "count": len(v)} for s, v in sorted(series.items())]
     return render(request, "indicator.html", user=visitor.user, csrf=visitor.csrf, meta=meta,
                   charts=charts, points=points[:500], total=len(points), errors=errors,

@@ -50,11 +50,12 @@ def devices_page(request: Request, visitor: VisitorDep, state: StateDep,
                  revoked: str = "") -> Response:
     """Every provider with its state for this person, and what can be done with it."""
     linked = {c.provider: c for c in providers.list_connections(session, visitor.user.id)}
-    rows = [{"provider": p, "connection": linked.get(p.slug)}
-            for p in providers.list_providers(state)]
+    known = providers.list_providers(state)
+    rows = [{"provider": p, "connection": linked.get(p.slug)} for p in known]
     return render(request, "devices.html", user=visitor.user, csrf=visitor.csrf, rows=rows,
-                  welcome=bool(welcome), unlinked=unlinked if unlinked in linked or unlinked
-                  in {r["provider"].slug for r in rows} else "", revoked=revoked == "1")
+                  welcome=bool(welcome),
+                  unlinked=unlinked if unlinked in {p.slug for p in known} else "",
+                  revoked=revoked == "1")
 
 
 @router.post("/{slug}/link")

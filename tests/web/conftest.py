@@ -19,14 +19,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from mirobody_assets.settings import Settings, get_settings
 from providers.registry import ProviderRegistry
-from providers.sandbox import SandboxCloud, SandboxServer
-from tests.web.pages import SANDBOX_TODAY, Browser, web_api_settings
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxCloud(today=SANDBOX_TODAY)) as server:
-        yield server
+from providers.sandbox import SandboxServer
+from tests.web.pages import Browser, web_api_settings
 
 
 @pytest.fixture(scope="session")

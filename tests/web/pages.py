@@ -15,7 +15,6 @@ from api.config import ApiSettings
 from mirobody_assets.settings import get_settings
 
 PASSWORD = "correct horse battery staple"
-SANDBOX_TODAY = date(2025, 2, 20)
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -27,7 +27,8 @@ from mirobody_assets.settings import Settings
 from providers.registry import ProviderRegistry
 from providers.sandbox import SandboxServer
 from tests.support.live import free_port, serving
-from tests.web.pages import PASSWORD, SANDBOX_TODAY, web_api_settings
+from tests.support.sandbox import SANDBOX_TODAY
+from tests.web.pages import PASSWORD, web_api_settings
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -266,6 +267,11 @@ def test_one_person_never_sees_anothers_pages(chrome: Callable[[], Any], live: s
     # The session cookie is out of reach of scripts (HttpOnly).
     assert second.execute_script("return document.cookie") == ""
     shot(second, shots, "isolation-second")
+    second.set_window_size(390, 844)  # a phone: nothing wider than the screen
+    second.get(live + "/app/devices")
+    assert second.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")
+    shot(second, shots, "phone-devices")
     second.find_element(By.CSS_SELECTOR, "form.signout button").click()
     wait_for(lambda: "/app/signin" in second.current_url, "the sign-in page")
     second.get(live + "/app/ai")

@@ -13,6 +13,18 @@ from sqlalchemy import Engine, text
 from tests.web.pages import PASSWORD, Browser
 
 
+def test_the_root_leads_to_the_app_and_its_files_are_served(browser: Browser) -> None:
+    root = browser.get("/")
+    assert root.status_code == 307 and root.headers["location"] == "/app"
+    css = browser.get("/app/static/app.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert browser.get("/app/static/app.js").headers["content-type"].startswith(
+        "text/javascript")
+    for hidden in ("/app/static/..%2F__init__.py", "/app/static/.hidden.css",
+                   "/app/static/nothing.css"):
+        assert browser.get(hidden).status_code == 404, hidden
+
+
 def test_pages_redirect_to_sign_in_when_signed_out(browser: Browser) -> None:
     for path in ("/app", "/app/devices", "/app/data", "/app/ai", "/app/account",
                  "/app/indicators/steps"):

@@ -20,7 +20,7 @@ from indicators.aggregate import daily_summary as aggregate_daily
 from indicators.quarantine import quarantine_counts
 from indicators.schemas import DailySummarySchema, IndicatorValueSchema
 from mirobody_assets import ingest, remote
-from mirobody_assets.storage import raw_store, serving
+from mirobody_assets.storage import raw_store, serving, timezones
 from mirobody_assets.storage.facts import FactStore, partition_months
 from mirobody_assets.storage.sync_requests import request_retries
 from mirobody_assets.storage.user_locks import live_rows, lock_months
@@ -49,7 +49,8 @@ def normalise_chunk(engine: Engine, registry: ProviderRegistry, facts: FactStore
     users = chunk["user_id"].unique().to_list()
     with engine.connect() as conn:
         raw = raw_store.load_latest_raw(conn, users, chunk["day"].unique().to_list())
-        result = ingest.normalise(registry, raw, partial(raw_store.load_anchor_records, conn))
+        result = ingest.normalise(registry, raw, partial(raw_store.load_anchor_records, conn),
+                                  partial(learned_zones, engine))
     IndicatorValueSchema.validate(result.values)
     failed = ingest.failed_partitions(result, chunk)
     # Records that did not format keep their stored values (no delete without its
@@ -70,6 +71,14 @@ def normalise_chunk(engine: Engine, registry: ProviderRegistry, facts: FactStore
     report.records.update(result.records.get_column("reason").to_list())
     report.failures += failed
     report.sample = result.values if report.sample is None else report.sample
+
+
+def learned_zones(engine: Engine, rows: pl.DataFrame) -> pl.DataFrame:
+    """The zone histories of the rows' users, after learning from their vendors' offsets."""
+    with engine.begin() as conn:
+        live = live_rows(conn, rows)  # nothing is learned for accounts deleted meanwhile
+        users = live.get_column("user_id").unique().to_list()
+        return timezones.learn_zones(conn, live, timezones.load_zones(conn, users))
 
 
 def summarise_chunk(engine: Engine, facts: FactStore, chunk: pl.DataFrame

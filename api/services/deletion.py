@@ -1,6 +1,7 @@
-"""Deleting a user's data everywhere it lives: Postgres serving tables, the warehouse's
-per-user Parquet files (the DuckDB file holds only views over them), and with the account
-also the vendor grants, tokens and login sessions."""
+"""Deleting a user's data everywhere it lives: Postgres serving tables, the fact table's and
+the warehouse's per-user Parquet files (the DuckDB file holds only views over them), and with
+the account also its row of the warehouse's users file, the vendor grants, tokens and login
+sessions."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from sqlalchemy.orm import Session
 from api.schemas.deletion import DeletionReport
 from api.state import AppState
 from mirobody_assets.storage.auth_models import RefreshToken
+from mirobody_assets.storage.facts import fact_store
 from mirobody_assets.storage.models import (
     ChatSession,
     DailySummary,
-    IndicatorValue,
     ProviderConnection,
     QuarantinedValue,
     RawRecord,
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 # Health data, in a deletion order that never trips a foreign key.
 _DATA_TABLES = (
-    ("indicator_values", IndicatorValue.__table__, IndicatorValue.user_id),
     ("daily_summary", DailySummary.__table__, DailySummary.user_id),
     ("quarantined_values", QuarantinedValue.__table__, QuarantinedValue.partition_user),
     ("raw_records", RawRecord.__table__, RawRecord.user_id),
@@ -52,11 +52,19 @@ def _delete_rows(session: Session, user_id: uuid.UUID, tables: tuple) -> dict[st
     return counts
 
 
-def _delete_warehouse(state: AppState, user_id: uuid.UUID) -> tuple[int, str]:
+def _delete_warehouse(state: AppState, user_id: uuid.UUID, account: bool = False
+                      ) -> tuple[int, str]:
+    """Remove the user's fact files and warehouse files (and, with the account, its row of
+    the warehouse's users file); (files removed, status)."""
     settings = state.settings
     warehouse = Warehouse(settings.warehouse_path, settings.data_dir / "parquet")
     try:
-        removed = warehouse.delete_user(str(user_id))
+        # The fact files normally sit inside the warehouse folder; removing them first keeps
+        # a store configured elsewhere covered too (and counts each file once).
+        removed = fact_store(settings.data_dir).delete_user(str(user_id))
+        removed += warehouse.delete_user(str(user_id))
+        if account:
+            warehouse.forget_user(str(user_id))
     except OSError as exc:
         log.error("warehouse deletion failed for a user: %s", type(exc).__name__,
                   extra={"user_id": str(user_id)})
@@ -86,7 +94,7 @@ def delete_account(state: AppState, session: Session, user: User,
     counts = _delete_rows(session, user_id, _DATA_TABLES + _ACCOUNT_TABLES)
     counts["users"] = cast("CursorResult[Any]",
                            session.execute(delete(User).where(User.id == user_id))).rowcount
-    files, status = _delete_warehouse(state, user_id)
+    files, status = _delete_warehouse(state, user_id, account=True)
     session.commit()
     state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))
     log.info("account deleted", extra={"user_id": str(user_id)})

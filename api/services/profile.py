@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import polars as pl
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.schemas.health import DayCoverage, DeviceSummary, HealthProfile, LatestValue
 from indicators import CATALOGUE
+from mirobody_assets.storage.facts import facts_of
 from mirobody_assets.storage.models import User
 
-# One index probe per catalogue indicator (user_id, indicator, time): fast for any data size.
-_LATEST = """SELECT l.indicator, l.value, l.unit, l.time, l.source
-             FROM unnest(CAST(:ids AS text[])) AS i(id)
-             CROSS JOIN LATERAL (
-                SELECT indicator, value, unit, time, source FROM indicator_values
-                WHERE user_id = :user AND indicator = i.id ORDER BY time DESC LIMIT 1) AS l
-             ORDER BY l.indicator"""
+
+def latest_values(session: Session, user: User) -> list[LatestValue]:
+    """The latest value of every catalogue indicator the person has, from their fact files
+    (only the columns needed are read)."""
+    latest = (facts_of(session).scan_all(str(user.id))
+              .select("indicator", "value", "unit", "time", "source")
+              .filter(pl.col("indicator").is_in(sorted(CATALOGUE)))
+              .sort("time", "source").group_by("indicator").last().sort("indicator").collect())
+    return [LatestValue.model_validate(row) for row in latest.iter_rows(named=True)]
 
 
 def read_profile(session: Session, user: User, days: int) -> HealthProfile:
@@ -29,8 +33,7 @@ def read_profile(session: Session, user: User, days: int) -> HealthProfile:
             "SELECT provider, status, last_success_at FROM provider_connections "
             "WHERE user_id = :user ORDER BY provider"), params)
     ]
-    latest = [LatestValue.model_validate(dict(r)) for r in session.execute(
-        text(_LATEST), params | {"ids": sorted(CATALOGUE)}).mappings()]
+    latest = latest_values(session, user)
     first, last = session.execute(text(
         "SELECT min(day), max(day) FROM daily_summary WHERE user_id = :user"), params).one()
     since = (last or datetime.now(UTC).date()) - timedelta(days=days - 1)

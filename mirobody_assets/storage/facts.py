@@ -16,10 +16,12 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
 
 from indicators.aggregate import local_day
 from indicators.frames import INDICATOR_VALUE_COLUMNS, INDICATOR_VALUE_KEY
@@ -32,6 +34,10 @@ _MONTH = pl.col("day").dt.strftime("%Y-%m").alias("month")
 def with_local_day(values: pl.DataFrame) -> pl.DataFrame:
     """The values plus their user's local `day` (the partition they belong to)."""
     return values.with_columns(day=local_day())
+
+
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 def months_between(first: date, last: date) -> list[str]:
@@ -76,18 +82,18 @@ class FactStore:
     def scan_user(self, user_id: str, first_day: date, last_day: date) -> pl.LazyFrame:
         """One user's values of local days first_day..last_day (with `day`), lazily: only the
         month files of those days are opened; filters on it reach the Parquet reader."""
-        files = self._existing((str(user_id), m) for m in months_between(first_day, last_day))
+        first, last = _month(first_day), _month(last_day)
+        files = [f for f in self.user_files(user_id) if first <= f.stem <= last]
         if not files:
             return pl.LazyFrame(schema=FACT_COLUMNS)
-        return _scan(files).filter(
-            pl.col("day").is_between(first_day, last_day))
+        return _scan(files).filter(pl.col("day").is_between(first_day, last_day))
 
-    def scan_user_times(self, user_id: str, start: object, end: object) -> pl.LazyFrame:
+    def scan_user_times(self, user_id: str, start: datetime, end: datetime) -> pl.LazyFrame:
         """One user's values whose UTC `time` lies in [start, end): the files of the local
         days around it (a local day is at most 14 h from UTC; sleep counts on its end)."""
-        assert hasattr(start, "date") and hasattr(end, "date")
-        first = start.date() - timedelta(days=2)  # type: ignore[attr-defined]
-        last = end.date() + timedelta(days=2)  # type: ignore[attr-defined]
+        margin = timedelta(days=2)
+        first = start.date() - margin if start.date() > date.min + margin else date.min
+        last = end.date() + margin if end.date() < date.max - margin else date.max
         return self.scan_user(user_id, first, last).filter(
             (pl.col("time") >= start) & (pl.col("time") < end))
 
@@ -99,6 +105,11 @@ class FactStore:
             return pl.LazyFrame(schema=FACT_COLUMNS)
         return _scan(files).filter(
             pl.col("day").is_between(first_day, last_day))
+
+    def scan_all(self, user_id: str) -> pl.LazyFrame:
+        """Every stored value of one user (with `day`), lazily."""
+        files = self.user_files(user_id)
+        return _scan(files) if files else pl.LazyFrame(schema=FACT_COLUMNS)
 
     def user_files(self, user_id: str) -> list[Path]:
         folder = self.root / str(user_id)
@@ -115,8 +126,10 @@ class FactStore:
         are (over a new value of the same key), so that nothing is deleted without its
         replacement. The caller holds the writer lock of every month file touched."""
         parts = parts.select(pl.col("user_id").cast(pl.String), "day")
-        fresh = (with_local_day(values.select(list(INDICATOR_VALUE_COLUMNS)))
-                 .join(parts, on=["user_id", "day"], how="semi")
+        # Rows that carry their day already (moved from elsewhere) keep it.
+        dated = (values.select(list(FACT_COLUMNS)) if "day" in values.columns
+                 else with_local_day(values.select(list(INDICATOR_VALUE_COLUMNS))))
+        fresh = (dated.join(parts, on=["user_id", "day"], how="semi")
                  .with_columns(_MONTH).partition_by(["user_id", "month"], as_dict=True))
         rows = files = 0
         for (user, month), group in parts.with_columns(_MONTH).group_by(
@@ -200,3 +213,23 @@ def fact_store(data_dir: Path) -> FactStore:
     """The fact files of a deployment: `<data_dir>/parquet/indicator_values`, the folder the
     warehouse's `indicator_values` view reads."""
     return FactStore(Path(data_dir) / "parquet" / "indicator_values")
+
+
+_OPTION = "mirobody_facts"
+
+
+def bind_facts(engine: Engine, store: FactStore) -> Engine:
+    """Let readers that hold a session or an engine of this database find its fact files
+    (an engine execution option: every session and connection of the engine carries it)."""
+    engine.update_execution_options(**{_OPTION: store})
+    return engine
+
+
+def facts_of(bind: Engine | Connection | Session) -> FactStore:
+    """The fact files bound to this engine (see `bind_facts`)."""
+    if isinstance(bind, Session):
+        bind = bind.get_bind()
+    store = bind.get_execution_options().get(_OPTION)
+    if not isinstance(store, FactStore):
+        raise RuntimeError("no fact store bound to this engine: call facts.bind_facts")
+    return store

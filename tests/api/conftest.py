@@ -25,6 +25,7 @@ from api.config import ApiSettings
 from mirobody_assets.settings import Settings, get_settings
 from providers.registry import ProviderRegistry
 from providers.sandbox import SandboxServer
+from tests.support.facts import write_values
 
 PASSWORD = "correct horse battery staple"
 
@@ -103,7 +104,7 @@ def account(register: Callable[..., Account]) -> Account:
     return register()
 
 
-def seed_user_data(engine: Engine, user_id: str, days: int = 3,
+def seed_user_data(engine: Engine, data_dir: Path, user_id: str, days: int = 3,
                    first: date = date(2025, 1, 1)) -> None:
     """Heart rate every 30 min from two sources, daily steps and summaries, raw records and a
     WHOOP connection for `user_id`, starting at `first` (UTC days)."""
@@ -126,11 +127,8 @@ def seed_user_data(engine: Engine, user_id: str, days: int = 3,
                       {"user": user_id, "indicator": "heart_rate", "day": day, "value": 65.0,
                        "unit": "/min", "source": "whoop", "n": 48,
                        "sources": "whoop,garmin.fenix7"}]
+    write_values(data_dir, user_id, values)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO indicator_values (user_id, indicator, source, time, end_time, day, "
-            "value, unit) VALUES (:user, :indicator, :source, :time, :end, :day, :value, :unit)"
-        ), values)
         conn.execute(text(
             "INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,"
             " sources) VALUES (:user, :indicator, :day, :value, :unit, :source, :n, :sources)"
@@ -148,17 +146,17 @@ def seed_user_data(engine: Engine, user_id: str, days: int = 3,
 
 
 @pytest.fixture(scope="session")
-def seeded(register: Callable[..., Account], engine: Engine) -> Account:
+def seeded(register: Callable[..., Account], engine: Engine, settings: Settings) -> Account:
     """A user with three days of data (2025-01-01..03), shared by read-only tests."""
     account = register("seeded")
-    seed_user_data(engine, account.id)
+    seed_user_data(engine, settings.data_dir, account.id)
     return account
 
 
 @pytest.fixture(scope="session")
-def seed(engine: Engine) -> Callable[..., None]:
+def seed(engine: Engine, settings: Settings) -> Callable[..., None]:
     """`seed_user_data` as a fixture (conftest modules are not importable in importlib mode)."""
-    return lambda user_id, **kw: seed_user_data(engine, user_id, **kw)
+    return lambda user_id, **kw: seed_user_data(engine, settings.data_dir, user_id, **kw)
 
 
 def _consent(url: str, person: str) -> str:

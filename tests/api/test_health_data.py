@@ -165,20 +165,20 @@ def test_profile_shows_devices_latest_values_and_coverage(api_client: TestClient
 
 
 def test_last_and_duration_weighted_rollups_per_day(api_client: TestClient,
-                                                    register: Any, engine: Any) -> None:
-    from sqlalchemy import text
+                                                    register: Any, settings: Any) -> None:
+    from datetime import date, datetime
+
+    from tests.support.facts import write_values
 
     account = register()
     rows = [("user_max_heart_rate", "2025-03-01T08:00:00Z", None, 180.0),
             ("user_max_heart_rate", "2025-03-01T20:00:00Z", None, 185.0),
             ("workout_average_heart_rate", "2025-03-01T08:00:00Z", "2025-03-01T09:00:00Z", 120.0),
             ("workout_average_heart_rate", "2025-03-01T18:00:00Z", "2025-03-01T18:20:00Z", 160.0)]
-    with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO indicator_values (user_id, indicator, source, time, end_time, day, "
-            "value, unit) VALUES (:u, :i, 'whoop', CAST(:t AS timestamptz), "
-            "CAST(:e AS timestamptz), '2025-03-01', :v, '/min')"),
-            [{"u": account.id, "i": i, "t": t, "e": e, "v": v} for i, t, e, v in rows])
+    write_values(settings.data_dir, account.id, [
+        {"indicator": i, "source": "whoop", "time": datetime.fromisoformat(t),
+         "end": datetime.fromisoformat(e) if e else None, "day": date(2025, 3, 1), "value": v,
+         "unit": "/min"} for i, t, e, v in rows])
     daily = api_client.get("/v1/series", headers=account.headers, params={
         "indicator": ["user_max_heart_rate", "workout_average_heart_rate"], "resolution": "day",
         "source": "whoop", "start": "2025-03-01T00:00:00Z",

@@ -10,15 +10,19 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from mirobody_assets.storage.facts import fact_store
+
 RANGE = {"start": "2025-01-01T00:00:00Z", "end": "2025-01-04T00:00:00Z"}
 
 
-def _counts(engine: Engine, user_id: str) -> dict[str, int]:
+def _counts(engine: Engine, settings: Any, user_id: str) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT count(*) FROM {t} WHERE user_id = :u"),
-                                {"u": user_id}).scalar_one()
-                for t in ("indicator_values", "daily_summary", "raw_records",
-                          "provider_connections", "sync_requests")}
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t} WHERE user_id = :u"),
+                                  {"u": user_id}).scalar_one()
+                  for t in ("daily_summary", "raw_records", "provider_connections",
+                            "sync_requests")}
+    facts = fact_store(settings.data_dir).scan_all(user_id).collect()
+    return counts | {"indicator_values": facts.height}
 
 
 def test_no_route_takes_a_user_id_from_the_caller(app: Any) -> None:
@@ -31,12 +35,13 @@ def test_no_route_takes_a_user_id_from_the_caller(app: Any) -> None:
 
 def test_another_user_sees_and_changes_nothing_of_alices_data(
         api_client: TestClient, register: Callable[..., Any], seed: Any, link_whoop: Any,
-        engine: Engine) -> None:
+        engine: Engine, settings: Any) -> None:
     alice, bob = register("alice"), register("bob")
     seed(alice.id)
     link_whoop(alice)
     request_id = api_client.post("/v1/sync-requests", json={}, headers=alice.headers).json()["id"]
-    before = _counts(engine, alice.id)
+    before = _counts(engine, settings, alice.id)
+    assert before["indicator_values"] == 3 * 97
     h = bob.headers
 
     series = api_client.get("/v1/series", headers=h, params={
@@ -67,7 +72,7 @@ def test_another_user_sees_and_changes_nothing_of_alices_data(
     gone = api_client.delete("/v1/me", headers=h).json()
     assert gone["postgres"]["users"] == 1 and gone["vendor_revocations"] == {}
 
-    assert _counts(engine, alice.id) == before
+    assert _counts(engine, settings, alice.id) == before
     mine = api_client.get("/v1/series", headers=alice.headers,
                           params={"indicator": "steps", **RANGE}).json()
     assert len(mine["data"]) == 3

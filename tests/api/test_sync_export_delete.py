@@ -13,6 +13,8 @@ import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from mirobody_assets.storage.facts import fact_store
+
 
 def test_a_sync_request_is_recorded_pending_for_the_pipeline(
         api_client: TestClient, register: Callable[..., Any], seed: Any, engine: Engine) -> None:
@@ -97,7 +99,8 @@ def test_malformed_exports_are_refused(api_client: TestClient, seeded: Any) -> N
 
 
 def _parquet_file(settings: Any, user_id: str) -> Path:
-    path = Path(settings.data_dir) / "parquet" / "indicator_values" / user_id / "2025-01.parquet"
+    """A warehouse copy of the user's daily summaries (the fact files come from `seed`)."""
+    path = Path(settings.data_dir) / "parquet" / "daily_summary" / user_id / "2025-01.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     pl.DataFrame({"user_id": [user_id], "value": [1.0]}).write_parquet(path)
     return path
@@ -113,17 +116,14 @@ def test_deleting_my_data_empties_postgres_and_the_warehouse_but_keeps_the_accou
     report = api_client.delete("/v1/data", headers=account.headers)
     assert report.status_code == 200
     body = report.json()
-    assert body["postgres"]["indicator_values"] == 3 * 97
     assert body["postgres"]["daily_summary"] == 6 and body["postgres"]["raw_records"] == 3
-    assert body["warehouse_parquet_files"] == 1 and body["warehouse_status"] == "deleted"
+    # the fact file of January and the warehouse's daily-summary file
+    assert body["warehouse_parquet_files"] == 2 and body["warehouse_status"] == "deleted"
     assert body["account_deleted"] is False
     assert not mine.exists() and theirs.exists()
-    with engine.connect() as conn:
-        left = conn.execute(text("SELECT count(*) FROM indicator_values WHERE user_id = :u"),
-                            {"u": account.id}).scalar_one()
-        others = conn.execute(text("SELECT count(*) FROM indicator_values WHERE user_id = :u"),
-                              {"u": other.id}).scalar_one()
-    assert left == 0 and others == 3 * 97
+    facts = fact_store(settings.data_dir)
+    assert facts.user_files(account.id) == []
+    assert facts.scan_all(other.id).collect().height == 3 * 97
     assert api_client.get("/v1/me", headers=account.headers).status_code == 200
 
 
@@ -138,8 +138,9 @@ def test_deleting_my_account_removes_everything_and_the_token_stops_working(
     assert report["postgres"]["provider_connections"] == 1
     assert report["postgres"]["refresh_tokens"] == 1
     assert not parquet.exists()
+    assert fact_store(settings.data_dir).user_files(account.id) == []
     with engine.connect() as conn:
-        for table in ("indicator_values", "daily_summary", "raw_records",
+        for table in ("daily_summary", "raw_records",
                       "provider_connections", "sync_requests"):
             n = conn.execute(text(f"SELECT count(*) FROM {table} WHERE user_id = :u"),
                              {"u": account.id}).scalar_one()

@@ -7,13 +7,11 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 
-import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mirobody_assets.storage.models import IndicatorValue, RawRecord, User
+from mirobody_assets.storage.models import RawRecord, User
 from mirobody_assets.storage.redis_client import PrefixedRedis, make_redis
 
 
@@ -40,26 +38,17 @@ def test_raw_records_dedup_identical_content_on_conflict(engine: Engine) -> None
     assert stored == payload
 
 
-def test_indicator_values_natural_key_is_enforced(engine: Engine) -> None:
-    t = datetime(2026, 1, 1, 7, 0, tzinfo=UTC)
-    with pytest.raises(IntegrityError), Session(engine) as session, session.begin():
-        uid = _user(session)
-        for value in (60.0, 61.0):
-            session.add(IndicatorValue(user_id=uid, indicator="heart_rate", source="oura",
-                                       time=t, day=t.date(), value=value, unit="/min"))
-            session.flush()
-
-
 def test_deleting_a_user_cascades_to_their_data(engine: Engine) -> None:
     t = datetime(2026, 1, 1, 7, 0, tzinfo=UTC)
     with Session(engine) as session, session.begin():
         uid = _user(session)
-        session.add(IndicatorValue(user_id=uid, indicator="steps", source="garmin", time=t,
-                                   day=t.date(), value=1000.0, unit="{steps}"))
+        session.add(RawRecord(user_id=uid, provider="garmin", record_type="dailies",
+                              vendor_id="d1", content_hash="0" * 64, day=t.date(),
+                              payload={"steps": 1000}))
     with Session(engine) as session, session.begin():
         session.delete(session.get(User, uid))
     with Session(engine) as session:
-        left = session.scalar(select(func.count()).where(IndicatorValue.user_id == uid))
+        left = session.scalar(select(func.count()).where(RawRecord.user_id == uid))
     assert left == 0
 
 

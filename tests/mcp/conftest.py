@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -26,6 +27,7 @@ from api.mcp.server import build_server
 from api.state import AppState
 from mirobody_assets.settings import Settings
 from providers.registry import ProviderRegistry
+from tests.support.facts import write_values
 from tests.support.live import Account, free_port, live_settings, register_account, serving
 
 T = TypeVar("T")
@@ -85,8 +87,8 @@ def register(live: Live) -> Callable[[str], Account]:
     return make
 
 
-def seed_user_data(engine: Engine, user_id: str, days: int = 14, first: date = FIRST_DAY,
-                   steps_base: float = 1000.0) -> None:
+def seed_user_data(engine: Engine, data_dir: Path, user_id: str, days: int = 14,
+                   first: date = FIRST_DAY, steps_base: float = 1000.0) -> None:
     """Hourly heart rate from two sources, daily steps (steps_base + day index), resting heart
     rate and sleep summaries, and a WHOOP connection, for `days` UTC days from `first`."""
     values: list[dict[str, object]] = []
@@ -107,11 +109,8 @@ def seed_user_data(engine: Engine, user_id: str, days: int = 14, first: date = F
                                        ("resting_heart_rate", 50.0 + d % 3, "/min"),
                                        ("sleep_duration_asleep", 25200.0 + 60 * d, "s")):
             summaries.append({"indicator": indicator, "day": day, "value": value, "unit": unit})
+    write_values(data_dir, user_id, values)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO indicator_values (user_id, indicator, source, time, end_time, day, "
-            "value, unit) VALUES (:user, :indicator, :source, :time, :end, :day, :value, :unit)"
-        ), [v | {"user": user_id} for v in values])
         conn.execute(text(
             "INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,"
             " sources) VALUES (:user, :indicator, :day, :value, :unit, 'whoop', 1, 'whoop')"
@@ -123,18 +122,20 @@ def seed_user_data(engine: Engine, user_id: str, days: int = 14, first: date = F
 
 
 @pytest.fixture(scope="session")
-def alice(register: Callable[[str], Account], engine: Engine) -> Account:
+def alice(register: Callable[[str], Account], engine: Engine, mcp_settings: Settings
+          ) -> Account:
     """A user with 14 days of data (2025-01-01..14), steps 1000 + day index."""
     account = register("alice")
-    seed_user_data(engine, account.id)
+    seed_user_data(engine, mcp_settings.data_dir, account.id)
     return account
 
 
 @pytest.fixture(scope="session")
-def bob(register: Callable[[str], Account], engine: Engine) -> Account:
+def bob(register: Callable[[str], Account], engine: Engine, mcp_settings: Settings
+        ) -> Account:
     """Another user with 3 days of data, steps 90000 + day index (never seen by Alice)."""
     account = register("bob")
-    seed_user_data(engine, account.id, days=3, steps_base=90000.0)
+    seed_user_data(engine, mcp_settings.data_dir, account.id, days=3, steps_base=90000.0)
     return account
 
 

@@ -24,8 +24,11 @@ from tests.web.pages import Browser, web_api_settings
 def live_base(settings: Settings, registry: ProviderRegistry) -> Iterator[str]:
     """Another app on the same database and Redis, on a loopback port (the MCP client
     speaks real HTTP; the MCP session manager runs once per app)."""
-    app = create_app(settings, api_settings=web_api_settings(), registry=registry)
-    with serving(app, free_port()) as base:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(settings, api_settings=web_api_settings(public_url=base),
+                     registry=registry)
+    with serving(app, port):
         yield base
 
 
@@ -61,8 +64,9 @@ def test_a_url_from_the_page_lists_tools_until_revoked(live_base: str) -> None:
         browser = Browser(http)  # type: ignore[arg-type]
         browser.sign_up()
         created = browser.submit("/app/ai", "/app/ai/mcp-urls", {"name": "agent"})
-        secret = re.search(r"/mcp/u/(mcpk_[A-Za-z0-9_-]+)", created.text).group(1)
-        url = f"{base}/mcp/u/{secret}"
+        url = html.unescape(re.search(r'<code id="mcp-url">([^<]+)</code>',
+                                      created.text).group(1))
+        assert url.startswith(f"{base}/mcp/u/mcpk_")
         names = anyio.run(_tool_names, url)
         assert "get_user_health_profile" in names
         link_id = created.text.split('action="/app/ai/mcp-urls/')[1].split("/revoke")[0]

@@ -111,9 +111,10 @@ def finish_parse(conn: Connection, import_id: int, summary: dict[str, Any],
     conn.execute(text(
         "UPDATE apple_health_imports SET status = :s, summary = CAST(:summary AS jsonb), "
         "first_day = :f, last_day = :l, error = :e, file_path = NULL, "
-        "finished_at = CASE WHEN :s = 'failed' THEN now() END WHERE id = :i"),
-        {"s": status.value, "summary": json.dumps(summary), "f": first_day, "l": last_day,
-         "e": error, "i": import_id})
+        "finished_at = CASE WHEN :failed THEN now() END WHERE id = :i"),
+        {"s": status.value, "failed": status is ImportStatus.FAILED,
+         "summary": json.dumps(summary), "f": first_day, "l": last_day, "e": error,
+         "i": import_id})
 
 
 def parsed_imports(conn: Connection, limit: int = 20) -> list[ImportRow]:

@@ -1,7 +1,8 @@
 """Sleep analysis: HealthKit's sleep segments (in bed, asleep core/deep/REM/unspecified,
 awake) to nights.
 
-A document holds the segments of the nights that end on its day (segments from 18:00 local
+A document (with the parts later exports added to it) holds the segments of the nights that
+end on its day (segments from 18:00 local
 belong to the next day's night, see `export._day`). Each source's segments are joined into
 sessions (a gap over an hour starts a new one); the longest asleep session of the day is the
 night: its stage durations, time in bed (the in-bed segments, else the session's span) and
@@ -19,7 +20,8 @@ from providers.sleep_times import BEDTIME, WAKE_TIME, sleep_clock
 
 SESSION_GAP = pl.duration(hours=1)
 _STAGES = ("in_bed", "asleep", "core", "deep", "rem", "awake")
-_BY = ["user_id", "record_id", "source"]
+# A night's segments may sit in a day's document and in a part added by a later export.
+_BY = ["user_id", "_day", "source"]
 
 
 def _sessions(frame: pl.DataFrame) -> pl.DataFrame:
@@ -41,7 +43,7 @@ def _sessions(frame: pl.DataFrame) -> pl.DataFrame:
     stage_minutes = [pl.col("_minutes").filter(pl.col("_stage") == s).sum().alias(s)
                      for s in _STAGES]
     return segments.group_by([*_BY, "_session"]).agg(
-        pl.col("time").min(), pl.col("_end").max().alias("end_time"),
+        pl.col("record_id").min(), pl.col("time").min(), pl.col("_end").max().alias("end_time"),
         pl.col("tz_offset_s").sort_by("time").first(),
         pl.col("_end_offset").sort_by("_end").last(), *stage_minutes)
 
@@ -56,7 +58,7 @@ def _rows(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("in_bed") > 0).then(pl.col("in_bed")).otherwise(span).alias("_in_bed"),
     ).with_columns(
         (pl.col("_asleep").fill_null(0) * 100_000 + pl.col("_in_bed")).alias("_score"))
-    main = pl.col("_score") == pl.col("_score").max().over(["user_id", "record_id", "source"])
+    main = pl.col("_score") == pl.col("_score").max().over(_BY)
     nights = sessions.with_columns(main.alias("_main")).with_columns(
         **sleep_clock(["_asleep"], main=pl.col("_main"), end_offset_s=pl.col("_end_offset")))
     values = {

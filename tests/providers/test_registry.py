@@ -14,7 +14,7 @@ from providers.registry import ProviderRegistry, discover
 from providers.sandbox import SANDBOX_CREDENTIALS
 from tests.support.wheels import build_plugin_wheel, pip_install_target
 
-BUILT_INS = {"whoop", "garmin", "oura", "withings", "polar"}
+BUILT_INS = {"whoop", "garmin", "oura", "withings", "polar", "apple_health"}
 
 
 def test_built_in_providers_register_through_entry_points():
@@ -31,7 +31,8 @@ def test_a_provider_without_credentials_is_disabled_with_its_reason():
         registry.get("whoop")
     with pytest.raises(UnknownProviderError):
         registry.get("fitbit")
-    assert [p.slug for p in registry.enabled()] == ["oura"]
+    # Apple Health imports uploaded files: it needs no client credentials
+    assert [p.slug for p in registry.enabled()] == ["apple_health", "oura"]
 
 
 def test_provider_info_describes_each_provider():

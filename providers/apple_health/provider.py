@@ -36,8 +36,13 @@ class AppleHealthProvider(Provider):
     )
     default_urls: ClassVar[Mapping[str, str]] = {}
     mappings: ClassVar[Mapping[str, RecordMapping]] = MAPPINGS
-    # Best first, for the daily merge: the watch is worn, the phone is carried (it misses
-    # steps and counts some twice with the watch), then apps and devices writing to Health.
+    # The daily merge (providers.priorities): Health also holds what other vendors' apps
+    # write into it, so a vendor linked directly ranks first; Apple Health's own sources, best
+    # first: the watch is worn, the phone carried (it misses steps the watch counts), then
+    # the apps and devices writing to Health (apple_health.<sourceName>).
+    priority_ranks: ClassVar[Mapping[str, int]] = {
+        "*": 60, "sleep": 60, "recovery": 60, "body": 70, "blood_pressure": 30,
+        "temperature": 60}
     source_priorities: ClassVar[tuple[str, ...]] = ("apple_health.watch",
                                                     "apple_health.iphone")
 

@@ -79,6 +79,13 @@ class ZoneHistory:
                 found = entry
         return found[1], found[2]
 
+    def current(self, now: datetime) -> tuple[str, str]:
+        """(zone, source) in force at `now`: the latest entry that has begun in its own zone."""
+        for day, zone, source in reversed(self.entries):
+            if day <= now.astimezone(zoneinfo.ZoneInfo(zone)).date():
+                return zone, source
+        return self.entry_at(now.astimezone(UTC).date())
+
     def local_day(self, instant: datetime) -> date:
         """The person's calendar day of a UTC instant (the zone of its UTC date)."""
         zone, _ = self.entry_at(instant.astimezone(UTC).date())

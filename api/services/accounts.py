@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -23,7 +24,6 @@ from api.security import (
     new_refresh_token,
     weak_password_reason,
 )
-from api.services.sync import user_today
 from api.services.timezones import change_time_zone
 from api.state import AppState
 from mirobody_assets.storage.auth_models import RefreshToken
@@ -163,7 +163,8 @@ def update_user(session: Session, user: User, body: UserUpdate) -> User:
             setattr(user, name, value)
     session.commit()
     if zone is not None and zone != user.timezone:
-        change_time_zone(session, user, zone, user_today(user))
+        # from the person's today where they are now
+        change_time_zone(session, user, zone, datetime.now(zoneinfo.ZoneInfo(zone)).date())
     return user
 
 

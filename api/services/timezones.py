@@ -4,7 +4,7 @@ values take their offset from it (indicators.zones, mirobody_assets.storage.time
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -19,15 +19,15 @@ from providers.registry import zone_dependent_record_types
 log = logging.getLogger(__name__)
 
 
-def _public(history: ZoneHistory, today: date) -> TimeZonePublic:
-    zone, source = history.entry_at(today)
+def _public(history: ZoneHistory) -> TimeZonePublic:
+    zone, source = history.current(datetime.now(UTC))
     return TimeZonePublic(zone=zone, source=source, history=[
         TimeZoneEntry(effective_from=None if day <= timezones.ALWAYS else day, zone=z, source=s)
         for day, z, s in history.entries])
 
 
 def read_time_zone(session: Session, user: User) -> TimeZonePublic:
-    return _public(timezones.zone_history(session.connection(), str(user.id)), user_today(user))
+    return _public(timezones.zone_history(session.connection(), str(user.id)))
 
 
 def _changed_days(before: ZoneHistory, after: ZoneHistory, start: date, end: date) -> set[date]:
@@ -55,7 +55,7 @@ def change_time_zone(session: Session, user: User, zone: str,
     session.refresh(user)
     log.info("time zone changed", extra={"user_id": uid, "zone": zone,
                                          "days": len(days)})
-    public = _public(after, user_today(user))
+    public = _public(after)
     return TimeZoneChange(**public.model_dump(), rederive=[
         RederiveRequest(id=r.id, start_day=r.start_day, end_day=r.end_day)
         for r in requests if r is not None])

@@ -58,7 +58,7 @@ def _upsert(conn: Connection, user_id: str, day: date, zone: str, source: str) -
 def _sync_current(conn: Connection, user_id: str) -> None:
     """`users.timezone` follows the entry in force today (what 'today' means for the API)."""
     history = zone_history(conn, user_id)
-    zone, source = history.entry_at(datetime.now(UTC).date())
+    zone, source = history.current(datetime.now(UTC))
     if source != OffsetSource.DEFAULT:
         conn.execute(text("UPDATE users SET timezone = :z WHERE id = :u"),
                      {"z": zone, "u": uuid.UUID(user_id)})

@@ -8,9 +8,14 @@ import re
 from collections.abc import Callable
 
 import httpx
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.web.pages import Browser, consent_at_sandbox
+from api.app import create_app
+from mirobody_assets.settings import Settings
+from providers.registry import ProviderRegistry
+from providers.sandbox import SandboxServer
+from tests.web.pages import Browser, consent_at_sandbox, web_api_settings
 
 
 def start_link(browser: Browser, slug: str) -> str:
@@ -114,3 +119,20 @@ def test_reauthorise_and_unlink(browser: Browser, engine: Engine) -> None:
         gone.headers["location"]).text
     missing = browser.submit("/app/devices", "/app/devices/whoop/unlink", {})
     assert missing.status_code == 404 and "no whoop connection" in missing.text
+
+
+def test_a_disabled_provider_shows_why_and_cannot_be_linked(settings: Settings,
+                                                            sandbox: SandboxServer) -> None:
+    vendors = {k: v for k, v in sandbox.settings().items() if k != "polar"}
+    app = create_app(settings, api_settings=web_api_settings(),
+                     registry=ProviderRegistry.from_entry_points(vendors))
+    with TestClient(app, follow_redirects=False) as client:
+        browser = Browser(client)
+        browser.sign_up()
+        page = browser.get("/app/devices").text
+        card = page[page.index('id="provider-polar"'):]
+        card = card[:card.index("</li>")]
+        assert "Disabled on this installation:" in card
+        assert "/app/devices/polar/link" not in card
+        forced = browser.submit("/app/devices", "/app/devices/polar/link", {})
+        assert forced.status_code == 409 and "provider is disabled" in forced.text

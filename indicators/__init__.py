@@ -11,7 +11,7 @@ indicators up in the catalogue.
 - `aggregate`: daily_summary
 """
 
-from indicators.aggregate import DEFAULT_PRIORITIES, SourcePriorities, daily_summary
+from indicators.aggregate import SourcePriorities, daily_summary
 from indicators.catalogue import (
     CATALOGUE,
     Category,
@@ -65,7 +65,6 @@ from indicators.units import (
 __all__ = [
     "CATALOGUE",
     "DAILY_SUMMARY_COLUMNS",
-    "DEFAULT_PRIORITIES",
     "INDICATOR_VALUE_COLUMNS",
     "INDICATOR_VALUE_KEY",
     "QUARANTINE_REASONS",

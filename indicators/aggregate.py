@@ -14,27 +14,17 @@ import polars as pl
 
 from indicators.catalogue import CATALOGUE, catalogue_frame
 from indicators.frames import DAILY_SUMMARY_COLUMNS, DAILY_SUMMARY_KEY, INDICATOR_VALUE_COLUMNS
-from indicators.model import Category, DayAnchor, Rollup
+from indicators.model import DayAnchor, Rollup
 from indicators.quarantine import FrameContractError
 
 SourcePriorities = Mapping[str, Sequence[str]]
 """Keys: an indicator id, a category name, or "*" (the fallback); the most specific wins.
 Values: sources best first. A provider slug ("garmin") matches all its devices
-("garmin.fenix7"); an exact "provider.device" entry outranks its provider's entry."""
+("garmin.fenix7"); an exact "provider.device" entry outranks its provider's entry.
 
-# Declared defaults: the dedicated device for each domain first (a ring for sleep, a scale
-# for body composition, a watch for activity), then the rest.
-DEFAULT_PRIORITIES: SourcePriorities = {
-    # Garmin's 15-minute epochs (source garmin.epochs) re-count what its dailies total: the
-    # day's own total wins, even though the epochs have more rows (a missed epoch would
-    # otherwise make the day's sum silently low).
-    "*": ("garmin", "garmin.epochs", "polar", "oura", "whoop", "withings", "fitbit"),
-    Category.SLEEP.value: ("oura", "whoop", "garmin", "polar", "withings", "fitbit"),
-    Category.RECOVERY.value: ("whoop", "oura", "garmin", "polar"),
-    Category.BODY.value: ("withings", "garmin", "fitbit", "polar", "oura", "whoop"),
-    Category.BLOOD_PRESSURE.value: ("withings", "garmin"),
-    Category.TEMPERATURE.value: ("oura", "whoop", "withings", "garmin", "polar", "fitbit"),
-}
+This layer names no vendor: each provider declares where it ranks (its plugin metadata), and
+providers.priorities turns the installed providers' declarations, with the deployment's
+override, into this mapping."""
 
 _GROUP = ["user_id", "day", "indicator"]
 _UNRANKED = 1_000_000
@@ -44,7 +34,7 @@ _REQUIRED = ["user_id", "indicator", "time", "tz_offset_s", "value", "source"]
 
 def priority_table(priorities: SourcePriorities | None = None) -> pl.DataFrame:
     """The resolved priorities as rows (indicator, source, rank); lower rank wins."""
-    table = dict(DEFAULT_PRIORITIES if priorities is None else priorities)
+    table = dict(priorities or {})
     rows: dict[str, list[object]] = {"indicator": [], "source": [], "rank": []}
     for entry in CATALOGUE.values():
         order = table.get(entry.id, table.get(entry.category.value, table.get("*", ())))
@@ -162,10 +152,10 @@ def daily_summary(
 
     A row's local day is its UTC time shifted by its `tz_offset_s` (sleep: its end time).
     Within one source, the day's rows roll up by the catalogue's roll-up. Across sources,
-    the highest `priorities` entry wins (default DEFAULT_PRIORITIES); unlisted sources rank
-    last, then more rows win, then the alphabetically first source. `sources` lists every
-    source that had data for that day. Expects validated values (the `valid` frame of
-    `split_valid`); nulls and unknown indicators raise FrameContractError.
+    the highest `priorities` entry wins (none given: every source is unlisted); unlisted
+    sources rank last, then more rows win, then the alphabetically first source. `sources`
+    lists every source that had data for that day. Expects validated values (the `valid`
+    frame of `split_valid`); nulls and unknown indicators raise FrameContractError.
     """
     try:
         per_source = per_source_daily(values).collect()

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from indicators.aggregate import DEFAULT_PRIORITIES, SourcePriorities
+from indicators.aggregate import SourcePriorities
 from indicators.catalogue import CATALOGUE
 from indicators.model import DayAnchor, Rollup
 
@@ -62,7 +62,7 @@ def daily_summary_rows(
     rows: Iterable[Mapping[str, Any]], priorities: SourcePriorities | None = None
 ) -> list[dict[str, Any]]:
     """Row-by-row daily summary of indicator-value dicts; same output rows as daily_summary."""
-    table = DEFAULT_PRIORITIES if priorities is None else priorities
+    table = priorities or {}
     by_source: dict[tuple[str, date, str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         key = (row["user_id"], local_day(row), row["indicator"], row["source"])

@@ -16,6 +16,7 @@ from functools import partial
 import polars as pl
 from sqlalchemy import Engine
 
+from indicators.aggregate import SourcePriorities
 from indicators.aggregate import daily_summary as aggregate_daily
 from indicators.quarantine import quarantine_counts
 from indicators.schemas import DailySummarySchema, IndicatorValueSchema
@@ -81,10 +82,11 @@ def learned_zones(engine: Engine, rows: pl.DataFrame) -> pl.DataFrame:
         return timezones.learn_zones(conn, live, timezones.load_zones(conn, users))
 
 
-def summarise_chunk(engine: Engine, facts: FactStore, chunk: pl.DataFrame
-                    ) -> tuple[int, pl.DataFrame]:
-    """Roll the chunk's stored values up per local day and replace its daily summaries."""
-    summary = aggregate_daily(facts.read_partitions(chunk))
+def summarise_chunk(engine: Engine, facts: FactStore, chunk: pl.DataFrame,
+                    priorities: SourcePriorities) -> tuple[int, pl.DataFrame]:
+    """Roll the chunk's stored values up per local day and replace its daily summaries;
+    overlapping sources are merged by `priorities` (provider_config.source_priorities)."""
+    summary = aggregate_daily(facts.read_partitions(chunk), priorities)
     DailySummarySchema.validate(summary)
     with engine.begin() as conn:
         written = serving.replace_daily_summary(conn, summary, live_rows(conn, chunk))

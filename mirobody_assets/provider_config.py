@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from indicators.aggregate import SourcePriorities
 from mirobody_assets.settings import Settings
+from providers.priorities import installed_priorities
 from providers.registry import ProviderRegistry
 from providers.sandbox.credentials import SANDBOX_CREDENTIALS
 
@@ -27,3 +29,9 @@ def build_registry(settings: Settings) -> ProviderRegistry:
     for provider in registry.enabled():
         provider.policy = replace(provider.policy, timeout_s=settings.vendor_timeout_s)
     return registry
+
+
+def source_priorities(settings: Settings) -> SourcePriorities:
+    """The daily merge's source priorities: what the installed providers declare, with the
+    deployment's SOURCE_PRIORITIES overrides."""
+    return installed_priorities(settings.source_priorities)

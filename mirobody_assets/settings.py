@@ -95,6 +95,14 @@ class Settings(BaseSettings):
             '..., "base_url": optional}}. A provider without them is disabled.'
         ),
     )
+    source_priorities: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            'Overrides of the daily merge\'s source priorities as JSON, e.g. {"sleep": '
+            '["whoop", "oura"], "steps": ["garmin.fenix7", "garmin"]}: a key (indicator id, '
+            'category or "*") lists sources best first and replaces what the providers declare.'
+        ),
+    )
     sandbox_url: str | None = Field(
         default=None,
         description="Base URL of the sandbox vendor cloud; unconfigured providers point there.",

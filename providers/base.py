@@ -64,6 +64,13 @@ class Provider(ABC):
     info: ClassVar[ProviderInfo]
     default_urls: ClassVar[Mapping[str, str]]
     mappings: ClassVar[Mapping[str, RecordMapping]]
+    # Where this vendor ranks when several sources cover the same day (the daily merge,
+    # providers.priorities): a rank per catalogue category ("sleep", "body"...) and "*" for
+    # the rest; lower ranks win. A provider that declares nothing ranks after those that do.
+    priority_ranks: ClassVar[Mapping[str, int]] = {}
+    # This vendor's own sources best first ("garmin" before "garmin.epochs"); its other
+    # sources ("garmin.fenix7") rank with the bare slug, which follows the list if not in it.
+    source_priorities: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: ProviderSettings, *, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:

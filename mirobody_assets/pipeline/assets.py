@@ -28,6 +28,7 @@ from mirobody_assets.pipeline.apple_health import raw_apple_health
 from mirobody_assets.pipeline.metadata import column_schema, failures_metadata, frame_metadata
 from mirobody_assets.pipeline.partitions import PARTITIONS, context_partitions, user_chunks
 from mirobody_assets.pipeline.resources import MirobodyResource
+from mirobody_assets.provider_config import source_priorities
 from mirobody_assets.storage import raw_store
 from mirobody_assets.storage.sync_requests import request_retries
 from mirobody_assets.storage.user_locks import live_rows
@@ -134,8 +135,9 @@ def daily_summary(context: dg.AssetExecutionContext,
                   mirobody: MirobodyResource) -> dg.MaterializeResult:
     written = 0
     first: pl.DataFrame | None = None
+    priorities = source_priorities(mirobody.settings)
     for chunk in user_chunks(context_partitions(context), USERS_PER_CHUNK):
-        rows, summary = summarise_chunk(mirobody.engine, mirobody.facts, chunk)
+        rows, summary = summarise_chunk(mirobody.engine, mirobody.facts, chunk, priorities)
         written += rows
         first = summary if first is None else first
     return dg.MaterializeResult(metadata={

@@ -68,6 +68,12 @@ class GarminProvider(Provider):
         record_types=tuple(PUSH_KEYS.values()), supports_webhooks=True,
         webhook_auth=WebhookAuth.URL_SECRET,
     )
+    # A watch: first for activity and the "*" rest; its 15-minute epochs (garmin.epochs)
+    # re-count what its dailies total, so the day's own total wins over the epochs.
+    priority_ranks: ClassVar[Mapping[str, int]] = {
+        "*": 10, "sleep": 30, "recovery": 30, "body": 20, "blood_pressure": 20,
+        "temperature": 40}
+    source_priorities: ClassVar[tuple[str, ...]] = ("garmin", "garmin.epochs")
     # Garmin retries failed pushes; remember deliveries for a day.
     webhook_replay_window_s: ClassVar[float] = 86_400.0
     default_urls: ClassVar[Mapping[str, str]] = {

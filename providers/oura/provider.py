@@ -38,6 +38,9 @@ class OuraProvider(Provider):
                       "vO2_max", "daily_cardiovascular_age", "personal_info"),
         supports_webhooks=True,
     )
+    # A ring: first for sleep and skin temperature.
+    priority_ranks: ClassVar[Mapping[str, int]] = {
+        "*": 30, "sleep": 10, "recovery": 20, "body": 50, "temperature": 10}
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://cloud.ouraring.com/oauth/authorize",
         "token": "https://api.ouraring.com/oauth/token",

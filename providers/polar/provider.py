@@ -103,6 +103,9 @@ class PolarProvider(Provider):
         scopes=("accesslink.read_all",), record_types=tuple(_PATHS),
         supports_webhooks=True, has_refresh_token=False,
     )
+    # A watch: after Garmin for activity; its skin temperature after the ring and scale.
+    priority_ranks: ClassVar[Mapping[str, int]] = {
+        "*": 20, "sleep": 40, "recovery": 40, "body": 40, "temperature": 50}
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://flow.polar.com/oauth2/authorization",
         "token": "https://polarremote.com/v2/oauth2/token",

@@ -64,6 +64,9 @@ class WhoopProvider(Provider):
         record_types=("sleep", "recovery", "cycle", "workout", "body"),
         supports_webhooks=True,
     )
+    # A strap made for recovery: first there, second for sleep and temperature.
+    priority_ranks: ClassVar[Mapping[str, int]] = {
+        "*": 40, "sleep": 20, "recovery": 10, "body": 60, "temperature": 20}
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://api.prod.whoop.com/oauth/oauth2/auth",
         "token": "https://api.prod.whoop.com/oauth/oauth2/token",

@@ -78,6 +78,9 @@ class WithingsProvider(Provider):
         record_types=("measure", "activity", "sleep", "workouts", "intraday"),
         supports_webhooks=True, webhook_auth=WebhookAuth.URL_SECRET,
     )
+    # Scales and cuffs: first for body composition and blood pressure.
+    priority_ranks: ClassVar[Mapping[str, int]] = {
+        "*": 50, "sleep": 50, "body": 10, "blood_pressure": 10, "temperature": 30}
     # Withings retries a failed notification for about 5 hours: remember deliveries a day.
     webhook_replay_window_s: ClassVar[float] = 86_400.0
     default_urls: ClassVar[Mapping[str, str]] = {

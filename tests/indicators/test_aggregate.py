@@ -17,6 +17,13 @@ from indicators.schemas import DailySummarySchema
 
 ValuesBuilder = Callable[..., pl.DataFrame]
 DAY = date(2025, 3, 11)
+# A priority table as the providers declare one (providers.priorities builds the real one):
+# test data here, since this layer names no vendor of its own.
+PRIORITIES = {
+    "*": ("garmin", "garmin.epochs", "polar", "oura", "whoop", "withings"),
+    "sleep": ("oura", "whoop", "garmin", "polar", "withings"),
+    "body": ("withings", "garmin", "polar", "oura", "whoop"),
+}
 
 
 def one(summary: pl.DataFrame, indicator: str) -> dict[str, object]:
@@ -91,7 +98,7 @@ def test_a_night_of_sleep_counts_for_the_day_the_user_wakes_up(values: ValuesBui
     assert one(daily_summary(frame), "sleep_duration_deep")["day"] == DAY
 
 
-def test_sources_merge_by_the_default_priority_and_record_the_winner(values: ValuesBuilder) -> None:
+def test_sources_merge_by_the_given_priority_and_record_the_winner(values: ValuesBuilder) -> None:
     frame = values(
         {"indicator": "sleep_duration_deep", "value": 87.0, "source": "whoop", "minutes": 400},
         {"indicator": "sleep_duration_deep", "value": 82.0, "source": "oura", "minutes": 400},
@@ -99,7 +106,7 @@ def test_sources_merge_by_the_default_priority_and_record_the_winner(values: Val
         {"indicator": "steps", "value": 6_000.0, "source": "garmin.fenix7"},
         {"indicator": "steps", "value": 5_400.0, "source": "garmin.fenix7", "hours": 1},
     )
-    summary = daily_summary(frame)
+    summary = daily_summary(frame, PRIORITIES)
     sleep, steps = one(summary, "sleep_duration_deep"), one(summary, "steps")
     assert (sleep["source"], sleep["value"], sleep["sources"]) == ("oura", 82.0, "oura,whoop")
     assert (steps["source"], steps["value"], steps["n_values"]) == ("garmin.fenix7", 11_400.0, 2)
@@ -162,7 +169,7 @@ def test_garmin_daily_totals_outrank_its_15_minute_epochs(values: ValuesBuilder)
     epochs = [{"indicator": "steps", "value": 100.0, "source": "garmin.epochs", "hours": h / 4}
               for h in range(40)]  # the rest of the day's buckets never arrived
     frame = values({"indicator": "steps", "value": 9_600.0, "source": "garmin"}, *epochs)
-    steps = one(daily_summary(frame), "steps")
+    steps = one(daily_summary(frame, PRIORITIES), "steps")
     assert (steps["source"], steps["value"]) == ("garmin", 9_600.0)
     assert steps["sources"] == "garmin,garmin.epochs"
 
@@ -227,8 +234,8 @@ def test_vectorised_summary_agrees_with_the_row_by_row_reference(rows: list[dict
     frame = frame.unique(
         ["user_id", "indicator", "source", "time"], keep="first", maintain_order=True
     )
-    vectorised = daily_summary(frame).drop("unit").to_dicts()
-    reference = daily_summary_rows(frame.to_dicts())
+    vectorised = daily_summary(frame, PRIORITIES).drop("unit").to_dicts()
+    reference = daily_summary_rows(frame.to_dicts(), PRIORITIES)
     assert len(vectorised) == len(reference)
     for mine, theirs in zip(vectorised, reference, strict=True):
         value, expected = mine.pop("value"), theirs.pop("value")

@@ -1,6 +1,9 @@
 """Secret MCP URLs: create (the secret is returned once), list, revoke, resolve.
 
 Only the SHA-256 of a secret is stored. A URL acts for its owner until it is revoked.
+A URL reads `<base>/mcp/u/<secret>/mcp`: clients (MCP Inspector's CLI among them) pick the
+transport from how the URL ends, and one that does not end in `/mcp` had its path rewritten
+and its secret dropped. URLs handed out earlier, without the `/mcp` ending, keep working.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ SECRET_PREFIX = "mcpk_"  # noqa: S105 - a public marker, not a secret
 MAX_ACTIVE_LINKS = 20
 # last_used_at is written at most this often per link (not on every MCP message).
 TOUCH_EVERY = timedelta(minutes=1)
+
+
+def secret_url(base: str, secret: str) -> str:
+    """The URL an MCP client is given for a secret (ends in /mcp: streamable HTTP)."""
+    return f"{base.rstrip('/')}/mcp/u/{secret}/mcp"
 
 
 def hash_secret(secret: str) -> str:

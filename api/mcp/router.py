@@ -51,7 +51,7 @@ def create_mcp_url(body: McpUrlCreate, user: CurrentUser, session: SessionDep,
     row, secret = links.create_link(session, user.id, body.name)
     base = state.api.public_url or f"http://{state.settings.api_host}:{state.settings.api_port}"
     return McpUrlCreated(**McpUrlPublic.model_validate(row).model_dump(),
-                         url=f"{base.rstrip('/')}/mcp/u/{secret}")
+                         url=links.secret_url(base, secret))
 
 
 @router.get("", response_model=McpUrlsPublic)

@@ -146,11 +146,13 @@ class McpMount:
 
 
 def install_mcp(app: FastAPI, state_getter: Callable[[], AppState]) -> McpMount:
-    """Mount /mcp (Bearer token) and /mcp/u/{secret} (secret URL) on `app`; enter the
-    returned mount's `running()` in the app's lifespan after the state is built."""
+    """Mount /mcp (Bearer token) and /mcp/u/{secret}/mcp (secret URL; also without the /mcp
+    ending, as URLs were first handed out) on `app`; enter the returned mount's `running()` in
+    the app's lifespan after the state is built."""
     mount = McpMount(state_getter)
     app.router.routes.append(Route("/mcp", endpoint=mount, methods=HTTP_METHODS,
                                    include_in_schema=False))
-    app.router.routes.append(Route("/mcp/u/{secret}", endpoint=mount, methods=HTTP_METHODS,
-                                   include_in_schema=False))
+    for path in ("/mcp/u/{secret}/mcp", "/mcp/u/{secret}"):
+        app.router.routes.append(Route(path, endpoint=mount, methods=HTTP_METHODS,
+                                       include_in_schema=False))
     return mount

@@ -191,7 +191,8 @@ def test_secret_urls_are_created_listed_and_revoked(live: Any,
         listed = http.get("/v1/mcp/urls").json()
         assert [u["id"] for u in listed["data"]] == [created["id"]]
         assert "url" not in listed["data"][0]
-        assert url.rsplit("/", 1)[1] not in json.dumps(listed)
+        assert url.endswith("/mcp")  # clients pick streamable HTTP from the ending
+        assert url.split("/mcp/u/")[1].removesuffix("/mcp") not in json.dumps(listed)
         session = RawSession(url, VERSIONS[0], {})
         session.initialize()
         session.close()

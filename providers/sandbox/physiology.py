@@ -41,6 +41,10 @@ class Person:
 PERSONS: dict[str, Person] = {
     "ada": Person("ada", 3600, "Etc/GMT-1", 52.0, 62.0, 68.4, 1.71, 1480.0, 188, 46.0),
     "ben": Person("ben", -18000, "Etc/GMT+5", 58.0, 48.0, 82.1, 1.83, 1790.0, 181, 41.0),
+    # As far east of UTC as anyone lives (+14:00 all year): every local day differs from its
+    # UTC date for 14 hours of it.
+    "kai": Person("kai", 50400, "Pacific/Kiritimati", 55.0, 58.0, 74.0, 1.76, 1620.0, 186,
+                  44.0),
 }
 
 

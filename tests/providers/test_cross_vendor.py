@@ -6,6 +6,7 @@ the day it mostly covers, since WHOOP cycles start at sleep onset) and samples p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import polars as pl
@@ -14,6 +15,7 @@ import pytest
 from indicators.catalogue import CATALOGUE
 from indicators.model import DayAnchor, Kind
 from indicators.timeutils import local_day_expr
+from indicators.zones import ZONE_HISTORY_COLUMNS, ZoneHistory
 from providers.types import MemoryTokenStore, Window
 
 pytestmark = pytest.mark.anyio
@@ -56,6 +58,60 @@ def _compare(rows: pl.DataFrame, key: str) -> pl.DataFrame:
                  pl.col("vendor").sort().alias("vendors"), pl.len().alias("n"))
             .filter(pl.col("n") >= 2)
             .with_columns((pl.col("hi") - pl.col("lo")).alias("spread")))
+
+
+async def _through_every_vendor(registry, link, person: str,
+                                zone: str | None = None) -> pl.DataFrame:
+    """The person's 30 days from every vendor, formatted; `zone`: where they live (it dates
+    the samples vendors send without an offset)."""
+    history = ZoneHistory(((date(2020, 1, 1), zone, "user"),) if zone else ())
+    zones = pl.DataFrame([(f"user-{person}", date(2020, 1, 1), zone, "user")] if zone else [],
+                         schema=ZONE_HISTORY_COLUMNS, orient="row")
+    frames = []
+    for slug in SLUGS:
+        provider = registry.get(slug)
+        connection = replace(await link(provider, person, connection_id=f"x-{slug}"),
+                             zones=history)
+        raw = await provider.pull(connection, WINDOW, MemoryTokenStore())
+        rows = provider.format(raw, zones)
+        # Garmin's 15-min epochs detail its dailies' totals (their sums are compared with the
+        # dailies in test_garmin_more); one vendor's day is compared through its totals.
+        rows = rows.filter(pl.col("source") != "garmin.epochs")
+        frames.append(rows.with_columns(pl.lit(slug).alias("vendor")))
+    return day_of(pl.concat(frames))
+
+
+async def test_a_person_far_from_utc_gets_the_same_local_day_from_every_vendor(registry, link):
+    """Kiritimati (+14:00): samples sent in UTC only (Oura heart rate, Polar samples far from
+    a sleep) take the person's zone, and every vendor's reading of one instant, and every
+    daily value, lands on the same local day."""
+    rows = await _through_every_vendor(registry, link, "kai", "Pacific/Kiritimati")
+    assert rows.filter(pl.col("offset_source").is_in(["default", "unknown_utc",
+                                                       "unknown_wall"])).height == 0
+    zoned = rows.filter(pl.col("offset_source") == "user")
+    assert set(zoned["vendor"]) >= {"oura"} and zoned.height > 1000
+    assert set(zoned["tz_offset_s"]) == {50400}
+    # one instant, one local day, whoever reported it
+    samples = rows.filter(pl.col("end_time").is_null()).group_by("indicator", "time").agg(
+        pl.col("day").n_unique().alias("days"), pl.col("vendor").n_unique().alias("vendors"))
+    shared = samples.filter(pl.col("vendors") >= 2)
+    assert shared.height > 500 and shared["days"].max() == 1
+    # the daily values that two vendors share agree on their day (as for a person near UTC)
+    daily = rows.filter(pl.col("end_time").is_not_null() | pl.col("offset_source").eq("day"))
+    per_day = _compare(daily.filter(~pl.col("indicator").is_in(list(PROFILE))), "day")
+    tolerance = pl.col("indicator").replace_strict(TOLERANCE, default=DEFAULT_TOLERANCE,
+                                                   return_dtype=pl.Float64)
+    off = per_day.filter(pl.col("spread") > tolerance).filter(
+        ~pl.col("indicator").is_in(["sleep_start", "sleep_duration_awake"]))
+    with pl.Config(tbl_rows=40, tbl_width_chars=200):
+        assert off.height == 0, str(off.sort("spread", descending=True).head(30))
+    # without the zone, the same UTC-only samples land on the UTC date: days disagree
+    unzoned = await _through_every_vendor(registry, link, "kai")
+    oura_hr = unzoned.filter((pl.col("source") == "oura") & (pl.col("indicator") == "heart_rate"))
+    assert set(oura_hr["offset_source"]) == {"default"}
+    split = unzoned.filter(pl.col("end_time").is_null()).group_by("indicator", "time").agg(
+        pl.col("day").n_unique().alias("days"))
+    assert split["days"].max() == 2
 
 
 async def test_one_person_through_every_vendor_gives_the_same_values(registry, link):

@@ -52,9 +52,10 @@ def _anonymous_page(request: Request, state: StateDep, template: str, status_cod
 
 
 @router.get("/signup")
-def signup_page(request: Request, state: StateDep) -> Response:
+def signup_page(request: Request, state: StateDep, goodbye: str = "") -> Response:
     """The sign-up form."""
-    return _anonymous_page(request, state, "signup.html", values={}, errors={})
+    return _anonymous_page(request, state, "signup.html", values={}, errors={},
+                           goodbye=goodbye == "1")
 
 
 @router.post("/signup", dependencies=[Depends(limit_auth_attempts)])

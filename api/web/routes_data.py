@@ -16,13 +16,15 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import SessionDep, StateDep
 from api.errors import InvalidRequestError, NotFoundError
 from api.schemas.health import Resolution, SeriesPoint
-from api.services.deletion import delete_health_data
+from api.services.deletion import delete_account, delete_health_data
 from api.services.export import Dataset, ExportFormat, check_export, csv_chunks, parquet_bytes
+from api.services.providers import revoke_all
 from api.services.series import read_series
 from api.services.summaries import read_daily_summaries
 from api.web.charts import ChartKind, Point, svg_chart
 from api.web.deps import FormDep, VisitorDep, field
 from api.web.render import WebRoute, redirect, render, secure
+from api.web.session import end_session
 from indicators import CATALOGUE, Rollup
 from mirobody_assets.storage.models import DailySummary, RawRecord
 
@@ -192,3 +194,19 @@ async def delete_data(request: Request, visitor: VisitorDep, form: FormDep, stat
                       errors={"confirm": 'type "delete" to confirm'})
     await run_in_threadpool(delete_health_data, state, session, visitor.user.id)
     return redirect("/app/data?deleted=1")
+
+
+@router.post("/data/delete-account")
+async def delete_my_account(request: Request, visitor: VisitorDep, form: FormDep,
+                            state: StateDep, session: SessionDep) -> Response:
+    """Delete the account and all of it (vendor grants revoked first), then sign out."""
+    if field(form, "confirm_account", 320).strip().casefold() != visitor.user.email.casefold():
+        counts = await run_in_threadpool(_counts, session, visitor.user.id)
+        return render(request, "data.html", 422, user=visitor.user, csrf=visitor.csrf,
+                      counts=counts, datasets=[d.value for d in Dataset], deleted=False,
+                      errors={"confirm_account": "type your email address to confirm"})
+    revocations = await revoke_all(state, visitor.user.id)
+    await run_in_threadpool(delete_account, state, session, visitor.user, revocations)
+    response = redirect("/app/signup?goodbye=1")
+    end_session(state, request, response)
+    return response

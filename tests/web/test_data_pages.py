@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, text
 
-from tests.web.pages import Browser, seed_daily
+from tests.web.pages import PASSWORD, Browser, seed_daily
 
 LAST = date(2025, 2, 20)
 
@@ -132,3 +132,31 @@ def test_one_person_never_sees_anothers_data(new_browser: Callable[[], Browser],
     # A session cookie of one person never opens the other's account.
     assert alice.email in alice.get("/app/account").text
     assert alice.email not in bob.get("/app/account").text
+
+
+def test_delete_the_account_ends_every_session(new_browser: Callable[[], Browser],
+                                               engine: Engine) -> None:
+    here, elsewhere = new_browser(), new_browser()
+    email = here.sign_up("leaving")
+    elsewhere.submit("/app/signin", "/app/signin", {"email": email, "password": PASSWORD})
+    user_id = here.user_id(engine)
+    seed_daily(engine, user_id, LAST, days=2)
+    here.submit("/app/ai", "/app/ai/mcp-urls", {"name": "agent"})
+
+    wrong = here.submit("/app/data", "/app/data/delete-account",
+                        {"confirm_account": "someone@else.org"})
+    assert wrong.status_code == 422 and 'id="confirm_account-error"' in wrong.text
+    done = here.submit("/app/data", "/app/data/delete-account",
+                       {"confirm_account": email.upper()})
+    assert done.status_code == 303 and done.headers["location"] == "/app/signup?goodbye=1"
+    assert "Your account and all its data are deleted" in here.get(done.headers["location"]).text
+    with engine.connect() as conn:
+        for table in ("users", "daily_summary", "mcp_links"):
+            column = "id" if table == "users" else "user_id"
+            assert conn.execute(text(f"SELECT count(*) FROM {table} WHERE {column} = :u"),
+                                {"u": user_id}).scalar() == 0, table
+    assert here.get("/app").status_code == 303
+    assert elsewhere.get("/app").status_code == 303
+    again = new_browser().submit("/app/signin", "/app/signin",
+                                 {"email": email, "password": PASSWORD})
+    assert again.status_code == 401

@@ -10,8 +10,9 @@ from pydantic import ValidationError
 
 from api.deps import SessionDep, StateDep, limit_auth_attempts
 from api.errors import ApiError
-from api.schemas.accounts import UserCreate, UserUpdate
-from api.services import accounts
+from api.schemas.accounts import UserCreate
+from api.schemas.timezones import TimeZoneUpdate
+from api.services import accounts, timezones
 from api.web.deps import AnonymousFormDep, FormDep, VisitorDep, field
 from api.web.render import WebRoute, redirect, render
 from api.web.session import anonymous_csrf, end_session, load_session, start_session
@@ -114,11 +115,20 @@ def signout(request: Request, visitor: VisitorDep, form: FormDep, state: StateDe
     return response
 
 
+def _account_page(request: Request, visitor: VisitorDep, session: SessionDep,
+                  status_code: int = 200, **context: object) -> Response:
+    context.setdefault("errors", {})
+    context.setdefault("done", "")
+    return render(request, "account.html", status_code, user=visitor.user, csrf=visitor.csrf,
+                  zones=time_zones(), zone=timezones.read_time_zone(session, visitor.user),
+                  **context)
+
+
 @router.get("/account")
-def account_page(request: Request, visitor: VisitorDep, done: str = "") -> Response:
-    """Password and time zone."""
-    return render(request, "account.html", user=visitor.user, csrf=visitor.csrf,
-                  zones=time_zones(), errors={}, done=done)
+def account_page(request: Request, visitor: VisitorDep, session: SessionDep, done: str = "",
+                 rederive: int = 0) -> Response:
+    """Password and time zone (with its history)."""
+    return _account_page(request, visitor, session, done=done, rederive=rederive)
 
 
 @router.post("/account/password")
@@ -139,8 +149,7 @@ def change_password(request: Request, visitor: VisitorDep, form: FormDep, state:
             where = "current_password" if exc.code == "invalid_credentials" else "new_password"
             errors[where] = exc.reason
     if errors:
-        return render(request, "account.html", 422, user=visitor.user, csrf=visitor.csrf,
-                      zones=time_zones(), errors=errors, done="")
+        return _account_page(request, visitor, session, 422, errors=errors)
     response = redirect("/app/account?done=password")
     start_session(state, request, response, visitor.user.id, visitor.user.password_hash)
     return response
@@ -149,11 +158,15 @@ def change_password(request: Request, visitor: VisitorDep, form: FormDep, state:
 @router.post("/account/timezone")
 def change_timezone(request: Request, visitor: VisitorDep, form: FormDep,
                     session: SessionDep) -> Response:
-    """Set the time zone that dates samples sent without an offset."""
+    """Set where the person lives from a day on (blank: always); the days it changes are
+    re-derived by the pipeline."""
     try:
-        body = UserUpdate(timezone=field(form, "timezone", 64))
+        body = TimeZoneUpdate(zone=field(form, "timezone", 64),
+                              effective_from=field(form, "effective_from", 10) or None)
     except ValidationError as exc:
-        return render(request, "account.html", 422, user=visitor.user, csrf=visitor.csrf,
-                      zones=time_zones(), errors=field_errors(exc), done="")
-    accounts.update_user(session, visitor.user, body)
-    return redirect("/app/account?done=timezone")
+        errors = field_errors(exc)
+        if "zone" in errors:
+            errors["timezone"] = errors.pop("zone")
+        return _account_page(request, visitor, session, 422, errors=errors)
+    change = timezones.change_time_zone(session, visitor.user, body.zone, body.effective_from)
+    return redirect(f"/app/account?done=timezone&rederive={len(change.rederive)}")

@@ -199,16 +199,27 @@ def test_password_change_through_the_api_revokes_refresh_tokens(
     assert again.status_code == 401
 
 
-def test_time_zone_is_saved(browser: Browser, engine: Engine) -> None:
+def test_time_zone_is_saved_with_its_history(browser: Browser, engine: Engine) -> None:
     browser.sign_up()
     page = browser.get("/app/account")
-    assert '<option selected>UTC</option>' in page.text
+    assert '<strong id="zone-now">UTC</strong>' in page.text
     bad = browser.submit("/app/account", "/app/account/timezone", {"timezone": "Nowhere/Land"})
     assert bad.status_code == 422 and 'id="timezone-error"' in bad.text
+    day = browser.submit("/app/account", "/app/account/timezone",
+                         {"timezone": "Asia/Kathmandu", "effective_from": "someday"})
+    assert day.status_code == 422 and 'id="effective_from-error"' in day.text
     done = browser.submit("/app/account", "/app/account/timezone",
-                          {"timezone": "Asia/Kathmandu"})
+                          {"timezone": "Asia/Kathmandu", "effective_from": ""})
     assert done.status_code == 303
+    assert done.headers["location"].startswith("/app/account?done=timezone")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT timezone FROM users WHERE email = :e"),
                             {"e": browser.email}).scalar() == "Asia/Kathmandu"
-    assert "<option selected>Asia/Kathmandu</option>" in browser.get("/app/account").text
+    after = browser.get(done.headers["location"]).text
+    assert '<strong id="zone-now">Asia/Kathmandu</strong>' in after
+    assert "<td>always</td><td>Asia/Kathmandu</td><td>you</td>" in after
+    later = browser.submit("/app/account", "/app/account/timezone",
+                           {"timezone": "Europe/Paris", "effective_from": "2025-01-15"})
+    assert later.status_code == 303
+    history = browser.get("/app/account").text
+    assert "<td>2025-01-15</td><td>Europe/Paris</td><td>you</td>" in history

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import secrets
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -112,6 +113,12 @@ class Settings(BaseSettings):
     )
     initial_history_days: int = Field(
         default=30, ge=1, le=3650, description="Days pulled when a user links a provider."
+    )
+    history_start: date | None = Field(
+        default=None,
+        description="First day of the pipeline's day partitions (read by mirobody_assets.days). "
+                    "Unset: `mirobody up` pins the first of the month its first initial history "
+                    "reaches; other processes use 2020-01-01.",
     )
     pull_concurrency: int = Field(
         default=8, ge=1, le=64, description="Users pulled at once per provider within a run."

@@ -36,6 +36,7 @@ from mirobody_assets.children import (
     supervise,
 )
 from mirobody_assets.console import Addresses, Console
+from mirobody_assets.days import HISTORY_START_ENV, initial_history_start
 from mirobody_assets.first_sync import FirstSyncWatch
 from mirobody_assets.settings import Environment, Settings, ensure_dev_secrets, get_settings
 from mirobody_assets.storage import migrate
@@ -119,6 +120,19 @@ def get_settings_from(env: dict[str, str]) -> Settings:
         os.environ.update(saved)
 
 
+def pin_history_start(data_dir: Path, settings: Settings) -> str:
+    """HISTORY_START for the children: the setting, else the day pinned in
+    DATA_DIR/history-start on the first start (the first of the month the initial history
+    reaches), so the partitions start on the same day at every later start."""
+    if settings.history_start is not None:
+        return settings.history_start.isoformat()
+    pinned = data_dir / "history-start"
+    if not pinned.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        pinned.write_text(initial_history_start(settings.initial_history_days).isoformat())
+    return pinned.read_text().strip()
+
+
 def _forget_dead_postgres_handles(pgdata: Path) -> None:
     """After a crash, let the next clean stop stop the embedded PostgreSQL again.
 
@@ -171,6 +185,7 @@ def run_up(settings: Settings, policy: RestartPolicy | None = None, *,
         env.update(services.env())
         level = "DEBUG" if verbose else settings.log_level
         env.update({"DATA_DIR": str(data_dir), "LOG_LEVEL": level,
+                    HISTORY_START_ENV: pin_history_start(data_dir, settings),
                     "DAGSTER_HOME": str(prepare_dagster_home(data_dir, level))})
         migrate.upgrade(services.database_url)
         log.debug("database migrated to head")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from mirobody_assets.apple_health_ingest import import_export
-from mirobody_assets.days import FIRST_DAY, last_day
+from mirobody_assets.days import history_start, last_day
 from mirobody_assets.pipeline.partitions import (
     PARTITIONS,
     USERS,
@@ -88,7 +88,7 @@ apple_health_normalise_job = dg.define_asset_job(
 def day_chunks(first: date, last: date, size: int = DAYS_PER_RUN,
                today: date | None = None) -> list[tuple[date, date]]:
     """first..last clamped to the partitions' days, in chunks of `size` days."""
-    start, end = max(first, FIRST_DAY), min(last, last_day(today))
+    start, end = max(first, history_start()), min(last, last_day(today))
     chunks = []
     while start <= end:
         stop = min(end, start + timedelta(days=size - 1))

@@ -8,10 +8,12 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from mirobody_assets.days import FIRST_DAY
+from mirobody_assets.days import history_start
 
 USERS = dg.DynamicPartitionsDefinition(name="users")
-DAYS = dg.DailyPartitionsDefinition(start_date=FIRST_DAY.isoformat(), end_offset=1)
+# From HISTORY_START (mirobody up pins it to where the initial history starts), so the UI's
+# partition fill counts the days this deployment can have, not every day since 2020.
+DAYS = dg.DailyPartitionsDefinition(start_date=history_start().isoformat(), end_offset=1)
 PARTITIONS = dg.MultiPartitionsDefinition({"date": DAYS, "user": USERS})
 
 RANGE_START = "dagster/asset_partition_range_start"

@@ -123,6 +123,7 @@ INTRADAY = RecordMapping(
     fields=(),
     rows=_rows,
     ignored={
+        "day": "the person's local day the document covers (its identity)",
         "startdate": "request window start, stored with the document (day of the record)",
         "enddate": "request window end, stored with the document",
         "series": "entries keyed by epoch seconds, decoded by the rows hook",

@@ -172,22 +172,30 @@ class WithingsProvider(Provider):
 
     async def _intraday(self, client: VendorClient,
                         window: Window) -> AsyncIterator[dict[str, Any]]:
-        """One document per whole UTC day the window touches (so that any window, e.g. a
-        notification's, stores the same documents), each asked for in one 24 h call."""
+        """One document per whole local day of the person the window touches (the
+        connection's zone history; UTC days when none is known), so that any window, e.g. a
+        notification's, stores the same documents; asked for in 24 h calls (a 25-hour DST
+        day takes two)."""
+        zones = client.connection.zones
+        span = int(INTRADAY_SPAN.total_seconds())
         for day in window.days():
-            start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
-            end = start + int(INTRADAY_SPAN.total_seconds()) - 1
-            response = await client.request("POST", self.url("measure_v2"), data={
-                "action": "getintradayactivity", "startdate": start, "enddate": end,
-                "data_fields": _INTRADAY_FIELDS})
-            body = response.json()["body"]
-            if body.get("series"):
-                # the body is only `series`: the window is kept to date the document
-                yield {"startdate": start, "enddate": end, "series": body["series"]}
+            start = int(zones.midnight(day).timestamp())
+            end = int(zones.midnight(day + timedelta(days=1)).timestamp()) - 1
+            series: dict[str, Any] = {}
+            for part in range(start, end + 1, span):
+                response = await client.request("POST", self.url("measure_v2"), data={
+                    "action": "getintradayactivity", "startdate": part,
+                    "enddate": min(part + span - 1, end), "data_fields": _INTRADAY_FIELDS})
+                series |= response.json()["body"].get("series") or {}
+            if series:
+                # the body is only `series`: the window and day are kept to date the document
+                yield {"startdate": start, "enddate": end, "day": day.isoformat(),
+                       "series": series}
 
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
-        if record_type == "intraday":
-            day = datetime.fromtimestamp(int(doc["startdate"]), UTC).date()
+        if record_type == "intraday":  # stored before local days: the UTC day of its start
+            day = (date.fromisoformat(doc["day"]) if doc.get("day")
+                   else datetime.fromtimestamp(int(doc["startdate"]), UTC).date())
             return Identity(f"intraday:{day.isoformat()}", None, day)
         if record_type == "measure":
             day = datetime.fromtimestamp(int(doc["date"]), UTC).date()

@@ -104,3 +104,19 @@ async def test_oura_heart_rate_day_documents_follow_the_persons_local_day(regist
     # a complete local day: 00:00 to 23:55 in Kiritimati, 288 five-minute samples
     full = days.filter(pl.col("doc") == last - timedelta(days=1))
     assert full.height == 288
+
+
+async def test_withings_intraday_day_documents_follow_the_persons_local_day(registry, link):
+    provider = registry.get("withings")
+    zone = "Pacific/Kiritimati"
+    connection = replace(await link(provider, "kai"), zones=ZoneHistory(
+        ((date(2020, 1, 1), zone, "user"),)))
+    last = date(2025, 2, 18)
+    raw = await provider.pull(connection, Window.for_days(last - timedelta(days=1), last),
+                              MemoryTokenStore(), record_types=("intraday",))
+    assert raw["record_type"].unique().to_list() == ["intraday"] and raw.height >= 2
+    rows = provider.format(raw, _zones(zone, connection.user_id))
+    days = rows.with_columns(
+        (pl.col("time").dt.convert_time_zone(zone).dt.date()).alias("local"),
+        pl.col("record_id").str.strip_prefix("intraday:").str.to_date().alias("doc"))
+    assert days.height > 100 and days.filter(pl.col("local") != pl.col("doc")).height == 0

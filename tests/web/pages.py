@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -25,8 +26,9 @@ class Browser:
         self.client = client
         self.email = ""
 
-    def get(self, path: str, **kw: object) -> httpx.Response:
-        return self.client.get(path, **kw)  # type: ignore[arg-type]
+    def get(self, path: str, **kw: Any) -> Any:
+        """The response (httpx's, or httpx2's under TestClient: same interface)."""
+        return self.client.get(path, **kw)
 
     def csrf(self, page: str) -> str:
         response = self.get(page)
@@ -36,7 +38,7 @@ class Browser:
         return match.group(1)
 
     def submit(self, page: str, action: str, data: dict[str, str],
-               follow: bool = False) -> httpx.Response:
+               follow: bool = False) -> Any:
         """Open `page`, then post its form to `action` with the page's token."""
         token = self.csrf(page)
         return self.client.post(action, data={"csrf_token": token, **data},

@@ -46,7 +46,9 @@ def test_create_use_and_revoke_a_secret_mcp_url(browser: Browser) -> None:
 
     created = browser.submit("/app/ai", "/app/ai/mcp-urls", {"name": "Claude on my laptop"})
     assert created.status_code == 200
-    url = html.unescape(re.search(r'<code id="mcp-url">([^<]+)</code>', created.text).group(1))
+    shown = re.search(r'<code id="mcp-url">([^<]+)</code>', created.text)
+    assert shown
+    url = html.unescape(shown.group(1))
     assert url.startswith("http://testserver/mcp/u/mcpk_")
     configs = html.unescape(created.text)
     assert json.dumps({"mcpServers": {"mirobody": {"url": url}}}, indent=2) in configs
@@ -64,8 +66,9 @@ def test_a_url_from_the_page_lists_tools_until_revoked(live_base: str) -> None:
         browser = Browser(http)  # type: ignore[arg-type]
         browser.sign_up()
         created = browser.submit("/app/ai", "/app/ai/mcp-urls", {"name": "agent"})
-        url = html.unescape(re.search(r'<code id="mcp-url">([^<]+)</code>',
-                                      created.text).group(1))
+        shown = re.search(r'<code id="mcp-url">([^<]+)</code>', created.text)
+        assert shown
+        url = html.unescape(shown.group(1))
         assert url.startswith(f"{base}/mcp/u/mcpk_")
         names = anyio.run(_tool_names, url)
         assert "get_user_health_profile" in names

@@ -114,6 +114,7 @@ def test_sign_in_and_sign_out(new_browser: Callable[[], Browser]) -> None:
                            {"email": email, "password": PASSWORD, "next": "/app/data"})
     assert signed.status_code == 303 and signed.headers["location"] == "/app/data"
     stolen = second.client.cookies.get("mirobody_session")
+    assert stolen
 
     out = second.submit("/app/data", "/app/signout", {})
     assert out.status_code == 303 and out.headers["location"] == "/app/signin"

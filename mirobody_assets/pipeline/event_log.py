@@ -9,6 +9,20 @@ the way dagster-postgres writes a batch of materializations: one multi-row inser
 rows in one statement, and each asset's entry updated once, from its last event (the entry
 holds "latest" values only). Everything else is dagster-postgres unchanged.
 
+The batch is one transaction: Dagster catches any exception from `store_event_batch` and
+falls back to storing the events one by one, so a failure half-way (say, in the tag rows)
+must leave nothing behind, or the fallback would store the planned events twice.
+
+Why not Dagster's own DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS (one planned event per
+asset carrying the run's partition subset): as Dagster documents beside that switch, the
+partitions of a failed run are then not marked as failed, and the UI's failed partitions
+(what a user retries from) matter here. tests/pipeline/test_event_log.py checks both that
+failed partitions still show and that the batch path really runs (statements counted).
+
+This leans on dagster-postgres' private helpers (`prepare_insert_event_batch`,
+`_store_asset_event_tags`, `_store_asset_event`); they are pinned with dagster==1.13.27, and
+the statement-counting test fails if an upgrade makes the batch path fall back silently.
+
 Configured in dagster.yaml as the instance's `event_log_storage`.
 """
 
@@ -43,15 +57,16 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
             super().store_event_batch(events)
             return
         statement = self.prepare_insert_event_batch(events)
-        with self._connect() as conn:
+        # One transaction: if anything below fails, no event row stays for the fallback to
+        # duplicate (the index lives in the same database as the events here).
+        with self.index_transaction() as conn:
             ids = [int(row[0]) for row in conn.execute(
                 statement.returning(SqlEventLogStorageTable.c.id)).fetchall()]
-        last: dict[str, tuple[EventLogEntry, int]] = {}
-        for event, event_id in zip(events, ids, strict=True):
-            key = event.get_dagster_event().asset_key
-            if key is not None:
-                last[key.to_string()] = (event, event_id)
-        with self.index_transaction() as conn:
+            last: dict[str, tuple[EventLogEntry, int]] = {}
+            for event, event_id in zip(events, ids, strict=True):
+                key = event.get_dagster_event().asset_key
+                if key is not None:
+                    last[key.to_string()] = (event, event_id)
             self._store_asset_event_tags(conn, events, ids)
             for event, event_id in last.values():
                 self._store_asset_event(conn, event, event_id)

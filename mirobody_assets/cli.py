@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Sequence
 
 from mirobody_assets.settings import SettingsError, get_settings
+from mirobody_assets.storage.embedded import EmbeddedServerError
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -132,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except SettingsError as exc:
         print(f"mirobody: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except EmbeddedServerError as exc:
+        print(f"mirobody: {exc}", file=sys.stderr)
         return 2
 
 

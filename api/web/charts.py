@@ -42,18 +42,28 @@ def _nice(value: float) -> str:
     return f"{value:,.1f}"
 
 
-def svg_chart(points: Sequence[Point], *, title: str, unit: str, kind: ChartKind = "line",
-              compact: bool = False) -> Markup:
+def svg_chart(
+    points: Sequence[Point],
+    *,
+    title: str,
+    unit: str,
+    kind: ChartKind = "line",
+    compact: bool = False,
+) -> Markup:
     """An SVG chart of `points` (sorted by time). Bars suit daily totals, lines the rest."""
     height = 120 if compact else HEIGHT
     label = f"{title} ({unit})" if unit else title
     css = "chart compact" if compact else "chart"
-    head = (f'<svg class="{css}" viewBox="0 0 {WIDTH} {height}" role="img" '
-            f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
-            f"<title>{escape(label)}</title>")
+    head = (
+        f'<svg class="{css}" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(label)}</title>"
+    )
     if not points:
-        empty = (f'<text class="chart-empty" x="{WIDTH / 2}" y="{height / 2}" '
-                 'text-anchor="middle">no data in this range</text></svg>')
+        empty = (
+            f'<text class="chart-empty" x="{WIDTH / 2}" y="{height / 2}" '
+            'text-anchor="middle">no data in this range</text></svg>'
+        )
         return Markup(head + empty)  # noqa: S704 - the label is escaped in `head`
     xs = [_x_of(p.at) for p in points]
     ys = [p.value for p in points]
@@ -73,31 +83,38 @@ def svg_chart(points: Sequence[Point], *, title: str, unit: str, kind: ChartKind
 
     parts = [head]
     for y in (low, (low + high) / 2, high):
-        parts.append(f'<line class="chart-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
-                     f'y1="{sy(y):.1f}" y2="{sy(y):.1f}"/>'
-                     f'<text class="chart-axis" x="{LEFT - 6}" y="{sy(y) + 4:.1f}" '
-                     f'text-anchor="end">{escape(_nice(y))}</text>')
+        parts.append(
+            f'<line class="chart-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+            f'y1="{sy(y):.1f}" y2="{sy(y):.1f}"/>'
+            f'<text class="chart-axis" x="{LEFT - 6}" y="{sy(y) + 4:.1f}" '
+            f'text-anchor="end">{escape(_nice(y))}</text>'
+        )
     if kind == "bar":
         width = max(slot * 0.7, 1.0)
         for i, p in enumerate(points):
             top = sy(max(p.value, 0.0))
             bar_h = abs(sy(0.0) - sy(p.value))
             centre = LEFT + slot * (i + 0.5)
-            parts.append(f'<rect class="chart-bar" x="{centre - width / 2:.1f}" y="{top:.1f}" '
-                         f'width="{width:.1f}" height="{bar_h:.1f}"><title>'
-                         f"{escape(_label(p.at))}: {escape(_nice(p.value))} {escape(unit)}"
-                         "</title></rect>")
+            parts.append(
+                f'<rect class="chart-bar" x="{centre - width / 2:.1f}" y="{top:.1f}" '
+                f'width="{width:.1f}" height="{bar_h:.1f}"><title>'
+                f"{escape(_label(p.at))}: {escape(_nice(p.value))} {escape(unit)}"
+                "</title></rect>"
+            )
     else:
-        path = " ".join(f"{sx(x):.1f},{sy(p.value):.1f}" for x, p in zip(xs, points,
-                                                                         strict=True))
+        path = " ".join(f"{sx(x):.1f},{sy(p.value):.1f}" for x, p in zip(xs, points, strict=True))
         parts.append(f'<polyline class="chart-line" points="{path}"/>')
         if len(points) <= 120:
             for x, p in zip(xs, points, strict=True):
-                parts.append(f'<circle class="chart-dot" cx="{sx(x):.1f}" '
-                             f'cy="{sy(p.value):.1f}" r="3"><title>{escape(_label(p.at))}: '
-                             f"{escape(_nice(p.value))} {escape(unit)}</title></circle>")
-    parts.append(f'<text class="chart-axis" x="{LEFT}" y="{height - 8}">'
-                 f"{escape(_label(points[0].at))}</text>"
-                 f'<text class="chart-axis" x="{WIDTH - RIGHT}" y="{height - 8}" '
-                 f'text-anchor="end">{escape(_label(points[-1].at))}</text></svg>')
+                parts.append(
+                    f'<circle class="chart-dot" cx="{sx(x):.1f}" '
+                    f'cy="{sy(p.value):.1f}" r="3"><title>{escape(_label(p.at))}: '
+                    f"{escape(_nice(p.value))} {escape(unit)}</title></circle>"
+                )
+    parts.append(
+        f'<text class="chart-axis" x="{LEFT}" y="{height - 8}">'
+        f"{escape(_label(points[0].at))}</text>"
+        f'<text class="chart-axis" x="{WIDTH - RIGHT}" y="{height - 8}" '
+        f'text-anchor="end">{escape(_label(points[-1].at))}</text></svg>'
+    )
     return Markup("".join(parts))  # noqa: S704 - every value is escaped as it is placed

@@ -49,7 +49,8 @@ def signed_in(request: Request, state: StateDep, session: SessionDep) -> Visitor
         raise SignInRequiredError(request.url.path)
     state.limiter.check(
         Limit("ip", client_ip(request), state.api.rate_limit_ip_per_minute),
-        Limit("user", str(web.user_id), state.api.rate_limit_user_per_minute))
+        Limit("user", str(web.user_id), state.api.rate_limit_user_per_minute),
+    )
     user = session.get(User, web.user_id)
     if user is None or password_fingerprint(user.password_hash) != web.password_fp:
         drop_session(state, web)
@@ -69,8 +70,10 @@ async def checked_form(request: Request, visitor: VisitorDep) -> FormData:
     """The posted form of a signed-in visitor, after its CSRF token matched the session's."""
     form = await _form(request)
     if not csrf_matches(visitor.csrf, form.get(CSRF_FIELD)):
-        raise ForbiddenError("the form expired or came from another site: reload the page and "
-                             "try again", code="csrf_failed")
+        raise ForbiddenError(
+            "the form expired or came from another site: reload the page and try again",
+            code="csrf_failed",
+        )
     return form
 
 
@@ -78,8 +81,10 @@ async def anonymous_form(request: Request) -> FormData:
     """A sign-in or sign-up form: its token must equal the browser's CSRF cookie."""
     form = await _form(request)
     if not csrf_matches(request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
-        raise ForbiddenError("the form expired or came from another site: reload the page and "
-                             "try again", code="csrf_failed")
+        raise ForbiddenError(
+            "the form expired or came from another site: reload the page and try again",
+            code="csrf_failed",
+        )
     return form
 
 

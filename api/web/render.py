@@ -18,9 +18,11 @@ from api.errors import ApiError
 
 HERE = Path(__file__).parent
 # Everything the pages load comes from this origin: no CDN, no inline script or style.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'; object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -32,9 +34,12 @@ SECURITY_HEADERS = {
 
 @cache
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"),
-                      autoescape=select_autoescape(["html"]), trim_blocks=True,
-                      lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["number"] = format_number
     return env
 
@@ -53,8 +58,7 @@ def secure(response: Response) -> Response:
     return response
 
 
-def render(request: Request, template: str, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page `template` with `context`; `request` gives the current path to the layout."""
     html = environment().get_template(template).render(path=request.url.path, **context)
     return secure(HTMLResponse(html, status_code=status_code))  # type: ignore[return-value]
@@ -74,8 +78,11 @@ class SignInRequiredError(Exception):
 
 
 def sign_in_url(next_path: str) -> str:
-    safe = next_path if next_path.startswith("/app") and not any(
-        bad in next_path for bad in ("//", "\\", "..")) else "/app"
+    safe = (
+        next_path
+        if next_path.startswith("/app") and not any(bad in next_path for bad in ("//", "\\", ".."))
+        else "/app"
+    )
     return "/app/signin?next=" + quote(safe, safe="/")
 
 
@@ -91,8 +98,14 @@ class WebRoute(APIRoute):
             except SignInRequiredError as exc:
                 return redirect(sign_in_url(exc.next_path))
             except ApiError as exc:
-                response = render(request, "error.html", exc.status_code, error=exc.reason,
-                                  code=exc.code, user=None)
+                response = render(
+                    request,
+                    "error.html",
+                    exc.status_code,
+                    error=exc.reason,
+                    code=exc.code,
+                    user=None,
+                )
                 for name, value in exc.headers.items():
                     if name.lower() == "retry-after":
                         response.headers[name] = value

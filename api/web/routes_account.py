@@ -41,8 +41,9 @@ def safe_next(value: str) -> str:
     return "/app"
 
 
-def _anonymous_page(request: Request, state: StateDep, template: str, status_code: int = 200,
-                    **context: object) -> Response:
+def _anonymous_page(
+    request: Request, state: StateDep, template: str, status_code: int = 200, **context: object
+) -> Response:
     probe = Response()
     csrf = anonymous_csrf(state, request, probe)
     page = render(request, template, status_code, csrf=csrf, user=None, **context)
@@ -55,28 +56,43 @@ def _anonymous_page(request: Request, state: StateDep, template: str, status_cod
 @router.get("/signup")
 def signup_page(request: Request, state: StateDep, goodbye: str = "") -> Response:
     """The sign-up form."""
-    return _anonymous_page(request, state, "signup.html", values={}, errors={},
-                           goodbye=goodbye == "1")
+    return _anonymous_page(
+        request, state, "signup.html", values={}, errors={}, goodbye=goodbye == "1"
+    )
 
 
 @router.post("/signup", dependencies=[Depends(limit_auth_attempts)])
-def signup(request: Request, form: AnonymousFormDep, state: StateDep,
-           session: SessionDep) -> Response:
+def signup(
+    request: Request, form: AnonymousFormDep, state: StateDep, session: SessionDep
+) -> Response:
     """Create the account and sign the browser in."""
-    values = {"email": field(form, "email", 320), "display_name": field(form, "display_name"),
-              "timezone": field(form, "timezone", 64) or "UTC"}
+    values = {
+        "email": field(form, "email", 320),
+        "display_name": field(form, "display_name"),
+        "timezone": field(form, "timezone", 64) or "UTC",
+    }
     try:
-        body = UserCreate(email=values["email"], password=field(form, "password", 256),
-                          display_name=values["display_name"] or None,
-                          timezone=values["timezone"])
+        body = UserCreate(
+            email=values["email"],
+            password=field(form, "password", 256),
+            display_name=values["display_name"] or None,
+            timezone=values["timezone"],
+        )
         user = accounts.register_user(state, session, body)
     except ValidationError as exc:
-        return _anonymous_page(request, state, "signup.html", 422, values=values,
-                               errors=field_errors(exc))
+        return _anonymous_page(
+            request, state, "signup.html", 422, values=values, errors=field_errors(exc)
+        )
     except ApiError as exc:
         where = "email" if exc.code == "email_taken" else "password"
-        return _anonymous_page(request, state, "signup.html", exc.status_code, values=values,
-                               errors={where: exc.reason})
+        return _anonymous_page(
+            request,
+            state,
+            "signup.html",
+            exc.status_code,
+            values=values,
+            errors={where: exc.reason},
+        )
     response = redirect("/app/devices?welcome=1")
     start_session(state, request, response, user.id, user.password_hash)
     return response
@@ -87,21 +103,28 @@ def signin_page(request: Request, state: StateDep, next: str = "/app") -> Respon
     """The sign-in form."""
     if load_session(state, request) is not None:
         return redirect(safe_next(next))
-    return _anonymous_page(request, state, "signin.html", values={"next": safe_next(next)},
-                           errors={})
+    return _anonymous_page(
+        request, state, "signin.html", values={"next": safe_next(next)}, errors={}
+    )
 
 
 @router.post("/signin", dependencies=[Depends(limit_auth_attempts)])
-def signin(request: Request, form: AnonymousFormDep, state: StateDep,
-           session: SessionDep) -> Response:
+def signin(
+    request: Request, form: AnonymousFormDep, state: StateDep, session: SessionDep
+) -> Response:
     """Check email and password; a new session for this browser."""
     values = {"email": field(form, "email", 320), "next": safe_next(field(form, "next"))}
     try:
-        user = accounts.authenticate(state, session, values["email"],
-                                     field(form, "password", 256))
+        user = accounts.authenticate(state, session, values["email"], field(form, "password", 256))
     except ApiError as exc:
-        return _anonymous_page(request, state, "signin.html", exc.status_code, values=values,
-                               errors={"form": exc.reason})
+        return _anonymous_page(
+            request,
+            state,
+            "signin.html",
+            exc.status_code,
+            values=values,
+            errors={"form": exc.reason},
+        )
     response = redirect(values["next"])
     start_session(state, request, response, user.id, user.password_hash)
     return response
@@ -115,25 +138,39 @@ def signout(request: Request, visitor: VisitorDep, form: FormDep, state: StateDe
     return response
 
 
-def _account_page(request: Request, visitor: VisitorDep, session: SessionDep,
-                  status_code: int = 200, **context: object) -> Response:
+def _account_page(
+    request: Request,
+    visitor: VisitorDep,
+    session: SessionDep,
+    status_code: int = 200,
+    **context: object,
+) -> Response:
     context.setdefault("errors", {})
     context.setdefault("done", "")
-    return render(request, "account.html", status_code, user=visitor.user, csrf=visitor.csrf,
-                  zones=time_zones(), zone=timezones.read_time_zone(session, visitor.user),
-                  **context)
+    return render(
+        request,
+        "account.html",
+        status_code,
+        user=visitor.user,
+        csrf=visitor.csrf,
+        zones=time_zones(),
+        zone=timezones.read_time_zone(session, visitor.user),
+        **context,
+    )
 
 
 @router.get("/account")
-def account_page(request: Request, visitor: VisitorDep, session: SessionDep, done: str = "",
-                 rederive: int = 0) -> Response:
+def account_page(
+    request: Request, visitor: VisitorDep, session: SessionDep, done: str = "", rederive: int = 0
+) -> Response:
     """Password and time zone (with its history)."""
     return _account_page(request, visitor, session, done=done, rederive=rederive)
 
 
 @router.post("/account/password")
-def change_password(request: Request, visitor: VisitorDep, form: FormDep, state: StateDep,
-                    session: SessionDep) -> Response:
+def change_password(
+    request: Request, visitor: VisitorDep, form: FormDep, state: StateDep, session: SessionDep
+) -> Response:
     """Change the password; this browser stays signed in, every other session ends."""
     new = field(form, "new_password", 256)
     errors: dict[str, str] = {}
@@ -143,8 +180,9 @@ def change_password(request: Request, visitor: VisitorDep, form: FormDep, state:
         errors["confirm_password"] = "the two new passwords differ"  # noqa: S105
     else:
         try:
-            accounts.change_password(state, session, visitor.user,
-                                     field(form, "current_password", 256), new)
+            accounts.change_password(
+                state, session, visitor.user, field(form, "current_password", 256), new
+            )
         except ApiError as exc:
             where = "current_password" if exc.code == "invalid_credentials" else "new_password"
             errors[where] = exc.reason
@@ -156,13 +194,16 @@ def change_password(request: Request, visitor: VisitorDep, form: FormDep, state:
 
 
 @router.post("/account/timezone")
-def change_timezone(request: Request, visitor: VisitorDep, form: FormDep,
-                    session: SessionDep) -> Response:
+def change_timezone(
+    request: Request, visitor: VisitorDep, form: FormDep, session: SessionDep
+) -> Response:
     """Set where the person lives from a day on (blank: always); the days it changes are
     re-derived by the pipeline."""
     try:
-        body = TimeZoneUpdate(zone=field(form, "timezone", 64),
-                              effective_from=field(form, "effective_from", 10) or None)
+        body = TimeZoneUpdate(
+            zone=field(form, "timezone", 64),
+            effective_from=field(form, "effective_from", 10) or None,
+        )
     except ValidationError as exc:
         errors = field_errors(exc)
         if "zone" in errors:

@@ -32,28 +32,54 @@ def mcp_url(request: Request, state: StateDep, secret: str) -> str:
 
 def client_configs(url: str) -> list[dict[str, str]]:
     """How each common MCP client is told about the URL (copy and paste)."""
+
     def doc(value: dict[str, Any]) -> str:
         return json.dumps(value, indent=2)
 
     return [
-        {"client": "Claude Desktop", "where": "Settings → Connectors → Add custom connector "
-         "(remote MCP server URL)", "text": url},
-        {"client": "Claude Code", "where": "a terminal",
-         "text": f"claude mcp add --transport http mirobody {url}"},
-        {"client": "Cursor", "where": "~/.cursor/mcp.json",
-         "text": doc({"mcpServers": {"mirobody": {"url": url}}})},
-        {"client": "VS Code", "where": ".vscode/mcp.json",
-         "text": doc({"servers": {"mirobody": {"type": "http", "url": url}}})},
+        {
+            "client": "Claude Desktop",
+            "where": "Settings → Connectors → Add custom connector (remote MCP server URL)",
+            "text": url,
+        },
+        {
+            "client": "Claude Code",
+            "where": "a terminal",
+            "text": f"claude mcp add --transport http mirobody {url}",
+        },
+        {
+            "client": "Cursor",
+            "where": "~/.cursor/mcp.json",
+            "text": doc({"mcpServers": {"mirobody": {"url": url}}}),
+        },
+        {
+            "client": "VS Code",
+            "where": ".vscode/mcp.json",
+            "text": doc({"servers": {"mirobody": {"type": "http", "url": url}}}),
+        },
     ]
 
 
-def _page(request: Request, visitor: VisitorDep, session: SessionDep, state: StateDep,
-          status_code: int = 200, **context: Any) -> Response:
+def _page(
+    request: Request,
+    visitor: VisitorDep,
+    session: SessionDep,
+    state: StateDep,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
     context.setdefault("created", None)
     context.setdefault("errors", {})
-    return render(request, "ai.html", status_code, user=visitor.user, csrf=visitor.csrf,
-                  links=links.list_links(session, visitor.user.id),
-                  chat=chat_status(request, state), **context)
+    return render(
+        request,
+        "ai.html",
+        status_code,
+        user=visitor.user,
+        csrf=visitor.csrf,
+        links=links.list_links(session, visitor.user.id),
+        chat=chat_status(request, state),
+        **context,
+    )
 
 
 def chat_status(request: Request, state: StateDep) -> dict[str, Any]:
@@ -70,30 +96,42 @@ def chat_status(request: Request, state: StateDep) -> dict[str, Any]:
 
 
 @router.get("")
-def ai_page(request: Request, visitor: VisitorDep, session: SessionDep,
-            state: StateDep) -> Response:
+def ai_page(
+    request: Request, visitor: VisitorDep, session: SessionDep, state: StateDep
+) -> Response:
     """Secret MCP URLs and the chat."""
     return _page(request, visitor, session, state)
 
 
 @router.post("/mcp-urls")
-def create_url(request: Request, visitor: VisitorDep, form: FormDep, session: SessionDep,
-               state: StateDep) -> Response:
+def create_url(
+    request: Request, visitor: VisitorDep, form: FormDep, session: SessionDep, state: StateDep
+) -> Response:
     """Create a secret MCP URL; it is shown on this page once, with client configurations."""
     try:
         body = McpUrlCreate(name=field(form, "name", 200) or "MCP client")
     except ValidationError:
-        return _page(request, visitor, session, state, 422,
-                     errors={"name": "use 1 to 100 visible characters"})
+        return _page(
+            request,
+            visitor,
+            session,
+            state,
+            422,
+            errors={"name": "use 1 to 100 visible characters"},
+        )
     row, secret = links.create_link(session, visitor.user.id, body.name)
     url = mcp_url(request, state, secret)
-    return _page(request, visitor, session, state,
-                 created={"name": row.name, "url": url, "configs": client_configs(url)})
+    return _page(
+        request,
+        visitor,
+        session,
+        state,
+        created={"name": row.name, "url": url, "configs": client_configs(url)},
+    )
 
 
 @router.post("/mcp-urls/{link_id}/revoke")
-def revoke_url(link_id: str, visitor: VisitorDep, form: FormDep,
-               session: SessionDep) -> Response:
+def revoke_url(link_id: str, visitor: VisitorDep, form: FormDep, session: SessionDep) -> Response:
     """Revoke a secret MCP URL: it stops working at once."""
     try:
         parsed = uuid.UUID(link_id)
@@ -104,8 +142,9 @@ def revoke_url(link_id: str, visitor: VisitorDep, form: FormDep,
 
 
 @router.post("/chat")
-async def chat(request: Request, visitor: VisitorDep, form: FormDep, state: StateDep,
-               runtime: RuntimeDep) -> Response:
+async def chat(
+    request: Request, visitor: VisitorDep, form: FormDep, state: StateDep, runtime: RuntimeDep
+) -> Response:
     """Ask the assistant. The page's script asks for a stream (text/event-stream); without
     the script the whole answer comes back on a page."""
     message = field(form, "message", 8000).strip()
@@ -118,12 +157,16 @@ async def chat(request: Request, visitor: VisitorDep, form: FormDep, state: Stat
         parsed = None
     conv = await open_conversation(state, runtime, visitor.user.id, message, parsed, None)
     if "text/event-stream" in request.headers.get("accept", ""):
+
         async def events() -> AsyncIterator[str]:
             async for event in answer(state, runtime, conv, request.is_disconnected):
                 yield _sse(event.event, event.data)
 
-        return secure(StreamingResponse(events(), media_type="text/event-stream",
-                                        headers={"X-Accel-Buffering": "no"}))
+        return secure(
+            StreamingResponse(
+                events(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+            )
+        )
     text, error, new_session = "", None, None
     async for event in answer(state, runtime, conv, request.is_disconnected):
         if event.event == "message":
@@ -132,5 +175,13 @@ async def chat(request: Request, visitor: VisitorDep, form: FormDep, state: Stat
             error = str(event.data.get("reason") or "the assistant could not answer")
         elif event.event == "session":
             new_session = event.data.get("session_id")
-    return render(request, "chat_answer.html", user=visitor.user, csrf=visitor.csrf,
-                  question=message, text=text, error=error, session_id=new_session)
+    return render(
+        request,
+        "chat_answer.html",
+        user=visitor.user,
+        csrf=visitor.csrf,
+        question=message,
+        text=text,
+        error=error,
+        session_id=new_session,
+    )

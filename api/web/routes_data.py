@@ -30,8 +30,7 @@ from mirobody_assets.storage.models import DailySummary, RawRecord
 
 router = APIRouter(prefix="/app", route_class=WebRoute, include_in_schema=False)
 # Shown first when present, in this order; everything else the person has follows by name.
-KEY_INDICATORS = ("steps", "sleep_duration_asleep", "resting_heart_rate", "hrv_rmssd",
-                  "weight")
+KEY_INDICATORS = ("steps", "sleep_duration_asleep", "resting_heart_rate", "hrv_rmssd", "weight")
 DASHBOARD_DAYS = 30
 PAGE = 5000
 MAX_POINTS = 20_000
@@ -44,8 +43,7 @@ def kind_of(indicator: str) -> ChartKind:
 
 
 def _last_day(session: SessionDep, user_id: Any) -> date | None:
-    return session.scalar(select(func.max(DailySummary.day)).where(
-        DailySummary.user_id == user_id))
+    return session.scalar(select(func.max(DailySummary.day)).where(DailySummary.user_id == user_id))
 
 
 @router.get("")
@@ -66,19 +64,39 @@ def dashboard(request: Request, visitor: VisitorDep, session: SessionDep) -> Res
                 break
         known = [i for i in by_indicator if i in CATALOGUE]
         order = [i for i in KEY_INDICATORS if i in by_indicator] + sorted(
-            (i for i in known if i not in KEY_INDICATORS), key=lambda i: CATALOGUE[i].name)
+            (i for i in known if i not in KEY_INDICATORS), key=lambda i: CATALOGUE[i].name
+        )
         for indicator in order:
             rows = by_indicator[indicator]
             meta = CATALOGUE[indicator]
             latest = rows[-1]
             sources = sorted({s for r in rows for s in (r.sources or r.source).split(",") if s})
-            cards.append({
-                "id": indicator, "name": meta.name, "unit": meta.unit, "latest": latest,
-                "sources": sources, "key": indicator in KEY_INDICATORS,
-                "chart": svg_chart([Point(r.day, r.value) for r in rows], title=meta.name,
-                                   unit=meta.unit, kind=kind_of(indicator), compact=True)})
-    return render(request, "dashboard.html", user=visitor.user, csrf=visitor.csrf, cards=cards,
-                  last=last, days=DASHBOARD_DAYS)
+            cards.append(
+                {
+                    "id": indicator,
+                    "name": meta.name,
+                    "unit": meta.unit,
+                    "latest": latest,
+                    "sources": sources,
+                    "key": indicator in KEY_INDICATORS,
+                    "chart": svg_chart(
+                        [Point(r.day, r.value) for r in rows],
+                        title=meta.name,
+                        unit=meta.unit,
+                        kind=kind_of(indicator),
+                        compact=True,
+                    ),
+                }
+            )
+    return render(
+        request,
+        "dashboard.html",
+        user=visitor.user,
+        csrf=visitor.csrf,
+        cards=cards,
+        last=last,
+        days=DASHBOARD_DAYS,
+    )
 
 
 def _parse_day(value: str, default: date) -> date:
@@ -91,9 +109,16 @@ def _parse_day(value: str, default: date) -> date:
 
 
 @router.get("/indicators/{indicator}")
-def indicator_page(indicator: str, request: Request, visitor: VisitorDep, session: SessionDep,
-                   start: str = "", end: str = "", resolution: str = "day",
-                   source: str = "") -> Response:
+def indicator_page(
+    indicator: str,
+    request: Request,
+    visitor: VisitorDep,
+    session: SessionDep,
+    start: str = "",
+    end: str = "",
+    resolution: str = "day",
+    source: str = "",
+) -> Response:
     """One indicator over a chosen range and resolution, per source, with a table."""
     meta = CATALOGUE.get(indicator)
     if meta is None:
@@ -123,10 +148,17 @@ def indicator_page(indicator: str, request: Request, visitor: VisitorDep, sessio
     cursor: str | None = None
     sources = [source[:100]] if source else None
     while len(points) < MAX_POINTS:
-        page = read_series(session, visitor.user.id, [indicator],
-                           datetime.combine(start_day, time(), UTC),
-                           datetime.combine(end_day + timedelta(days=1), time(), UTC),
-                           res, sources, PAGE, cursor)
+        page = read_series(
+            session,
+            visitor.user.id,
+            [indicator],
+            datetime.combine(start_day, time(), UTC),
+            datetime.combine(end_day + timedelta(days=1), time(), UTC),
+            res,
+            sources,
+            PAGE,
+            cursor,
+        )
         points += page.data
         cursor = page.next_cursor
         if cursor is None:
@@ -136,29 +168,62 @@ def indicator_page(indicator: str, request: Request, visitor: VisitorDep, sessio
         at = p.day if p.day is not None else p.start
         if at is not None:
             series[p.source].append(Point(at, p.value))
-    charts = [{"source": s, "chart": svg_chart(sorted(v, key=lambda q: str(q.at)),
-                                                title=f"{meta.name}, {s}", unit=meta.unit,
-                                                kind=kind_of(indicator)),
-               "count": len(v)} for s, v in sorted(series.items())]
-    return render(request, "indicator.html", user=visitor.user, csrf=visitor.csrf, meta=meta,
-                  charts=charts, points=points[:500], total=len(points), errors=errors,
-                  start=start_day, end=end_day, resolution=res.value, source=source[:100],
-                  truncated=cursor is not None)
+    charts = [
+        {
+            "source": s,
+            "chart": svg_chart(
+                sorted(v, key=lambda q: str(q.at)),
+                title=f"{meta.name}, {s}",
+                unit=meta.unit,
+                kind=kind_of(indicator),
+            ),
+            "count": len(v),
+        }
+        for s, v in sorted(series.items())
+    ]
+    return render(
+        request,
+        "indicator.html",
+        user=visitor.user,
+        csrf=visitor.csrf,
+        meta=meta,
+        charts=charts,
+        points=points[:500],
+        total=len(points),
+        errors=errors,
+        start=start_day,
+        end=end_day,
+        resolution=res.value,
+        source=source[:100],
+        truncated=cursor is not None,
+    )
 
 
 def _counts(session: SessionDep, user_id: Any) -> dict[str, int]:
-    return {name: session.scalar(select(func.count()).select_from(model).where(
-        model.user_id == user_id)) or 0
-        for name, model in (("daily summaries", DailySummary), ("raw vendor records", RawRecord))}
+    return {
+        name: session.scalar(
+            select(func.count()).select_from(model).where(model.user_id == user_id)
+        )
+        or 0
+        for name, model in (("daily summaries", DailySummary), ("raw vendor records", RawRecord))
+    }
 
 
 @router.get("/data")
-def data_page(request: Request, visitor: VisitorDep, session: SessionDep,
-              deleted: str = "") -> Response:
+def data_page(
+    request: Request, visitor: VisitorDep, session: SessionDep, deleted: str = ""
+) -> Response:
     """Export and deletion, with what each covers."""
-    return render(request, "data.html", user=visitor.user, csrf=visitor.csrf,
-                  counts=_counts(session, visitor.user.id), datasets=[d.value for d in Dataset],
-                  deleted=deleted == "1", errors={})
+    return render(
+        request,
+        "data.html",
+        user=visitor.user,
+        csrf=visitor.csrf,
+        counts=_counts(session, visitor.user.id),
+        datasets=[d.value for d in Dataset],
+        deleted=deleted == "1",
+        errors={},
+    )
 
 
 @router.post("/data/export")
@@ -174,37 +239,61 @@ def export(request: Request, visitor: VisitorDep, form: FormDep, state: StateDep
     name = f"mirobody-{dataset.value}.{fmt.value}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt is ExportFormat.PARQUET:
-        body = parquet_bytes(state.engine, dataset, visitor.user.id, start, end,
-                             state.api.max_export_rows)
-        return secure(Response(body, media_type="application/vnd.apache.parquet",
-                               headers=headers))
-    return secure(StreamingResponse(csv_chunks(state.engine, dataset, visitor.user.id, start,
-                                               end, state.api.max_export_rows),
-                                    media_type="text/csv", headers=headers))
+        body = parquet_bytes(
+            state.engine, dataset, visitor.user.id, start, end, state.api.max_export_rows
+        )
+        return secure(Response(body, media_type="application/vnd.apache.parquet", headers=headers))
+    return secure(
+        StreamingResponse(
+            csv_chunks(
+                state.engine, dataset, visitor.user.id, start, end, state.api.max_export_rows
+            ),
+            media_type="text/csv",
+            headers=headers,
+        )
+    )
 
 
 @router.post("/data/delete")
-async def delete_data(request: Request, visitor: VisitorDep, form: FormDep, state: StateDep,
-                      session: SessionDep) -> Response:
+async def delete_data(
+    request: Request, visitor: VisitorDep, form: FormDep, state: StateDep, session: SessionDep
+) -> Response:
     """Delete all health data after the person typed the confirmation word."""
     if field(form, "confirm", 20).strip().lower() != "delete":
         counts = await run_in_threadpool(_counts, session, visitor.user.id)
-        return render(request, "data.html", 422, user=visitor.user, csrf=visitor.csrf,
-                      counts=counts, datasets=[d.value for d in Dataset], deleted=False,
-                      errors={"confirm": 'type "delete" to confirm'})
+        return render(
+            request,
+            "data.html",
+            422,
+            user=visitor.user,
+            csrf=visitor.csrf,
+            counts=counts,
+            datasets=[d.value for d in Dataset],
+            deleted=False,
+            errors={"confirm": 'type "delete" to confirm'},
+        )
     await run_in_threadpool(delete_health_data, state, session, visitor.user.id)
     return redirect("/app/data?deleted=1")
 
 
 @router.post("/data/delete-account")
-async def delete_my_account(request: Request, visitor: VisitorDep, form: FormDep,
-                            state: StateDep, session: SessionDep) -> Response:
+async def delete_my_account(
+    request: Request, visitor: VisitorDep, form: FormDep, state: StateDep, session: SessionDep
+) -> Response:
     """Delete the account and all of it (vendor grants revoked first), then sign out."""
     if field(form, "confirm_account", 320).strip().casefold() != visitor.user.email.casefold():
         counts = await run_in_threadpool(_counts, session, visitor.user.id)
-        return render(request, "data.html", 422, user=visitor.user, csrf=visitor.csrf,
-                      counts=counts, datasets=[d.value for d in Dataset], deleted=False,
-                      errors={"confirm_account": "type your email address to confirm"})
+        return render(
+            request,
+            "data.html",
+            422,
+            user=visitor.user,
+            csrf=visitor.csrf,
+            counts=counts,
+            datasets=[d.value for d in Dataset],
+            deleted=False,
+            errors={"confirm_account": "type your email address to confirm"},
+        )
     revocations = await revoke_all(state, visitor.user.id)
     await run_in_threadpool(delete_account, state, session, visitor.user, revocations)
     response = redirect("/app/signup?goodbye=1")

@@ -32,7 +32,7 @@ LINK_ERRORS = {
     "link_browser_mismatch": "This link was started in another browser. Start it again here.",
     "state_mismatch": "This link was started by another account.",
     "vendor_account_linked": "That vendor account is already linked to another Mirobody "
-                             "account. Unlink it there first.",
+    "account. Unlink it there first.",
     "vendor_error": "The vendor did not answer as expected. Try again in a moment.",
     "provider_disabled": "This provider is disabled on this installation.",
     "unknown_provider": "There is no such provider.",
@@ -45,31 +45,56 @@ def _callback_path(slug: str) -> str:
 
 
 @router.get("")
-def devices_page(request: Request, visitor: VisitorDep, state: StateDep,
-                 session: SessionDep, welcome: str = "", unlinked: str = "",
-                 revoked: str = "") -> Response:
+def devices_page(
+    request: Request,
+    visitor: VisitorDep,
+    state: StateDep,
+    session: SessionDep,
+    welcome: str = "",
+    unlinked: str = "",
+    revoked: str = "",
+) -> Response:
     """Every provider with its state for this person, and what can be done with it."""
     linked = {c.provider: c for c in providers.list_connections(session, visitor.user.id)}
     known = providers.list_providers(state)
     rows = [{"provider": p, "connection": linked.get(p.slug)} for p in known]
-    return render(request, "devices.html", user=visitor.user, csrf=visitor.csrf, rows=rows,
-                  welcome=bool(welcome),
-                  unlinked=unlinked if unlinked in {p.slug for p in known} else "",
-                  revoked=revoked == "1")
+    return render(
+        request,
+        "devices.html",
+        user=visitor.user,
+        csrf=visitor.csrf,
+        rows=rows,
+        welcome=bool(welcome),
+        unlinked=unlinked if unlinked in {p.slug for p in known} else "",
+        revoked=revoked == "1",
+    )
 
 
 @router.post("/{slug}/link")
-async def start_link(slug: str, request: Request, visitor: VisitorDep, form: FormDep,
-                     state: StateDep) -> Response:
+async def start_link(
+    slug: str, request: Request, visitor: VisitorDep, form: FormDep, state: StateDep
+) -> Response:
     """Ask the vendor for consent: the browser goes to its page, then comes back."""
     start, nonce = await providers.start_link(state, visitor.user.id, slug)
-    page = render(request, "consent.html", user=visitor.user, csrf=visitor.csrf,
-                  provider=slug, url=start.authorization_url)
+    page = render(
+        request,
+        "consent.html",
+        user=visitor.user,
+        csrf=visitor.csrf,
+        provider=slug,
+        url=start.authorization_url,
+    )
     secure_cookie = (state.api.public_url or str(request.base_url)).startswith("https://")
     for name, value in ((providers.link_cookie_name(slug), nonce), (WEB_LINK_COOKIE, "1")):
-        page.set_cookie(name, value, max_age=state.api.oauth_state_ttl_s,
-                        path=_callback_path(slug), httponly=True, samesite="lax",
-                        secure=secure_cookie)
+        page.set_cookie(
+            name,
+            value,
+            max_age=state.api.oauth_state_ttl_s,
+            path=_callback_path(slug),
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookie,
+        )
     return page
 
 
@@ -94,26 +119,51 @@ def started_from_web(request: Request) -> bool:
 
 
 @router.get("/{slug}/linked")
-def linked_page(slug: str, request: Request, visitor: VisitorDep, state: StateDep,
-                session: SessionDep, error: str = "") -> Response:
+def linked_page(
+    slug: str,
+    request: Request,
+    visitor: VisitorDep,
+    state: StateDep,
+    session: SessionDep,
+    error: str = "",
+) -> Response:
     """What happened at the vendor, and the first sync's progress (refreshes until done)."""
-    connection = next((c for c in providers.list_connections(session, visitor.user.id)
-                       if c.provider == slug), None)
+    connection = next(
+        (c for c in providers.list_connections(session, visitor.user.id) if c.provider == slug),
+        None,
+    )
     names = {p.slug: p.display_name or p.slug for p in providers.list_providers(state)}
-    syncs = [s for s in list_sync_requests(session, visitor.user.id, 50)
-             if s.provider == slug][:5]
-    days = session.scalar(select(func.count(func.distinct(DailySummary.day))).where(
-        DailySummary.user_id == visitor.user.id)) or 0
+    syncs = [s for s in list_sync_requests(session, visitor.user.id, 50) if s.provider == slug][:5]
+    days = (
+        session.scalar(
+            select(func.count(func.distinct(DailySummary.day))).where(
+                DailySummary.user_id == visitor.user.id
+            )
+        )
+        or 0
+    )
     message = LINK_ERRORS.get(error, "The link did not complete.") if error else None
     running = connection is not None and not error and any(s.status in ACTIVE for s in syncs)
-    return render(request, "linked.html", user=visitor.user, csrf=visitor.csrf, slug=slug,
-                  name=names.get(slug, slug), connection=connection, error=message,
-                  syncs=syncs, days=days, running=running)
+    return render(
+        request,
+        "linked.html",
+        user=visitor.user,
+        csrf=visitor.csrf,
+        slug=slug,
+        name=names.get(slug, slug),
+        connection=connection,
+        error=message,
+        syncs=syncs,
+        days=days,
+        running=running,
+    )
 
 
 @router.post("/{slug}/unlink")
 async def unlink(slug: str, visitor: VisitorDep, form: FormDep, state: StateDep) -> Response:
     """Revoke the grant at the vendor and forget the stored tokens; the data stays."""
     result = await providers.unlink(state, visitor.user.id, slug)
-    return redirect(f"/app/devices?unlinked={quote(slug, safe='')}"
-                    f"&revoked={1 if result.revoked_at_vendor else 0}")
+    return redirect(
+        f"/app/devices?unlinked={quote(slug, safe='')}"
+        f"&revoked={1 if result.revoked_at_vendor else 0}"
+    )

@@ -57,27 +57,47 @@ def _key(state: AppState, id_hash: str) -> str:
 
 def _down(exc: redis.RedisError) -> UnavailableError:
     log.warning("web session store unavailable (%s)", type(exc).__name__)
-    return UnavailableError("the session store is unavailable; retry shortly",
-                            headers={"Retry-After": "5"})
+    return UnavailableError(
+        "the session store is unavailable; retry shortly", headers={"Retry-After": "5"}
+    )
 
 
 def is_https(state: AppState, request: Request) -> bool:
     return request.url.scheme == "https" or (state.api.public_url or "").startswith("https://")
 
 
-def _set_cookie(state: AppState, request: Request, response: Response, name: str, value: str,
-                max_age: int | None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path=COOKIE_PATH, httponly=True,
-                        samesite="lax", secure=is_https(state, request))
+def _set_cookie(
+    state: AppState,
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    max_age: int | None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(state, request),
+    )
 
 
-def start_session(state: AppState, request: Request, response: Response, user_id: uuid.UUID,
-                  password_hash: str | None) -> WebSession:
+def start_session(
+    state: AppState,
+    request: Request,
+    response: Response,
+    user_id: uuid.UUID,
+    password_hash: str | None,
+) -> WebSession:
     """A fresh session for a user who just proved who they are (a new id: no fixation)."""
     _forget(state, request)
     token = secrets.token_urlsafe(32)
-    session = WebSession(_hash(token), user_id, secrets.token_urlsafe(32),
-                         password_fingerprint(password_hash))
+    session = WebSession(
+        _hash(token), user_id, secrets.token_urlsafe(32), password_fingerprint(password_hash)
+    )
     doc = {"user_id": str(user_id), "csrf": session.csrf, "pw": session.password_fp}
     try:
         state.redis.client.set(_key(state, session.id_hash), json.dumps(doc), ex=SESSION_TTL_S)
@@ -137,5 +157,9 @@ def anonymous_csrf(state: AppState, request: Request, response: Response) -> str
 
 
 def csrf_matches(expected: str | None, given: object) -> bool:
-    return (isinstance(expected, str) and isinstance(given, str) and bool(expected)
-            and hmac.compare_digest(expected.encode(), given.encode()))
+    return (
+        isinstance(expected, str)
+        and isinstance(given, str)
+        and bool(expected)
+        and hmac.compare_digest(expected.encode(), given.encode())
+    )

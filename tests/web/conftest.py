@@ -29,14 +29,20 @@ def registry(sandbox: SandboxServer) -> ProviderRegistry:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, redis_prefix: str,
-             tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str, redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     data_dir: Path = tmp_path_factory.mktemp("web-data")
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     return get_settings(
-        environment="test", database_url=database_url, redis_url=redis_url,
-        redis_prefix=redis_prefix + "web:", data_dir=data_dir,
-        jwt_signing_key=secrets.token_urlsafe(48), token_encryption_keys=f"k1:{key}")
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_prefix=redis_prefix + "web:",
+        data_dir=data_dir,
+        jwt_signing_key=secrets.token_urlsafe(48),
+        token_encryption_keys=f"k1:{key}",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -54,13 +60,13 @@ def started_app(app: FastAPI) -> Iterator[FastAPI]:
 @pytest.fixture
 def new_browser(started_app: FastAPI) -> Callable[[], Browser]:
     """Make browsers: each its own cookie jar, no redirects followed unless asked."""
+
     def make() -> Browser:
         return Browser(TestClient(started_app, follow_redirects=False))
+
     return make
 
 
 @pytest.fixture
 def browser(new_browser: Callable[[], Browser]) -> Browser:
     return new_browser()
-
-

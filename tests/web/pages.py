@@ -37,30 +37,39 @@ class Browser:
         assert match, f"no CSRF token on {page}"
         return match.group(1)
 
-    def submit(self, page: str, action: str, data: dict[str, str],
-               follow: bool = False) -> Any:
+    def submit(self, page: str, action: str, data: dict[str, str], follow: bool = False) -> Any:
         """Open `page`, then post its form to `action` with the page's token."""
         token = self.csrf(page)
-        return self.client.post(action, data={"csrf_token": token, **data},
-                                follow_redirects=follow)
+        return self.client.post(action, data={"csrf_token": token, **data}, follow_redirects=follow)
 
     def sign_up(self, prefix: str = "web") -> str:
         self.email = f"{prefix}-{secrets.token_hex(5)}@example.org"
-        done = self.submit("/app/signup", "/app/signup",
-                           {"email": self.email, "password": PASSWORD, "timezone": "UTC"})
+        done = self.submit(
+            "/app/signup",
+            "/app/signup",
+            {"email": self.email, "password": PASSWORD, "timezone": "UTC"},
+        )
         assert done.status_code == 303, done.text
         return self.email
 
     def user_id(self, engine: Engine) -> str:
         with engine.connect() as conn:
-            return str(conn.execute(text("SELECT id FROM users WHERE email = :e"),
-                                    {"e": self.email}).scalar_one())
+            return str(
+                conn.execute(
+                    text("SELECT id FROM users WHERE email = :e"), {"e": self.email}
+                ).scalar_one()
+            )
 
 
 def web_api_settings(public_url: str = "http://testserver", **overrides: object) -> ApiSettings:
-    base: dict[str, object] = {"rate_limit_user_per_minute": 0, "rate_limit_ip_per_minute": 0,
-                               "rate_limit_auth_ip_per_minute": 0, "argon2_time_cost": 1,
-                               "argon2_memory_kib": 8192, "public_url": public_url}
+    base: dict[str, object] = {
+        "rate_limit_user_per_minute": 0,
+        "rate_limit_ip_per_minute": 0,
+        "rate_limit_auth_ip_per_minute": 0,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 8192,
+        "public_url": public_url,
+    }
     return ApiSettings.from_settings(get_settings(), **(base | overrides))
 
 
@@ -78,13 +87,33 @@ def seed_daily(engine: Engine, user_id: str, last: date, days: int = 30) -> None
     rows = []
     for d in range(days):
         day = last - timedelta(days=d)
-        rows += [{"user": user_id, "indicator": "steps", "day": day, "value": 8000.0 + d,
-                  "unit": "{steps}", "source": "whoop", "n": 1, "sources": "whoop"},
-                 {"user": user_id, "indicator": "resting_heart_rate", "day": day,
-                  "value": 55.0 + d % 3, "unit": "/min", "source": "oura", "n": 1,
-                  "sources": "oura"}]
+        rows += [
+            {
+                "user": user_id,
+                "indicator": "steps",
+                "day": day,
+                "value": 8000.0 + d,
+                "unit": "{steps}",
+                "source": "whoop",
+                "n": 1,
+                "sources": "whoop",
+            },
+            {
+                "user": user_id,
+                "indicator": "resting_heart_rate",
+                "day": day,
+                "value": 55.0 + d % 3,
+                "unit": "/min",
+                "source": "oura",
+                "n": 1,
+                "sources": "oura",
+            },
+        ]
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,"
-            " sources) VALUES (:user, :indicator, :day, :value, :unit, :source, :n, :sources)"),
-            rows)
+        conn.execute(
+            text(
+                "INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,"
+                " sources) VALUES (:user, :indicator, :day, :value, :unit, :source, :n, :sources)"
+            ),
+            rows,
+        )

@@ -26,8 +26,7 @@ def live_base(settings: Settings, registry: ProviderRegistry) -> Iterator[str]:
     speaks real HTTP; the MCP session manager runs once per app)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    app = create_app(settings, api_settings=web_api_settings(public_url=base),
-                     registry=registry)
+    app = create_app(settings, api_settings=web_api_settings(public_url=base), registry=registry)
     with serving(app, port):
         yield base
 

@@ -24,8 +24,13 @@ ANSWER = ["Your steps ", "look steady."]
 
 
 def _chunk(delta: dict[str, str], finish: str | None = None) -> str:
-    body = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "fake",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    body = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "fake",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     return f"data: {json.dumps(body)}\n\n"
 
 
@@ -55,35 +60,52 @@ def chat_client(settings: Settings, registry: ProviderRegistry) -> Iterator[Test
     for every request (the model client keeps its connections on the loop that made them)."""
     with serving(fake_llm(), free_port()) as llm:
         app = create_app(settings, api_settings=web_api_settings(), registry=registry)
-        env = {"CHAT_BACKENDS": json.dumps([{
-            "name": "fake", "base_url": f"{llm}/v1", "api_key_env": "FAKE_KEY",
-            "model": "fake-model", "context_window": 4096, "timeout_s": 10}]),
-            "FAKE_KEY": "k"}
-        install_chat(app, ChatRuntime.from_config(load_chat_config(env,
-                                                                   generate_titles=False)))
+        env = {
+            "CHAT_BACKENDS": json.dumps(
+                [
+                    {
+                        "name": "fake",
+                        "base_url": f"{llm}/v1",
+                        "api_key_env": "FAKE_KEY",
+                        "model": "fake-model",
+                        "context_window": 4096,
+                        "timeout_s": 10,
+                    }
+                ]
+            ),
+            "FAKE_KEY": "k",
+        }
+        install_chat(app, ChatRuntime.from_config(load_chat_config(env, generate_titles=False)))
         with TestClient(app, follow_redirects=False) as client:
             yield client
 
 
 def test_chat_streams_to_the_script_and_answers_on_a_page_without_it(
-        chat_client: TestClient) -> None:
+    chat_client: TestClient,
+) -> None:
     browser = Browser(chat_client)
     browser.sign_up()
     page = browser.get("/app/ai").text
     assert 'id="chat-form"' in page and "not available" not in page
 
     token = browser.csrf("/app/ai")
-    with browser.client.stream("POST", "/app/ai/chat",
-                               data={"csrf_token": token, "message": "How are my steps?"},
-                               headers={"Accept": "text/event-stream"}) as response:
+    with browser.client.stream(
+        "POST",
+        "/app/ai/chat",
+        data={"csrf_token": token, "message": "How are my steps?"},
+        headers={"Accept": "text/event-stream"},
+    ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         body = "".join(response.iter_text())
     events = [block.split("\n") for block in body.strip().split("\n\n")]
     names = [lines[0].removeprefix("event: ") for lines in events]
     assert names[0] == "session" and names[-1] == "message"
-    deltas = [json.loads(lines[1].removeprefix("data: "))["text"]
-              for lines in events if lines[0] == "event: delta"]
+    deltas = [
+        json.loads(lines[1].removeprefix("data: "))["text"]
+        for lines in events
+        if lines[0] == "event: delta"
+    ]
     assert "".join(deltas) == "".join(ANSWER)
 
     whole = browser.submit("/app/ai", "/app/ai/chat", {"message": "And my sleep?"})
@@ -91,6 +113,9 @@ def test_chat_streams_to_the_script_and_answers_on_a_page_without_it(
     assert "Your steps look steady." in whole.text and "And my sleep?" in whole.text
     assert 'name="session_id" value="' in whole.text
 
-    forged = browser.client.post("/app/ai/chat", data={"csrf_token": "x", "message": "hi"},
-                                 headers={"Accept": "text/event-stream"})
+    forged = browser.client.post(
+        "/app/ai/chat",
+        data={"csrf_token": "x", "message": "hi"},
+        headers={"Accept": "text/event-stream"},
+    )
     assert forged.status_code == 403

@@ -30,9 +30,12 @@ def start_link(browser: Browser, slug: str) -> str:
 
 def connections(engine: Engine, user_id: str) -> dict[str, str]:
     with engine.connect() as conn:
-        return dict(conn.execute(text(
-            "SELECT provider, status FROM provider_connections WHERE user_id = :u"),
-            {"u": user_id}).all())
+        return dict(
+            conn.execute(
+                text("SELECT provider, status FROM provider_connections WHERE user_id = :u"),
+                {"u": user_id},
+            ).all()
+        )
 
 
 def test_linking_lands_on_a_page_with_the_first_sync(browser: Browser, engine: Engine) -> None:
@@ -49,8 +52,10 @@ def test_linking_lands_on_a_page_with_the_first_sync(browser: Browser, engine: E
     assert back.headers["location"] == "/app/devices/whoop/linked"
     assert connections(engine, user_id) == {"whoop": "active"}
     # The link cookies are spent.
-    assert not any(c.name.startswith("mirobody_link") or c.name == "mirobody_web_link"
-                   for c in browser.client.cookies.jar)
+    assert not any(
+        c.name.startswith("mirobody_link") or c.name == "mirobody_web_link"
+        for c in browser.client.cookies.jar
+    )
 
     landing = browser.get("/app/devices/whoop/linked")
     assert landing.status_code == 200
@@ -62,13 +67,13 @@ def test_linking_lands_on_a_page_with_the_first_sync(browser: Browser, engine: E
     assert "Re-authorise" in devices and "Unlink" in devices
 
 
-def test_a_vendor_refusal_or_a_stale_state_is_explained(browser: Browser,
-                                                        engine: Engine) -> None:
+def test_a_vendor_refusal_or_a_stale_state_is_explained(browser: Browser, engine: Engine) -> None:
     browser.sign_up()
     url = start_link(browser, "oura")
     state = httpx.URL(url).params["state"]
-    refused = browser.get("/v1/providers/oura/callback",
-                          params={"state": state, "error": "access_denied"})
+    refused = browser.get(
+        "/v1/providers/oura/callback", params={"state": state, "error": "access_denied"}
+    )
     assert refused.status_code == 303
     assert refused.headers["location"] == "/app/devices/oura/linked?error=link_refused"
     page = browser.get(refused.headers["location"])
@@ -85,7 +90,8 @@ def test_a_vendor_refusal_or_a_stale_state_is_explained(browser: Browser,
 
 
 def test_a_consent_opened_in_another_browser_links_nothing(
-        new_browser: Callable[[], Browser], engine: Engine) -> None:
+    new_browser: Callable[[], Browser], engine: Engine
+) -> None:
     owner, other = new_browser(), new_browser()
     owner.sign_up("owner")
     other.sign_up("other")
@@ -101,9 +107,13 @@ def test_reauthorise_and_unlink(browser: Browser, engine: Engine) -> None:
     user_id = browser.user_id(engine)
     browser.get(consent_at_sandbox(start_link(browser, "whoop")))
     with engine.begin() as conn:
-        conn.execute(text("UPDATE provider_connections SET status = 'needs_reauth', "
-                          "last_error = 'refresh token revoked' WHERE user_id = :u"),
-                     {"u": user_id})
+        conn.execute(
+            text(
+                "UPDATE provider_connections SET status = 'needs_reauth', "
+                "last_error = 'refresh token revoked' WHERE user_id = :u"
+            ),
+            {"u": user_id},
+        )
     page = browser.get("/app/devices").text
     assert "Needs re-authorisation" in page and "refresh token revoked" in page
 
@@ -115,23 +125,28 @@ def test_reauthorise_and_unlink(browser: Browser, engine: Engine) -> None:
     assert gone.status_code == 303
     assert gone.headers["location"] == "/app/devices?unlinked=whoop&revoked=1"
     assert connections(engine, user_id) == {}
-    assert "whoop is unlinked and its access was revoked" in browser.get(
-        gone.headers["location"]).text
+    assert (
+        "whoop is unlinked and its access was revoked" in browser.get(gone.headers["location"]).text
+    )
     missing = browser.submit("/app/devices", "/app/devices/whoop/unlink", {})
     assert missing.status_code == 404 and "no whoop connection" in missing.text
 
 
-def test_a_disabled_provider_shows_why_and_cannot_be_linked(settings: Settings,
-                                                            sandbox: SandboxServer) -> None:
+def test_a_disabled_provider_shows_why_and_cannot_be_linked(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
     vendors = {k: v for k, v in sandbox.settings().items() if k != "polar"}
-    app = create_app(settings, api_settings=web_api_settings(),
-                     registry=ProviderRegistry.from_entry_points(vendors))
+    app = create_app(
+        settings,
+        api_settings=web_api_settings(),
+        registry=ProviderRegistry.from_entry_points(vendors),
+    )
     with TestClient(app, follow_redirects=False) as client:
         browser = Browser(client)
         browser.sign_up()
         page = browser.get("/app/devices").text
-        card = page[page.index('id="provider-polar"'):]
-        card = card[:card.index("</li>")]
+        card = page[page.index('id="provider-polar"') :]
+        card = card[: card.index("</li>")]
         assert "Disabled on this installation:" in card
         assert "/app/devices/polar/link" not in card
         forced = browser.submit("/app/devices", "/app/devices/polar/link", {})

@@ -41,8 +41,10 @@ def _missing() -> str | None:
     except ImportError:
         return "selenium is not installed (pip install -e '.[dev]')"
     if CHROMIUM is None or DRIVER is None:
-        return ("no Chromium found: install Debian's chromium and chromium-driver "
-                "(apt-get install -y chromium chromium-driver)")
+        return (
+            "no Chromium found: install Debian's chromium and chromium-driver "
+            "(apt-get install -y chromium chromium-driver)"
+        )
     return None
 
 
@@ -54,8 +56,9 @@ def live(settings: Settings, registry: ProviderRegistry) -> Iterator[str]:
         pytest.skip(reason)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    app: FastAPI = create_app(settings, api_settings=web_api_settings(public_url=base),
-                              registry=registry)
+    app: FastAPI = create_app(
+        settings, api_settings=web_api_settings(public_url=base), registry=registry
+    )
     with serving(app, port):
         yield base
 
@@ -68,8 +71,9 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def chrome(live: str, shots: Path, tmp_path: Path,
-           request: pytest.FixtureRequest) -> Iterator[Callable[[], Any]]:
+def chrome(
+    live: str, shots: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], Any]]:
     """Start Chromium browsers (each a fresh profile); screenshots are saved at the end."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -79,16 +83,26 @@ def chrome(live: str, shots: Path, tmp_path: Path,
     def start() -> Any:
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                    "--disable-gpu", "--window-size=1280,1600", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update",
-                    # Network off: no name resolves but the loopback addresses.
-                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, "
-                    "EXCLUDE localhost"):
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1280,1600",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            # Network off: no name resolves but the loopback addresses.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+        ):
             options.add_argument(arg)
-        options.add_experimental_option("prefs", {
-            "download.default_directory": str(tmp_path / f"downloads{len(started)}"),
-            "download.prompt_for_download": False})
+        options.add_experimental_option(
+            "prefs",
+            {
+                "download.default_directory": str(tmp_path / f"downloads{len(started)}"),
+                "download.prompt_for_download": False,
+            },
+        )
         driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
         driver.set_page_load_timeout(60)
         started.append(driver)
@@ -109,7 +123,8 @@ def shot(driver: Any, shots: Path, name: str) -> None:
 def only_same_origin(driver: Any, base: str) -> None:
     """Every resource the page loaded came from the app itself (no CDN, nothing outside)."""
     names = driver.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name)")
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
     outside = [n for n in names if not n.startswith(base)]
     assert not outside, outside
 
@@ -142,10 +157,11 @@ def link(driver: Any, base: str, slug: str, name: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(base + "/app/devices")
-    driver.find_element(By.CSS_SELECTOR, f"form[action='/app/devices/{slug}/link'] button"
-                        ).click()
-    wait_for(lambda: driver.current_url.startswith(f"{base}/app/devices/{slug}/linked"),
-             f"the landing page of {slug}")
+    driver.find_element(By.CSS_SELECTOR, f"form[action='/app/devices/{slug}/link'] button").click()
+    wait_for(
+        lambda: driver.current_url.startswith(f"{base}/app/devices/{slug}/linked"),
+        f"the landing page of {slug}",
+    )
     assert f"{name} is linked" in driver.page_source
 
 
@@ -160,14 +176,20 @@ def run_first_sync(settings: Settings, sandbox: SandboxServer, user_id: str) -> 
 
     keys = settings.token_encryption_keys
     resource = MirobodyResource(
-        database_url=settings.database_url, data_dir=str(settings.data_dir),
+        database_url=settings.database_url,
+        data_dir=str(settings.data_dir),
         sandbox_url=sandbox.base_url,
-        token_encryption_keys=keys.get_secret_value() if keys else None)
+        token_encryption_keys=keys.get_secret_value() if keys else None,
+    )
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("users", [user_id])
         first, last = SANDBOX_TODAY - timedelta(days=5), SANDBOX_TODAY - timedelta(days=1)
-        dg.materialize(ALL_ASSETS, instance=instance, resources={"mirobody": resource},
-                       tags=range_tags(first, last, user_id, user_id))
+        dg.materialize(
+            ALL_ASSETS,
+            instance=instance,
+            resources={"mirobody": resource},
+            tags=range_tags(first, last, user_id, user_id),
+        )
 
 
 def user_id_of(settings: Settings, email: str) -> str:
@@ -178,15 +200,23 @@ def user_id_of(settings: Settings, email: str) -> str:
     engine = make_engine(str(settings.database_url))
     try:
         with engine.connect() as conn:
-            return str(conn.execute(text("SELECT id FROM users WHERE email = :e"),
-                                    {"e": email}).scalar_one())
+            return str(
+                conn.execute(
+                    text("SELECT id FROM users WHERE email = :e"), {"e": email}
+                ).scalar_one()
+            )
     finally:
         engine.dispose()
 
 
 def test_a_person_links_devices_sees_data_exports_connects_an_agent_and_deletes(
-        chrome: Callable[[], Any], live: str, shots: Path, settings: Settings,
-        sandbox: SandboxServer, tmp_path: Path) -> None:
+    chrome: Callable[[], Any],
+    live: str,
+    shots: Path,
+    settings: Settings,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+) -> None:
     from selenium.webdriver.common.by import By
 
     driver = chrome()
@@ -218,8 +248,9 @@ def test_a_person_links_devices_sees_data_exports_connects_an_agent_and_deletes(
     driver.get(live + "/app/data")
     driver.find_element(By.CSS_SELECTOR, "form[action='/app/data/export'] button").click()
     folder = tmp_path / "downloads0"
-    exported = wait_for(lambda: [p for p in folder.glob("*.csv")] if folder.exists() else [],
-                        "the CSV download")
+    exported = wait_for(
+        lambda: [p for p in folder.glob("*.csv")] if folder.exists() else [], "the CSV download"
+    )
     with exported[0].open() as f:
         assert len(list(csv.DictReader(f))) > 0
     shot(driver, shots, "06-my-data")
@@ -247,8 +278,9 @@ def test_a_person_links_devices_sees_data_exports_connects_an_agent_and_deletes(
     shot(driver, shots, "08-deleted")
 
 
-def test_one_person_never_sees_anothers_pages(chrome: Callable[[], Any], live: str,
-                                              shots: Path) -> None:
+def test_one_person_never_sees_anothers_pages(
+    chrome: Callable[[], Any], live: str, shots: Path
+) -> None:
     from selenium.webdriver.common.by import By
 
     first, second = chrome(), chrome()
@@ -269,8 +301,7 @@ def test_one_person_never_sees_anothers_pages(chrome: Callable[[], Any], live: s
     shot(second, shots, "isolation-second")
     second.set_window_size(390, 844)  # a phone: nothing wider than the screen
     second.get(live + "/app/devices")
-    assert second.execute_script(
-        "return document.documentElement.scrollWidth <= window.innerWidth")
+    assert second.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     shot(second, shots, "phone-devices")
     second.find_element(By.CSS_SELECTOR, "form.signout button").click()
     wait_for(lambda: "/app/signin" in second.current_url, "the sign-in page")

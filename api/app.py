@@ -26,6 +26,7 @@ from api.routers import (
     daily_summaries,
     data,
     exports,
+    fitbit,
     health,
     indicators,
     me,
@@ -47,8 +48,9 @@ from mirobody_assets.storage.redis_client import make_redis
 from providers.registry import ProviderRegistry
 
 ROUTERS = (health, metrics, auth, me, indicators, series, daily_summaries, profile,
-           sync_requests, exports, data, providers, connections, webhooks, apple_health,
-           mcp_router)
+           sync_requests, exports, data, providers, connections,
+           fitbit,  # before webhooks: its GET/POST answer the way Fitbit expects
+           webhooks, apple_health, mcp_router)
 
 
 def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,

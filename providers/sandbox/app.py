@@ -25,6 +25,7 @@ _OAUTH: dict[str, dict[str, Any]] = {
     "oura": {"access_ttl_s": 86400},
     "withings": {"access_ttl_s": 10800},
     "polar": {"access_ttl_s": 315359999, "issues_refresh": False},
+    "fitbit": {"access_ttl_s": 28800, "pkce_required": True},
 }
 
 

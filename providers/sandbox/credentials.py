@@ -6,7 +6,7 @@ emulators."""
 
 from __future__ import annotations
 
-VENDORS = ("whoop", "garmin", "oura", "withings", "polar")
+VENDORS = ("whoop", "garmin", "oura", "withings", "polar", "fitbit")
 
 # Sandbox-only credentials: they open nothing but the local emulators.
 SANDBOX_CREDENTIALS: dict[str, dict[str, str]] = {
@@ -16,3 +16,5 @@ SANDBOX_CREDENTIALS: dict[str, dict[str, str]] = {
 SANDBOX_CREDENTIALS["oura"]["verification_token"] = "sandbox-oura-verification"  # noqa: S105
 # Polar hands out a webhook signing key at webhook creation; the sandbox's is fixed.
 SANDBOX_CREDENTIALS["polar"]["webhook_secret"] = "sandbox-polar-webhook-key"  # noqa: S105
+# Fitbit checks a subscriber endpoint with GET ?verify=<this code> (204) and a wrong one (404).
+SANDBOX_CREDENTIALS["fitbit"]["verification_code"] = "sandbox-fitbit-verify"

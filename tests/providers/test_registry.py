@@ -14,7 +14,7 @@ from providers.registry import ProviderRegistry, discover
 from providers.sandbox import SANDBOX_CREDENTIALS
 from tests.support.wheels import build_plugin_wheel, pip_install_target
 
-BUILT_INS = {"whoop", "garmin", "oura", "withings", "polar", "apple_health"}
+BUILT_INS = {"whoop", "garmin", "oura", "withings", "polar", "apple_health", "fitbit"}
 
 
 def test_built_in_providers_register_through_entry_points():
@@ -30,7 +30,7 @@ def test_a_provider_without_credentials_is_disabled_with_its_reason():
     with pytest.raises(ProviderDisabledError, match="not configured"):
         registry.get("whoop")
     with pytest.raises(UnknownProviderError):
-        registry.get("fitbit")
+        registry.get("acme-not-installed")
     # Apple Health imports uploaded files: it needs no client credentials
     assert [p.slug for p in registry.enabled()] == ["apple_health", "oura"]
 

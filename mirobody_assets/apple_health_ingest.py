@@ -62,23 +62,26 @@ def _batches(docs: Iterable[ExportDocument], size: int) -> Iterable[list[ExportD
         yield batch
 
 
-def _stored(conn: Connection, user_id: str, docs: list[ExportDocument]
-            ) -> dict[str, list[tuple[str, str, Any]]]:
+def _stored(
+    conn: Connection, user_id: str, docs: list[ExportDocument]
+) -> dict[str, list[tuple[str, str, Any]]]:
     """Stored documents (vendor id, content hash, records) of these documents' days, by the
     base vendor id (`<type>:<day>`) they belong to."""
     days = sorted({d.day for d in docs})
-    rows = conn.execute(text(
-        "SELECT vendor_id, content_hash, payload->'records' FROM raw_records "
-        "WHERE user_id = CAST(:u AS uuid) AND day = ANY(:days) AND provider = :p"),
-        {"u": user_id, "days": days, "p": PROVIDER}).all()
+    rows = conn.execute(
+        text(
+            "SELECT vendor_id, content_hash, payload->'records' FROM raw_records "
+            "WHERE user_id = CAST(:u AS uuid) AND day = ANY(:days) AND provider = :p"
+        ),
+        {"u": user_id, "days": days, "p": PROVIDER},
+    ).all()
     out: dict[str, list[tuple[str, str, Any]]] = {}
     for vendor_id, digest, records in rows:
         out.setdefault(vendor_id.split(":+", 1)[0], []).append((vendor_id, digest, records))
     return out
 
 
-def only_new(conn: Connection, user_id: str, docs: list[ExportDocument]
-             ) -> list[ExportDocument]:
+def only_new(conn: Connection, user_id: str, docs: list[ExportDocument]) -> list[ExportDocument]:
     """The documents to store so that every record is stored once: new days whole, grown
     days as a part of their new records, unchanged days not at all."""
     stored = _stored(conn, user_id, docs)
@@ -96,23 +99,37 @@ def only_new(conn: Connection, user_id: str, docs: list[ExportDocument]
         if not fresh:
             continue
         part = hashlib.sha256(json.dumps([canonical_json(r) for r in fresh]).encode())
-        out.append(ExportDocument(
-            doc.record_type, f"{doc.vendor_id}:+{part.hexdigest()[:16]}", doc.day, doc.version,
-            {**doc.payload, "records": fresh}))
+        out.append(
+            ExportDocument(
+                doc.record_type,
+                f"{doc.vendor_id}:+{part.hexdigest()[:16]}",
+                doc.day,
+                doc.version,
+                {**doc.payload, "records": fresh},
+            )
+        )
     return out
 
 
 def summary_dict(summary: ExportSummary, new_documents: int) -> dict[str, Any]:
     return {
-        "export_date": summary.export_date, "documents": summary.documents,
-        "new_documents": new_documents, "records": dict(summary.records),
-        "ignored": dict(summary.ignored), "unlisted": dict(summary.unlisted),
-        "malformed": summary.malformed, "xml_error": summary.error,
+        "export_date": summary.export_date,
+        "documents": summary.documents,
+        "new_documents": new_documents,
+        "records": dict(summary.records),
+        "ignored": dict(summary.ignored),
+        "unlisted": dict(summary.unlisted),
+        "malformed": summary.malformed,
+        "xml_error": summary.error,
     }
 
 
-def import_export(engine: Engine, imp: ImportRow, spill_dir: Path | None = None,
-                  batch_documents: int = BATCH_DOCUMENTS) -> ImportResult:
+def import_export(
+    engine: Engine,
+    imp: ImportRow,
+    spill_dir: Path | None = None,
+    batch_documents: int = BATCH_DOCUMENTS,
+) -> ImportResult:
     """Parse one uploaded export and store its raw documents; record the outcome on the
     import (days touched, counts, or why it failed) and delete the uploaded file."""
     new = 0
@@ -126,9 +143,18 @@ def import_export(engine: Engine, imp: ImportRow, spill_dir: Path | None = None,
             summary, docs = read_export(open_export(path, stack), spill_dir)
             for batch in _batches(docs, batch_documents):
                 with engine.begin() as conn:
-                    frame = raw_frame(make_record(PROVIDER, imp.user_id, d.record_type,
-                                                  d.vendor_id, d.version, d.day, d.payload)
-                                      for d in only_new(conn, imp.user_id, batch))
+                    frame = raw_frame(
+                        make_record(
+                            PROVIDER,
+                            imp.user_id,
+                            d.record_type,
+                            d.vendor_id,
+                            d.version,
+                            d.day,
+                            d.payload,
+                        )
+                        for d in only_new(conn, imp.user_id, batch)
+                    )
                     new += raw_store.insert_raw_records(conn, live_rows(conn, frame))
         error = summary.error
     except ExportFormatError as exc:
@@ -142,5 +168,13 @@ def import_export(engine: Engine, imp: ImportRow, spill_dir: Path | None = None,
         finish_parse(conn, imp.id, details, summary.first_day, summary.last_day, error)
     if path is not None:
         path.unlink(missing_ok=True)
-    return ImportResult(imp.id, imp.user_id, summary.documents, new, summary.first_day,
-                        summary.last_day, details, error)
+    return ImportResult(
+        imp.id,
+        imp.user_id,
+        summary.documents,
+        new,
+        summary.first_day,
+        summary.last_day,
+        details,
+        error,
+    )

@@ -13,21 +13,30 @@ from api.errors import ERROR_RESPONSES
 from api.schemas.apple_health import AppleHealthImportPublic, AppleHealthImportsPublic
 from api.services import apple_health
 
-router = APIRouter(prefix="/v1/imports/apple-health", tags=["imports"],
-                   responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/imports/apple-health", tags=["imports"], responses=ERROR_RESPONSES)
 
 
 def _public(row: object) -> AppleHealthImportPublic:
     return AppleHealthImportPublic.model_validate(dataclasses.asdict(row))  # type: ignore[call-overload]
 
 
-@router.post("", response_model=AppleHealthImportPublic, status_code=status.HTTP_202_ACCEPTED,
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/zip": {"schema": {"type": "string", "format": "binary"}},
-                 "application/xml": {"schema": {"type": "string", "format": "binary"}}}}})
-async def upload_apple_health_export(request: Request, response: Response, user: CurrentUser,
-                                     state: StateDep,
-                                     session: SessionDep) -> AppleHealthImportPublic:
+@router.post(
+    "",
+    response_model=AppleHealthImportPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "application/xml": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def upload_apple_health_export(
+    request: Request, response: Response, user: CurrentUser, state: StateDep, session: SessionDep
+) -> AppleHealthImportPublic:
     """Upload the Health app's export (export.zip, or its export.xml) as the request body.
 
     The body is streamed to disk (413 past APPLE_HEALTH_MAX_UPLOAD_BYTES); the pipeline then
@@ -37,27 +46,31 @@ async def upload_apple_health_export(request: Request, response: Response, user:
     await run_in_threadpool(session.close)
     declared = request.headers.get("content-length")
     path, size, digest = await apple_health.save_upload(
-        request.stream(), apple_health.folder_for(state.settings.data_dir, user.id),
+        request.stream(),
+        apple_health.folder_for(state.settings.data_dir, user.id),
         state.settings.apple_health_max_upload_bytes,
-        int(declared) if declared and declared.isdigit() else None)
-    row, created = await run_in_threadpool(apple_health.record, state.engine,
-                                           state.settings.data_dir, user.id, path, size, digest)
+        int(declared) if declared and declared.isdigit() else None,
+    )
+    row, created = await run_in_threadpool(
+        apple_health.record, state.engine, state.settings.data_dir, user.id, path, size, digest
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return _public(row)
 
 
 @router.get("", response_model=AppleHealthImportsPublic)
-def list_apple_health_imports(user: CurrentUser, state: StateDep,
-                              limit: Annotated[int, Query(ge=1, le=200)] = 50
-                              ) -> AppleHealthImportsPublic:
+def list_apple_health_imports(
+    user: CurrentUser, state: StateDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> AppleHealthImportsPublic:
     """The caller's Apple Health uploads, newest first, with their import status."""
     rows = apple_health.read_all(state.engine, user.id, limit)
     return AppleHealthImportsPublic(data=[_public(r) for r in rows], count=len(rows))
 
 
 @router.get("/{import_id}", response_model=AppleHealthImportPublic)
-def read_apple_health_import(import_id: int, user: CurrentUser,
-                             state: StateDep) -> AppleHealthImportPublic:
+def read_apple_health_import(
+    import_id: int, user: CurrentUser, state: StateDep
+) -> AppleHealthImportPublic:
     """One of the caller's Apple Health uploads."""
     return _public(apple_health.read(state.engine, user.id, import_id))

@@ -16,8 +16,7 @@ router = APIRouter(prefix="/v1/webhooks/fitbit", tags=["webhooks"], responses=ER
 
 
 @router.get("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-def verify_fitbit_subscriber(state: StateDep,
-                             verify: str = Query(max_length=512)) -> Response:
+def verify_fitbit_subscriber(state: StateDep, verify: str = Query(max_length=512)) -> Response:
     """Fitbit's subscriber check: 204 for our verification code, 404 for any other."""
     provider = enabled_provider(state, "fitbit")
     check = getattr(provider, "verify_subscriber", None)
@@ -31,6 +30,5 @@ async def receive_fitbit_notification(request: Request, state: StateDep) -> Resp
     """A Fitbit subscription notification (X-Fitbit-Signature): verified, de-duplicated and
     recorded as sync requests; answered 204 as Fitbit expects."""
     body = await _body(request)
-    await run_in_threadpool(webhooks.receive_webhook, state, "fitbit", dict(request.headers),
-                            body)
+    await run_in_threadpool(webhooks.receive_webhook, state, "fitbit", dict(request.headers), body)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

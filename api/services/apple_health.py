@@ -34,18 +34,21 @@ class UploadTooLargeError(ApiError):
 def _too_large(limit: int) -> UploadTooLargeError:
     return UploadTooLargeError(
         f"the export is larger than this server accepts ({limit} bytes; "
-        "APPLE_HEALTH_MAX_UPLOAD_BYTES)")
+        "APPLE_HEALTH_MAX_UPLOAD_BYTES)"
+    )
 
 
 def _looks_like_export(head: bytes) -> bool:
     """A zip (Apple's export.zip) or XML text (export.xml, maybe with a byte-order mark)."""
     start = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    return head.startswith(ZIP_MAGIC) or start.startswith(b"<?xml") or start.startswith(
-        b"<HealthData")
+    return (
+        head.startswith(ZIP_MAGIC) or start.startswith(b"<?xml") or start.startswith(b"<HealthData")
+    )
 
 
-async def save_upload(chunks: AsyncIterator[bytes], folder: Path, limit: int,
-                      declared: int | None) -> tuple[Path, int, str]:
+async def save_upload(
+    chunks: AsyncIterator[bytes], folder: Path, limit: int, declared: int | None
+) -> tuple[Path, int, str]:
     """Write the body to a new file in `folder`, chunk by chunk (never the whole body in
     memory); stop with 413 past `limit` bytes and remove the partial file. Returns the file,
     its size and its sha256."""
@@ -67,8 +70,9 @@ async def save_upload(chunks: AsyncIterator[bytes], folder: Path, limit: int,
                 digest.update(chunk)
                 await out.write(chunk)
         if size == 0 or not _looks_like_export(head):
-            raise InvalidRequestError("the body is neither export.zip nor export.xml",
-                                      code="not_an_export")
+            raise InvalidRequestError(
+                "the body is neither export.zip nor export.xml", code="not_an_export"
+            )
     except BaseException:
         await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
         raise
@@ -76,16 +80,22 @@ async def save_upload(chunks: AsyncIterator[bytes], folder: Path, limit: int,
     return path, size, digest.hexdigest()
 
 
-def record(engine: Engine, data_dir: Path, user_id: uuid.UUID, path: Path, size: int,
-           sha256: str) -> tuple[ImportRow, bool]:
+def record(
+    engine: Engine, data_dir: Path, user_id: uuid.UUID, path: Path, size: int, sha256: str
+) -> tuple[ImportRow, bool]:
     """Record the upload for the pipeline; the same file sent again returns its first
     import (and the copy is deleted)."""
     with engine.begin() as conn:
         row, created = record_upload(conn, str(user_id), path, size, sha256)
     if not created:
         path.unlink(missing_ok=True)
-    log.info("apple health upload %s of user %s: %d bytes%s", row.id, user_id, size,
-             "" if created else " (same file as before)")
+    log.info(
+        "apple health upload %s of user %s: %d bytes%s",
+        row.id,
+        user_id,
+        size,
+        "" if created else " (same file as before)",
+    )
     return row, created
 
 

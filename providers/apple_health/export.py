@@ -54,14 +54,42 @@ STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}$")
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 # A sleep segment starting at 18:00 or later belongs to the night that ends the next day.
 SLEEP_DAY_SHIFT = timedelta(hours=6)
-_TOP_LEVEL = {"Record", "Workout", "Correlation", "ActivitySummary", "Me", "ExportDate",
-              "ClinicalRecord", "Audiogram", "VisionPrescription"}
-_RECORD_KEYS = ("sourceName", "sourceVersion", "device", "unit", "creationDate", "startDate",
-                "endDate", "value")
-_WORKOUT_KEYS = ("workoutActivityType", "duration", "durationUnit", "totalDistance",
-                 "totalDistanceUnit", "totalEnergyBurned", "totalEnergyBurnedUnit",
-                 "sourceName", "sourceVersion", "device", "creationDate", "startDate",
-                 "endDate")
+_TOP_LEVEL = {
+    "Record",
+    "Workout",
+    "Correlation",
+    "ActivitySummary",
+    "Me",
+    "ExportDate",
+    "ClinicalRecord",
+    "Audiogram",
+    "VisionPrescription",
+}
+_RECORD_KEYS = (
+    "sourceName",
+    "sourceVersion",
+    "device",
+    "unit",
+    "creationDate",
+    "startDate",
+    "endDate",
+    "value",
+)
+_WORKOUT_KEYS = (
+    "workoutActivityType",
+    "duration",
+    "durationUnit",
+    "totalDistance",
+    "totalDistanceUnit",
+    "totalEnergyBurned",
+    "totalEnergyBurnedUnit",
+    "sourceName",
+    "sourceVersion",
+    "device",
+    "creationDate",
+    "startDate",
+    "endDate",
+)
 
 
 class ExportFormatError(ValueError):
@@ -127,8 +155,11 @@ def _record(elem: ET.Element) -> dict[str, Any]:
 
 def _workout(elem: ET.Element) -> dict[str, Any]:
     rec: dict[str, Any] = {k: elem.get(k) for k in _WORKOUT_KEYS if elem.get(k) is not None}
-    stats = [{k: s.get(k) for k in ("type", "sum", "unit") if s.get(k) is not None}
-             for s in elem.findall("WorkoutStatistics") if s.get("sum") is not None]
+    stats = [
+        {k: s.get(k) for k in ("type", "sum", "unit") if s.get(k) is not None}
+        for s in elem.findall("WorkoutStatistics")
+        if s.get("sum") is not None
+    ]
     if stats:
         rec["statistics"] = stats
     metadata = {m.get("key"): m.get("value") for m in elem.findall("MetadataEntry")}
@@ -161,8 +192,7 @@ def _day(record_type: str, start: str) -> date:
     return date.fromisoformat(start[:10])
 
 
-def _elements(stream: IO[bytes], summary: ExportSummary
-              ) -> Iterator[tuple[str, dict[str, Any]]]:
+def _elements(stream: IO[bytes], summary: ExportSummary) -> Iterator[tuple[str, dict[str, Any]]]:
     """(HealthKit type, record) for every mapped element, in file order; counts the rest."""
     depth = 0
     root: ET.Element | None = None
@@ -203,8 +233,9 @@ def _elements(stream: IO[bytes], summary: ExportSummary
         summary.error = f"the XML stops being well-formed: {exc}"
 
 
-def read_export(stream: IO[bytes], spill_dir: Path | None = None
-                ) -> tuple[ExportSummary, Iterator[ExportDocument]]:
+def read_export(
+    stream: IO[bytes], spill_dir: Path | None = None
+) -> tuple[ExportSummary, Iterator[ExportDocument]]:
     """Parse the export; returns its summary and the raw documents (produced once the whole
     file was read: the summary is complete when the first document comes)."""
     summary = ExportSummary()
@@ -221,20 +252,27 @@ def read_export(stream: IO[bytes], spill_dir: Path | None = None
             out = months.get(str(key))
             if out is None:
                 out = months[str(key)] = (Path(tmp.name) / f"{key}.ndjson").open(
-                    "w", encoding="utf-8")
-            out.write(json.dumps([record_type, day and day.isoformat(), problem, rec],
-                                 ensure_ascii=False) + "\n")
+                    "w", encoding="utf-8"
+                )
+            out.write(
+                json.dumps([record_type, day and day.isoformat(), problem, rec], ensure_ascii=False)
+                + "\n"
+            )
     finally:
         for out in months.values():
             out.close()
     return summary, _documents(tmp, sorted(months), summary)
 
 
-def _documents(tmp: tempfile.TemporaryDirectory[str], keys: list[str],
-               summary: ExportSummary) -> Iterator[ExportDocument]:
+def _documents(
+    tmp: tempfile.TemporaryDirectory[str], keys: list[str], summary: ExportSummary
+) -> Iterator[ExportDocument]:
     version = _utc_version(summary.export_date)
-    fallback = date.fromisoformat(summary.export_date[:10]) if (
-        summary.export_date and STAMP.match(summary.export_date)) else date(1970, 1, 1)
+    fallback = (
+        date.fromisoformat(summary.export_date[:10])
+        if (summary.export_date and STAMP.match(summary.export_date))
+        else date(1970, 1, 1)
+    )
     with tmp:
         for key in keys:
             groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -251,12 +289,23 @@ def _documents(tmp: tempfile.TemporaryDirectory[str], keys: list[str],
                 local = date.fromisoformat(day)
                 summary.see_day(local)
                 summary.documents += 1
-                yield ExportDocument(record_type, f"{record_type}:{day}", local, version,
-                                     {"type": record_type, "day": day, "records": recs})
+                yield ExportDocument(
+                    record_type,
+                    f"{record_type}:{day}",
+                    local,
+                    version,
+                    {"type": record_type, "day": day, "records": recs},
+                )
 
 
-def _malformed(record_type: str, rec: dict[str, Any], problem: str, fallback: date,
-               version: str | None, summary: ExportSummary) -> ExportDocument:
+def _malformed(
+    record_type: str,
+    rec: dict[str, Any],
+    problem: str,
+    fallback: date,
+    version: str | None,
+    summary: ExportSummary,
+) -> ExportDocument:
     """A record that cannot be read goes alone into its own document, so that formatting
     quarantines it with its reason and its day's other records are imported."""
     start = rec.get("startDate") or ""
@@ -267,6 +316,10 @@ def _malformed(record_type: str, rec: dict[str, Any], problem: str, fallback: da
     digest = hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()[:16]
     summary.malformed += 1
     summary.documents += 1
-    return ExportDocument(record_type, f"{record_type}:{day}:malformed:{digest}", day, version,
-                          {"type": record_type, "day": day.isoformat(), "records": [rec],
-                           "problem": problem})
+    return ExportDocument(
+        record_type,
+        f"{record_type}:{day}:malformed:{digest}",
+        day,
+        version,
+        {"type": record_type, "day": day.isoformat(), "records": [rec], "problem": problem},
+    )

@@ -30,8 +30,12 @@ class AppleHealthProvider(Provider):
     sleep stages, mindful sessions and workouts, each from the device or app that wrote it."""
 
     info = ProviderInfo(
-        slug="apple_health", display_name="Apple Health", auth_kind=AuthKind.FILE_IMPORT,
-        scopes=(), record_types=tuple(MAPPINGS), supports_webhooks=False,
+        slug="apple_health",
+        display_name="Apple Health",
+        auth_kind=AuthKind.FILE_IMPORT,
+        scopes=(),
+        record_types=tuple(MAPPINGS),
+        supports_webhooks=False,
         has_refresh_token=False,
     )
     default_urls: ClassVar[Mapping[str, str]] = {}
@@ -41,26 +45,33 @@ class AppleHealthProvider(Provider):
     # first: the watch is worn, the phone carried (it misses steps the watch counts), then
     # the apps and devices writing to Health (apple_health.<sourceName>).
     priority_ranks: ClassVar[Mapping[str, int]] = {
-        "*": 60, "sleep": 60, "recovery": 60, "body": 70, "blood_pressure": 30,
-        "temperature": 60}
-    source_priorities: ClassVar[tuple[str, ...]] = ("apple_health.watch",
-                                                    "apple_health.iphone")
+        "*": 60,
+        "sleep": 60,
+        "recovery": 60,
+        "body": 70,
+        "blood_pressure": 30,
+        "temperature": 60,
+    }
+    source_priorities: ClassVar[tuple[str, ...]] = ("apple_health.watch", "apple_health.iphone")
 
     @classmethod
     def from_settings(cls, raw: Mapping[str, Any] | None) -> Provider:
         """Always enabled: imports need no client credentials."""
-        return cls(ProviderSettings(client_id="apple_health", client_secret="",
-                                    options=dict(raw or {})))
+        return cls(
+            ProviderSettings(client_id="apple_health", client_secret="", options=dict(raw or {}))
+        )
 
     def oauth_config(self) -> OAuth2Config:
-        raise OAuthFlowError(self.slug, "Apple Health has no OAuth: upload the export",
-                             "unsupported_grant")
+        raise OAuthFlowError(
+            self.slug, "Apple Health has no OAuth: upload the export", "unsupported_grant"
+        )
 
     async def revoke(self, connection: Connection) -> None:
         """Nothing to revoke: no grant exists."""
 
-    async def fetch(self, client: VendorClient, record_type: str,
-                    window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def fetch(
+        self, client: VendorClient, record_type: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         """Nothing to pull: documents come from uploaded exports."""
         return
         yield  # an async generator that yields nothing
@@ -68,8 +79,9 @@ class AppleHealthProvider(Provider):
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
         return Identity(f"{record_type}:{doc['day']}", None, date.fromisoformat(doc["day"]))
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
-                       now: float | None = None) -> None:
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> None:
         raise WebhookVerificationError(self.slug, "Apple Health sends no webhooks")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:

@@ -32,20 +32,32 @@ def _sessions(frame: pl.DataFrame) -> pl.DataFrame:
     unknown = segments.filter(pl.col("_stage").is_null())
     if unknown.height:
         first = unknown.row(0, named=True)
-        raise RecordFormatError("apple_health", SLEEP_TYPE,
-                                f"value {first['value']!r} is not a sleep analysis category",
-                                field="records[].value", reason="unknown_code",
-                                record_ids=(str(first["record_id"]),))
+        raise RecordFormatError(
+            "apple_health",
+            SLEEP_TYPE,
+            f"value {first['value']!r} is not a sleep analysis category",
+            field="records[].value",
+            reason="unknown_code",
+            record_ids=(str(first["record_id"]),),
+        )
     reach = pl.col("_end").cum_max().shift(1).over(_BY)
     segments = segments.with_columns(
-        (reach.is_null() | (pl.col("time") - reach > SESSION_GAP)).cum_sum().over(_BY)
-        .alias("_session"))
-    stage_minutes = [pl.col("_minutes").filter(pl.col("_stage") == s).sum().alias(s)
-                     for s in _STAGES]
+        (reach.is_null() | (pl.col("time") - reach > SESSION_GAP))
+        .cum_sum()
+        .over(_BY)
+        .alias("_session")
+    )
+    stage_minutes = [
+        pl.col("_minutes").filter(pl.col("_stage") == s).sum().alias(s) for s in _STAGES
+    ]
     return segments.group_by([*_BY, "_session"]).agg(
-        pl.col("record_id").min(), pl.col("time").min(), pl.col("_end").max().alias("end_time"),
+        pl.col("record_id").min(),
+        pl.col("time").min(),
+        pl.col("_end").max().alias("end_time"),
         pl.col("tz_offset_s").sort_by("time").first(),
-        pl.col("_end_offset").sort_by("_end").last(), *stage_minutes)
+        pl.col("_end_offset").sort_by("_end").last(),
+        *stage_minutes,
+    )
 
 
 def _rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -56,30 +68,39 @@ def _rows(frame: pl.DataFrame) -> pl.DataFrame:
     sessions = sessions.with_columns(
         pl.when(asleep > 0).then(asleep).alias("_asleep"),
         pl.when(pl.col("in_bed") > 0).then(pl.col("in_bed")).otherwise(span).alias("_in_bed"),
-    ).with_columns(
-        (pl.col("_asleep").fill_null(0) * 100_000 + pl.col("_in_bed")).alias("_score"))
+    ).with_columns((pl.col("_asleep").fill_null(0) * 100_000 + pl.col("_in_bed")).alias("_score"))
     main = pl.col("_score") == pl.col("_score").max().over(_BY)
     nights = sessions.with_columns(main.alias("_main")).with_columns(
-        **sleep_clock(["_asleep"], main=pl.col("_main"), end_offset_s=pl.col("_end_offset")))
+        **sleep_clock(["_asleep"], main=pl.col("_main"), end_offset_s=pl.col("_end_offset"))
+    )
     values = {
         "sleep_duration_in_bed": pl.when(pl.col("_main")).then(pl.col("_in_bed")),
         "sleep_duration_asleep": pl.when(pl.col("_main")).then(pl.col("_asleep")),
         "sleep_duration_light": pl.when(pl.col("_main") & staged).then(pl.col("core")),
         "sleep_duration_deep": pl.when(pl.col("_main") & staged).then(pl.col("deep")),
         "sleep_duration_rem": pl.when(pl.col("_main") & staged).then(pl.col("rem")),
-        "sleep_duration_awake": pl.when(pl.col("_main") & (staged | (pl.col("awake") > 0)))
-        .then(pl.col("awake")),
-        "sleep_start": pl.col(BEDTIME), "sleep_end": pl.col(WAKE_TIME),
+        "sleep_duration_awake": pl.when(pl.col("_main") & (staged | (pl.col("awake") > 0))).then(
+            pl.col("awake")
+        ),
+        "sleep_start": pl.col(BEDTIME),
+        "sleep_end": pl.col(WAKE_TIME),
         "nap_duration": pl.when(~pl.col("_main")).then(pl.col("_asleep")),
     }
     index = ["user_id", "time", "end_time", "tz_offset_s", "source", "record_id"]
-    long = (nights.select(*index, **values)
-            .unpivot(index=index, variable_name="indicator", value_name="value")
-            .filter(pl.col("value").is_not_null())
-            .with_columns(pl.lit(None, pl.String).alias("unit")))
+    long = (
+        nights.select(*index, **values)
+        .unpivot(index=index, variable_name="indicator", value_name="value")
+        .filter(pl.col("value").is_not_null())
+        .with_columns(pl.lit(None, pl.String).alias("unit"))
+    )
     return with_unit(long)
 
 
-SLEEP = mapping_for(SLEEP_TYPE, rows=_rows, ignored={
-    "records.value": "the sleep category (HKCategoryValueSleepAnalysis*): the stage",
-    "records.unit": "category samples have none"})
+SLEEP = mapping_for(
+    SLEEP_TYPE,
+    rows=_rows,
+    ignored={
+        "records.value": "the sleep category (HKCategoryValueSleepAnalysis*): the stage",
+        "records.unit": "category samples have none",
+    },
+)

@@ -37,8 +37,9 @@ _TEMPERATURE = {"degC": "Cel", "degF": "[degF]"}
 QUANTITY_TYPES: dict[str, QuantityType] = {
     QUANTITY + "StepCount": QuantityType("steps", {"count": "{steps}"}, cumulative=True),
     QUANTITY + "DistanceWalkingRunning": QuantityType("distance", _DISTANCE, cumulative=True),
-    QUANTITY + "FlightsClimbed": QuantityType("floors_climbed", {"count": "{floors}"},
-                                              cumulative=True),
+    QUANTITY + "FlightsClimbed": QuantityType(
+        "floors_climbed", {"count": "{floors}"}, cumulative=True
+    ),
     QUANTITY + "ActiveEnergyBurned": QuantityType("active_energy", _ENERGY, cumulative=True),
     QUANTITY + "BasalEnergyBurned": QuantityType("basal_energy", _ENERGY, cumulative=True),
     QUANTITY + "HeartRate": QuantityType("heart_rate", _COUNT_MIN),
@@ -50,14 +51,16 @@ QUANTITY_TYPES: dict[str, QuantityType] = {
     QUANTITY + "BodyFatPercentage": QuantityType("body_fat_percentage", {"%": "ratio"}),
     QUANTITY + "LeanBodyMass": QuantityType("fat_free_mass", _MASS),
     QUANTITY + "BodyMassIndex": QuantityType("bmi", {"count": "kg/m2"}),
-    QUANTITY + "Height": QuantityType("height", {"cm": "cm", "m": "m", "ft": "[ft_i]",
-                                                 "in": "[in_i]"}),
-    QUANTITY + "BloodPressureSystolic": QuantityType("blood_pressure_systolic",
-                                                     {"mmHg": "mm[Hg]"}),
-    QUANTITY + "BloodPressureDiastolic": QuantityType("blood_pressure_diastolic",
-                                                      {"mmHg": "mm[Hg]"}),
-    QUANTITY + "VO2Max": QuantityType("vo2max", {"mL/min·kg": "mL/(kg.min)",
-                                                 "ml/(kg*min)": "mL/(kg.min)"}),
+    QUANTITY + "Height": QuantityType(
+        "height", {"cm": "cm", "m": "m", "ft": "[ft_i]", "in": "[in_i]"}
+    ),
+    QUANTITY + "BloodPressureSystolic": QuantityType("blood_pressure_systolic", {"mmHg": "mm[Hg]"}),
+    QUANTITY + "BloodPressureDiastolic": QuantityType(
+        "blood_pressure_diastolic", {"mmHg": "mm[Hg]"}
+    ),
+    QUANTITY + "VO2Max": QuantityType(
+        "vo2max", {"mL/min·kg": "mL/(kg.min)", "ml/(kg*min)": "mL/(kg.min)"}
+    ),
     QUANTITY + "BodyTemperature": QuantityType("body_temperature", _TEMPERATURE),
     # The watch's nightly wrist temperature: an absolute reading (the Health app shows its
     # deviation from the baseline, the export the reading itself).
@@ -80,10 +83,10 @@ SLEEP_STAGES: dict[str, str] = {
 _NO_HOME = "no catalogue indicator"
 IGNORED_TYPES: dict[str, str] = {
     QUANTITY + "WalkingHeartRateAverage": "Apple's average of walking readings: "
-                                          "not the day's average heart rate",
+    "not the day's average heart rate",
     QUANTITY + "HeartRateRecoveryOneMinute": _NO_HOME,
     QUANTITY + "DistanceCycling": "cycling distance: workouts carry it (workout_distance); "
-                                  "adding it to walking distance would mix two measures",
+    "adding it to walking distance would mix two measures",
     QUANTITY + "DistanceSwimming": "swimming distance: workouts carry it",
     QUANTITY + "DistanceWheelchair": _NO_HOME,
     QUANTITY + "DistanceDownhillSnowSports": "workouts carry it",
@@ -115,7 +118,7 @@ IGNORED_TYPES: dict[str, str] = {
     QUANTITY + "HeadphoneAudioExposure": "noise exposure: " + _NO_HOME,
     QUANTITY + "WaistCircumference": _NO_HOME,
     QUANTITY + "AppleSleepingBreathingDisturbances": "Apple's own disturbance score: "
-                                                     "not the AHI-like index of the catalogue",
+    "not the AHI-like index of the catalogue",
     QUANTITY + "NumberOfTimesFallen": _NO_HOME,
     QUANTITY + "ElectrodermalActivity": _NO_HOME,
     QUANTITY + "PeripheralPerfusionIndex": _NO_HOME,
@@ -152,10 +155,10 @@ IGNORED_TYPES: dict[str, str] = {
     CATEGORY + "MoodChanges": "symptom log: " + _NO_HOME,
     "HKDataTypeSleepDurationGoal": "a goal, not a measurement",
     "HKCorrelationTypeIdentifierBloodPressure": "its two Records are also written at the "
-                                                "top level, where they are mapped",
+    "top level, where they are mapped",
     "HKCorrelationTypeIdentifierFood": "nutrition: " + _NO_HOME,
     "ActivitySummary": "the day's ring totals re-count the Records (active energy, exercise "
-                       "minutes) and add goals: mapping both would double the day",
+    "minutes) and add goals: mapping both would double the day",
     "Me": "personal characteristics (birth date, sex, blood type): never indicator values",
     "ClinicalRecord": "FHIR clinical documents, outside this catalogue",
     "Audiogram": "hearing test: " + _NO_HOME,

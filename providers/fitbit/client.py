@@ -35,5 +35,6 @@ class FitbitClient(VendorClient):
         super()._note_budget(response)
         wait = seconds_to_reset(response.headers)
         if wait is not None:
-            self._not_before = max(self._not_before,
-                                   time.monotonic() + min(wait, self.policy.max_wait_s))
+            self._not_before = max(
+                self._not_before, time.monotonic() + min(wait, self.policy.max_wait_s)
+            )

@@ -38,22 +38,39 @@ _STAGES = "levels.summary"
 
 SLEEP = RecordMapping(
     record_type="sleep",
-    paths={"startTime": S, "endTime": S, "isMainSleep": B, "dateOfSleep": S, OFFSET: F,
-           "minutesAsleep": F, "timeInBed": F, "minutesToFallAsleep": F, "efficiency": F,
-           **{f"{_STAGES}.{s}.minutes": F for s in ("light", "deep", "rem", "wake")},
-           f"{_STAGES}.wake.count": F},
+    paths={
+        "startTime": S,
+        "endTime": S,
+        "isMainSleep": B,
+        "dateOfSleep": S,
+        OFFSET: F,
+        "minutesAsleep": F,
+        "timeInBed": F,
+        "minutesToFallAsleep": F,
+        "efficiency": F,
+        **{f"{_STAGES}.{s}.minutes": F for s in ("light", "deep", "rem", "wake")},
+        f"{_STAGES}.wake.count": F,
+    },
     time=local_utc("startTime"),
     end_time=local_utc("endTime"),
     tz_offset_s=OFFSET_S,
     derived={
         "_nap": pl.when(~MAIN).then(pl.col("minutesAsleep")),
         # A nap's stages are not the night's: only the main sleep gives them.
-        **{f"_{name}": pl.when(MAIN).then(pl.col(path)) for name, path in (
-            ("asleep", "minutesAsleep"), ("in_bed", "timeInBed"),
-            ("light", f"{_STAGES}.light.minutes"), ("deep", f"{_STAGES}.deep.minutes"),
-            ("rem", f"{_STAGES}.rem.minutes"), ("wake", f"{_STAGES}.wake.minutes"),
-            ("wakes", f"{_STAGES}.wake.count"), ("latency", "minutesToFallAsleep"),
-            ("efficiency", "efficiency"))},
+        **{
+            f"_{name}": pl.when(MAIN).then(pl.col(path))
+            for name, path in (
+                ("asleep", "minutesAsleep"),
+                ("in_bed", "timeInBed"),
+                ("light", f"{_STAGES}.light.minutes"),
+                ("deep", f"{_STAGES}.deep.minutes"),
+                ("rem", f"{_STAGES}.rem.minutes"),
+                ("wake", f"{_STAGES}.wake.minutes"),
+                ("wakes", f"{_STAGES}.wake.count"),
+                ("latency", "minutesToFallAsleep"),
+                ("efficiency", "efficiency"),
+            )
+        },
         # Fitbit gives one local clock per log: the wake time is read on it too
         **sleep_clock(("_asleep",), main=MAIN),
     },
@@ -70,19 +87,27 @@ SLEEP = RecordMapping(
         Field("_efficiency", "sleep_efficiency", "%"),
         *SLEEP_CLOCK_FIELDS,
     ),
-    ignored=_OFFSET_IGNORED | {
-        "logId": "vendor id, kept as record_id", "dateOfSleep": "the wake-up day (implied)",
-        "startTime": "time", "endTime": "end_time", "duration": "end_time - time",
+    ignored=_OFFSET_IGNORED
+    | {
+        "logId": "vendor id, kept as record_id",
+        "dateOfSleep": "the wake-up day (implied)",
+        "startTime": "time",
+        "endTime": "end_time",
+        "duration": "end_time - time",
         "isMainSleep": "the main sleep gives the night's values; others are naps",
         "minutesAsleep": "sleep_duration_asleep (main) or nap_duration (others)",
         "timeInBed": "sleep_duration_in_bed (main sleep)",
-        "minutesToFallAsleep": "sleep_latency (main sleep)", "efficiency": "main sleep",
-        **{f"{_STAGES}.{s}.minutes": "the main sleep's stage minutes"
-           for s in ("light", "deep", "rem", "wake")},
+        "minutesToFallAsleep": "sleep_latency (main sleep)",
+        "efficiency": "main sleep",
+        **{
+            f"{_STAGES}.{s}.minutes": "the main sleep's stage minutes"
+            for s in ("light", "deep", "rem", "wake")
+        },
         f"{_STAGES}.wake.count": "sleep_disturbances (main sleep)",
         "minutesAwake": "the wake stage's minutes are mapped (same value for stage logs)",
         "minutesAfterWakeup": "time in bed after waking: part of the wake stage",
-        "infoCode": "data-quality code, not a measurement", "logType": "how it was logged",
+        "infoCode": "data-quality code, not a measurement",
+        "logType": "how it was logged",
         "type": "stages or classic (a classic log has no stage minutes)",
         "levels.data": "the stage hypnogram: its totals are levels.summary",
         "levels.shortData": "short wakes, counted in levels.summary.wake",
@@ -102,14 +127,23 @@ SLEEP = RecordMapping(
 _SUMMARY = "summary"
 ACTIVITIES = RecordMapping(  # GET /1/user/-/activities/date/{date}.json, one per day
     record_type="activities",
-    paths={"date": S, OFFSET: F, f"{_SUMMARY}.distances": pl.List(pl.Struct(
-        {"activity": S, "distance": F}))},
+    paths={
+        "date": S,
+        OFFSET: F,
+        f"{_SUMMARY}.distances": pl.List(pl.Struct({"activity": S, "distance": F})),
+    },
     time=day_start("date"),
     tz_offset_s=OFFSET_S,
-    derived={"end_time": pl.col("time") + pl.duration(days=1),
-             "_total_km": pl.col(f"{_SUMMARY}.distances").list.eval(
-                 pl.element().filter(pl.element().struct.field("activity") == "total")
-                 .struct.field("distance")).list.first()},
+    derived={
+        "end_time": pl.col("time") + pl.duration(days=1),
+        "_total_km": pl.col(f"{_SUMMARY}.distances")
+        .list.eval(
+            pl.element()
+            .filter(pl.element().struct.field("activity") == "total")
+            .struct.field("distance")
+        )
+        .list.first(),
+    },
     fields=(
         Field(f"{_SUMMARY}.steps", "steps", "{steps}"),
         Field("_total_km", "distance", "km"),
@@ -122,10 +156,11 @@ ACTIVITIES = RecordMapping(  # GET /1/user/-/activities/date/{date}.json, one pe
         Field(f"{_SUMMARY}.fairlyActiveMinutes", "moderate_activity_duration", "min"),
         Field(f"{_SUMMARY}.veryActiveMinutes", "vigorous_activity_duration", "min"),
     ),
-    ignored=_OFFSET_IGNORED | {
+    ignored=_OFFSET_IGNORED
+    | {
         "date": "time (local midnight)",
         f"{_SUMMARY}.distances": "the `total` entry is the day's distance; the others "
-                                 "(tracker, loggedActivities, veryActive...) split it",
+        "(tracker, loggedActivities, veryActive...) split it",
         f"{_SUMMARY}.restingHeartRate": "the heart collection carries it (resting_heart_rate)",
         f"{_SUMMARY}.heartRateZones": "zone minutes: no catalogue indicator",
         f"{_SUMMARY}.elevation": "the day's climb in metres: floors are mapped",
@@ -139,37 +174,57 @@ ACTIVITIES = RecordMapping(  # GET /1/user/-/activities/date/{date}.json, one pe
 )
 
 
-def _daily(record_type: str, fields: tuple[Field, ...], ignored: dict[str, str]
-           ) -> RecordMapping:
+def _daily(record_type: str, fields: tuple[Field, ...], ignored: dict[str, str]) -> RecordMapping:
     """A nightly value dated by its `dateTime` (the wake-up day), at local midnight."""
     return RecordMapping(
-        record_type=record_type, paths={"dateTime": S, OFFSET: F}, time=day_start("dateTime"),
-        tz_offset_s=OFFSET_S, fields=fields,
-        ignored=_OFFSET_IGNORED | {"dateTime": "the day (local midnight)"} | ignored)
+        record_type=record_type,
+        paths={"dateTime": S, OFFSET: F},
+        time=day_start("dateTime"),
+        tz_offset_s=OFFSET_S,
+        fields=fields,
+        ignored=_OFFSET_IGNORED | {"dateTime": "the day (local midnight)"} | ignored,
+    )
 
 
-HEART = _daily("heart", (Field("value.restingHeartRate", "resting_heart_rate", "/min"),), {
-    "value.heartRateZones": "zone minutes and calories: no catalogue indicator",
-    "value.customHeartRateZones": "user-defined zones"})
-HRV = _daily("hrv", (Field("value.dailyRmssd", "sleep_average_hrv_rmssd", "ms"),), {
-    "value.deepRmssd": "RMSSD of deep sleep only: no catalogue indicator"})
-SPO2 = _daily("spo2", (Field("value.avg", "spo2_sleep_average", "%"),
-                       Field("value.min", "spo2_lowest", "%")), {
-    "value.max": "the night's highest reading: no catalogue indicator"})
+HEART = _daily(
+    "heart",
+    (Field("value.restingHeartRate", "resting_heart_rate", "/min"),),
+    {
+        "value.heartRateZones": "zone minutes and calories: no catalogue indicator",
+        "value.customHeartRateZones": "user-defined zones",
+    },
+)
+HRV = _daily(
+    "hrv",
+    (Field("value.dailyRmssd", "sleep_average_hrv_rmssd", "ms"),),
+    {"value.deepRmssd": "RMSSD of deep sleep only: no catalogue indicator"},
+)
+SPO2 = _daily(
+    "spo2",
+    (Field("value.avg", "spo2_sleep_average", "%"), Field("value.min", "spo2_lowest", "%")),
+    {"value.max": "the night's highest reading: no catalogue indicator"},
+)
 BREATHING = _daily("br", (Field("value.breathingRate", "sleep_respiratory_rate", "/min"),), {})
 SKIN_TEMPERATURE = _daily(
-    "temp_skin", (Field("value.nightlyRelative", "skin_temperature_deviation", "Cel"),),
-    {"logType": "which sensor measured it"})
+    "temp_skin",
+    (Field("value.nightlyRelative", "skin_temperature_deviation", "Cel"),),
+    {"logType": "which sensor measured it"},
+)
 
 
 def _intraday(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
     """One row per `dataset` entry: `HH:mm:ss` on the document's date."""
-    return (flat.explode("dataset")
-            .with_columns(pl.col("dataset").struct.field("time").alias("_clock"),
-                          pl.col("dataset").struct.field("value"))
-            .drop("dataset")
-            .with_columns(local_utc(pl.col("date") + "T" + pl.col("_clock"),
-                                    "%Y-%m-%dT%H:%M:%S").alias("_time")))
+    return (
+        flat.explode("dataset")
+        .with_columns(
+            pl.col("dataset").struct.field("time").alias("_clock"),
+            pl.col("dataset").struct.field("value"),
+        )
+        .drop("dataset")
+        .with_columns(
+            local_utc(pl.col("date") + "T" + pl.col("_clock"), "%Y-%m-%dT%H:%M:%S").alias("_time")
+        )
+    )
 
 
 HEART_INTRADAY = RecordMapping(  # .../activities/heart/date/{date}/1d/1min.json, one per day
@@ -180,9 +235,13 @@ HEART_INTRADAY = RecordMapping(  # .../activities/heart/date/{date}/1d/1min.json
     time_field="dataset[].time",
     tz_offset_s=OFFSET_S,
     fields=(Field("value", "heart_rate", "/min"),),
-    ignored=_OFFSET_IGNORED | {
-        "date": "the day of the clock times", "dataset.time": "time (local clock)",
-        "datasetInterval": "1 (minute)", "datasetType": "minute"},
+    ignored=_OFFSET_IGNORED
+    | {
+        "date": "the day of the clock times",
+        "dataset.time": "time (local clock)",
+        "datasetInterval": "1 (minute)",
+        "datasetType": "minute",
+    },
 )
 
 WEIGHT = RecordMapping(  # body/log/weight: one log per weighing
@@ -190,10 +249,18 @@ WEIGHT = RecordMapping(  # body/log/weight: one log per weighing
     paths={"date": S, "time": S, OFFSET: F},
     time=local_utc(pl.col("date") + "T" + pl.col("time"), "%Y-%m-%dT%H:%M:%S"),
     tz_offset_s=OFFSET_S,
-    fields=(Field("weight", "weight", "kg"), Field("bmi", "bmi", "kg/m2"),
-            Field("fat", "body_fat_percentage", "%")),
-    ignored=_OFFSET_IGNORED | {"logId": "vendor id, kept as record_id", "date": "time",
-                               "time": "time", "source": "Aria, API or manual entry"},
+    fields=(
+        Field("weight", "weight", "kg"),
+        Field("bmi", "bmi", "kg/m2"),
+        Field("fat", "body_fat_percentage", "%"),
+    ),
+    ignored=_OFFSET_IGNORED
+    | {
+        "logId": "vendor id, kept as record_id",
+        "date": "time",
+        "time": "time",
+        "source": "Aria, API or manual entry",
+    },
 )
 
 _DISTANCE_M = {"Kilometer": 1000.0, "Mile": 1609.344, "Meter": 1.0}
@@ -202,9 +269,11 @@ WORKOUT = RecordMapping(  # activities/list.json: logged and auto-detected exerc
     paths={"startTime": S, "distanceUnit": S, "duration": F, "distance": F},
     time=iso_utc_expr("startTime"),
     tz_offset_s=iso_offset_expr("startTime"),
-    derived={"end_time": pl.col("time") + pl.duration(milliseconds=pl.col("duration")),
-             "_distance_m": pl.col("distance") * pl.col("distanceUnit").replace_strict(
-                 _DISTANCE_M, default=None, return_dtype=pl.Float64)},
+    derived={
+        "end_time": pl.col("time") + pl.duration(milliseconds=pl.col("duration")),
+        "_distance_m": pl.col("distance")
+        * pl.col("distanceUnit").replace_strict(_DISTANCE_M, default=None, return_dtype=pl.Float64),
+    },
     fields=(
         Field("duration", "workout_duration", "ms"),
         Field("calories", "workout_energy", "kcal"),
@@ -213,21 +282,45 @@ WORKOUT = RecordMapping(  # activities/list.json: logged and auto-detected exerc
         Field("elevationGain", "workout_elevation_gain", "m"),
     ),
     ignored={
-        "logId": "vendor id, kept as record_id", "lastModified": "raw record version",
-        "startTime": "time (with its offset)", "originalStartTime": "before user edits",
-        "originalDuration": "before user edits", "activeDuration": "duration minus pauses",
-        "distance": "workout_distance (by distanceUnit)", "distanceUnit": "distance's unit",
-        "activityName": "a label", "activityTypeId": "a label", "logType": "how it was logged",
-        "steps": "the day's summary counts them", "hasActiveZoneMinutes": "a flag",
+        "logId": "vendor id, kept as record_id",
+        "lastModified": "raw record version",
+        "startTime": "time (with its offset)",
+        "originalStartTime": "before user edits",
+        "originalDuration": "before user edits",
+        "activeDuration": "duration minus pauses",
+        "distance": "workout_distance (by distanceUnit)",
+        "distanceUnit": "distance's unit",
+        "activityName": "a label",
+        "activityTypeId": "a label",
+        "logType": "how it was logged",
+        "steps": "the day's summary counts them",
+        "hasActiveZoneMinutes": "a flag",
         "activeZoneMinutes": "zone minutes: no catalogue indicator",
-        "heartRateZones": "zone minutes", "activityLevel": "minutes per intensity level",
-        "heartRateLink": "a URL", "caloriesLink": "a URL", "tcxLink": "a URL",
-        "source": "the device or app that logged it", "speed": "derived from distance",
-        "pace": "derived from distance", "manualValuesSpecified": "which values were typed",
+        "heartRateZones": "zone minutes",
+        "activityLevel": "minutes per intensity level",
+        "heartRateLink": "a URL",
+        "caloriesLink": "a URL",
+        "tcxLink": "a URL",
+        "source": "the device or app that logged it",
+        "speed": "derived from distance",
+        "pace": "derived from distance",
+        "manualValuesSpecified": "which values were typed",
         "elevationGainUnit": "Meter (metric units are asked for)",
     },
 )
 
-MAPPINGS = {m.record_type: m for m in (
-    SLEEP, ACTIVITIES, HEART, HEART_INTRADAY, HRV, SPO2, BREATHING, SKIN_TEMPERATURE, WEIGHT,
-    WORKOUT)}
+MAPPINGS = {
+    m.record_type: m
+    for m in (
+        SLEEP,
+        ACTIVITIES,
+        HEART,
+        HEART_INTRADAY,
+        HRV,
+        SPO2,
+        BREATHING,
+        SKIN_TEMPERATURE,
+        WEIGHT,
+        WORKOUT,
+    )
+}

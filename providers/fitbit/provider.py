@@ -48,8 +48,17 @@ RANGES: dict[str, tuple[str, str, int]] = {  # record type: (path, answer key, m
     "weight": ("/1/user/-/body/log/weight/date/{start}/{end}.json", "weight", 31),
 }
 # Documents whose local times carry no offset get the profile's (see mapping).
-NAIVE_LOCAL = {"sleep", "activities", "heart", "heart_intraday", "hrv", "spo2", "br",
-               "temp_skin", "weight"}
+NAIVE_LOCAL = {
+    "sleep",
+    "activities",
+    "heart",
+    "heart_intraday",
+    "hrv",
+    "spo2",
+    "br",
+    "temp_skin",
+    "weight",
+}
 # What a subscription notification's collection asks to pull again.
 COLLECTIONS = {
     "activities": ("activities", "heart", "heart_intraday", "workout"),
@@ -61,8 +70,9 @@ PAGE = 100
 
 def _day_ranges(window: Window, max_days: int) -> list[tuple[date, date]]:
     days = window.days()
-    return [(days[i], days[min(i + max_days, len(days)) - 1])
-            for i in range(0, len(days), max_days)]
+    return [
+        (days[i], days[min(i + max_days, len(days)) - 1]) for i in range(0, len(days), max_days)
+    ]
 
 
 class FitbitProvider(Provider):
@@ -70,10 +80,21 @@ class FitbitProvider(Provider):
     rate, HRV, SpO2, breathing rate, skin temperature, weight and body fat, and exercises."""
 
     info = ProviderInfo(
-        slug="fitbit", display_name="Fitbit", auth_kind=AuthKind.OAUTH2_PKCE,
-        scopes=("activity", "heartrate", "sleep", "weight", "oxygen_saturation",
-                "respiratory_rate", "temperature", "profile"),
-        record_types=tuple(MAPPINGS), supports_webhooks=True,
+        slug="fitbit",
+        display_name="Fitbit",
+        auth_kind=AuthKind.OAUTH2_PKCE,
+        scopes=(
+            "activity",
+            "heartrate",
+            "sleep",
+            "weight",
+            "oxygen_saturation",
+            "respiratory_rate",
+            "temperature",
+            "profile",
+        ),
+        record_types=tuple(MAPPINGS),
+        supports_webhooks=True,
     )
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://www.fitbit.com/oauth2/authorize",
@@ -83,11 +104,21 @@ class FitbitProvider(Provider):
     }
     mappings: ClassVar[Mapping[str, RecordMapping]] = MAPPINGS
     priority_ranks: ClassVar[Mapping[str, int]] = {
-        "*": 55, "sleep": 55, "recovery": 55, "body": 25, "temperature": 55}
+        "*": 55,
+        "sleep": 55,
+        "recovery": 55,
+        "body": 25,
+        "temperature": 55,
+    }
 
     def oauth_config(self) -> OAuth2Config:
-        return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes,
-                            pkce=True, token_auth_method="client_secret_basic")  # noqa: S106
+        return OAuth2Config(
+            self.url("authorize"),
+            self.url("token"),
+            scopes=self.info.scopes,
+            pkce=True,
+            token_auth_method="client_secret_basic",  # noqa: S106 (a method name)
+        )
 
     async def complete_link(self, **kwargs: Any) -> LinkResult:
         """Exchange the code, then subscribe to the user's collections (their notifications
@@ -97,10 +128,14 @@ class FitbitProvider(Provider):
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
             response = await http.post(
                 f"{self.api()}/1/user/-/apiSubscriptions/{sub_id}.json",
-                headers={"Authorization": f"Bearer {result.tokens.access_token}"})
+                headers={"Authorization": f"Bearer {result.tokens.access_token}"},
+            )
         if response.status_code not in (200, 201, 409):
-            log.warning("fitbit: subscription for %s refused (%d): pulls only",
-                        result.vendor_user_id, response.status_code)
+            log.warning(
+                "fitbit: subscription for %s refused (%d): pulls only",
+                result.vendor_user_id,
+                response.status_code,
+            )
         return result
 
     async def vendor_user_id(self, tokens: Tokens) -> str | None:
@@ -111,15 +146,26 @@ class FitbitProvider(Provider):
     async def revoke(self, connection: Connection) -> None:
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
             response = await http.post(
-                self.url("revoke"), data={"token": connection.tokens.access_token},
-                auth=(self.settings.client_id, self.settings.client_secret))
+                self.url("revoke"),
+                data={"token": connection.tokens.access_token},
+                auth=(self.settings.client_id, self.settings.client_secret),
+            )
         if response.status_code >= 400:
             raise VendorHTTPError(self.slug, "revoke refused", response.status_code)
 
-    def client(self, http: httpx.AsyncClient, connection: Connection,
-               token_store: TokenStore) -> VendorClient:
-        return FitbitClient(self.slug, http, connection, token_store, self.refresh,
-                            policy=self.policy, classify=self.classify, sleep=self._sleep)
+    def client(
+        self, http: httpx.AsyncClient, connection: Connection, token_store: TokenStore
+    ) -> VendorClient:
+        return FitbitClient(
+            self.slug,
+            http,
+            connection,
+            token_store,
+            self.refresh,
+            policy=self.policy,
+            classify=self.classify,
+            sleep=self._sleep,
+        )
 
     def api(self) -> str:
         """The API's base (no trailing slash: paths start with their version, /1 or /1.2)."""
@@ -136,14 +182,16 @@ class FitbitProvider(Provider):
             client.offset_ms = offset
         return offset
 
-    async def fetch(self, client: VendorClient, record_type: str,
-                    window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def fetch(
+        self, client: VendorClient, record_type: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         offset = await self._offset_ms(client) if record_type in NAIVE_LOCAL else None
         async for doc in self._documents(client, record_type, window):
             yield doc if offset is None else {**doc, OFFSET: offset}
 
-    async def _documents(self, client: VendorClient, record_type: str,
-                         window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def _documents(
+        self, client: VendorClient, record_type: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         api = self.api()
         if record_type in RANGES:
             path, key, max_days = RANGES[record_type]
@@ -154,12 +202,17 @@ class FitbitProvider(Provider):
         elif record_type == "activities":
             for day in window.days():
                 doc = await client.get_json(f"{api}/1/user/-/activities/date/{day}.json")
-                yield {"date": day.isoformat(), "summary": doc["summary"],
-                       "goals": doc.get("goals", {}), "activities": doc.get("activities", [])}
+                yield {
+                    "date": day.isoformat(),
+                    "summary": doc["summary"],
+                    "goals": doc.get("goals", {}),
+                    "activities": doc.get("activities", []),
+                }
         elif record_type == "heart_intraday":
             for day in window.days():
                 doc = await client.get_json(
-                    f"{api}/1/user/-/activities/heart/date/{day}/1d/1min.json")
+                    f"{api}/1/user/-/activities/heart/date/{day}/1d/1min.json"
+                )
                 intraday = doc.get("activities-heart-intraday") or {}
                 if intraday.get("dataset"):
                     yield {"date": day.isoformat(), **intraday}
@@ -167,13 +220,17 @@ class FitbitProvider(Provider):
             async for doc in self._workouts(client, window):
                 yield doc
 
-    async def _workouts(self, client: VendorClient,
-                        window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def _workouts(
+        self, client: VendorClient, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         """The activity log list after the window's first day, ascending, until past it."""
         url: str | None = self.api() + "/1/user/-/activities/list.json"
         params: dict[str, Any] | None = {
             "afterDate": (window.start.date() - timedelta(days=1)).isoformat(),
-            "sort": "asc", "limit": PAGE, "offset": 0}
+            "sort": "asc",
+            "limit": PAGE,
+            "offset": 0,
+        }
         last = (window.end - timedelta(microseconds=1)).date().isoformat()
         while url:
             page = await client.get_json(url, params=params)
@@ -189,14 +246,18 @@ class FitbitProvider(Provider):
         if record_type == "weight":
             return Identity(str(doc["logId"]), None, date.fromisoformat(doc["date"]))
         if record_type == "workout":
-            return Identity(str(doc["logId"]), doc.get("lastModified"),
-                            date.fromisoformat(doc["startTime"][:10]))
+            return Identity(
+                str(doc["logId"]),
+                doc.get("lastModified"),
+                date.fromisoformat(doc["startTime"][:10]),
+            )
         day = str(doc.get("date") or doc["dateTime"])
         return Identity(f"{record_type}:{day}", None, date.fromisoformat(day))
 
     # --- subscriptions -----------------------------------------------------------------
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
-                       now: float | None = None) -> None:
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> None:
         """X-Fitbit-Signature: base64(HMAC-SHA1(body, client_secret + "&")). Fitbit signs
         no timestamp: replays are caught by the delivery de-duplication."""
         given = require(self.slug, headers, "x-fitbit-signature")
@@ -221,9 +282,15 @@ class FitbitProvider(Provider):
                 day = date.fromisoformat(str(note["date"]))
                 owner = str(note["ownerId"])
                 for record_type in COLLECTIONS.get(str(note["collectionType"]), ()):
-                    out.append(SyncRequest(self.slug, owner, record_type, day=day,
-                                           event=str(note["collectionType"])))
+                    out.append(
+                        SyncRequest(
+                            self.slug,
+                            owner,
+                            record_type,
+                            day=day,
+                            event=str(note["collectionType"]),
+                        )
+                    )
         except (ValueError, KeyError, TypeError) as exc:
-            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}"
-                                      ) from None
+            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}") from None
         return out

@@ -50,9 +50,11 @@ def _files(settings: Settings, account: Account) -> list[Path]:
 
 
 def test_an_export_zip_is_stored_once_however_often_it_is_sent(
-        api_client: TestClient, account: Account, settings: Settings, tmp_path: Path) -> None:
-    archive = write_export_zip(tmp_path / "export.zip", ADA, date(2025, 3, 1), date(2025, 3, 2),
-                               heart_every_s=3600)
+    api_client: TestClient, account: Account, settings: Settings, tmp_path: Path
+) -> None:
+    archive = write_export_zip(
+        tmp_path / "export.zip", ADA, date(2025, 3, 1), date(2025, 3, 2), heart_every_s=3600
+    )
     first = _post(api_client, account, archive.read_bytes(), "application/zip")
     assert first.status_code == 202, first.text
     body = first.json()
@@ -65,18 +67,21 @@ def test_an_export_zip_is_stored_once_however_often_it_is_sent(
     assert api_client.get(f"{URL}/{body['id']}", headers=account.headers).json() == body
 
 
-def test_another_user_cannot_read_an_import(api_client: TestClient,
-                                            register: Callable[..., Account]) -> None:
+def test_another_user_cannot_read_an_import(
+    api_client: TestClient, register: Callable[..., Account]
+) -> None:
     owner, other = register(), register()
     created = _post(api_client, owner, _export_xml(date(2025, 3, 1), date(2025, 3, 1)))
     assert created.status_code == 202, created.text
-    assert api_client.get(f"{URL}/{created.json()['id']}",
-                          headers=other.headers).status_code == 404
+    assert api_client.get(f"{URL}/{created.json()['id']}", headers=other.headers).status_code == 404
 
 
 def test_an_upload_past_the_limit_is_refused_with_413_and_leaves_no_file(
-        settings: Settings, api_settings_factory: Callable[..., ApiSettings], registry,
-        register: Callable[..., Account]) -> None:
+    settings: Settings,
+    api_settings_factory: Callable[..., ApiSettings],
+    registry,
+    register: Callable[..., Account],
+) -> None:
     small = settings.model_copy(update={"apple_health_max_upload_bytes": 50_000})
     app = create_app(small, api_settings=api_settings_factory(), registry=registry)
     body = _export_xml(date(2025, 3, 1), date(2025, 3, 3))
@@ -86,10 +91,11 @@ def test_an_upload_past_the_limit_is_refused_with_413_and_leaves_no_file(
 
         def chunks():  # no Content-Length: the limit is found while streaming
             for i in range(0, len(body), 8192):
-                yield body[i:i + 8192]
+                yield body[i : i + 8192]
 
-        streamed = client.post(URL, content=chunks(), headers={
-            **account.headers, "Content-Type": "application/xml"})
+        streamed = client.post(
+            URL, content=chunks(), headers={**account.headers, "Content-Type": "application/xml"}
+        )
         assert streamed.status_code == 413, streamed.text
         assert streamed.json()["code"] == "too_large"
         declared = _post(client, account, body)  # Content-Length says it up front
@@ -107,8 +113,9 @@ def _register(client: TestClient) -> Account:
     return Account(created.json()["id"], email, tokens["access_token"], tokens["refresh_token"])
 
 
-def test_a_body_that_is_not_an_export_is_refused(api_client: TestClient, account: Account,
-                                                 settings: Settings) -> None:
+def test_a_body_that_is_not_an_export_is_refused(
+    api_client: TestClient, account: Account, settings: Settings
+) -> None:
     resp = _post(api_client, account, b'{"steps": 1}', "application/json")
     assert resp.status_code == 422
     assert resp.json()["code"] == "not_an_export"
@@ -128,7 +135,8 @@ def _raw(engine: Engine, user: str) -> pl.DataFrame:
 
 
 def test_a_larger_export_sent_later_adds_only_what_is_new(
-        api_client: TestClient, account: Account, engine: Engine) -> None:
+    api_client: TestClient, account: Account, engine: Engine
+) -> None:
     older = _export_xml(date(2025, 3, 1), date(2025, 3, 3))
     newer = _export_xml(date(2025, 3, 1), date(2025, 3, 5))  # holds the older one
     assert _post(api_client, account, older).status_code == 202
@@ -138,11 +146,19 @@ def test_a_larger_export_sent_later_adds_only_what_is_new(
     assert _post(api_client, account, newer).status_code == 202
     second = _import_next(engine, account.id)
     with engine.connect() as conn:
-        stored = conn.execute(text(
-            "SELECT vendor_id, payload->'records' FROM raw_records WHERE user_id = :u "
-            "AND provider = 'apple_health'"), {"u": account.id}).all()
-        status = conn.execute(text("SELECT status, file_path FROM apple_health_imports "
-                                   "WHERE user_id = :u ORDER BY id"), {"u": account.id}).all()
+        stored = conn.execute(
+            text(
+                "SELECT vendor_id, payload->'records' FROM raw_records WHERE user_id = :u "
+                "AND provider = 'apple_health'"
+            ),
+            {"u": account.id},
+        ).all()
+        status = conn.execute(
+            text(
+                "SELECT status, file_path FROM apple_health_imports WHERE user_id = :u ORDER BY id"
+            ),
+            {"u": account.id},
+        ).all()
     # every record of the newer export is stored, and each once
     records = [canonical_json(r) for _, recs in stored for r in recs]
     _, docs = read_export(io.BytesIO(newer))
@@ -159,23 +175,33 @@ def test_a_larger_export_sent_later_adds_only_what_is_new(
     # each record formats once: the day totals are those of the physiology
     rows = AppleHealthProvider.from_settings(None).format_isolated(_raw(engine, account.id))
     assert rows.failures.height == 0
-    steps = rows.rows.filter((pl.col("indicator") == "steps")
-                             & (pl.col("source") == "apple_health.watch"))
+    steps = rows.rows.filter(
+        (pl.col("indicator") == "steps") & (pl.col("source") == "apple_health.watch")
+    )
     from providers.sandbox.physiology import day_truth
-    expected = sum(t.activity.steps for d in range(1, 6)
-                   if (t := day_truth(ADA, date(2025, 3, d))).activity is not None)
+
+    expected = sum(
+        t.activity.steps
+        for d in range(1, 6)
+        if (t := day_truth(ADA, date(2025, 3, d))).activity is not None
+    )
     assert steps.get_column("value").sum() == expected
 
 
 def test_a_malformed_record_is_quarantined_and_the_rest_imported(
-        api_client: TestClient, account: Account, engine: Engine) -> None:
-    bad = ('<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="iPhone" '
-           'unit="count/min" startDate="2025-03-01 09:00:00 +0100" '
-           'endDate="2025-03-01 09:00:00 +0100" value="n/a"/>\n'
-           '<Record type="HKQuantityTypeIdentifierStepCount" sourceName="iPhone" unit="count" '
-           'startDate="yesterday" endDate="2025-03-01 09:00:00 +0100" value="12"/>\n')
-    assert _post(api_client, account, _export_xml(date(2025, 3, 1), date(2025, 3, 1), bad)
-                 ).status_code == 202
+    api_client: TestClient, account: Account, engine: Engine
+) -> None:
+    bad = (
+        '<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="iPhone" '
+        'unit="count/min" startDate="2025-03-01 09:00:00 +0100" '
+        'endDate="2025-03-01 09:00:00 +0100" value="n/a"/>\n'
+        '<Record type="HKQuantityTypeIdentifierStepCount" sourceName="iPhone" unit="count" '
+        'startDate="yesterday" endDate="2025-03-01 09:00:00 +0100" value="12"/>\n'
+    )
+    assert (
+        _post(api_client, account, _export_xml(date(2025, 3, 1), date(2025, 3, 1), bad)).status_code
+        == 202
+    )
     result = _import_next(engine, account.id)
     assert result.error is None and result.summary["malformed"] == 2
     isolated = AppleHealthProvider.from_settings(None).format_isolated(_raw(engine, account.id))

@@ -36,16 +36,18 @@ def _upload(engine: Engine, mirobody: MirobodyResource, user: str) -> Path:
 
 
 def _tick(instance: dg.DagsterInstance, mirobody: MirobodyResource) -> dg.SensorResult:
-    with dg.build_sensor_context(instance=instance,
-                                 resources={"mirobody": mirobody}) as context:
+    with dg.build_sensor_context(instance=instance, resources={"mirobody": mirobody}) as context:
         result = apple_health_imports(context)
     assert isinstance(result, dg.SensorResult)
     return result
 
 
 def test_an_upload_is_parsed_then_its_days_normalised(
-        dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-        make_user: Callable[[], str]) -> None:
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    make_user: Callable[[], str],
+) -> None:
     user = make_user()
     path = _upload(engine, mirobody, user)
 
@@ -55,9 +57,12 @@ def test_an_upload_is_parsed_then_its_days_normalised(
     (added,) = parse.dynamic_partitions_requests or []
     assert user in added.partition_keys
     dagster_instance.add_dynamic_partitions("users", [user])
-    result = dg.materialize([raw_apple_health], instance=dagster_instance,
-                            resources={"mirobody": mirobody},
-                            partition_key=request.partition_key)
+    result = dg.materialize(
+        [raw_apple_health],
+        instance=dagster_instance,
+        resources={"mirobody": mirobody},
+        partition_key=request.partition_key,
+    )
     meta = result.asset_materializations_for_node("raw_apple_health")[0].metadata
     assert meta["imports"].value == 1 and meta["new_records"].value > 0
     assert not path.exists()  # parsed: the upload is gone, its records are raw documents
@@ -66,18 +71,32 @@ def test_an_upload_is_parsed_then_its_days_normalised(
     assert [r.job_name for r in normalise] == ["apple_health_normalise"]
     assert _tick(dagster_instance, mirobody).run_requests in (None, [])  # asked for once
     with engine.connect() as conn:
-        status = conn.execute(text("SELECT status FROM apple_health_imports WHERE user_id = :u"),
-                              {"u": user}).scalar_one()
+        status = conn.execute(
+            text("SELECT status FROM apple_health_imports WHERE user_id = :u"), {"u": user}
+        ).scalar_one()
     assert status == "imported"
 
-    done = dg.materialize(ALL_ASSETS, instance=dagster_instance,
-                          resources={"mirobody": mirobody}, tags=normalise[0].tags,
-                          selection=dg.AssetSelection.groups("normalised", "upload"))
+    done = dg.materialize(
+        ALL_ASSETS,
+        instance=dagster_instance,
+        resources={"mirobody": mirobody},
+        tags=normalise[0].tags,
+        selection=dg.AssetSelection.groups("normalised", "upload"),
+    )
     assert done.success
     with engine.connect() as conn:
-        steps = dict(conn.execute(text(
-            "SELECT day, value FROM daily_summary WHERE user_id = :u AND indicator = 'steps' "
-            "AND source = 'apple_health.watch'"), {"u": user}).all())
-    expected = {d: t.activity.steps for i in range(3)
-                if (t := day_truth(PERSONS["ada"], d := FIRST + timedelta(days=i))).activity}
+        steps = dict(
+            conn.execute(
+                text(
+                    "SELECT day, value FROM daily_summary WHERE user_id = :u "
+                    "AND indicator = 'steps' AND source = 'apple_health.watch'"
+                ),
+                {"u": user},
+            ).all()
+        )
+    expected = {
+        d: t.activity.steps
+        for i in range(3)
+        if (t := day_truth(PERSONS["ada"], d := FIRST + timedelta(days=i))).activity
+    }
     assert steps == expected

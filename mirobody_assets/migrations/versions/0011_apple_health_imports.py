@@ -4,6 +4,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -29,18 +30,31 @@ def upgrade() -> None:
         sa.Column("last_day", sa.Date(), nullable=True),
         sa.Column("summary", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
-                                name=op.f("fk_apple_health_imports_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_apple_health_imports_user_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_apple_health_imports")),
     )
-    op.create_index("ix_apple_health_imports_user", "apple_health_imports",
-                    ["user_id", "created_at"])
-    op.create_index("ix_apple_health_imports_open", "apple_health_imports", ["status"],
-                    postgresql_where=sa.text("status IN ('received', 'parsed')"))
+    op.create_index(
+        "ix_apple_health_imports_user", "apple_health_imports", ["user_id", "created_at"]
+    )
+    op.create_index(
+        "ix_apple_health_imports_open",
+        "apple_health_imports",
+        ["status"],
+        postgresql_where=sa.text("status IN ('received', 'parsed')"),
+    )
 
 
 def downgrade() -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, Response
 
 from api.errors import NotFoundError
-from api.web import routes_account, routes_ai, routes_data, routes_devices
+from api.web import routes_account, routes_ai, routes_data, routes_devices, routes_imports
 from api.web.render import HERE
 
 static = APIRouter(prefix="/app/static", include_in_schema=False)
@@ -34,6 +34,7 @@ def install_web(app: FastAPI) -> None:
         static,
         routes_account.router,
         routes_devices.router,
+        routes_imports.router,
         routes_data.router,
         routes_ai.router,
     ):

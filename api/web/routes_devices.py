@@ -12,13 +12,15 @@ from sqlalchemy import func, select
 
 from api.deps import SessionDep, StateDep
 from api.errors import ApiError
-from api.services import providers
+from api.services import apple_health, providers
 from api.services.sync import list_sync_requests
 from api.state import AppState
 from api.web.deps import FormDep, VisitorDep
 from api.web.render import WebRoute, redirect, render
+from api.web.routes_imports import IMPORT_ERRORS
 from mirobody_assets.storage.models import DailySummary
 from mirobody_assets.storage.sync_requests import SyncStatus
+from providers.types import AuthKind
 
 router = APIRouter(prefix="/app/devices", route_class=WebRoute, include_in_schema=False)
 # Set beside the API's link cookie, on the callback's path only: this browser started the link
@@ -38,6 +40,7 @@ LINK_ERRORS = {
     "unknown_provider": "There is no such provider.",
 }
 ACTIVE = (SyncStatus.PENDING, SyncStatus.QUEUED)
+FILE_IMPORT = AuthKind.FILE_IMPORT.value
 
 
 def _callback_path(slug: str) -> str:
@@ -53,11 +56,15 @@ def devices_page(
     welcome: str = "",
     unlinked: str = "",
     revoked: str = "",
+    imported: str = "",
+    import_error: str = "",
 ) -> Response:
-    """Every provider with its state for this person, and what can be done with it."""
+    """Every provider with its state for this person, and what can be done with it: link
+    through the vendor's consent, or upload an export where there is no vendor API."""
     linked = {c.provider: c for c in providers.list_connections(session, visitor.user.id)}
     known = providers.list_providers(state)
     rows = [{"provider": p, "connection": linked.get(p.slug)} for p in known]
+    uploads = any(p.auth_kind == FILE_IMPORT and p.enabled for p in known)
     return render(
         request,
         "devices.html",
@@ -67,6 +74,11 @@ def devices_page(
         welcome=bool(welcome),
         unlinked=unlinked if unlinked in {p.slug for p in known} else "",
         revoked=revoked == "1",
+        imports=apple_health.read_all(state.engine, visitor.user.id, 5) if uploads else [],
+        imported=imported.isdigit(),
+        import_error=IMPORT_ERRORS.get(import_error, "The upload failed.")
+        if import_error
+        else None,
     )
 
 

@@ -151,3 +151,55 @@ def test_a_disabled_provider_shows_why_and_cannot_be_linked(
         assert "/app/devices/polar/link" not in card
         forced = browser.submit("/app/devices", "/app/devices/polar/link", {})
         assert forced.status_code == 409 and "provider is disabled" in forced.text
+
+
+EXPORT_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_GB">\n'
+    b'<Record type="HKQuantityTypeIdentifierStepCount" sourceName="Watch" unit="count" '
+    b'startDate="2025-03-01 08:00:00 +0100" endDate="2025-03-01 08:10:00 +0100" '
+    b'value="420"/>\n</HealthData>\n'
+)
+
+
+def test_an_apple_health_export_is_uploaded_from_the_devices_page(
+    browser: Browser, engine: Engine
+) -> None:
+    browser.sign_up()
+    page = browser.get("/app/devices").text
+    card = page[page.index('id="provider-apple_health"') :]
+    card = card[: card.index("</li>")]
+    assert 'enctype="multipart/form-data"' in card and "Link Apple Health" not in card
+    assert "No export uploaded yet" in card
+
+    token = browser.csrf("/app/devices")
+    forged = browser.client.post(
+        "/app/devices/apple_health/upload",
+        data={"csrf_token": "forged"},
+        files={"export": ("export.xml", EXPORT_XML, "application/xml")},
+    )
+    assert forged.status_code == 403
+    wrong = browser.client.post(
+        "/app/devices/apple_health/upload",
+        data={"csrf_token": token},
+        files={"export": ("photo.jpg", b"\xff\xd8\xff\xe0 not an export", "image/jpeg")},
+    )
+    assert wrong.status_code == 303
+    assert "import_error=not_an_export" in wrong.headers["location"]
+    assert "not the Health app" in browser.get(wrong.headers["location"]).text
+
+    done = browser.client.post(
+        "/app/devices/apple_health/upload",
+        data={"csrf_token": token},
+        files={"export": ("export.xml", EXPORT_XML, "application/xml")},
+    )
+    assert done.status_code == 303 and "imported=" in done.headers["location"]
+    after = browser.get(done.headers["location"]).text
+    assert "Your Apple Health export is uploaded" in after and "Exports uploaded: 1" in after
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM apple_health_imports WHERE user_id = :u"),
+                {"u": browser.user_id(engine)},
+            ).scalar()
+            == 1
+        )

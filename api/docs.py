@@ -43,11 +43,13 @@ def install_docs(app: FastAPI, landing_page: str = LANDING_PAGE) -> None:
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=openapi_url, title=f"{title} - API docs",
+            openapi_url=openapi_url,
+            title=f"{title} - API docs",
             swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
-            oauth2_redirect_url=oauth2_redirect)
+            oauth2_redirect_url=oauth2_redirect,
+        )
 
     @app.get(oauth2_redirect, include_in_schema=False)
     def swagger_ui_redirect() -> HTMLResponse:
@@ -56,9 +58,12 @@ def install_docs(app: FastAPI, landing_page: str = LANDING_PAGE) -> None:
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
         return get_redoc_html(
-            openapi_url=openapi_url, title=f"{title} - API reference",
+            openapi_url=openapi_url,
+            title=f"{title} - API reference",
             redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS_URL}/favicon.png", with_google_fonts=False)
+            redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )
 
     @app.get("/", include_in_schema=False)
     def landing() -> RedirectResponse:

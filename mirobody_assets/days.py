@@ -65,8 +65,14 @@ def last_day(today: date | None = None) -> date:
     return (today or datetime.now(UTC).date()) + timedelta(days=1)
 
 
-def check_day_range(start: date, end: date, *, max_days: int = MAX_RANGE_DAYS,
-                    today: date | None = None, first: date | None = None) -> DayRange:
+def check_day_range(
+    start: date,
+    end: date,
+    *,
+    max_days: int = MAX_RANGE_DAYS,
+    today: date | None = None,
+    first: date | None = None,
+) -> DayRange:
     """`start..end` (inclusive) clamped to the partitions' days (`first`, by default
     history_start(), to tomorrow); raises DayRangeError when it is backwards, lies wholly
     outside those days, or spans more than `max_days` once clamped."""
@@ -75,14 +81,14 @@ def check_day_range(start: date, end: date, *, max_days: int = MAX_RANGE_DAYS,
     first = first or history_start()
     last = last_day(today)
     if end < first:
-        raise DayRangeError(f"the range ends before {first.isoformat()}, the first day "
-                            "Mirobody holds")
+        raise DayRangeError(
+            f"the range ends before {first.isoformat()}, the first day Mirobody holds"
+        )
     if start > last:
         raise DayRangeError("the range starts in the future")
     clamped = DayRange(max(start, first), min(end, last))
     if clamped.days > max_days:
-        raise DayRangeError(f"at most {max_days} days per request (this range has "
-                            f"{clamped.days})")
+        raise DayRangeError(f"at most {max_days} days per request (this range has {clamped.days})")
     return clamped
 
 

@@ -32,8 +32,10 @@ from providers.types import AuthKind
 
 log = logging.getLogger(__name__)
 
-PERSONS = {"ada": ("ada@sandbox.mirobody.dev", "Ada (sandbox)", "Europe/Berlin"),
-           "ben": ("ben@sandbox.mirobody.dev", "Ben (sandbox)", "America/New_York")}
+PERSONS = {
+    "ada": ("ada@sandbox.mirobody.dev", "Ada (sandbox)", "Europe/Berlin"),
+    "ben": ("ben@sandbox.mirobody.dev", "Ben (sandbox)", "America/New_York"),
+}
 CREDENTIALS_FILE = "sandbox-users.json"
 LINKABLE = {AuthKind.OAUTH2, AuthKind.OAUTH2_PKCE, AuthKind.OAUTH1}
 
@@ -69,8 +71,10 @@ def seed_sandbox_users(settings: Settings) -> dict[str, list[str]]:
     try:
         password_hash = PasswordHasher().hash(_password(settings.data_dir))
         with Session(engine) as session, session.begin():
-            users = {person: _ensure_user(session, email, name, tz, password_hash)
-                     for person, (email, name, tz) in PERSONS.items()}
+            users = {
+                person: _ensure_user(session, email, name, tz, password_hash)
+                for person, (email, name, tz) in PERSONS.items()
+            }
         repo = ConnectionRepository(engine, TokenCipher(settings.encryption_keys()))
         registry = build_registry(settings)
         linked: dict[str, list[str]] = {PERSONS[p][0]: [] for p in PERSONS}

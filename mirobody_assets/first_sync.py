@@ -29,14 +29,23 @@ query InitialHistory($tags: [ExecutionTag!]) {
 }"""
 
 
-def series_days(api_url: str, token: str, days: int,
-                indicator: str = READY_INDICATOR) -> list[date]:
+def series_days(
+    api_url: str, token: str, days: int, indicator: str = READY_INDICATOR
+) -> list[date]:
     """The days among the last `days` with a daily `indicator` value at /v1/series."""
     end = datetime.now(UTC) + timedelta(days=1)
-    reply = httpx.get(f"{api_url}/v1/series", headers={"Authorization": f"Bearer {token}"},
-                      params={"indicator": indicator, "resolution": "day", "limit": 1000,
-                              "start": (end - timedelta(days=days + 1)).isoformat(),
-                              "end": end.isoformat()}, timeout=10)
+    reply = httpx.get(
+        f"{api_url}/v1/series",
+        headers={"Authorization": f"Bearer {token}"},
+        params={
+            "indicator": indicator,
+            "resolution": "day",
+            "limit": 1000,
+            "start": (end - timedelta(days=days + 1)).isoformat(),
+            "end": end.isoformat(),
+        },
+        timeout=10,
+    )
     reply.raise_for_status()
     return sorted({date.fromisoformat(p["day"]) for p in reply.json()["data"] if p.get("day")})
 
@@ -45,14 +54,18 @@ def spans_history(found: list[date], days: int, today: date | None = None) -> bo
     """Whether the days found reach from the history's first days to yesterday or today (a
     synthetic person, like a real one, skips a day now and then: gaps are allowed)."""
     today = today or datetime.now(UTC).date()
-    return bool(found) and found[0] <= today - timedelta(days=days - 2) \
+    return (
+        bool(found)
+        and found[0] <= today - timedelta(days=days - 2)
         and found[-1] >= today - timedelta(days=1)
+    )
 
 
 def login(api_url: str, email: str, password: str) -> str:
     """An access token for the user (the sandbox users' password is in sandbox-users.json)."""
-    reply = httpx.post(f"{api_url}/v1/auth/login", json={"email": email, "password": password},
-                       timeout=30)
+    reply = httpx.post(
+        f"{api_url}/v1/auth/login", json={"email": email, "password": password}, timeout=30
+    )
     reply.raise_for_status()
     return str(reply.json()["access_token"])
 
@@ -71,8 +84,16 @@ class _User:
 class FirstSyncWatch:
     """Follows the initial-history runs of the given users and reports their progress."""
 
-    def __init__(self, engine: Engine, dagster_url: str, api_url: str, users: dict[str, str],
-                 vendors: list[str], password: str, history_days: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        dagster_url: str,
+        api_url: str,
+        users: dict[str, str],
+        vendors: list[str],
+        password: str,
+        history_days: int,
+    ) -> None:
         self._engine, self._dagster, self._api = engine, dagster_url, api_url
         self._vendors = sorted(vendors)
         self._users = {uid: _User(email, uid) for email, uid in users.items()}
@@ -105,34 +126,51 @@ class FirstSyncWatch:
                 lines.append(f"{_name(user)}  normalised to standard indicators")
             if run["status"] in ("FAILURE", "CANCELED"):
                 user.failed = True
-                lines.append(f"{_name(user)}  the initial sync {run['status'].lower()}: see "
-                             f"{self._dagster}/runs/{run['runId']}")
+                lines.append(
+                    f"{_name(user)}  the initial sync {run['status'].lower()}: see "
+                    f"{self._dagster}/runs/{run['runId']}"
+                )
             elif run["status"] == "SUCCESS" and (found := self._answers(user)):
                 user.ready = True
-                lines.append(f"{_name(user)}  ready: {found[0]}..{found[-1]} answer at "
-                             f"/v1/series ({len(found)} days with {READY_INDICATOR})")
+                lines.append(
+                    f"{_name(user)}  ready: {found[0]}..{found[-1]} answer at "
+                    f"/v1/series ({len(found)} days with {READY_INDICATOR})"
+                )
         return lines
 
     def _runs(self) -> list[dict]:  # type: ignore[type-arg]
-        reply = httpx.post(f"{self._dagster}/graphql", timeout=10, json={
-            "query": _RUNS,
-            "variables": {"tags": [{"key": "mirobody/reason", "value": INITIAL_HISTORY_TAG}]}})
+        reply = httpx.post(
+            f"{self._dagster}/graphql",
+            timeout=10,
+            json={
+                "query": _RUNS,
+                "variables": {"tags": [{"key": "mirobody/reason", "value": INITIAL_HISTORY_TAG}]},
+            },
+        )
         reply.raise_for_status()
         found = reply.json()["data"]["runsOrError"]
         return list(found.get("results", []))
 
     def _pulls(self, user: _User, steps: dict[str, str]) -> list[str]:
-        done = {slug for slug in self._vendors
-                if steps.get(f"raw_{slug}") == "SUCCESS"} - user.pulled
+        done = {
+            slug for slug in self._vendors if steps.get(f"raw_{slug}") == "SUCCESS"
+        } - user.pulled
         if not done:
             return []
         user.pulled |= done
         with self._engine.connect() as conn:
-            counts = dict(conn.execute(text(
-                "SELECT provider, count(*) FROM raw_records WHERE user_id = CAST(:u AS uuid) "
-                "GROUP BY provider"), {"u": user.user_id}).all())
-        return [f"{_name(user)}  pulled {slug:<9} {counts.get(slug, 0):>6,} documents"
-                for slug in sorted(done)]
+            rows = conn.execute(
+                text(
+                    "SELECT provider, count(*) FROM raw_records "
+                    "WHERE user_id = CAST(:u AS uuid) GROUP BY provider"
+                ),
+                {"u": user.user_id},
+            ).all()
+        counts: dict[str, int] = {str(provider): int(n) for provider, n in rows}
+        return [
+            f"{_name(user)}  pulled {slug:<9} {counts.get(slug, 0):>6,} documents"
+            for slug in sorted(done)
+        ]
 
     def _answers(self, user: _User) -> list[date]:
         """The user's days at /v1/series once they span the history, else []."""

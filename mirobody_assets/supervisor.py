@@ -51,8 +51,16 @@ def api_command(settings: Settings) -> list[str]:
     believes X-Forwarded-For from 127.0.0.1, so anyone local could pick their address and
     dodge the per-IP limits): the app honours forwarded headers from API_TRUSTED_PROXIES
     only."""
-    return [_bin("uvicorn"), "api.app:create_app_from_env", "--factory", "--no-proxy-headers",
-            "--host", settings.api_host, "--port", str(settings.api_port)]
+    return [
+        _bin("uvicorn"),
+        "api.app:create_app_from_env",
+        "--factory",
+        "--no-proxy-headers",
+        "--host",
+        settings.api_host,
+        "--port",
+        str(settings.api_port),
+    ]
 
 
 def _bin(name: str) -> str:
@@ -98,10 +106,15 @@ def _seed(env: dict[str, str]) -> FirstSyncWatch:
     assert seeded.database_url is not None  # set by start_services
     engine = make_engine(seeded.database_url)
     password = json.loads((seeded.data_dir / CREDENTIALS_FILE).read_text())["password"]
-    return FirstSyncWatch(engine, _url(seeded.dagster_host, seeded.dagster_port),
-                          _url(seeded.api_host, seeded.api_port), seeded_user_ids(engine),
-                          sorted({p for ps in linked.values() for p in ps}), password,
-                          seeded.initial_history_days)
+    return FirstSyncWatch(
+        engine,
+        _url(seeded.dagster_host, seeded.dagster_port),
+        _url(seeded.api_host, seeded.api_port),
+        seeded_user_ids(engine),
+        sorted({p for ps in linked.values() for p in ps}),
+        password,
+        seeded.initial_history_days,
+    )
 
 
 def _url(host: str, port: int) -> str:
@@ -145,13 +158,16 @@ def _forget_dead_postgres_handles(pgdata: Path) -> None:
         pids = [int(p) for p in json.loads(handles.read_text())]
         alive = [p for p in pids if psutil.pid_exists(p)]
         if alive != pids:
-            log.info("forgetting %d embedded PostgreSQL handle(s) of crashed processes",
-                     len(pids) - len(alive))
+            log.info(
+                "forgetting %d embedded PostgreSQL handle(s) of crashed processes",
+                len(pids) - len(alive),
+            )
             handles.write_text(json.dumps(alive))
 
 
-def run_up(settings: Settings, policy: RestartPolicy | None = None, *,
-           verbose: bool = False) -> int:
+def run_up(
+    settings: Settings, policy: RestartPolicy | None = None, *, verbose: bool = False
+) -> int:
     """Run everything until Ctrl-C/SIGTERM (0) or until a child crash-loops (1).
 
     `verbose`: the children print to this terminal instead of their log files."""
@@ -184,15 +200,32 @@ def run_up(settings: Settings, policy: RestartPolicy | None = None, *,
     try:
         env.update(services.env())
         level = "DEBUG" if verbose else settings.log_level
-        env.update({"DATA_DIR": str(data_dir), "LOG_LEVEL": level,
-                    HISTORY_START_ENV: pin_history_start(data_dir, settings),
-                    "DAGSTER_HOME": str(prepare_dagster_home(data_dir, level))})
+        env.update(
+            {
+                "DATA_DIR": str(data_dir),
+                "LOG_LEVEL": level,
+                HISTORY_START_ENV: pin_history_start(data_dir, settings),
+                "DAGSTER_HOME": str(prepare_dagster_home(data_dir, level)),
+            }
+        )
         migrate.upgrade(services.database_url)
         log.debug("database migrated to head")
         if settings.sandbox_url is None and settings.environment is Environment.DEVELOPMENT:
-            children.append(_spawn("sandbox-vendor-cloud", [
-                sys.executable, "-m", "providers.sandbox.app", "--host", "127.0.0.1",
-                "--port", str(settings.sandbox_port)], env))
+            children.append(
+                _spawn(
+                    "sandbox-vendor-cloud",
+                    [
+                        sys.executable,
+                        "-m",
+                        "providers.sandbox.app",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(settings.sandbox_port),
+                    ],
+                    env,
+                )
+            )
             env["SANDBOX_URL"] = _wait_for_sandbox(settings.sandbox_port, children[-1])
         if stopping:
             return 0
@@ -200,18 +233,44 @@ def run_up(settings: Settings, policy: RestartPolicy | None = None, *,
             watch = _seed(env)
         _migrate_dagster(env, logs)
         workspace = str(PROJECT_ROOT / "workspace.yaml")
-        children.append(_spawn("dagster-webserver", [
-            _bin("dagster-webserver"), "-w", workspace, "--dagster-log-level", level.lower(),
-            "-h", settings.dagster_host, "-p", str(settings.dagster_port)], env))
-        children.append(_spawn("dagster-daemon", [
-            _bin("dagster-daemon"), "run", "-w", workspace, "--log-level", level.lower()], env))
+        children.append(
+            _spawn(
+                "dagster-webserver",
+                [
+                    _bin("dagster-webserver"),
+                    "-w",
+                    workspace,
+                    "--dagster-log-level",
+                    level.lower(),
+                    "-h",
+                    settings.dagster_host,
+                    "-p",
+                    str(settings.dagster_port),
+                ],
+                env,
+            )
+        )
+        children.append(
+            _spawn(
+                "dagster-daemon",
+                [_bin("dagster-daemon"), "run", "-w", workspace, "--log-level", level.lower()],
+                env,
+            )
+        )
         children.append(_spawn("api", api_command(settings), env))
         log.info("starting the Dagster webserver and daemon and the API (output in %s/)", logs)
-        console = Console(Addresses(
-            dagster=_url(settings.dagster_host, settings.dagster_port),
-            api=_url(settings.api_host, settings.api_port), data_dir=data_dir, logs=logs,
-            warehouse=settings.warehouse_path,
-            credentials=data_dir / "sandbox-users.json" if watch else None), watch, began)
+        console = Console(
+            Addresses(
+                dagster=_url(settings.dagster_host, settings.dagster_port),
+                api=_url(settings.api_host, settings.api_port),
+                data_dir=data_dir,
+                logs=logs,
+                warehouse=settings.warehouse_path,
+                credentials=data_dir / "sandbox-users.json" if watch else None,
+            ),
+            watch,
+            began,
+        )
         console.start()
         code = supervise(children, stopping, policy or RestartPolicy())
         if stopping:
@@ -230,6 +289,12 @@ def run_up(settings: Settings, policy: RestartPolicy | None = None, *,
 def _migrate_dagster(env: dict[str, str], logs: Path) -> None:
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / "dagster-migrate.log").open("ab") as out:
-        subprocess.run([_bin("dagster"), "instance", "migrate"], env=env, check=True,
-                       cwd=PROJECT_ROOT, preexec_fn=reset_signals, stdout=out,
-                       stderr=subprocess.STDOUT)
+        subprocess.run(
+            [_bin("dagster"), "instance", "migrate"],
+            env=env,
+            check=True,
+            cwd=PROJECT_ROOT,
+            preexec_fn=reset_signals,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )

@@ -38,15 +38,23 @@ def hash_secret(secret: str) -> str:
 
 def create_link(session: Session, user_id: uuid.UUID, name: str) -> tuple[McpLink, str]:
     """A new secret URL for the user: the row and the secret (never stored, shown once)."""
-    active = session.scalar(select(McpLink.id).where(
-        McpLink.user_id == user_id, McpLink.revoked_at.is_(None)).offset(MAX_ACTIVE_LINKS - 1)
-        .limit(1))
+    active = session.scalar(
+        select(McpLink.id)
+        .where(McpLink.user_id == user_id, McpLink.revoked_at.is_(None))
+        .offset(MAX_ACTIVE_LINKS - 1)
+        .limit(1)
+    )
     if active is not None:
-        raise ConflictError(f"at most {MAX_ACTIVE_LINKS} active MCP URLs: revoke one first",
-                            code="too_many_links")
+        raise ConflictError(
+            f"at most {MAX_ACTIVE_LINKS} active MCP URLs: revoke one first", code="too_many_links"
+        )
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    row = McpLink(user_id=user_id, name=name, secret_hash=hash_secret(secret),
-                  hint=secret[:len(SECRET_PREFIX) + 4])
+    row = McpLink(
+        user_id=user_id,
+        name=name,
+        secret_hash=hash_secret(secret),
+        hint=secret[: len(SECRET_PREFIX) + 4],
+    )
     session.add(row)
     session.commit()
     session.refresh(row)
@@ -56,15 +64,21 @@ def create_link(session: Session, user_id: uuid.UUID, name: str) -> tuple[McpLin
 
 def list_links(session: Session, user_id: uuid.UUID) -> list[McpLink]:
     """The user's active secret URLs, newest first (secrets are not recoverable)."""
-    return list(session.scalars(select(McpLink).where(
-        McpLink.user_id == user_id, McpLink.revoked_at.is_(None))
-        .order_by(McpLink.created_at.desc(), McpLink.id)))
+    return list(
+        session.scalars(
+            select(McpLink)
+            .where(McpLink.user_id == user_id, McpLink.revoked_at.is_(None))
+            .order_by(McpLink.created_at.desc(), McpLink.id)
+        )
+    )
 
 
 def revoke_link(session: Session, user_id: uuid.UUID, link_id: uuid.UUID) -> None:
-    row = session.scalars(select(McpLink).where(
-        McpLink.id == link_id, McpLink.user_id == user_id,
-        McpLink.revoked_at.is_(None))).first()
+    row = session.scalars(
+        select(McpLink).where(
+            McpLink.id == link_id, McpLink.user_id == user_id, McpLink.revoked_at.is_(None)
+        )
+    ).first()
     if row is None:
         raise NotFoundError("no such MCP URL", code="no_link")
     row.revoked_at = datetime.now(UTC)
@@ -76,8 +90,11 @@ def resolve_secret(session: Session, secret: str) -> uuid.UUID | None:
     """The owner of an active secret URL, or None."""
     if not secret.startswith(SECRET_PREFIX) or len(secret) > 100:
         return None
-    row = session.scalars(select(McpLink).where(
-        McpLink.secret_hash == hash_secret(secret), McpLink.revoked_at.is_(None))).first()
+    row = session.scalars(
+        select(McpLink).where(
+            McpLink.secret_hash == hash_secret(secret), McpLink.revoked_at.is_(None)
+        )
+    ).first()
     if row is None:
         return None
     now = datetime.now(UTC)

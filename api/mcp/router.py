@@ -17,8 +17,13 @@ router = APIRouter(prefix="/v1/mcp/urls", tags=["mcp"], responses=ERROR_RESPONSE
 
 
 class McpUrlCreate(BaseModel):
-    name: str = Field(default="MCP client", min_length=1, max_length=100,
-                      pattern=r"^[^\x00-\x1f]+$", description="What the URL is for.")
+    name: str = Field(
+        default="MCP client",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00-\x1f]+$",
+        description="What the URL is for.",
+    )
 
     _name = field_validator("name")(visible_text)
 
@@ -45,13 +50,15 @@ class McpUrlsPublic(BaseModel):
 
 
 @router.post("", response_model=McpUrlCreated, status_code=status.HTTP_201_CREATED)
-def create_mcp_url(body: McpUrlCreate, user: CurrentUser, session: SessionDep,
-                   state: StateDep) -> McpUrlCreated:
+def create_mcp_url(
+    body: McpUrlCreate, user: CurrentUser, session: SessionDep, state: StateDep
+) -> McpUrlCreated:
     """Create a secret MCP URL that acts for the caller; the URL is returned only now."""
     row, secret = links.create_link(session, user.id, body.name)
     base = state.api.public_url or f"http://{state.settings.api_host}:{state.settings.api_port}"
-    return McpUrlCreated(**McpUrlPublic.model_validate(row).model_dump(),
-                         url=links.secret_url(base, secret))
+    return McpUrlCreated(
+        **McpUrlPublic.model_validate(row).model_dump(), url=links.secret_url(base, secret)
+    )
 
 
 @router.get("", response_model=McpUrlsPublic)

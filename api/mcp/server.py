@@ -40,14 +40,18 @@ INSTRUCTIONS = (
     "Withings, Polar, ...), normalised to standard indicators and units. Start with "
     "get_user_health_profile, find indicator ids with search_indicators, then read values "
     "with get_daily_summary / get_indicator_series / compare_periods, draw with "
-    "render_chart, or use query_sql for anything else. Not medical advice.")
+    "render_chart, or use query_sql for anything else. Not medical advice."
+)
 HTTP_METHODS = ["GET", "POST", "DELETE"]
 REDACTED_URL_PATH = "/mcp/u/[REDACTED]"
 
 
 def _tool(name: str, spec: ToolSpec) -> Tool:
-    return Tool.from_function(spec.fn, name=name, annotations=ToolAnnotations(
-        read_only_hint=spec.read_only, open_world_hint=False))
+    return Tool.from_function(
+        spec.fn,
+        name=name,
+        annotations=ToolAnnotations(read_only_hint=spec.read_only, open_world_hint=False),
+    )
 
 
 def build_tools(*, plugins: bool = True) -> dict[str, Tool]:
@@ -58,8 +62,12 @@ def build_tools(*, plugins: bool = True) -> dict[str, Tool]:
             try:
                 tools[plugin.name] = _tool(plugin.name, plugin.spec)
             except (InvalidSignature, PydanticUserError, TypeError, ValueError) as exc:
-                log.warning("plugin tool %r has an unusable signature (%s)", plugin.name,
-                            type(exc).__name__, extra={"entry_point": plugin.entry_point})
+                log.warning(
+                    "plugin tool %r has an unusable signature (%s)",
+                    plugin.name,
+                    type(exc).__name__,
+                    extra={"entry_point": plugin.entry_point},
+                )
     return tools
 
 
@@ -72,9 +80,14 @@ def build_server(deps: Callable[[], McpDeps], *, plugins: bool = True) -> MCPSer
 
     tools = build_tools(plugins=plugins)
     server: MCPServer[McpDeps] = MCPServer(
-        "mirobody", title="Mirobody", version="0.1.0", instructions=INSTRUCTIONS,
-        tools=list(tools.values()), lifespan=lifespan,
-        middleware=[bind_caller, ArgumentCheck(tools, set(PROMPTS))])
+        "mirobody",
+        title="Mirobody",
+        version="0.1.0",
+        instructions=INSTRUCTIONS,
+        tools=list(tools.values()),
+        lifespan=lifespan,
+        middleware=[bind_caller, ArgumentCheck(tools, set(PROMPTS))],
+    )
     register_resources(server)
     register_prompts(server)
     return server
@@ -91,8 +104,9 @@ def transport_security(state: AppState) -> TransportSecuritySettings:
         origins.add(f"{public.scheme}://{public.netloc}")
     allowed = sorted({f"{h}:*" for h in hosts if ":" not in h.strip("[]")} | hosts)
     origins |= {f"http://{h}:*" for h in ("127.0.0.1", "localhost", "[::1]")}
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
-                                     allowed_hosts=allowed, allowed_origins=sorted(origins))
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=allowed, allowed_origins=sorted(origins)
+    )
 
 
 def hide_secret(scope: Scope) -> None:
@@ -117,8 +131,9 @@ class McpMount:
         a session manager runs once)."""
         state = self._state_getter()
         server = build_server(lambda: McpDeps(state))
-        server.streamable_http_app(streamable_http_path="/mcp",
-                                   transport_security=transport_security(state))
+        server.streamable_http_app(
+            streamable_http_path="/mcp", transport_security=transport_security(state)
+        )
         async with server.session_manager.run():
             self._server, self._state = server, state
             try:
@@ -130,14 +145,16 @@ class McpMount:
         hide_secret(scope)
         server, state = self._server, self._state
         if server is None or state is None:
-            await JSONResponse({"code": "unavailable", "reason": "MCP server not running"},
-                               503)(scope, receive, send)
+            await JSONResponse({"code": "unavailable", "reason": "MCP server not running"}, 503)(
+                scope, receive, send
+            )
             return
         try:
             user_id = await anyio.to_thread.run_sync(authenticate, state, scope)
         except ApiError as exc:
-            await JSONResponse({"code": exc.code, "reason": exc.reason}, exc.status_code,
-                               headers=exc.headers)(scope, receive, send)
+            await JSONResponse(
+                {"code": exc.code, "reason": exc.reason}, exc.status_code, headers=exc.headers
+            )(scope, receive, send)
             return
         scope["user"] = principal(user_id)
         scope[SCOPE_USER_KEY] = user_id
@@ -150,9 +167,11 @@ def install_mcp(app: FastAPI, state_getter: Callable[[], AppState]) -> McpMount:
     ending, as URLs were first handed out) on `app`; enter the returned mount's `running()` in
     the app's lifespan after the state is built."""
     mount = McpMount(state_getter)
-    app.router.routes.append(Route("/mcp", endpoint=mount, methods=HTTP_METHODS,
-                                   include_in_schema=False))
+    app.router.routes.append(
+        Route("/mcp", endpoint=mount, methods=HTTP_METHODS, include_in_schema=False)
+    )
     for path in ("/mcp/u/{secret}/mcp", "/mcp/u/{secret}"):
-        app.router.routes.append(Route(path, endpoint=mount, methods=HTTP_METHODS,
-                                       include_in_schema=False))
+        app.router.routes.append(
+            Route(path, endpoint=mount, methods=HTTP_METHODS, include_in_schema=False)
+        )
     return mount

@@ -15,10 +15,14 @@ from api.services.export import Dataset, ExportFormat, check_export, csv_chunks,
 
 router = APIRouter(prefix="/v1/exports", tags=["health data"], responses=ERROR_RESPONSES)
 _FILE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {"schema": {"type": "string"}},
-                      "application/vnd.apache.parquet": {
-                          "schema": {"type": "string", "format": "binary"}}},
-          "description": "The file."}}
+    200: {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "The file.",
+    }
+}
 
 
 class ExportName(StrEnum):
@@ -49,9 +53,15 @@ _DATASETS = {
 
 @router.get("/{dataset}", response_class=Response, responses=_FILE)
 def export_dataset(
-    dataset: Annotated[ExportName, Path(description=(
-        "indicator_values, daily_summary or raw_records; the read routes' spelling "
-        "(indicator-values, daily-summaries, raw-records) works too."))],
+    dataset: Annotated[
+        ExportName,
+        Path(
+            description=(
+                "indicator_values, daily_summary or raw_records; the read routes' spelling "
+                "(indicator-values, daily-summaries, raw-records) works too."
+            )
+        ),
+    ],
     user: CurrentUser,
     state: StateDep,
     start_day: Annotated[date, Query()] = date(1970, 1, 1),
@@ -65,8 +75,13 @@ def export_dataset(
     filename = f"mirobody-{table.value}.{format.value}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format is ExportFormat.PARQUET:
-        return Response(parquet_bytes(state.engine, table, user.id, start_day, end_day,
-                                      max_rows),
-                        media_type="application/vnd.apache.parquet", headers=headers)
-    return StreamingResponse(csv_chunks(state.engine, table, user.id, start_day, end_day,
-                                        max_rows), media_type="text/csv", headers=headers)
+        return Response(
+            parquet_bytes(state.engine, table, user.id, start_day, end_day, max_rows),
+            media_type="application/vnd.apache.parquet",
+            headers=headers,
+        )
+    return StreamingResponse(
+        csv_chunks(state.engine, table, user.id, start_day, end_day, max_rows),
+        media_type="text/csv",
+        headers=headers,
+    )

@@ -26,18 +26,25 @@ def partition_key(day: date, user: str) -> str:
 
 def range_tags(first_day: date, last_day: date, first_user: str, last_user: str) -> dict[str, str]:
     """Tags of one run covering days first..last x users first..last (in partition order)."""
-    return {RANGE_START: partition_key(first_day, first_user),
-            RANGE_END: partition_key(last_day, last_user)}
+    return {
+        RANGE_START: partition_key(first_day, first_user),
+        RANGE_END: partition_key(last_day, last_user),
+    }
 
 
 def partitions_frame(keys: list[str]) -> pl.DataFrame:
     """A run's partition keys ('2026-01-01|<user>': dimensions in name order) as a frame of
     user_id, day."""
     pairs = [str(k).split("|", 1) for k in keys]
-    return pl.DataFrame(
-        {"user_id": [p[1] for p in pairs], "day": [p[0] for p in pairs]},
-        schema={"user_id": pl.String, "day": pl.String},
-    ).with_columns(pl.col("day").str.to_date()).unique().sort("user_id", "day")
+    return (
+        pl.DataFrame(
+            {"user_id": [p[1] for p in pairs], "day": [p[0] for p in pairs]},
+            schema={"user_id": pl.String, "day": pl.String},
+        )
+        .with_columns(pl.col("day").str.to_date())
+        .unique()
+        .sort("user_id", "day")
+    )
 
 
 def context_partitions(context: dg.AssetExecutionContext) -> pl.DataFrame:

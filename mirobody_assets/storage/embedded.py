@@ -86,8 +86,9 @@ def start_services(
     return Services(database_url, dagster_pg_url, redis_url, pg, rds)
 
 
-def ensure_root_can_run_postgres(euid: int | None = None, path: str | None = None,
-                                 user: str = PG_SYSTEM_USER) -> None:
+def ensure_root_can_run_postgres(
+    euid: int | None = None, path: str | None = None, user: str = PG_SYSTEM_USER
+) -> None:
     """As root, make sure the server's system user exists or `useradd` can create it.
 
     A `useradd` that is only missing from PATH (`/usr/sbin` left out, common under `sudo`
@@ -112,7 +113,8 @@ def ensure_root_can_run_postgres(euid: int | None = None, path: str | None = Non
         f"running as root, the embedded PostgreSQL runs as a system user {user!r} "
         "and needs `useradd` to create it, which is not installed: install it (Debian: "
         "passwd), or create that user, or run as a non-root user, or set DATABASE_URL to a "
-        "PostgreSQL server")
+        "PostgreSQL server"
+    )
 
 
 def start_embedded_postgres(pgdata: Path) -> Any:
@@ -128,7 +130,8 @@ def start_embedded_postgres(pgdata: Path) -> Any:
             raise EmbeddedServerError(
                 f"running as root, creating the system user {PG_SYSTEM_USER!r} for the embedded "
                 f"PostgreSQL failed ({(exc.stderr or '').strip()[:200]}): create it yourself, "
-                "run as a non-root user, or set DATABASE_URL") from exc
+                "run as a non-root user, or set DATABASE_URL"
+            ) from exc
         raise
     log.info("embedded PostgreSQL ready in %.1f s at %s", time.monotonic() - started, pgdata)
     return server

@@ -33,8 +33,7 @@ def _references(html: str) -> list[str]:
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
-def test_the_docs_pages_load_only_assets_the_api_serves(api_client: TestClient,
-                                                        page: str) -> None:
+def test_the_docs_pages_load_only_assets_the_api_serves(api_client: TestClient, page: str) -> None:
     reply = api_client.get(page)
     assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/html")
     refs = _references(reply.text)
@@ -87,22 +86,44 @@ def served_app(settings: Settings) -> Iterator[str]:
         thread.join(timeout=15)
 
 
-def test_docs_render_in_a_headless_browser_without_network(served_app: str,
-                                                           tmp_path: Path) -> None:
+def test_docs_render_in_a_headless_browser_without_network(served_app: str, tmp_path: Path) -> None:
     browser = _browser()
     if browser is None:
-        pytest.skip("no headless Chromium on this machine (apt-get install chromium); the "
-                    "asset test above still checks that /docs needs no other origin")
+        pytest.skip(
+            "no headless Chromium on this machine (apt-get install chromium); the "
+            "asset test above still checks that /docs needs no other origin"
+        )
     assert httpx.get(f"{served_app}/docs").status_code == 200
     # Every request that is not to this machine goes to a proxy that does not exist: offline.
-    offline = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-               "--proxy-server=http://127.0.0.1:9",  # loopback bypasses it
-               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000"]
-    dom = subprocess.run([browser, *offline, "--dump-dom", f"{served_app}/docs"],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    offline = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--proxy-server=http://127.0.0.1:9",  # loopback bypasses it
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=15000",
+    ]
+    dom = subprocess.run(
+        [browser, *offline, "--dump-dom", f"{served_app}/docs"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     shot = tmp_path / "docs.png"
-    subprocess.run([browser, *offline, "--window-size=1280,1600", f"--screenshot={shot}",
-                    f"{served_app}/docs"], capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [
+            browser,
+            *offline,
+            "--window-size=1280,1600",
+            f"--screenshot={shot}",
+            f"{served_app}/docs",
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     # Swagger UI built the page from /openapi.json: the title and the operations are there.
     assert 'class="swagger-ui' in dom and "Mirobody" in dom
     assert "opblock-tag" in dom and "/v1/series" in dom

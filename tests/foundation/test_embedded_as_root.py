@@ -34,13 +34,22 @@ def test_root_with_useradd_on_path_goes_ahead(tmp_path: Path) -> None:
     ensure_root_can_run_postgres(euid=0, path=str(tmp_path), user=NOBODY)
 
 
-@pytest.mark.skipif(shutil.which("useradd", path="/usr/sbin:/sbin") is None,
-                    reason="no useradd in /usr/sbin or /sbin on this machine")
+@pytest.mark.skipif(
+    shutil.which("useradd", path="/usr/sbin:/sbin") is None,
+    reason="no useradd in /usr/sbin or /sbin on this machine",
+)
 def test_a_useradd_left_off_path_is_found_in_sbin(tmp_path: Path) -> None:
     # In a child process: the function puts the sbin folder on that process's PATH.
-    code = ("import os; os.environ['PATH'] = '/usr/bin:/bin'; "
-            "from mirobody_assets.storage.embedded import ensure_root_can_run_postgres; "
-            f"ensure_root_can_run_postgres(euid=0, user={NOBODY!r}); print(os.environ['PATH'])")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=Path(__file__).resolve().parents[2])
+    code = (
+        "import os; os.environ['PATH'] = '/usr/bin:/bin'; "
+        "from mirobody_assets.storage.embedded import ensure_root_can_run_postgres; "
+        f"ensure_root_can_run_postgres(euid=0, user={NOBODY!r}); print(os.environ['PATH'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert "sbin" in done.stdout

@@ -175,17 +175,19 @@ class Settings(BaseSettings):
         description="Memory (MB) that all running query_sql statements of one API process may "
                     "use together; each statement gets its share.",
     )
-    chat_backends: str | None = Field(
-        default=None,
+    # The chat's lists are typed JSON (decoded once, here); api.chat.config validates each
+    # entry into its model on the chat's first use.
+    chat_backends: list[dict[str, Any]] = Field(
+        default_factory=list,
         description='Ordered LLM back ends, JSON: [{"name", "base_url", "api_key_env", "model", '
                     '"context_window"?, "timeout_s"?}]; the next answers when one fails.',
     )
-    chat_agents: str | None = Field(
-        default=None,
+    chat_agents: list[dict[str, Any]] = Field(
+        default_factory=list,
         description='Agent profiles, JSON: [{"name", "system_prompt"?, "tools"?, "backend"?}].',
     )
-    chat_mcp_servers: str | None = Field(
-        default=None,
+    chat_mcp_servers: list[dict[str, Any]] = Field(
+        default_factory=list,
         description='External MCP servers whose tools agents may use, JSON: [{"name", "url"}].',
     )
     chat_max_tool_rounds: int = Field(default=4, ge=0, description="Tool rounds per answer.")

@@ -1,33 +1,43 @@
-"""Chat configuration: back ends and agent profiles, read from JSON in an environment mapping.
+"""Chat configuration: back ends, agent profiles and external MCP servers.
 
-Nothing is read at import time: `load_chat_config(env)` takes the mapping explicitly (the app
-passes its settings' values, tests pass a dict). API keys are looked up in the same mapping by
-the variable name each back end names, so a key never sits in the JSON itself.
+The chat's settings are typed fields of `Settings` (`chat_backends`, `chat_agents` and
+`chat_mcp_servers` are JSON lists, decoded once by pydantic-settings; the limits are an int and
+a bool). `ChatSettings.from_settings` takes that view without the prefix and validates each
+entry into its model; `chat_config` adds the API keys. Nothing is read at import time. An API
+key never sits in the JSON: each back end names the environment variable that holds it.
 
 CHAT_BACKENDS: [{"name", "base_url", "api_key_env", "model", "context_window"?, "timeout_s"?}]
-CHAT_AGENTS:   [{"name", "system_prompt", "tools"?: [..] | null (all built-in), "backend"?}]
+CHAT_AGENTS:   [{"name", "system_prompt"?, "tools"?: [..] | null (all built-in), "backend"?}]
 CHAT_MCP_SERVERS: [{"name", "url", "timeout_s"?}] (streamable HTTP); their tools are named
                "<server>__<tool>" and reach only agents whose `tools` name them (or "<server>__*").
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
+
+from mirobody_assets.settings import Settings
 
 DEFAULT_AGENT = "assistant"
 DEFAULT_PROMPT = ("You are Mirobody's health assistant. Answer from the person's own wearable "
                   "data, using the tools to read it; say which days and sources you used.")
+PREFIX = "chat_"
+M = TypeVar("M", bound=BaseModel)
 
 
 class ChatConfigError(ValueError):
-    """CHAT_BACKENDS or CHAT_AGENTS is not valid JSON of the expected shape."""
+    """The chat settings are not of the expected shape (the message names the setting)."""
 
 
-@dataclass(frozen=True)
-class BackendConfig:
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BackendConfig(_Entry):
     """One OpenAI-compatible endpoint (OpenAI, Azure, Gemini, DeepSeek, OpenRouter, Ollama...)."""
 
     name: str
@@ -38,8 +48,7 @@ class BackendConfig:
     timeout_s: float = 60.0
 
 
-@dataclass(frozen=True)
-class AgentConfig:
+class AgentConfig(_Entry):
     """A named profile: its system prompt, the tools it may call (None: all), its back end."""
 
     name: str
@@ -48,13 +57,46 @@ class AgentConfig:
     backend: str | None = None
 
 
-@dataclass(frozen=True)
-class McpServerConfig:
+class McpServerConfig(_Entry):
     """An external MCP server (streamable HTTP) whose tools agents may be allowed."""
 
-    name: str
+    name: str = Field(min_length=1)
     url: str
     timeout_s: float = 10.0
+
+    @field_validator("name")
+    @classmethod
+    def _no_separator(cls, name: str) -> str:
+        if "__" in name:  # "<server>__<tool>" names its tools
+            raise ValueError("must not contain '__'")
+        return name
+
+
+class ChatSettings(BaseModel):
+    """The `chat_*` settings without their prefix, each entry validated into its model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backends: list[BackendConfig] = []
+    agents: list[AgentConfig] = []
+    mcp_servers: list[McpServerConfig] = []
+    max_tool_rounds: int = Field(default=4, ge=0)
+    tool_result_chars: int = Field(default=6000, ge=100)
+    generate_titles: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> ChatSettings:
+        """The view of `settings`; `overrides` (unprefixed names) replace single values."""
+        values = {name: getattr(settings, PREFIX + name) for name in cls.model_fields}
+        return _validated(cls, values | overrides)
+
+
+class _ChatVariables(BaseModel):
+    """CHAT_* variables held in a mapping (JSON text), for `load_chat_config`."""
+
+    backends: Json[list[dict[str, Any]]] = Field(default_factory=list)
+    agents: Json[list[dict[str, Any]]] = Field(default_factory=list)
+    mcp_servers: Json[list[dict[str, Any]]] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -74,82 +116,46 @@ class ChatConfig:
         return self.agents[name or self.default_agent]
 
 
-def _json_list(env: Mapping[str, str], var: str) -> list[dict[str, Any]]:
-    raw = env.get(var)
-    if not raw:
-        return []
+def _validated(kind: type[M], values: Mapping[str, Any]) -> M:
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ChatConfigError(f"{var} is not valid JSON: {exc.msg} at {exc.pos}") from None
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ChatConfigError(f"{var} must be a JSON list of objects")
-    return value
+        return kind.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "CHAT_" + ".".join(str(p) for p in first["loc"]).upper()
+        raise ChatConfigError(f"{where}: {first['msg']}") from None
 
 
-def _build(kind: type[Any], var: str, entry: dict[str, Any]) -> Any:
-    try:
-        return kind(**entry)
-    except TypeError as exc:
-        raise ChatConfigError(f"{var} entry {entry.get('name')!r}: {exc}") from None
-
-
-# Settings field -> the variable this loader reads (Settings owns the names and defaults).
-SETTINGS_FIELDS = {"chat_backends": "CHAT_BACKENDS", "chat_agents": "CHAT_AGENTS",
-                   "chat_mcp_servers": "CHAT_MCP_SERVERS",
-                   "chat_max_tool_rounds": "CHAT_MAX_TOOL_ROUNDS",
-                   "chat_tool_result_chars": "CHAT_TOOL_RESULT_CHARS",
-                   "chat_generate_titles": "CHAT_GENERATE_TITLES"}
-_LIMITS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "CHAT_MAX_TOOL_ROUNDS": ("max_tool_rounds", int),
-    "CHAT_TOOL_RESULT_CHARS": ("tool_result_chars", int),
-    "CHAT_GENERATE_TITLES": ("generate_titles", lambda v: v.lower() in ("1", "true", "yes"))}
-
-
-def chat_environment(settings: object, environ: Mapping[str, str]) -> dict[str, str]:
-    """The mapping the loader reads: the process environment (it holds the API-key variables
-    the back ends name), overridden by the chat fields of the settings that have them."""
-    env = dict(environ)
-    for name, var in SETTINGS_FIELDS.items():
-        value = getattr(settings, name, None)
-        if value is not None:
-            env[var] = value if isinstance(value, str) else json.dumps(value)
-    return env
-
-
-def _limits(env: Mapping[str, str]) -> dict[str, Any]:
-    limits: dict[str, Any] = {}
-    for var, (name, parse) in _LIMITS.items():
-        if env.get(var):
-            try:
-                limits[name] = parse(env[var])
-            except ValueError:
-                raise ChatConfigError(f"{var} must be a number") from None
-    return limits
-
-
-def load_chat_config(env: Mapping[str, str], **limits: Any) -> ChatConfig:
+def chat_config(chat: ChatSettings, environ: Mapping[str, str]) -> ChatConfig:
     """Back ends in their configured order, agents by name (plus the default agent), and the
-    keys each back end names (absent ones are left out: that back end is skipped). `limits`
-    override the CHAT_MAX_TOOL_ROUNDS / CHAT_TOOL_RESULT_CHARS / CHAT_GENERATE_TITLES values."""
-    limits = _limits(env) | limits
-    backends = tuple(_build(BackendConfig, "CHAT_BACKENDS", e)
-                     for e in _json_list(env, "CHAT_BACKENDS"))
-    names = [b.name for b in backends]
+    keys each back end names, from `environ` (absent ones are left out: that back end is
+    skipped)."""
+    names = [b.name for b in chat.backends]
     if len(set(names)) != len(names):
         raise ChatConfigError("CHAT_BACKENDS names must be unique")
-    agents: dict[str, AgentConfig] = {DEFAULT_AGENT: AgentConfig(DEFAULT_AGENT)}
-    for entry in _json_list(env, "CHAT_AGENTS"):
-        tools = entry.get("tools")
-        entry = entry | {"tools": tuple(tools) if tools is not None else None}
-        agent = _build(AgentConfig, "CHAT_AGENTS", entry)
+    agents: dict[str, AgentConfig] = {DEFAULT_AGENT: AgentConfig(name=DEFAULT_AGENT)}
+    for agent in chat.agents:
         if agent.backend is not None and agent.backend not in names:
             raise ChatConfigError(f"agent {agent.name!r} names unknown back end {agent.backend!r}")
         agents[agent.name] = agent
-    servers = tuple(_build(McpServerConfig, "CHAT_MCP_SERVERS", e)
-                    for e in _json_list(env, "CHAT_MCP_SERVERS"))
-    if any("__" in m.name or not m.name for m in servers):
-        raise ChatConfigError("CHAT_MCP_SERVERS names must be non-empty and without '__'")
-    keys = {b.api_key_env: env[b.api_key_env] for b in backends if env.get(b.api_key_env)}
-    return ChatConfig(backends=backends, agents=agents, api_keys=keys, mcp_servers=servers,
-                      **limits)
+    keys = {b.api_key_env: environ[b.api_key_env] for b in chat.backends
+            if environ.get(b.api_key_env)}
+    return ChatConfig(backends=tuple(chat.backends), agents=agents, api_keys=keys,
+                      mcp_servers=tuple(chat.mcp_servers),
+                      max_tool_rounds=chat.max_tool_rounds,
+                      tool_result_chars=chat.tool_result_chars,
+                      generate_titles=chat.generate_titles)
+
+
+def settings_chat_config(settings: Settings, environ: Mapping[str, str]) -> ChatConfig:
+    """The app's chat configuration: the settings' chat fields, keys from `environ`."""
+    return chat_config(ChatSettings.from_settings(settings), environ)
+
+
+def load_chat_config(env: Mapping[str, str], **overrides: Any) -> ChatConfig:
+    """The chat configuration from CHAT_BACKENDS / CHAT_AGENTS / CHAT_MCP_SERVERS held as JSON
+    text in a mapping (keys from the same mapping), `overrides` for the limits: for tests and
+    tools that configure a chat without building Settings."""
+    raw = {name: env[f"CHAT_{name.upper()}"] for name in _ChatVariables.model_fields
+           if env.get(f"CHAT_{name.upper()}")}
+    lists = _validated(_ChatVariables, raw)
+    return chat_config(_validated(ChatSettings, lists.model_dump() | overrides), env)

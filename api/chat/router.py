@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.chat import history
-from api.chat.config import chat_environment, load_chat_config
+from api.chat.config import settings_chat_config
 from api.chat.service import ChatRuntime, answer, open_conversation
 from api.deps import CurrentUser, SessionDep, StateDep
 from api.errors import ERROR_RESPONSES
@@ -35,8 +35,7 @@ def get_runtime(request: Request, state: StateDep) -> ChatRuntime:
     """The app's chat runtime, built on first use from the settings and the environment."""
     runtime: ChatRuntime | None = getattr(request.app.state, "chat_runtime", None)
     if runtime is None:
-        env = chat_environment(state.settings, os.environ)
-        runtime = ChatRuntime.from_config(load_chat_config(env))
+        runtime = ChatRuntime.from_config(settings_chat_config(state.settings, os.environ))
         request.app.state.chat_runtime = runtime
     return runtime
 

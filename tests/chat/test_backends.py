@@ -3,13 +3,13 @@ next one answers; configuration errors are named."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
-from api.chat.config import ChatConfigError, chat_environment, load_chat_config
+from api.chat.config import ChatConfigError, ChatSettings, load_chat_config, settings_chat_config
+from mirobody_assets.settings import get_settings
 
 Events = list[tuple[str, dict[str, Any]]]
 
@@ -76,16 +76,27 @@ def test_an_unknown_agent_is_a_404(live: Any, alice: Any) -> None:
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"CHAT_BACKENDS": "{nope"}, "not valid JSON"),
-    ({"CHAT_BACKENDS": '{"name": "x"}'}, "list of objects"),
-    ({"CHAT_BACKENDS": '[{"name": "x"}]'}, "'x'"),
+    ({"CHAT_BACKENDS": "{nope"}, "CHAT_BACKENDS: Invalid JSON"),
+    ({"CHAT_BACKENDS": '{"name": "x"}'}, "CHAT_BACKENDS: Input should be a valid list"),
+    ({"CHAT_BACKENDS": '[{"name": "x"}]'}, r"CHAT_BACKENDS\.0\.BASE_URL: Field required"),
+    ({"CHAT_BACKENDS": '[{"name": "x", "base_url": "u", "api_key_env": "K", "model": "m",'
+                       ' "modle": "typo"}]'}, r"CHAT_BACKENDS\.0\.MODLE: Extra inputs"),
     ({"CHAT_AGENTS": '[{"name": "a", "backend": "ghost"}]'}, "unknown back end"),
-    ({"CHAT_MAX_TOOL_ROUNDS": "many"}, "must be a number"),
-    ({"CHAT_MCP_SERVERS": '[{"name": "a__b", "url": "http://x/mcp"}]'}, "without '__'"),
+    ({"CHAT_MCP_SERVERS": '[{"name": "a__b", "url": "http://x/mcp"}]'},
+     r"CHAT_MCP_SERVERS\.0\.NAME"),
 ])
 def test_bad_configuration_is_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(ChatConfigError, match=message):
         load_chat_config(env)
+
+
+def test_a_limit_of_the_wrong_type_is_refused_when_the_settings_are_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAT_MAX_TOOL_ROUNDS", "many")
+    with pytest.raises(ValueError, match="chat_max_tool_rounds"):
+        get_settings()
+    with pytest.raises(ChatConfigError, match="CHAT_MAX_TOOL_ROUNDS"):
+        ChatSettings.from_settings(get_settings(chat_max_tool_rounds=2), max_tool_rounds=-1)
 
 
 def test_keys_come_from_the_variables_the_backends_name() -> None:
@@ -106,12 +117,18 @@ def test_a_backend_failing_mid_answer_ends_it_with_an_error_event(
     assert "secondary" not in live.fake.requests  # retrying would repeat the text
 
 
-def test_settings_fields_override_the_environment_and_limits_are_read() -> None:
-    settings = SimpleNamespace(chat_agents=[{"name": "coach"}], chat_max_tool_rounds=2,
-                               chat_backends=None)
-    env = chat_environment(settings, {"CHAT_AGENTS": "[]", "CHAT_TOOL_RESULT_CHARS": "500",
-                                      "CHAT_GENERATE_TITLES": "false"})
-    config = load_chat_config(env)
+def test_the_chat_reads_its_typed_settings_once_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAT_AGENTS", '[{"name": "coach", "tools": ["get_daily_summary"]}]')
+    monkeypatch.setenv("CHAT_BACKENDS", '[{"name": "o", "base_url": "http://x/v1", '
+                                        '"api_key_env": "O_KEY", "model": "m"}]')
+    monkeypatch.setenv("CHAT_TOOL_RESULT_CHARS", "500")
+    monkeypatch.setenv("CHAT_GENERATE_TITLES", "false")
+    settings = get_settings(chat_max_tool_rounds=2)
+    assert settings.chat_agents == [{"name": "coach", "tools": ["get_daily_summary"]}]
+    config = settings_chat_config(settings, {"O_KEY": "k"})
     assert set(config.agents) == {"assistant", "coach"}
+    assert config.agents["coach"].tools == ("get_daily_summary",)
+    assert [b.name for b in config.backends] == ["o"] and config.api_keys == {"O_KEY": "k"}
     assert (config.max_tool_rounds, config.tool_result_chars, config.generate_titles) == (
         2, 500, False)

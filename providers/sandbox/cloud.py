@@ -48,7 +48,8 @@ class VendorState:
         self.budget = None
 
     def truth(self, person: Person, day: date) -> DayTruth:
-        return day_truth(person, day, today=self.today)
+        """The person's day as the vendor holds it now: nothing after the present moment."""
+        return day_truth(person, day, today=self.today, now=time.time())
 
     def guard(self, request: Request) -> Person:
         """Count the request against the budget, then authenticate the Bearer token."""

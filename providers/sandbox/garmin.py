@@ -120,7 +120,7 @@ def render(kind: str, person: Person, t: DayTruth) -> list[tuple[int, dict[str, 
            "startTimeOffsetInSeconds": off, "durationInSeconds": 86400}
     if kind == "stressDetails":
         return garmin_extra.stress_details(base | day)
-    hr = _series(0, 86400, 900, lambda o: heart_rate(person, start + o))
+    hr = _series(0, min(86400, t.until - start + 1), 900, lambda o: heart_rate(person, start + o))
     measured = [v for v in garmin_extra.stress_readings().values() if v >= 0]
     return [(start + 86400 + 300, base | day | {
         "activityType": "WALKING", "steps": a.steps, "distanceInMeters": float(a.distance_m),

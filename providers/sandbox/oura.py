@@ -52,7 +52,8 @@ def session_window(t: DayTruth) -> tuple[int, int] | None:
     if t.sleep is None:
         return None
     start = t.sleep.end + 1800
-    return start, start + 300 + (t.readiness_score % 4) * 150
+    end = start + 300 + (t.readiness_score % 4) * 150
+    return (start, end) if end <= t.until else None
 
 
 def _sample(start: int, off: int, items: list[float | None]) -> dict[str, Any]:
@@ -241,7 +242,7 @@ def build(state: VendorState) -> FastAPI:
                  ) if end_datetime else lo + 86400
         first = lo - lo % 300 + (300 if lo % 300 else 0)
         source = _hr_source(state, person)
-        stamps = range(first, min(hi, lo + 31 * 86400), 300)
+        stamps = range(first, min(hi, lo + 31 * 86400, int(time.time()) + 1), 300)
         offset = int(next_token) if next_token else 0
         # Only this page's rows are generated (a month is ~9k rows, 18 pages).
         rows = [{"bpm": heart_rate(person, ts), "source": source(ts),

@@ -147,6 +147,9 @@ class DayTruth:
     readiness_score: int
     strain: float
     pending: bool
+    # The last epoch second the vendors hold data for on this day: the end of the day, or
+    # "now" for a day that is not over (the sandbox never serves the future).
+    until: int = 2**62
 
     @property
     def local_midnight(self) -> int:
@@ -203,8 +206,36 @@ def _activity(person: Person, day: date, rng: random.Random,
     )
 
 
-def day_truth(person: Person, day: date, today: date | None = None) -> DayTruth:
-    """The deterministic truth of one (person, day)."""
+def day_truth(person: Person, day: date, today: date | None = None,
+              now: float | None = None) -> DayTruth:
+    """The deterministic truth of one (person, day); with `now`, only what has happened by
+    then (a day not over has partial totals; a sleep, workout or weighing still to come is
+    absent; samples end at `until`)."""
+    whole = _whole_day_truth(person, day, today)
+    if now is None or whole.local_midnight + 86400 <= now:
+        return replace(whole, until=whole.local_midnight + 86400)
+    return _so_far(whole, int(now))
+
+
+def _so_far(t: DayTruth, now: int) -> DayTruth:
+    elapsed = min(1.0, max(0.0, (now - t.local_midnight) / 86400))
+    a = t.activity
+    if a is not None and elapsed > 0:
+        def part(value: int) -> int:
+            return int(value * elapsed)
+        a = replace(a, steps=part(a.steps), distance_m=part(a.distance_m),
+                    active_kcal=part(a.active_kcal), bmr_kcal=part(a.bmr_kcal),
+                    moderate_s=part(a.moderate_s), vigorous_s=part(a.vigorous_s),
+                    light_s=part(a.light_s), sedentary_s=part(a.sedentary_s),
+                    floors=part(a.floors))
+    workout = t.workout if t.workout and t.workout.start + t.workout.duration_s <= now else None
+    return replace(
+        t, activity=a if elapsed > 0 else None, workout=workout,
+        sleep=t.sleep if t.sleep and t.sleep.end <= now else None,
+        body=t.body if t.body and t.body.time <= now else None, pending=True, until=now)
+
+
+def _whole_day_truth(person: Person, day: date, today: date | None) -> DayTruth:
     rng = _rng(person, day)
     midnight = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
     midnight -= person.tz_offset_s

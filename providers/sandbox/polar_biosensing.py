@@ -29,7 +29,7 @@ def continuous_hr(person: Person, t: DayTruth) -> list[dict[str, Any]]:
     """5-min samples over the local day, in device clock time (no offset in the document)."""
     if t.activity is None:  # the watch stayed on the charger
         return []
-    stamps = range(t.local_midnight, t.local_midnight + 86400, 300)
+    stamps = range(t.local_midnight, min(t.local_midnight + 86400, t.until + 1), 300)
     return [{"polar_user": user_url(person), "date": t.day.isoformat(),
              "heart_rate_samples": [{"heart_rate": heart_rate(person, ts),
                                      "sample_time": _hms(ts, person.tz_offset_s)}

@@ -140,7 +140,7 @@ def intraday(person: Person, truth: Callable[[date], DayTruth], today: date, sta
         if t.activity is None:
             continue
         per_epoch = t.activity.steps // 96  # spread over 07:00-23:00 local
-        for ts in range(t.local_midnight, t.local_midnight + 86400, EPOCH_S):
+        for ts in range(t.local_midnight, min(t.local_midnight + 86400, t.until + 1), EPOCH_S):
             awake = 7 * 3600 <= ts - t.local_midnight < 23 * 3600
             entries.setdefault(ts, {}).update({"duration": EPOCH_S} | ({
                 "steps": per_epoch, "distance": round(per_epoch * 0.76, 1),

@@ -25,6 +25,7 @@ from indicators.zones import (
 from mirobody_assets.days import FIRST_DAY
 from mirobody_assets.storage.models import User, UserTimeZone
 from mirobody_assets.storage.sync_requests import SyncKind, record_sync_request
+from providers.registry import zone_dependent_record_types
 
 log = logging.getLogger(__name__)
 
@@ -79,26 +80,50 @@ def set_zone(conn: Connection, user_id: str, zone: str, effective_from: date | N
 def learn_zones(conn: Connection, rows: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
     """Learn zones from the offsets vendors stated in `rows` (normalised values, before the
     rows without offsets are resolved): a person without a zone of their own gets an inferred
-    entry where the known history does not explain what the vendors say. Returns the updated
+    entry where the known history does not explain what the vendors say. Stored days outside
+    the batch that the new entries re-date are asked to be re-derived. Returns the updated
     histories of the rows' users."""
     observed = daily_offsets(rows)
-    changed = False
+    learned = False
     for (user,), per_user in observed.group_by(["user_id"]):
         user_id = str(user)
-        history = ZoneHistory.of(zones, user_id)
+        before = ZoneHistory.of(zones, user_id)
         days = [(d, int(off)) for d, off in per_user.select("day", "tz_offset_s").iter_rows()]
         current = conn.execute(select(User.timezone).where(
             User.id == uuid.UUID(user_id))).scalar()
-        for day, zone in changed_entries(history, days, prefer=current):
-            start = ALWAYS if not history.entries else day
+        entries = changed_entries(before, days, prefer=current)
+        for i, (day, zone) in enumerate(entries):
+            start = ALWAYS if i == 0 and not before.entries else day
             log.info("time zone of user %s inferred from vendor offsets: %s from %s",
                      user_id, zone, start)
             _upsert(conn, user_id, start, zone, str(OffsetSource.INFERRED))
-            changed = True
-        if changed:
+        if entries:
+            learned = True
             _sync_current(conn, user_id)
+            batch = (min(d for d, _ in days), max(d for d, _ in days))
+            _rederive_outside(conn, user_id, before, zone_history(conn, user_id), batch)
     users = rows.get_column("user_id").unique().to_list() if rows.height else []
-    return load_zones(conn, users) if changed else zones
+    return load_zones(conn, users) if learned else zones
+
+
+def _rederive_outside(conn: Connection, user_id: str, before: ZoneHistory,
+                      after: ZoneHistory, batch: tuple[date, date]) -> None:
+    """Re-derive the stored zone-dated days whose zone changed, outside the batch's days."""
+    last = datetime.now(UTC).date() + timedelta(days=1)
+    changed = {FIRST_DAY + timedelta(days=i) for i in range((last - FIRST_DAY).days + 1)}
+    changed = {d for d in changed if before.entry_at(d) != after.entry_at(d)
+               and not batch[0] <= d <= batch[1]}
+    if not changed:
+        return
+    days = [d for d in affected_days(conn, user_id, min(changed), max(changed),
+                                     zone_dependent_record_types())
+            if d in changed and not batch[0] <= d <= batch[1]]
+    if days:
+        with Session(bind=conn) as session:
+            ids = request_rederive(session, user_id, days, "pipeline")
+            session.flush()
+        log.info("user %s: %d stored days re-dated by the learned zone: requests %s",
+                 user_id, len(days), ids)
 
 
 def affected_days(conn: Connection, user_id: str, start: date, end: date,

@@ -15,6 +15,7 @@ from mirobody_assets import ingest
 from mirobody_assets.chunk_steps import learned_zones
 from mirobody_assets.connections import ConnectionRepository
 from mirobody_assets.pipeline.resources import MirobodyResource
+from mirobody_assets.storage.raw_store import insert_raw_records
 from mirobody_assets.storage.timezones import set_zone
 
 LAST = date(2025, 2, 18)  # within the sandbox's days (tests/support/sandbox.SANDBOX_TODAY)
@@ -56,6 +57,32 @@ def test_a_zone_learned_from_garmin_dates_ouras_utc_heart_rate(
     # the second batch finds the zone it learned and adds nothing
     ingest.normalise(mirobody.registry, raw, None, partial(learned_zones, engine))
     assert _zones(engine, user) == [("Pacific/Kiritimati", "inferred")]
+
+
+def test_stored_days_a_learned_zone_re_dates_are_re_derived(
+        mirobody: MirobodyResource, repo: ConnectionRepository, engine: Engine,
+        make_user: Callable[[], str], link: Callable[[str, str, str], str]) -> None:
+    user = make_user()
+    link(user, "garmin", "kai")
+    link(user, "oura", "kai")
+    # a day of Oura heart rate normalised earlier, when no zone was known (dated in UTC)
+    early = _pull(mirobody, repo, user, ("oura",)).filter(
+        pl.col("record_type") == "heartrate").head(1).with_columns(
+        pl.lit(date(2025, 1, 5)).alias("day"), pl.lit("heartrate:2025-01-05").alias("vendor_id"))
+    with engine.begin() as conn:
+        insert_raw_records(conn, early)
+    raw = _pull(mirobody, repo, user, ("garmin", "oura"))
+    ingest.normalise(mirobody.registry, raw, None, partial(learned_zones, engine))
+    with engine.connect() as conn:
+        requests = conn.execute(text(
+            "SELECT start_day, end_day, requested_by FROM sync_requests WHERE user_id = :u "
+            "AND payload->>'reason' = 'time zone changed'"), {"u": user}).all()
+    assert [tuple(r) for r in requests] == [(date(2025, 1, 4), date(2025, 1, 6), "pipeline")]
+    # learned once: nothing more is asked the next time
+    ingest.normalise(mirobody.registry, raw, None, partial(learned_zones, engine))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sync_requests WHERE user_id = :u"),
+                            {"u": user}).scalar() == 1
 
 
 def test_a_zone_the_person_set_wins_over_what_vendors_say(

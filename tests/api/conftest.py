@@ -11,23 +11,25 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from api.app import create_app
 from api.config import ApiSettings
 from mirobody_assets.settings import Settings, get_settings
 from providers.registry import ProviderRegistry
 from providers.sandbox import SandboxServer
-from tests.support.facts import write_values
+from tests.support.seeding import seed_user_data
 
 PASSWORD = "correct horse battery staple"
+# The API tests' seeded person: heart rate every 30 min, steps and heart-rate summaries.
+API_SEED: dict[str, object] = {"days": 3, "heart_rate_every_min": 30,
+                               "summaries": ("steps", "heart_rate"), "raw_records": True}
 
 
 @dataclass
@@ -104,59 +106,19 @@ def account(register: Callable[..., Account]) -> Account:
     return register()
 
 
-def seed_user_data(engine: Engine, data_dir: Path, user_id: str, days: int = 3,
-                   first: date = date(2025, 1, 1)) -> None:
-    """Heart rate every 30 min from two sources, daily steps and summaries, raw records and a
-    WHOOP connection for `user_id`, starting at `first` (UTC days)."""
-    values: list[dict[str, object]] = []
-    summaries: list[dict[str, object]] = []
-    for d in range(days):
-        day = first + timedelta(days=d)
-        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        for slot in range(48):
-            for source, bias in (("whoop", 0.0), ("garmin.fenix7", 2.0)):
-                values.append({"user": user_id, "indicator": "heart_rate", "source": source,
-                               "time": midnight + timedelta(minutes=30 * slot), "end": None,
-                               "day": day, "value": 60.0 + slot % 10 + bias, "unit": "/min"})
-        values.append({"user": user_id, "indicator": "steps", "source": "whoop",
-                       "time": midnight + timedelta(hours=8),
-                       "end": midnight + timedelta(hours=9), "day": day,
-                       "value": 1000.0 + d, "unit": "{steps}"})
-        summaries += [{"user": user_id, "indicator": "steps", "day": day, "value": 1000.0 + d,
-                       "unit": "{steps}", "source": "whoop", "n": 1, "sources": "whoop"},
-                      {"user": user_id, "indicator": "heart_rate", "day": day, "value": 65.0,
-                       "unit": "/min", "source": "whoop", "n": 48,
-                       "sources": "whoop,garmin.fenix7"}]
-    write_values(data_dir, user_id, values)
-    with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,"
-            " sources) VALUES (:user, :indicator, :day, :value, :unit, :source, :n, :sources)"
-        ), summaries)
-        conn.execute(text(
-            "INSERT INTO raw_records (user_id, provider, record_type, vendor_id, content_hash, "
-            "day, payload) VALUES (:user, 'whoop', 'cycle', :vid, :hash, :day, "
-            "CAST(:payload AS jsonb))"),
-            [{"user": user_id, "vid": f"c{d}", "hash": f"h{d}", "day": first + timedelta(days=d),
-              "payload": '{"strain": 10.5}'} for d in range(days)])
-        conn.execute(text(
-            "INSERT INTO provider_connections (user_id, provider, status, last_success_at) "
-            "VALUES (:user, 'whoop', 'active', now()) ON CONFLICT DO NOTHING"),
-            {"user": user_id})
-
-
 @pytest.fixture(scope="session")
 def seeded(register: Callable[..., Account], engine: Engine, settings: Settings) -> Account:
     """A user with three days of data (2025-01-01..03), shared by read-only tests."""
     account = register("seeded")
-    seed_user_data(engine, settings.data_dir, account.id)
+    seed_user_data(engine, settings.data_dir, account.id, **API_SEED)
     return account
 
 
 @pytest.fixture(scope="session")
 def seed(engine: Engine, settings: Settings) -> Callable[..., None]:
     """`seed_user_data` as a fixture (conftest modules are not importable in importlib mode)."""
-    return lambda user_id, **kw: seed_user_data(engine, settings.data_dir, user_id, **kw)
+    return lambda user_id, **kw: seed_user_data(engine, settings.data_dir, user_id,
+                                                **(API_SEED | kw))
 
 
 def _consent(url: str, person: str) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date
 from typing import Any, TypeVar
 
 import anyio
@@ -18,7 +17,7 @@ import mcp
 import pytest
 from fastapi import FastAPI
 from mcp.shared.exceptions import MCPError
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from api.app import create_app
 from api.config import ApiSettings
@@ -27,12 +26,16 @@ from api.mcp.server import build_server
 from api.state import AppState
 from mirobody_assets.settings import Settings
 from providers.registry import ProviderRegistry
-from tests.support.facts import write_values
 from tests.support.live import Account, free_port, live_settings, register_account, serving
+from tests.support.seeding import seed_user_data
 
 T = TypeVar("T")
 
 FIRST_DAY = date(2025, 1, 1)
+# The MCP tests' seeded people: hourly heart rate; steps, resting heart rate and sleep summaries.
+MCP_SEED: dict[str, object] = {"first": FIRST_DAY, "heart_rate_every_min": 60,
+                               "summaries": ("steps", "resting_heart_rate",
+                                             "sleep_duration_asleep"), "raw_records": False}
 
 
 @dataclass
@@ -87,46 +90,12 @@ def register(live: Live) -> Callable[[str], Account]:
     return make
 
 
-def seed_user_data(engine: Engine, data_dir: Path, user_id: str, days: int = 14,
-                   first: date = FIRST_DAY, steps_base: float = 1000.0) -> None:
-    """Hourly heart rate from two sources, daily steps (steps_base + day index), resting heart
-    rate and sleep summaries, and a WHOOP connection, for `days` UTC days from `first`."""
-    values: list[dict[str, object]] = []
-    summaries: list[dict[str, object]] = []
-    for d in range(days):
-        day = first + timedelta(days=d)
-        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        for hour in range(24):
-            for source, bias in (("whoop", 0.0), ("garmin.fenix7", 2.0)):
-                values.append({"indicator": "heart_rate", "source": source,
-                               "time": midnight + timedelta(hours=hour), "end": None,
-                               "day": day, "value": 60.0 + hour % 10 + bias, "unit": "/min"})
-        values.append({"indicator": "steps", "source": "whoop",
-                       "time": midnight + timedelta(hours=8),
-                       "end": midnight + timedelta(hours=9), "day": day,
-                       "value": steps_base + d, "unit": "{steps}"})
-        for indicator, value, unit in (("steps", steps_base + d, "{steps}"),
-                                       ("resting_heart_rate", 50.0 + d % 3, "/min"),
-                                       ("sleep_duration_asleep", 25200.0 + 60 * d, "s")):
-            summaries.append({"indicator": indicator, "day": day, "value": value, "unit": unit})
-    write_values(data_dir, user_id, values)
-    with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,"
-            " sources) VALUES (:user, :indicator, :day, :value, :unit, 'whoop', 1, 'whoop')"
-        ), [s | {"user": user_id} for s in summaries])
-        conn.execute(text(
-            "INSERT INTO provider_connections (user_id, provider, status, last_success_at) "
-            "VALUES (:user, 'whoop', 'active', now()) ON CONFLICT DO NOTHING"),
-            {"user": user_id})
-
-
 @pytest.fixture(scope="session")
 def alice(register: Callable[[str], Account], engine: Engine, mcp_settings: Settings
           ) -> Account:
     """A user with 14 days of data (2025-01-01..14), steps 1000 + day index."""
     account = register("alice")
-    seed_user_data(engine, mcp_settings.data_dir, account.id)
+    seed_user_data(engine, mcp_settings.data_dir, account.id, days=14, **MCP_SEED)
     return account
 
 
@@ -135,7 +104,8 @@ def bob(register: Callable[[str], Account], engine: Engine, mcp_settings: Settin
         ) -> Account:
     """Another user with 3 days of data, steps 90000 + day index (never seen by Alice)."""
     account = register("bob")
-    seed_user_data(engine, mcp_settings.data_dir, account.id, days=3, steps_base=90000.0)
+    seed_user_data(engine, mcp_settings.data_dir, account.id, days=3, steps_base=90000.0,
+                   **MCP_SEED)
     return account
 
 

@@ -75,7 +75,8 @@ async def _through_every_vendor(registry, link, person: str,
         raw = await provider.pull(connection, WINDOW, MemoryTokenStore())
         rows = provider.format(raw, zones)
         # Garmin's 15-min epochs detail its dailies' totals (their sums are compared with the
-        # dailies in test_garmin_more); one vendor's day is compared through its totals.
+        # dailies in test_format_garmin_epochs_snapshots_naps); one vendor's day is compared
+        # through its totals.
         rows = rows.filter(pl.col("source") != "garmin.epochs")
         frames.append(rows.with_columns(pl.lit(slug).alias("vendor")))
     return day_of(pl.concat(frames))
@@ -122,7 +123,8 @@ async def test_one_person_through_every_vendor_gives_the_same_values(registry, l
         raw = await provider.pull(connection, WINDOW, MemoryTokenStore())
         rows = provider.format(raw)
         # Garmin's 15-min epochs detail its dailies' totals (their sums are compared with the
-        # dailies in test_garmin_more); one vendor's day is compared through its totals.
+        # dailies in test_format_garmin_epochs_snapshots_naps); one vendor's day is compared
+        # through its totals.
         rows = rows.filter(pl.col("source") != "garmin.epochs")
         frames.append(rows.with_columns(pl.lit(slug).alias("vendor")))
     rows = day_of(pl.concat(frames)).filter(

@@ -299,9 +299,12 @@ def test_one_person_never_sees_anothers_pages(
     # The session cookie is out of reach of scripts (HttpOnly).
     assert second.execute_script("return document.cookie") == ""
     shot(second, shots, "isolation-second")
-    second.set_window_size(390, 844)  # a phone: nothing wider than the screen
-    second.get(live + "/app/devices")
-    assert second.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    second.set_window_size(390, 844)  # a phone: no page is wider than the screen
+    for page in ("/app/ai", "/app/data", "/app/account", "/app", "/app/devices"):
+        second.get(live + page)
+        assert second.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth"
+        ), page
     shot(second, shots, "phone-devices")
     second.find_element(By.CSS_SELECTOR, "form.signout button").click()
     wait_for(lambda: "/app/signin" in second.current_url, "the sign-in page")

@@ -1,15 +1,20 @@
-"""Benchmark: one user's year of one indicator at daily resolution, through the REST API.
+"""Benchmark: the REST series route under load, against a bare route in the same run.
 
 Run by hand (never by the test suite):
 
     .venv/bin/python bench/api_latency.py [--users 1000] [--days 365] [--samples-per-day 24]
-                                          [--concurrency 8] [--seconds 20] [--workers 2]
+                                          [--concurrency 1,4,8] [--seconds 20] [--workers 2]
 
-Loads users x days of data (hourly heart rate and daily steps per user, plus daily summaries)
+Writes users x days of data (heart rate `--samples-per-day` times a day and daily steps per
+user) as the fact table's Parquet files (one per user and month) and their daily summaries
 into a fresh database (DATABASE_URL's server, or an embedded PostgreSQL), starts the API under
-uvicorn with `--workers` processes, and runs a load generator in a separate process that asks
-`GET /v1/series?indicator=heart_rate&resolution=day` for a random user's whole year. Prints
-requests/s and p50/p99 latency as the client saw them (the target: p99 under 50 ms).
+uvicorn with `--workers` processes, and runs a load generator in a separate process for:
+- `year-daily`: `GET /v1/series?indicator=heart_rate&resolution=day`, a random user's year;
+- `day-raw`: `GET /v1/series?indicator=heart_rate&resolution=raw`, one random day of theirs;
+- `bare`: a bare FastAPI route (its own uvicorn, same workers) returning a year-daily answer
+  as ready bytes from memory: the ceiling that the series route's throughput is compared with.
+Prints requests/s and p50/p99 latency as the client saw them (target: p99 under 50 ms at 8
+clients, and at least half the bare route's throughput).
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import numpy as np
+import polars as pl
 import psycopg
+from fastapi import FastAPI, Response
 from sqlalchemy.engine import make_url
 
 from api.security import TokenIssuer
@@ -45,62 +53,74 @@ from mirobody_assets.storage.embedded import (
     start_embedded_redis,
     stop_embedded_redis,
 )
+from mirobody_assets.storage.facts import FACT_COLUMNS, fact_store
 
+ROOT = Path(__file__).resolve().parent.parent
 YEAR_START = "2025-01-01"
 ISSUER, AUDIENCE = "mirobody", "mirobody-api"
 
 
-# The read index as shipped (migration 0004): it covers every column the series queries touch,
-# so one user's year is an index-only scan instead of ~one heap page per row.
-COVERING_INDEX = ("CREATE INDEX ix_indicator_values_user_indicator_time ON indicator_values "
-                  "(user_id, indicator, time) INCLUDE (source, value, day, end_time, unit)")
-
-
-def load(url: str, users: int, days: int, per_day: int, covering: bool) -> list[uuid.UUID]:
-    """Users and their data, generated inside PostgreSQL (indexes built after the load)."""
+def load(url: str, data_dir: Path, users: int, days: int, per_day: int) -> list[uuid.UUID]:
+    """Users in Postgres, their values as fact files (Parquet per user and month) and their
+    daily summaries in Postgres."""
     ids = [uuid.uuid4() for _ in range(users)]
-    step = f"{24 // per_day} hours" if per_day <= 24 else f"{1440 // per_day} minutes"
+    started = time.perf_counter()
+    first = datetime.fromisoformat(YEAR_START).replace(tzinfo=UTC)
+    store = fact_store(data_dir)
+    rng = np.random.default_rng(7)
+    times = pl.datetime_range(first, first + timedelta(days=days), timedelta(days=1) / per_day,
+                              closed="left", time_unit="us", time_zone="UTC", eager=True)
+    day_starts = pl.datetime_range(first, first + timedelta(days=days - 1), timedelta(days=1),
+                                   time_unit="us", time_zone="UTC", eager=True)
+    n_values = 0
+    summaries = []
+    for uid in ids:
+        hr = pl.DataFrame({"time": times, "value": 55 + 30 * rng.random(times.len())}).with_columns(
+            indicator=pl.lit("heart_rate"), unit=pl.lit("/min"), end_time=None)
+        steps = pl.DataFrame({"time": day_starts,
+                              "value": np.floor(3000 + 9000 * rng.random(day_starts.len()))}
+                             ).with_columns(indicator=pl.lit("steps"), unit=pl.lit("{steps}"),
+                                            end_time=pl.col("time") + timedelta(days=1))
+        values = pl.concat([hr, steps], how="diagonal_relaxed").with_columns(
+            user_id=pl.lit(str(uid)), source=pl.lit("whoop"), tz_offset_s=pl.lit(0, pl.Int32),
+            record_id=pl.lit(None, pl.String), day=pl.col("time").dt.date())
+        values = values.with_columns(pl.lit(None, t).alias(c) for c, t in FACT_COLUMNS.items()
+                                     if c not in values.columns).select(
+            [pl.col(c).cast(t) for c, t in FACT_COLUMNS.items()])
+        store.replace_partitions(values, values.select("user_id", "day").unique())
+        n_values += values.height
+        summaries.append(values.group_by("user_id", "indicator", "day").agg(
+            pl.col("value").mean(), pl.col("unit").max(), pl.len().alias("n_values")))
+    summary = pl.concat(summaries).with_columns(source=pl.lit("whoop"), sources=pl.lit("whoop"))
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         with conn.cursor().copy("COPY users (id, email) FROM STDIN") as copy:
             for i, uid in enumerate(ids):
                 copy.write_row((uid, f"bench-{i}@example.org"))
-        conn.execute("ALTER TABLE indicator_values DROP CONSTRAINT pk_indicator_values")
-        conn.execute("DROP INDEX ix_indicator_values_user_indicator_time")
-        conn.execute("DROP INDEX ix_indicator_values_user_day")
-        started = time.perf_counter()
-        conn.execute(f"""
-            INSERT INTO indicator_values (user_id, indicator, source, time, day, value, unit)
-            SELECT u.id, 'heart_rate', 'whoop', t, (t AT TIME ZONE 'UTC')::date,
-                   55 + 30 * random(), '/min'
-            FROM users u CROSS JOIN generate_series(
-                TIMESTAMPTZ '{YEAR_START} 00:00+00',
-                TIMESTAMPTZ '{YEAR_START} 00:00+00' + INTERVAL '{days} days' - INTERVAL '1 second',
-                INTERVAL '{step}') AS t""")  # noqa: S608 - numbers from argparse
-        conn.execute(f"""
-            INSERT INTO indicator_values (user_id, indicator, source, time, end_time, day, value,
-                                          unit)
-            SELECT u.id, 'steps', 'whoop', d, d + INTERVAL '1 day', (d AT TIME ZONE 'UTC')::date,
-                   floor(3000 + 9000 * random()), '{{steps}}'
-            FROM users u CROSS JOIN generate_series(TIMESTAMPTZ '{YEAR_START} 00:00+00',
-                TIMESTAMPTZ '{YEAR_START} 00:00+00' + INTERVAL '{days - 1} days',
-                INTERVAL '1 day') AS d""")  # noqa: S608
-        conn.execute("""
-            INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,
-                                       sources)
-            SELECT user_id, indicator, day, avg(value), max(unit), 'whoop', count(*), 'whoop'
-            FROM indicator_values GROUP BY user_id, indicator, day""")
-        conn.execute("ALTER TABLE indicator_values ADD CONSTRAINT pk_indicator_values "
-                     "PRIMARY KEY (user_id, indicator, source, time)")
-        conn.execute(COVERING_INDEX if covering else
-                     "CREATE INDEX ix_indicator_values_user_indicator_time "
-                     "ON indicator_values (user_id, indicator, time)")
-        conn.execute("CREATE INDEX ix_indicator_values_user_day ON indicator_values "
-                     "(user_id, day)")
+        columns = ["user_id", "indicator", "day", "value", "unit", "source", "n_values",
+                   "sources"]
+        with conn.cursor().copy(f"COPY daily_summary ({', '.join(columns)}) FROM STDIN "
+                                "WITH (FORMAT csv)") as copy:
+            copy.write(summary.select(columns).write_csv(include_header=False))
         conn.execute("VACUUM ANALYZE")
-        rows = conn.execute("SELECT count(*) FROM indicator_values").fetchone()
-        print(f"loaded {rows[0] if rows else 0:,} indicator values for {users} users x {days} "
-              f"days in {time.perf_counter() - started:.1f} s")
+    print(f"loaded {n_values:,} indicator values (fact files) and {summary.height:,} daily "
+          f"summaries for {users} users x {days} days in {time.perf_counter() - started:.1f} s")
     return ids
+
+
+def bare_app() -> FastAPI:
+    """A bare route returning ready JSON bytes from memory (BENCH_BARE_BODY names the file)."""
+    body = Path(os.environ["BENCH_BARE_BODY"]).read_bytes()
+    app = FastAPI()
+
+    @app.get("/v1/series")
+    def series() -> Response:
+        return Response(body, media_type="application/json")
+
+    @app.get("/readyz")
+    def ready() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
 
 
 def free_port() -> int:
@@ -109,9 +129,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_api(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_api(env: dict[str, str], port: int, workers: int,
+              factory: str = "api.app:create_app_from_env") -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app_from_env", "--factory",
+        [sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(ROOT),
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          "--no-access-log", "--log-level", "warning"], env=env)
     deadline = time.monotonic() + 60
@@ -126,25 +147,38 @@ def start_api(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[
     raise RuntimeError("the API did not become ready")
 
 
+def _params(scenario: str, days: int) -> tuple[dict[str, str], bytes, int]:
+    """A request's query (a random day for day-raw), and what its answer must hold."""
+    first = datetime.fromisoformat(YEAR_START).replace(tzinfo=UTC)
+    if scenario == "day-raw":
+        day = first + timedelta(days=random.randrange(days))
+        return ({"indicator": "heart_rate", "resolution": "raw", "start": day.isoformat(),
+                 "end": (day + timedelta(days=1)).isoformat(), "limit": "10000"},
+                b'"start":', -1)
+    return ({"indicator": "heart_rate", "resolution": "day", "start": first.isoformat(),
+             "end": (first + timedelta(days=days)).isoformat(), "limit": "1000"},
+            b'"day":', days)
+
+
 async def _drive(base: str, tokens: list[str], days: int, concurrency: int,
-                 seconds: float) -> tuple[list[float], int]:
+                 seconds: float, scenario: str) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + seconds
-    first = datetime.fromisoformat(YEAR_START).replace(tzinfo=UTC)
-    params = {"indicator": "heart_rate", "resolution": "day", "start": first.isoformat(),
-              "end": (first + timedelta(days=days)).isoformat(), "limit": "1000"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
         async def worker() -> None:
             nonlocal errors
             while time.perf_counter() < stop_at:
                 headers = {"Authorization": f"Bearer {random.choice(tokens)}"}
+                params, marker, expected = _params(scenario, days)
                 started = time.perf_counter()
                 response = await client.get("/v1/series", params=params, headers=headers)
                 elapsed = time.perf_counter() - started
                 # Counting points without parsing keeps the client's CPU off the server's cores.
-                if response.status_code != 200 or response.content.count(b'"day":') != days:
+                found = response.content.count(marker)
+                if response.status_code != 200 or (found != expected if expected >= 0
+                                                   else found == 0):
                     errors += 1
                 else:
                     latencies.append(elapsed)
@@ -154,30 +188,32 @@ async def _drive(base: str, tokens: list[str], days: int, concurrency: int,
 
 
 def generator(base: str, tokens: list[str], days: int, concurrency: int, seconds: float,
-              out: mp.Queue) -> None:  # type: ignore[type-arg]
+              scenario: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
     """The load generator's process: warm up, then measure."""
-    asyncio.run(_drive(base, tokens, days, concurrency, 2.0))
+    asyncio.run(_drive(base, tokens, days, concurrency, 2.0, scenario))
     started = time.perf_counter()
-    latencies, errors = asyncio.run(_drive(base, tokens, days, concurrency, seconds))
+    latencies, errors = asyncio.run(_drive(base, tokens, days, concurrency, seconds, scenario))
     out.put((latencies, errors, time.perf_counter() - started))
 
 
-def measure(base: str, tokens: list[str], days: int, concurrency: int, seconds: float) -> None:
-    """One load-generator process at this concurrency; prints its line."""
+def measure(base: str, tokens: list[str], days: int, concurrency: int, seconds: float,
+            scenario: str) -> float:
+    """One load-generator process at this concurrency; prints its line, returns requests/s."""
     context = mp.get_context("spawn")
     queue: mp.Queue = context.Queue()  # type: ignore[type-arg]
     proc = context.Process(target=generator,
-                           args=(base, tokens, days, concurrency, seconds, queue))
+                           args=(base, tokens, days, concurrency, seconds, scenario, queue))
     proc.start()
     latencies, errors, elapsed = queue.get(timeout=seconds + 120)
     proc.join()
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    print(f"  {concurrency:>2} concurrent clients, {elapsed:.0f} s: "
-          f"requests/s: {len(latencies) / elapsed:,.0f}   p50: {p50:.1f} ms   "
-          f"p99: {p99:.1f} ms   errors: {errors}   "
-          f"(p99 < 50 ms: {'met' if p99 < 50 else 'NOT met'})", flush=True)
+    rate = len(latencies) / elapsed
+    print(f"  {scenario:<10} {concurrency:>2} concurrent clients, {elapsed:.0f} s: "
+          f"requests/s: {rate:,.0f}   p50: {p50:.1f} ms   p99: {p99:.1f} ms   "
+          f"errors: {errors}   (p99 < 50 ms: {'met' if p99 < 50 else 'NOT met'})", flush=True)
+    return rate
 
 
 def main() -> None:
@@ -189,8 +225,6 @@ def main() -> None:
                         help="comma-separated numbers of concurrent clients, one run each")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--plain-index", action="store_true",
-                        help="build the read index without INCLUDE (as before migration 0004)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="mirobody-bench-"))
@@ -201,11 +235,10 @@ def main() -> None:
     url = make_url(server).set(database=f"mirobody_bench_{secrets.token_hex(4)}")
     database_url = url.render_as_string(hide_password=False)
     ensure_database(database_url)
-    api = None
+    api = bare = None
     try:
         migrate.upgrade(database_url)
-        ids = load(database_url, args.users, args.days, args.samples_per_day,
-                   not args.plain_index)
+        ids = load(database_url, tmp / "data", args.users, args.days, args.samples_per_day)
         key = secrets.token_urlsafe(48)
         env = os.environ | {
             "ENVIRONMENT": "production", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
@@ -217,15 +250,31 @@ def main() -> None:
         api = start_api(env, port, args.workers)
         issuer = TokenIssuer(key, ISSUER, AUDIENCE, 3600)
         tokens = [issuer.issue(uid) for uid in ids]
-        print(f"GET /v1/series heart_rate, {args.days} days at daily resolution, random user "
-              f"of {args.users}; {args.workers} uvicorn workers; read index: "
-              f"{'plain (before 0004)' if args.plain_index else 'covering, as shipped'}")
+        params, _, _ = _params("year-daily", args.days)
+        sample = httpx.get(f"http://127.0.0.1:{port}/v1/series", params=params, timeout=30,
+                           headers={"Authorization": f"Bearer {tokens[0]}"})
+        sample.raise_for_status()
+        (tmp / "bare.json").write_bytes(sample.content)
+        bare_port = free_port()
+        bare = start_api(env | {"BENCH_BARE_BODY": str(tmp / "bare.json")}, bare_port,
+                         args.workers, "bench.api_latency:bare_app")
+        print(f"GET /v1/series heart_rate, random user of {args.users}: year-daily = "
+              f"{args.days} days at daily resolution, day-raw = one day's raw rows; bare = "
+              f"a bare route returning the year-daily JSON ({len(sample.content):,} bytes) "
+              f"from memory; {args.workers} uvicorn workers each")
         for concurrency in (int(c) for c in args.concurrency.split(",")):
-            measure(f"http://127.0.0.1:{port}", tokens, args.days, concurrency, args.seconds)
+            rates = {scenario: measure(f"http://127.0.0.1:{p}", tokens, args.days,
+                                       concurrency, args.seconds, scenario)
+                     for scenario, p in (("bare", bare_port), ("year-daily", port),
+                                         ("day-raw", port))}
+            year, day = (rates[s] / rates["bare"] for s in ("year-daily", "day-raw"))
+            print(f"  {concurrency:>2} clients: year-daily at {year:.2f} x bare, day-raw at "
+                  f"{day:.2f} x bare (target >= 0.5)", flush=True)
     finally:
-        if api is not None:
-            api.terminate()
-            api.wait(timeout=30)
+        for proc in (api, bare):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
         drop_database(database_url)
         if rds is not None:
             stop_embedded_redis(rds)

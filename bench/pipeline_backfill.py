@@ -7,7 +7,11 @@ Starts its own embedded PostgreSQL (or uses DATABASE_URL) and the sandbox vendor
 separate process, links every user to every vendor through the real OAuth flow, then:
 1. one run over all users x days (sandbox pull -> raw -> normalised -> daily -> upload), printing
    user-days/s and rows/s for each stage;
-2. `--sample` user-days launched as one run each, timed, extrapolated to all user-days, and the
+2. each stage's floor on the same rows, in the same process: polars compute plus Parquet read
+   and write only (normalise: formatting the raw frames already in memory + writing the values
+   one file per user-month; daily: reading those files + the roll-up; upload: writing the daily
+   summaries and raw-record index one file per user-month), and the stage / floor ratio;
+3. `--sample` user-days launched as one run each, timed, extrapolated to all user-days, and the
    ratio. (In-process runs here; a launched run on the daemon costs seconds more each.)
 Run by hand; never part of the test suite.
 """
@@ -33,19 +37,25 @@ from pathlib import Path
 
 import dagster as dg
 import httpx
+import polars as pl
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from indicators.aggregate import daily_summary as aggregate_daily
+from mirobody_assets import ingest
 from mirobody_assets.connections import ConnectionRepository
 from mirobody_assets.pipeline.assets import ALL_ASSETS
-from mirobody_assets.pipeline.partitions import range_tags
+from mirobody_assets.pipeline.partitions import partitions_frame, range_tags
 from mirobody_assets.pipeline.resources import MirobodyResource
 from mirobody_assets.sandbox_link import link_sandbox_person
 from mirobody_assets.settings import get_settings
-from mirobody_assets.storage import migrate
+from mirobody_assets.storage import migrate, raw_store, serving
 from mirobody_assets.storage.crypto import TokenCipher
 from mirobody_assets.storage.embedded import start_services
 from mirobody_assets.storage.engine import make_engine
+from mirobody_assets.storage.facts import with_local_day
 from mirobody_assets.storage.models import User
+from providers.errors import OAuthFlowError
 
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +86,13 @@ def _start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
 async def _link_all(resource: MirobodyResource, repo: ConnectionRepository,
                     users: list[str]) -> int:
     gate = asyncio.Semaphore(4)
-    providers = resource.registry.enabled()
+    providers = []
+    for provider in resource.registry.enabled():
+        try:
+            provider.oauth_config()
+        except OAuthFlowError:  # Apple Health: uploads, no OAuth
+            continue
+        providers.append(provider)
 
     async def one(i: int, user: str, provider: object) -> None:
         async with gate:
@@ -100,6 +116,40 @@ def _rows(result: dg.ExecuteInProcessResult) -> dict[str, int]:
             if name in meta and key not in rows:
                 rows[key] = int(meta[name].value)  # type: ignore[arg-type]
     return rows
+
+
+def _write_months(frame: pl.DataFrame, root: Path) -> int:
+    """Write a frame as one Parquet file per user and month (the layout's write cost)."""
+    month = pl.col("day").dt.strftime("%Y-%m").alias("month")
+    groups = frame.with_columns(month).partition_by(["user_id", "month"], as_dict=True)
+    for (user, mon), group in groups.items():
+        path = root / str(user) / f"{mon}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        group.drop("month").write_parquet(path, statistics=True)
+    return len(groups)
+
+
+def _floors(resource: MirobodyResource, engine: Engine, parts: pl.DataFrame,
+            scratch: Path) -> dict[str, float]:
+    """Each stage's floor on the same rows: polars compute plus Parquet read and write."""
+    with engine.connect() as conn:
+        raw = raw_store.load_latest_raw(conn, parts["user_id"].unique().to_list(),
+                                        parts["day"].unique().to_list())
+        summary = serving.load_daily_summary(conn, parts)
+        index = raw_store.load_raw_index(conn, parts)
+    t0 = time.perf_counter()
+    values = with_local_day(ingest.normalise(resource.registry, raw).values)
+    _write_months(values, scratch / "indicator_values")
+    normalise = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    stored = pl.read_parquet(sorted((scratch / "indicator_values").glob("*/*.parquet")))
+    aggregate_daily(stored.drop("day"))
+    daily = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _write_months(summary, scratch / "daily_summary")
+    _write_months(index, scratch / "raw_records_index")
+    upload = time.perf_counter() - t0
+    return {"normalise": normalise, "daily": daily, "upload": upload}
 
 
 def main() -> None:
@@ -149,6 +199,7 @@ def main() -> None:
         wall = time.perf_counter() - t0
         assert result.success
         spans, rows = _step_seconds(instance, result.run_id), _rows(result)
+        stage_s: dict[str, float] = {}
         print(f"\nvectorised: one run, {args.users} users x {args.days} days = {user_days} "
               f"user-days in {wall:.1f} s ({user_days / wall:.1f} user-days/s)")
         for stage, prefix in STAGES.items():
@@ -156,6 +207,19 @@ def main() -> None:
             n = sum(v for k, v in rows.items() if k.startswith(prefix))
             print(f"  {stage:<12} {secs:7.1f} s  {user_days / max(secs, 1e-9):9.1f} user-days/s"
                   f"  {n:>10} rows  {n / max(secs, 1e-9):11.0f} rows/s")
+            stage_s[stage] = secs
+
+        keys = [dg.MultiPartitionKey({"date": (first + timedelta(days=d)).isoformat(),
+                                      "user": u}) for u in user_ids for d in range(args.days)]
+        floors = _floors(resource, engine, partitions_frame([str(k) for k in keys]),
+                         tmp / "floor")
+        print("\nfloors on the same rows (polars compute + Parquet read/write), same process:")
+        for stage, floor in floors.items():
+            print(f"  {stage:<12} {stage_s[stage]:7.1f} s  floor {floor:6.2f} s  "
+                  f"ratio {stage_s[stage] / max(floor, 1e-9):5.1f}x")
+        together = sum(stage_s[s] for s in floors)
+        print(f"  normalise + daily + upload: {together:.1f} s "
+              f"(floor {sum(floors.values()):.2f} s)")
 
         sample = random.Random(7).sample(
             [(u, first + timedelta(days=d)) for u in user_ids for d in range(args.days)],

@@ -1,11 +1,11 @@
 """Read-only SQL over one person's data: an in-memory DuckDB that holds only their rows.
 
-The caller's rows come from the export service (the same query the REST export runs) as
-Arrow tables and are registered as views in a fresh in-memory connection, after external
-access (files, network, extensions), spilling to disk and Python replacement scans are
-switched off and the configuration is locked. Only one statement runs, and only if DuckDB's
-parser says it is a SELECT (or an EXPLAIN of one); a timer interrupts it at the time limit,
-and at most `max_rows` rows are fetched.
+The caller's rows come from the export service (the same reads the REST export runs: their
+own fact files, their daily summaries) as Arrow tables and are registered as views in a fresh
+in-memory connection, after external access (files, network, extensions), spilling to disk and
+Python replacement scans are switched off and the configuration is locked. Only one statement
+runs, and only if DuckDB's parser says it is a SELECT (or an EXPLAIN of one); a timer
+interrupts it at the time limit, and at most `max_rows` rows are fetched.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
-from api.services.export import Dataset, check_export, parquet_bytes
+from api.services.export import Dataset, check_export, indicator_value_table, parquet_bytes
 from indicators import catalogue_frame
 
 MAX_SQL_CHARS = 10_000
@@ -80,6 +80,9 @@ def load_user_tables(engine: Engine, user_id: Any, start: date, end: date,
     tables: dict[str, pa.Table] = {}
     for name, dataset in VIEWS.items():
         check_export(engine, dataset, user_id, start, end, max_source_rows)
+        if dataset is Dataset.INDICATOR_VALUES:  # straight from the caller's fact files
+            tables[name] = indicator_value_table(engine, user_id, start, end, max_source_rows)
+            continue
         blob = parquet_bytes(engine, dataset, user_id, start, end, max_source_rows)
         tables[name] = pq.read_table(io.BytesIO(blob))
     return tables

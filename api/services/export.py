@@ -74,6 +74,14 @@ def _fact_rows(engine: Engine, user_id: uuid.UUID, start: date, end: date,
             .sort("indicator", "time", "source").head(max_rows).collect())
 
 
+def indicator_value_table(engine: Engine, user_id: uuid.UUID, start: date, end: date,
+                          max_rows: int) -> pa.Table:
+    """The caller's indicator values of local days start..end as Arrow, in the export's
+    columns and types."""
+    table = _fact_rows(engine, user_id, start, end, max_rows).to_arrow()
+    return table.cast(_SCHEMAS[Dataset.INDICATOR_VALUES])
+
+
 def _rows(engine: Engine, dataset: Dataset, user_id: uuid.UUID, start: date, end: date,
           max_rows: int) -> Iterator[list[tuple[Any, ...]]]:
     if dataset is Dataset.INDICATOR_VALUES:
@@ -135,8 +143,7 @@ def parquet_bytes(engine: Engine, dataset: Dataset, user_id: uuid.UUID, start: d
     schema = _SCHEMAS[dataset]
     sink = io.BytesIO()
     if dataset is Dataset.INDICATOR_VALUES:
-        table = _fact_rows(engine, user_id, start, end, max_rows).to_arrow()
-        pq.write_table(table.cast(schema), sink)
+        pq.write_table(indicator_value_table(engine, user_id, start, end, max_rows), sink)
         return sink.getvalue()
     with pq.ParquetWriter(sink, schema) as writer:
         for batch in _rows(engine, dataset, user_id, start, end, max_rows):

@@ -310,3 +310,27 @@ def test_one_person_never_sees_anothers_pages(
     wait_for(lambda: "/app/signin" in second.current_url, "the sign-in page")
     second.get(live + "/app/ai")
     assert "/app/signin" in second.current_url
+
+
+def test_signing_in_with_the_keyboard_only(
+    chrome: Callable[[], Any], live: str, shots: Path
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    driver = chrome()
+    email = f"keys-{os.getpid()}-{int(time.time())}@example.org"
+    sign_up(driver, live, email)
+    driver.delete_all_cookies()
+    driver.get(live + "/app/signin")
+    keys = ActionChains(driver)
+    keys.send_keys(Keys.TAB).perform()  # the first stop skips to the content
+    assert driver.execute_script("return document.activeElement.textContent") == ("Skip to content")
+    keys = ActionChains(driver)
+    keys.send_keys(Keys.TAB, Keys.TAB).perform()  # the brand link, then the email field
+    assert driver.execute_script("return document.activeElement.id") == "email"
+    keys = ActionChains(driver)
+    keys.send_keys(email, Keys.TAB, PASSWORD, Keys.ENTER).perform()
+    wait_for(lambda: driver.current_url.rstrip("/").endswith("/app"), "the dashboard")
+    assert "No data yet" in driver.page_source
+    shot(driver, shots, "keyboard-signed-in")

@@ -313,3 +313,20 @@ def test_time_zone_is_saved_with_its_history(browser: Browser, engine: Engine) -
     assert later.status_code == 303
     history = browser.get("/app/account").text
     assert "<td>2025-01-15</td><td>Europe/Paris</td><td>you</td>" in history
+
+
+def test_a_password_changed_through_the_api_ends_web_sessions(
+    new_browser: Callable[[], Browser], started_app: FastAPI
+) -> None:
+    browser = new_browser()
+    email = browser.sign_up()
+    assert browser.get("/app").status_code == 200
+    api = TestClient(started_app)
+    token = api.post("/v1/auth/login", json={"email": email, "password": PASSWORD}).json()
+    changed = api.post(
+        "/v1/auth/password",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        json={"current_password": PASSWORD, "new_password": "plum orbit velvet canyon"},
+    )
+    assert changed.status_code == 204
+    assert browser.get("/app").status_code == 303

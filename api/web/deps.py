@@ -12,7 +12,6 @@ from starlette.datastructures import FormData
 from api.deps import SessionDep, StateDep, client_ip
 from api.errors import ForbiddenError
 from api.ratelimit import Limit
-from api.state import AppState
 from api.web.render import SignInRequiredError
 from api.web.session import (
     CSRF_COOKIE,
@@ -95,6 +94,3 @@ AnonymousFormDep = Annotated[FormData, Depends(anonymous_form)]
 def field(form: FormData, name: str, max_length: int = 512) -> str:
     value = form.get(name)
     return value[:max_length] if isinstance(value, str) else ""
-
-
-__all__ = ["AnonymousFormDep", "AppState", "FormDep", "Visitor", "VisitorDep", "field"]

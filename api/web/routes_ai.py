@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from api.chat.config import ChatConfigError
-from api.chat.router import RuntimeDep, _sse, get_runtime
+from api.chat.router import RuntimeDep, get_runtime
 from api.chat.service import answer, open_conversation
 from api.deps import SessionDep, StateDep
 from api.errors import InvalidRequestError, NotFoundError
@@ -23,6 +23,11 @@ from api.web.deps import FormDep, VisitorDep, field
 from api.web.render import WebRoute, redirect, render, secure
 
 router = APIRouter(prefix="/app/ai", route_class=WebRoute, include_in_schema=False)
+
+
+def server_event(name: str, data: dict[str, Any]) -> str:
+    """One Server-Sent Event, in the shape of the API's chat stream."""
+    return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
 def mcp_url(request: Request, state: StateDep, secret: str) -> str:
@@ -160,7 +165,7 @@ async def chat(
 
         async def events() -> AsyncIterator[str]:
             async for event in answer(state, runtime, conv, request.is_disconnected):
-                yield _sse(event.event, event.data)
+                yield server_event(event.event, event.data)
 
         return secure(
             StreamingResponse(

@@ -44,14 +44,23 @@ class NormaliseReport:
     sample: pl.DataFrame | None = None
 
 
-def normalise_chunk(engine: Engine, registry: ProviderRegistry, facts: FactStore,
-                    chunk: pl.DataFrame, report: NormaliseReport) -> None:
+def normalise_chunk(
+    engine: Engine,
+    registry: ProviderRegistry,
+    facts: FactStore,
+    chunk: pl.DataFrame,
+    report: NormaliseReport,
+) -> None:
     """Format the chunk's latest raw records and replace its fact files and quarantine."""
     users = chunk["user_id"].unique().to_list()
     with engine.connect() as conn:
         raw = raw_store.load_latest_raw(conn, users, chunk["day"].unique().to_list())
-        result = ingest.normalise(registry, raw, partial(raw_store.load_anchor_records, conn),
-                                  partial(learned_zones, engine))
+        result = ingest.normalise(
+            registry,
+            raw,
+            partial(raw_store.load_anchor_records, conn),
+            partial(learned_zones, engine),
+        )
     IndicatorValueSchema.validate(result.values)
     failed = ingest.failed_partitions(result, chunk)
     # Records that did not format keep their stored values (no delete without its
@@ -61,8 +70,9 @@ def normalise_chunk(engine: Engine, registry: ProviderRegistry, facts: FactStore
     with engine.begin() as conn:
         live = live_rows(conn, chunk)  # accounts deleted meanwhile get nothing written
         lock_months(conn, partition_months(live))
-        report.quarantined += serving.replace_quarantine(conn, result.quarantine, live,
-                                                         result.records)
+        report.quarantined += serving.replace_quarantine(
+            conn, result.quarantine, live, result.records
+        )
         report.retries.update(request_retries(conn, [f for f in failed if f.retry]))
         rows, files = facts.replace_partitions(result.values, live, result.kept_records())
     report.written += rows
@@ -82,8 +92,9 @@ def learned_zones(engine: Engine, rows: pl.DataFrame) -> pl.DataFrame:
         return timezones.learn_zones(conn, live, timezones.load_zones(conn, users))
 
 
-def summarise_chunk(engine: Engine, facts: FactStore, chunk: pl.DataFrame,
-                    priorities: SourcePriorities) -> tuple[int, pl.DataFrame]:
+def summarise_chunk(
+    engine: Engine, facts: FactStore, chunk: pl.DataFrame, priorities: SourcePriorities
+) -> tuple[int, pl.DataFrame]:
     """Roll the chunk's stored values up per local day and replace its daily summaries;
     overlapping sources are merged by `priorities` (provider_config.source_priorities)."""
     summary = aggregate_daily(facts.read_partitions(chunk), priorities)
@@ -99,8 +110,9 @@ class UploadReport:
     rows: Counter[str] = field(default_factory=Counter)
 
 
-def upload_chunk(engine: Engine, warehouse: Warehouse, chunk: pl.DataFrame,
-                 report: UploadReport) -> pl.DataFrame:
+def upload_chunk(
+    engine: Engine, warehouse: Warehouse, chunk: pl.DataFrame, report: UploadReport
+) -> pl.DataFrame:
     """Write the chunk's daily summaries and raw-record index as warehouse Parquet (the fact
     files already are the warehouse's `indicator_values`); returns the live partitions."""
     # The files are written while the users' locks are held: an account deleted meanwhile
@@ -115,8 +127,9 @@ def upload_chunk(engine: Engine, warehouse: Warehouse, chunk: pl.DataFrame,
     return live
 
 
-def push_chunk(url: str, token: str | None, engine: Engine, facts: FactStore,
-               chunk: pl.DataFrame) -> remote.PushReport:
+def push_chunk(
+    url: str, token: str | None, engine: Engine, facts: FactStore, chunk: pl.DataFrame
+) -> remote.PushReport:
     """Push the chunk's stored values and daily summaries to a remote Mirobody endpoint."""
     with engine.connect() as conn:
         summary = serving.load_daily_summary(conn, chunk)

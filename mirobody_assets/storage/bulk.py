@@ -47,7 +47,7 @@ def read_frame(conn: Connection, query: str, params: dict[str, Any] | Sequence[A
     The rows travel as `COPY (query) TO STDOUT` CSV and are parsed by polars in native code:
     no Python object per row (fetchall into tuples cost ~6 CPU-s per 1.5M rows). The query's
     columns must come in the schema's order."""
-    statement = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(sql.SQL(query))  # type: ignore[arg-type]
+    statement = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(sql.SQL(query))
     buffer = io.BytesIO()
     with driver_connection(conn).cursor() as cur, cur.copy(statement, params) as copy:
         for block in copy:
@@ -60,6 +60,5 @@ def read_frame(conn: Connection, query: str, params: dict[str, Any] | Sequence[A
     frame = pl.read_csv(buffer.getvalue(), has_header=False, new_columns=names,
                         schema=as_read, quote_char='"')
     return frame.with_columns(
-        pl.col(n).str.to_datetime(_PG_TIMESTAMP, time_unit=t.time_unit,  # type: ignore[attr-defined]
-                                  time_zone=t.time_zone)  # type: ignore[attr-defined]
+        pl.col(n).str.to_datetime(_PG_TIMESTAMP, time_unit=t.time_unit, time_zone=t.time_zone)
         for n, t in schema.items() if isinstance(t, pl.Datetime))

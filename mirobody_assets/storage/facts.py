@@ -73,10 +73,12 @@ class FactStore:
         if not files:
             return pl.DataFrame(schema=FACT_COLUMNS if with_day else INDICATOR_VALUE_COLUMNS)
         keys = parts.select(pl.col("user_id").cast(pl.String), "day")
-        frame = (_scan(files)
-                 .join(keys.lazy(), on=["user_id", "day"], how="semi")
-                 .sort(list(INDICATOR_VALUE_KEY))
-                 .collect())
+        frame = (
+            _scan(files)
+            .join(keys.lazy(), on=["user_id", "day"], how="semi")
+            .sort(list(INDICATOR_VALUE_KEY))
+            .collect()
+        )
         return frame if with_day else frame.drop("day")
 
     def scan_user(self, user_id: str, first_day: date, last_day: date) -> pl.LazyFrame:
@@ -95,16 +97,19 @@ class FactStore:
         first = start.date() - margin if start.date() > date.min + margin else date.min
         last = end.date() + margin if end.date() < date.max - margin else date.max
         return self.scan_user(user_id, first, last).filter(
-            (pl.col("time") >= start) & (pl.col("time") < end))
+            (pl.col("time") >= start) & (pl.col("time") < end)
+        )
 
     def scan_days(self, first_day: date, last_day: date) -> pl.LazyFrame:
         """Every user's values of local days first_day..last_day (with `day`), lazily."""
-        files = [f for m in months_between(first_day, last_day)
-                 for f in sorted(self.root.glob(f"*/{m}.parquet"))]
+        files = [
+            f
+            for m in months_between(first_day, last_day)
+            for f in sorted(self.root.glob(f"*/{m}.parquet"))
+        ]
         if not files:
             return pl.LazyFrame(schema=FACT_COLUMNS)
-        return _scan(files).filter(
-            pl.col("day").is_between(first_day, last_day))
+        return _scan(files).filter(pl.col("day").is_between(first_day, last_day))
 
     def scan_all(self, user_id: str) -> pl.LazyFrame:
         """Every stored value of one user (with `day`), lazily."""
@@ -116,8 +121,9 @@ class FactStore:
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
     # -- writes --------------------------------------------------------------------------
-    def replace_partitions(self, values: pl.DataFrame, parts: pl.DataFrame,
-                           kept: pl.DataFrame | None = None) -> tuple[int, int]:
+    def replace_partitions(
+        self, values: pl.DataFrame, parts: pl.DataFrame, kept: pl.DataFrame | None = None
+    ) -> tuple[int, int]:
         """Replace the partitions' values; returns (rows written, files written).
 
         Rows of `values` outside the partitions are not written. `kept` (user_id, provider,
@@ -127,26 +133,44 @@ class FactStore:
         replacement. The caller holds the writer lock of every month file touched."""
         parts = parts.select(pl.col("user_id").cast(pl.String), "day")
         # Rows that carry their day already (moved from elsewhere) keep it.
-        dated = (values.select(list(FACT_COLUMNS)) if "day" in values.columns
-                 else with_local_day(values.select(list(INDICATOR_VALUE_COLUMNS))))
-        fresh = (dated.join(parts, on=["user_id", "day"], how="semi")
-                 .with_columns(_MONTH).partition_by(["user_id", "month"], as_dict=True))
+        dated = (
+            values.select(list(FACT_COLUMNS))
+            if "day" in values.columns
+            else with_local_day(values.select(list(INDICATOR_VALUE_COLUMNS)))
+        )
+        fresh = (
+            dated.join(parts, on=["user_id", "day"], how="semi")
+            .with_columns(_MONTH)
+            .partition_by(["user_id", "month"], as_dict=True)
+        )
         rows = files = 0
         for (user, month), group in parts.with_columns(_MONTH).group_by(
-                ["user_id", "month"], maintain_order=True):
+            ["user_id", "month"], maintain_order=True
+        ):
             path = self.path(user, month)
             days = group.get_column("day").implode()
-            stored = (_scan([path]).collect() if path.exists()
-                      else pl.DataFrame(schema=FACT_COLUMNS))
+            stored = _scan([path]).collect() if path.exists() else pl.DataFrame(schema=FACT_COLUMNS)
             outside = stored.filter(~pl.col("day").is_in(days))
-            new = (fresh[(user, month)].drop("month") if (user, month) in fresh
-                   else pl.DataFrame(schema=FACT_COLUMNS))
+            new = (
+                fresh[(user, month)].drop("month")
+                if (user, month) in fresh
+                else pl.DataFrame(schema=FACT_COLUMNS)
+            )
             if kept is not None and kept.height:
-                survivors = _values_of_records(stored.filter(pl.col("day").is_in(days)),
-                                               kept.filter(pl.col("user_id") == user))
-                new = pl.concat([new.join(survivors.select(INDICATOR_VALUE_KEY),
-                                          on=list(INDICATOR_VALUE_KEY), how="anti"),
-                                 survivors], how="vertical")
+                survivors = _values_of_records(
+                    stored.filter(pl.col("day").is_in(days)), kept.filter(pl.col("user_id") == user)
+                )
+                new = pl.concat(
+                    [
+                        new.join(
+                            survivors.select(INDICATOR_VALUE_KEY),
+                            on=list(INDICATOR_VALUE_KEY),
+                            how="anti",
+                        ),
+                        survivors,
+                    ],
+                    how="vertical",
+                )
             rows += new.height
             merged = pl.concat([outside, new], how="vertical").sort(FILE_ORDER)
             if merged.height == 0:
@@ -173,8 +197,9 @@ class FactStore:
 def _scan(files: list[Path]) -> pl.LazyFrame:
     """The files in today's contract: a column added to the contract since a file was written
     reads as null, one dropped from it is left out."""
-    return pl.scan_parquet(files, schema=FACT_COLUMNS, missing_columns="insert",
-                           extra_columns="ignore")
+    return pl.scan_parquet(
+        files, schema=FACT_COLUMNS, missing_columns="insert", extra_columns="ignore"
+    )
 
 
 def _values_of_records(stored: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
@@ -185,16 +210,24 @@ def _values_of_records(stored: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame
     provider = pl.col("source").str.split(".").list.first()
     whole = kept.filter(pl.col("record_id").is_null()).get_column("provider").implode()
     named = kept.filter(pl.col("record_id").is_not_null())
-    by_record = (stored.with_row_index("_row")
-                 .with_columns(_rec=pl.col("record_id").str.split(","), _provider=provider)
-                 .explode("_rec")
-                 .join(named.select(pl.col("provider").alias("_provider"),
-                                    pl.col("record_id").alias("_rec")),
-                       on=["_provider", "_rec"], how="semi")
-                 .get_column("_row").unique().implode())
-    return (stored.with_row_index("_row")
-            .filter(provider.is_in(whole) | pl.col("_row").is_in(by_record))
-            .drop("_row"))
+    by_record = (
+        stored.with_row_index("_row")
+        .with_columns(_rec=pl.col("record_id").str.split(","), _provider=provider)
+        .explode("_rec")
+        .join(
+            named.select(pl.col("provider").alias("_provider"), pl.col("record_id").alias("_rec")),
+            on=["_provider", "_rec"],
+            how="semi",
+        )
+        .get_column("_row")
+        .unique()
+        .implode()
+    )
+    return (
+        stored.with_row_index("_row")
+        .filter(provider.is_in(whole) | pl.col("_row").is_in(by_record))
+        .drop("_row")
+    )
 
 
 def write_atomically(frame: pl.DataFrame, path: Path) -> None:

@@ -12,6 +12,7 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03
 """
+
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def _data_dir() -> Path:
     if given:
         return Path(given)
     from mirobody_assets.settings import get_settings
+
     return get_settings().data_dir
 
 
@@ -45,17 +47,25 @@ def upgrade() -> None:
     present = {c["name"] for c in sa.inspect(conn).get_columns("indicator_values")}
     cols = [c for c in FACT_COLUMNS if c in present]
     select = ", ".join(f"{c}::text" if c == "user_id" else c for c in cols)
-    users = [r[0] for r in conn.execute(sa.text(
-        "SELECT DISTINCT user_id::text FROM indicator_values ORDER BY 1"))]
+    users = [
+        r[0]
+        for r in conn.execute(
+            sa.text("SELECT DISTINCT user_id::text FROM indicator_values ORDER BY 1")
+        )
+    ]
     store = fact_store(_data_dir()) if users else None
     for start in range(0, len(users), USERS_PER_BATCH):
-        batch = users[start:start + USERS_PER_BATCH]
+        batch = users[start : start + USERS_PER_BATCH]
         rows = read_frame(
-            conn, f"SELECT {select} FROM indicator_values "  # noqa: S608 - fixed columns
+            conn,
+            f"SELECT {select} FROM indicator_values "  # noqa: S608 - fixed columns
             "WHERE user_id = ANY(%(users)s::uuid[]) ORDER BY user_id, day",
-            {"users": batch}, {c: FACT_COLUMNS[c] for c in cols})
-        rows = rows.with_columns(pl.lit(None, FACT_COLUMNS[c]).alias(c)
-                                 for c in FACT_COLUMNS if c not in rows.columns)
+            {"users": batch},
+            {c: FACT_COLUMNS[c] for c in cols},
+        )
+        rows = rows.with_columns(
+            pl.lit(None, FACT_COLUMNS[c]).alias(c) for c in FACT_COLUMNS if c not in rows.columns
+        )
         assert store is not None
         store.replace_partitions(rows, rows.select("user_id", "day").unique())
     op.drop_table("indicator_values")
@@ -74,17 +84,27 @@ def downgrade() -> None:
         sa.Column("value", sa.Double(), nullable=False),
         sa.Column("unit", sa.String(length=32), nullable=False),
         sa.Column("record_id", sa.String(length=200), nullable=True),
-        sa.Column("ingested_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
-        sa.Column("offset_source", sa.String(length=16), server_default="vendor",
-                  nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
-                                name=op.f("fk_indicator_values_user_id_users"),
-                                ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("user_id", "indicator", "source", "time",
-                                name=op.f("pk_indicator_values")),
+        sa.Column(
+            "ingested_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("offset_source", sa.String(length=16), server_default="vendor", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_indicator_values_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "user_id", "indicator", "source", "time", name=op.f("pk_indicator_values")
+        ),
     )
     op.create_index("ix_indicator_values_user_day", "indicator_values", ["user_id", "day"])
-    op.create_index("ix_indicator_values_user_indicator_time", "indicator_values",
-                    ["user_id", "indicator", "time"],
-                    postgresql_include=["source", "value", "day", "end_time", "unit"])
+    op.create_index(
+        "ix_indicator_values_user_indicator_time",
+        "indicator_values",
+        ["user_id", "indicator", "time"],
+        postgresql_include=["source", "value", "day", "end_time", "unit"],
+    )

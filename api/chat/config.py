@@ -23,8 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_
 from mirobody_assets.settings import Settings
 
 DEFAULT_AGENT = "assistant"
-DEFAULT_PROMPT = ("You are Mirobody's health assistant. Answer from the person's own wearable "
-                  "data, using the tools to read it; say which days and sources you used.")
+DEFAULT_PROMPT = (
+    "You are Mirobody's health assistant. Answer from the person's own wearable "
+    "data, using the tools to read it; say which days and sources you used."
+)
 PREFIX = "chat_"
 M = TypeVar("M", bound=BaseModel)
 
@@ -137,13 +139,18 @@ def chat_config(chat: ChatSettings, environ: Mapping[str, str]) -> ChatConfig:
         if agent.backend is not None and agent.backend not in names:
             raise ChatConfigError(f"agent {agent.name!r} names unknown back end {agent.backend!r}")
         agents[agent.name] = agent
-    keys = {b.api_key_env: environ[b.api_key_env] for b in chat.backends
-            if environ.get(b.api_key_env)}
-    return ChatConfig(backends=tuple(chat.backends), agents=agents, api_keys=keys,
-                      mcp_servers=tuple(chat.mcp_servers),
-                      max_tool_rounds=chat.max_tool_rounds,
-                      tool_result_chars=chat.tool_result_chars,
-                      generate_titles=chat.generate_titles)
+    keys = {
+        b.api_key_env: environ[b.api_key_env] for b in chat.backends if environ.get(b.api_key_env)
+    }
+    return ChatConfig(
+        backends=tuple(chat.backends),
+        agents=agents,
+        api_keys=keys,
+        mcp_servers=tuple(chat.mcp_servers),
+        max_tool_rounds=chat.max_tool_rounds,
+        tool_result_chars=chat.tool_result_chars,
+        generate_titles=chat.generate_titles,
+    )
 
 
 def settings_chat_config(settings: Settings, environ: Mapping[str, str]) -> ChatConfig:
@@ -155,7 +162,10 @@ def load_chat_config(env: Mapping[str, str], **overrides: Any) -> ChatConfig:
     """The chat configuration from CHAT_BACKENDS / CHAT_AGENTS / CHAT_MCP_SERVERS held as JSON
     text in a mapping (keys from the same mapping), `overrides` for the limits: for tests and
     tools that configure a chat without building Settings."""
-    raw = {name: env[f"CHAT_{name.upper()}"] for name in _ChatVariables.model_fields
-           if env.get(f"CHAT_{name.upper()}")}
+    raw = {
+        name: env[f"CHAT_{name.upper()}"]
+        for name in _ChatVariables.model_fields
+        if env.get(f"CHAT_{name.upper()}")
+    }
     lists = _validated(_ChatVariables, raw)
     return chat_config(_validated(ChatSettings, lists.model_dump() | overrides), env)

@@ -48,8 +48,11 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> BatchingPostgresEventLogStorage:
-        return cls(inst_data=inst_data, postgres_url=pg_url_from_config(config_value),
-                   should_autocreate_tables=config_value.get("should_autocreate_tables", True))
+        return cls(
+            inst_data=inst_data,
+            postgres_url=pg_url_from_config(config_value),
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+        )
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         kinds = {event.get_dagster_event().event_type for event in events}
@@ -60,8 +63,12 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
         # One transaction: if anything below fails, no event row stays for the fallback to
         # duplicate (the index lives in the same database as the events here).
         with self.index_transaction() as conn:
-            ids = [int(row[0]) for row in conn.execute(
-                statement.returning(SqlEventLogStorageTable.c.id)).fetchall()]
+            ids = [
+                int(row[0])
+                for row in conn.execute(
+                    statement.returning(SqlEventLogStorageTable.c.id)
+                ).fetchall()
+            ]
             last: dict[str, tuple[EventLogEntry, int]] = {}
             for event, event_id in zip(events, ids, strict=True):
                 key = event.get_dagster_event().asset_key

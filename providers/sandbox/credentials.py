@@ -10,8 +10,7 @@ VENDORS = ("whoop", "garmin", "oura", "withings", "polar", "fitbit")
 
 # Sandbox-only credentials: they open nothing but the local emulators.
 SANDBOX_CREDENTIALS: dict[str, dict[str, str]] = {
-    v: {"client_id": f"sandbox-{v}-client", "client_secret": f"sandbox-{v}-secret"}
-    for v in VENDORS
+    v: {"client_id": f"sandbox-{v}-client", "client_secret": f"sandbox-{v}-secret"} for v in VENDORS
 }
 SANDBOX_CREDENTIALS["oura"]["verification_token"] = "sandbox-oura-verification"  # noqa: S105
 # Polar hands out a webhook signing key at webhook creation; the sandbox's is fixed.

@@ -19,8 +19,9 @@ from providers.sandbox.physiology import Person
 TokenExtras = Callable[[Person, dict[str, str]], dict[str, object]]
 
 
-def add_authorize_route(app: FastAPI, state: VendorState, path: str, *,
-                        min_state_chars: int = 0) -> None:
+def add_authorize_route(
+    app: FastAPI, state: VendorState, path: str, *, min_state_chars: int = 0
+) -> None:
     """GET `path`: approve the sandbox user (`sandbox_user`, default ada) and redirect to the
     client's `redirect_uri` with a code, or answer the vendor's OAuth error."""
 
@@ -36,8 +37,9 @@ def add_authorize_route(app: FastAPI, state: VendorState, path: str, *,
             return oauth_error(refusal)
 
 
-def add_token_route(app: FastAPI, state: VendorState, path: str,
-                    extras: TokenExtras | None = None) -> None:
+def add_token_route(
+    app: FastAPI, state: VendorState, path: str, extras: TokenExtras | None = None
+) -> None:
     """POST `path`: the authorization_code and refresh_token grants, client credentials in the
     form body; the answer is the token set plus the vendor's `extras`."""
 

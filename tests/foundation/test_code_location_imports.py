@@ -18,8 +18,14 @@ print(json.dumps(sorted(sys.modules)))
 def test_loading_the_definitions_imports_neither_the_emulators_nor_a_web_server(
     project_root: Path,
 ) -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE], cwd=project_root, capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=project_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     loaded = set(json.loads(proc.stdout.strip().splitlines()[-1]))
     assert "mirobody_assets.definitions" in loaded

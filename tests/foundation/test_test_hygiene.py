@@ -25,8 +25,11 @@ def _is_clock_call(node: ast.AST) -> bool:
 def _measures_time(node: ast.AST, measured: set[str]) -> bool:
     """A subtraction involving a clock reading, or a name that holds one."""
     for sub in ast.walk(node):
-        if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.Sub) and any(
-                _is_clock_call(side) for side in ast.walk(sub)):
+        if (
+            isinstance(sub, ast.BinOp)
+            and isinstance(sub.op, ast.Sub)
+            and any(_is_clock_call(side) for side in ast.walk(sub))
+        ):
             return True
         if isinstance(sub, ast.Name) and sub.id in measured:
             return True
@@ -37,35 +40,54 @@ def _problems(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(), str(path))
     found = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and _name(node.func) in SLEEPS and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, int | float)
-                and node.args[0].value > MAX_SLEEP_S):
+        if (
+            isinstance(node, ast.Call)
+            and _name(node.func) in SLEEPS
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, int | float)
+            and node.args[0].value > MAX_SLEEP_S
+        ):
             found.append(f"{path}:{node.lineno}: sleep({node.args[0].value})")
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            measured = {t.id for a in ast.walk(node) if isinstance(a, ast.Assign)
-                        and _measures_time(a.value, set())
-                        for t in a.targets if isinstance(t, ast.Name)}
-            found += [f"{path}:{a.lineno}: asserts on elapsed time" for a in ast.walk(node)
-                      if isinstance(a, ast.Assert) and _measures_time(a.test, measured)]
+            measured = {
+                t.id
+                for a in ast.walk(node)
+                if isinstance(a, ast.Assign) and _measures_time(a.value, set())
+                for t in a.targets
+                if isinstance(t, ast.Name)
+            }
+            found += [
+                f"{path}:{a.lineno}: asserts on elapsed time"
+                for a in ast.walk(node)
+                if isinstance(a, ast.Assert) and _measures_time(a.test, measured)
+            ]
     return found
 
 
 def test_the_checker_catches_a_fixed_sleep_and_an_elapsed_time_assertion(tmp_path: Path) -> None:
     bad = tmp_path / "test_bad.py"
-    bad.write_text("import time\n\ndef test_x():\n    started = time.monotonic()\n"
-                   "    time.sleep(1.5)\n    took = time.monotonic() - started\n"
-                   "    assert took < 2\n    assert time.monotonic() - started < 3\n")
+    bad.write_text(
+        "import time\n\ndef test_x():\n    started = time.monotonic()\n"
+        "    time.sleep(1.5)\n    took = time.monotonic() - started\n"
+        "    assert took < 2\n    assert time.monotonic() - started < 3\n"
+    )
     assert sorted(p.split(": ", 1)[1] for p in _problems(bad)) == [
-        "asserts on elapsed time", "asserts on elapsed time", "sleep(1.5)"]
+        "asserts on elapsed time",
+        "asserts on elapsed time",
+        "sleep(1.5)",
+    ]
     fine = tmp_path / "test_fine.py"
-    fine.write_text("import time\n\ndef test_y():\n    deadline = time.monotonic() + 5\n"
-                    "    time.sleep(0.05)\n    assert time.monotonic() < deadline\n"
-                    "    run('import time; time.sleep(60)')\n")
+    fine.write_text(
+        "import time\n\ndef test_y():\n    deadline = time.monotonic() + 5\n"
+        "    time.sleep(0.05)\n    assert time.monotonic() < deadline\n"
+        "    run('import time; time.sleep(60)')\n"
+    )
     assert _problems(fine) == []
 
 
 def test_no_test_sleeps_long_or_asserts_on_elapsed_time(project_root: Path) -> None:
-    problems = [p for path in sorted((project_root / "tests").rglob("*.py"))
-                for p in _problems(path)]
+    problems = [
+        p for path in sorted((project_root / "tests").rglob("*.py")) for p in _problems(path)
+    ]
     assert problems == []

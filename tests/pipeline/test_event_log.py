@@ -28,8 +28,9 @@ def planned_inserts(instance: dg.DagsterInstance) -> Iterator[list[int]]:
     """The INSERTs into event_logs that carry planned events: each one's row count."""
     seen: list[int] = []
 
-    def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-              executemany: bool) -> None:
+    def count(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if not statement.lstrip().upper().startswith("INSERT INTO EVENT_LOGS"):
             return
         values = parameters.values() if isinstance(parameters, dict) else parameters
@@ -45,18 +46,21 @@ def planned_inserts(instance: dg.DagsterInstance) -> Iterator[list[int]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def _range_run(instance: dg.DagsterInstance, users: list[str]) -> tuple[dg.AssetsDefinition,
-                                                                         str]:
+def _range_run(instance: dg.DagsterInstance, users: list[str]) -> tuple[dg.AssetsDefinition, str]:
     """One single-run materialization of a fresh asset over users x FIRST..LAST."""
     instance.add_dynamic_partitions("users", users)
 
-    @dg.asset(name=f"asset_{uuid.uuid4().hex[:8]}", partitions_def=PARTITIONS,
-              backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        name=f"asset_{uuid.uuid4().hex[:8]}",
+        partitions_def=PARTITIONS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def fresh() -> None:
         return None
 
-    result = dg.materialize([fresh], instance=instance,
-                            tags=range_tags(FIRST, LAST, users[0], users[-1]))
+    result = dg.materialize(
+        [fresh], instance=instance, tags=range_tags(FIRST, LAST, users[0], users[-1])
+    )
     assert result.success
     return fresh, result.run_id
 
@@ -77,7 +81,8 @@ def test_planned_events_of_a_range_run_go_in_one_statement(
 
 
 def test_a_batch_failing_half_way_is_stored_once_by_the_fallback(
-    dagster_instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch,
+    dagster_instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     storage = dagster_instance.event_log_storage
     stock = storage._store_asset_event  # type: ignore[attr-defined]
@@ -108,31 +113,45 @@ def test_a_range_run_plans_and_records_every_partition(
     users = sorted(f"{tag}-user-{i}" for i in range(4))
     dagster_instance.add_dynamic_partitions("users", users)
 
-    @dg.asset(name=f"ok_{tag}", partitions_def=PARTITIONS,
-              backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        name=f"ok_{tag}", partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run()
+    )
     def ok() -> None:
         return None
 
-    @dg.asset(name=f"broken_{tag}", partitions_def=PARTITIONS, deps=[ok],
-              backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        name=f"broken_{tag}",
+        partitions_def=PARTITIONS,
+        deps=[ok],
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def broken() -> None:
         raise RuntimeError("no data")
 
-    result = dg.materialize([ok, broken], instance=dagster_instance, raise_on_error=False,
-                            tags=range_tags(FIRST, LAST, users[0], users[-1]))
+    result = dg.materialize(
+        [ok, broken],
+        instance=dagster_instance,
+        raise_on_error=False,
+        tags=range_tags(FIRST, LAST, users[0], users[-1]),
+    )
     assert not result.success
     planned = dagster_instance.get_records_for_run(
-        result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
-        limit=1000).records
-    wanted = {dg.MultiPartitionKey({"user": u, "date": f"2025-01-0{d}"}) for u in users
-              for d in (6, 7, 8)}
+        result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=1000
+    ).records
+    wanted = {
+        dg.MultiPartitionKey({"user": u, "date": f"2025-01-0{d}"}) for u in users for d in (6, 7, 8)
+    }
     for asset in (ok, broken):
-        keys = {r.event_log_entry.dagster_event.partition for r in planned  # type: ignore[union-attr]
-                if r.event_log_entry.dagster_event.asset_key == asset.key}  # type: ignore[union-attr]
+        keys = {
+            r.event_log_entry.dagster_event.partition
+            for r in planned  # type: ignore[union-attr]
+            if r.event_log_entry.dagster_event.asset_key == asset.key
+        }  # type: ignore[union-attr]
         assert keys == wanted  # one planned event per partition of each asset
     ok_status = get_and_update_asset_status_cache_value(dagster_instance, ok.key, PARTITIONS)
-    broken_status = get_and_update_asset_status_cache_value(dagster_instance, broken.key,
-                                                            PARTITIONS)
+    broken_status = get_and_update_asset_status_cache_value(
+        dagster_instance, broken.key, PARTITIONS
+    )
     assert ok_status is not None and broken_status is not None
     materialized = ok_status.deserialize_materialized_partition_subsets(PARTITIONS)
     failed = broken_status.deserialize_failed_partition_subsets(PARTITIONS)

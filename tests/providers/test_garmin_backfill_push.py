@@ -48,10 +48,16 @@ def own_sandbox():
         yield server
 
 
-def _portal(server: SandboxServer, url: str | None,
-            secret: str = SANDBOX_CREDENTIALS["garmin"]["client_secret"]) -> httpx.Response:
-    return httpx.put(f"{server.base_url}/garmin/tools/endpoints", json={"url": url},
-                     auth=(SANDBOX_CREDENTIALS["garmin"]["client_id"], secret))
+def _portal(
+    server: SandboxServer,
+    url: str | None,
+    secret: str = SANDBOX_CREDENTIALS["garmin"]["client_secret"],
+) -> httpx.Response:
+    return httpx.put(
+        f"{server.base_url}/garmin/tools/endpoints",
+        json={"url": url},
+        auth=(SANDBOX_CREDENTIALS["garmin"]["client_id"], secret),
+    )
 
 
 def test_the_push_url_is_the_clients_own_setting(own_sandbox):
@@ -59,8 +65,10 @@ def test_the_push_url_is_the_clients_own_setting(own_sandbox):
     assert _portal(own_sandbox, "ftp://127.0.0.1/x").status_code == 400
     assert _portal(own_sandbox, "http://127.0.0.1:9/x").json() == {"url": "http://127.0.0.1:9/x"}
     assert own_sandbox.cloud["garmin"].push_url == "http://127.0.0.1:9/x"
-    shown = httpx.get(f"{own_sandbox.base_url}/garmin/tools/endpoints",
-                      auth=tuple(SANDBOX_CREDENTIALS["garmin"].values()))
+    shown = httpx.get(
+        f"{own_sandbox.base_url}/garmin/tools/endpoints",
+        auth=tuple(SANDBOX_CREDENTIALS["garmin"].values()),
+    )
     assert shown.json() == {"url": "http://127.0.0.1:9/x"}
     assert _portal(own_sandbox, None).json() == {"url": None}
 
@@ -85,12 +93,15 @@ async def test_a_backfill_is_accepted_at_once_then_arrives_by_push(own_sandbox, 
         assert receiver.deliveries == []
         receiver.gate.set()
         receiver.wait_for(len(expected))
-        again = await provider.request_backfill(connection, window, MemoryTokenStore(),
-                                                ("sleeps",))
+        again = await provider.request_backfill(connection, window, MemoryTokenStore(), ("sleeps",))
         assert again == {"sleeps": 409}
         with pytest.raises(VendorHTTPError):  # more than 30 days at once
-            await provider.request_backfill(connection, Window(
-                window.start, window.start + timedelta(days=31)), MemoryTokenStore(), ("hrv",))
+            await provider.request_backfill(
+                connection,
+                Window(window.start, window.start + timedelta(days=31)),
+                MemoryTokenStore(),
+                ("hrv",),
+            )
         wait_until(lambda: state.pushes_pending == 0, "the sandbox's deliveries to finish")
     assert sorted(body for _, body in receiver.deliveries) == sorted(expected)  # nothing more
 
@@ -102,7 +113,8 @@ async def test_a_backfill_is_accepted_at_once_then_arrives_by_push(own_sandbox, 
         raws.append(provider.push_records(connection, body))
     assert {r.vendor_user_id for r in requests} == {connection.vendor_user_id}
     assert {r.event for r in requests} == {"push"} and {r.record_type for r in requests} == set(
-        kinds)
+        kinds
+    )
     # summaries are chosen by their start: ada's (+01:00) epochs from 01:00 local on the 7th
     # to 01:00 on the 11th, the nights that began on the evenings of the 7th to the 10th
     epoch_days = {r.day for r in requests if r.record_type == "epochs"}
@@ -110,18 +122,26 @@ async def test_a_backfill_is_accepted_at_once_then_arrives_by_push(own_sandbox, 
     assert epoch_days == {date(2025, 2, 7) + timedelta(days=k) for k in range(5)}
     assert night_days == {date(2025, 2, 8) + timedelta(days=k) for k in range(4)}
     raw = pl.concat(raws)
-    starts = raw["payload"].str.json_decode(pl.Struct({
-        "startTimeInSeconds": pl.Int64(), "measurementTimeInSeconds": pl.Int64()}))
-    start = pl.coalesce(starts.struct.field("startTimeInSeconds"),
-                        starts.struct.field("measurementTimeInSeconds"))
+    starts = raw["payload"].str.json_decode(
+        pl.Struct({"startTimeInSeconds": pl.Int64(), "measurementTimeInSeconds": pl.Int64()})
+    )
+    start = pl.coalesce(
+        starts.struct.field("startTimeInSeconds"), starts.struct.field("measurementTimeInSeconds")
+    )
     assert raw.select(start.is_between(lo, hi - 1).all()).item()
 
     formatted = provider.format_split(raw)
     assert formatted.quarantine.height == 0
-    assert {"steps", "blood_pressure_systolic", "hrv_sdnn", "nap_duration",
-            "sleep_duration_asleep"} <= set(formatted.values["indicator"])
-    pulled = await provider.pull(connection, window, MemoryTokenStore(),
-                                 record_types=("bloodPressures",))
+    assert {
+        "steps",
+        "blood_pressure_systolic",
+        "hrv_sdnn",
+        "nap_duration",
+        "sleep_duration_asleep",
+    } <= set(formatted.values["indicator"])
+    pulled = await provider.pull(
+        connection, window, MemoryTokenStore(), record_types=("bloodPressures",)
+    )
     pushed = raw.filter(pl.col("record_type") == "bloodPressures")
     assert set(pushed["vendor_id"]) <= set(pulled["vendor_id"]) and pushed.height > 0
 
@@ -137,8 +157,7 @@ def test_a_backfill_with_no_push_url_set_is_accepted_and_pushes_nothing(own_sand
         provider = ProviderRegistry.from_entry_points(own_sandbox.settings()).get("garmin")
         connection = await _link(provider)
         window = Window.for_days(date(2025, 2, 7), date(2025, 2, 8))
-        return await provider.request_backfill(connection, window, MemoryTokenStore(),
-                                               ("dailies",))
+        return await provider.request_backfill(connection, window, MemoryTokenStore(), ("dailies",))
 
     assert own_sandbox.cloud["garmin"].push_url is None
     assert anyio.run(run) == {"dailies": 202}

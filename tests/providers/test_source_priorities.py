@@ -25,10 +25,23 @@ from providers.types import ProviderInfo
 def _values(*rows: tuple[str, str, float]) -> pl.DataFrame:
     """(indicator, source, value) rows at one instant of one day, one user."""
     at = datetime(2025, 3, 11, 7, tzinfo=UTC)
-    return pl.DataFrame([{"user_id": "u", "indicator": i, "time": at, "end_time": None,
-                          "tz_offset_s": 0, "value": v, "unit": "x", "source": s,
-                          "record_id": f"{s}-{i}"} for i, s, v in rows],
-                        schema=INDICATOR_VALUE_COLUMNS)
+    return pl.DataFrame(
+        [
+            {
+                "user_id": "u",
+                "indicator": i,
+                "time": at,
+                "end_time": None,
+                "tz_offset_s": 0,
+                "value": v,
+                "unit": "x",
+                "source": s,
+                "record_id": f"{s}-{i}",
+            }
+            for i, s, v in rows
+        ],
+        schema=INDICATOR_VALUE_COLUMNS,
+    )
 
 
 def _winner(priorities: SourcePriorities, indicator: str, *sources: str) -> str:
@@ -49,9 +62,14 @@ def test_the_installed_providers_declare_the_dedicated_device_first_for_each_dom
 
 def test_a_new_provider_ranks_where_its_metadata_says_without_edits_elsewhere() -> None:
     class RingTwo(OuraProvider):
-        info = ProviderInfo(slug="ringtwo", display_name="Ring Two",
-                            auth_kind=OuraProvider.info.auth_kind, scopes=(),
-                            record_types=(), supports_webhooks=False)
+        info = ProviderInfo(
+            slug="ringtwo",
+            display_name="Ring Two",
+            auth_kind=OuraProvider.info.auth_kind,
+            scopes=(),
+            record_types=(),
+            supports_webhooks=False,
+        )
         priority_ranks: ClassVar[dict[str, int]] = {"sleep": 1}
         source_priorities: ClassVar[tuple[str, ...]] = ("ringtwo.gen2", "ringtwo")
 

@@ -9,8 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], what: str, timeout_s: float = 20.0,
-               poll_s: float = 0.02) -> T:
+def wait_until(
+    condition: Callable[[], T], what: str, timeout_s: float = 20.0, poll_s: float = 0.02
+) -> T:
     """Poll `condition` until it returns a truthy value and return that value. The timeout
     only bounds a test that would otherwise hang: it is never what the test measures."""
     deadline = time.monotonic() + timeout_s

@@ -112,8 +112,8 @@ def test_definitions_snapshot_of_assets_checks_jobs_and_schedules() -> None:
     checks = sorted(k.to_user_string() for k in repo.asset_graph.asset_check_keys)
     assert checks == [
         "daily_summary:daily_summary_freshness", "daily_summary:daily_summary_row_counts",
-        "indicator_values:indicator_values_contract", "raw_garmin:pull_failures",
-        "raw_oura:pull_failures", "raw_polar:pull_failures", "raw_whoop:pull_failures",
+        "indicator_values:indicator_values_contract", "raw_apple_health:pull_failures",
+        "raw_fitbit:pull_failures", "raw_garmin:pull_failures", "raw_oura:pull_failures", "raw_polar:pull_failures", "raw_whoop:pull_failures",
         "raw_withings:pull_failures", "warehouse:warehouse_unique_keys"]
 
 

@@ -42,7 +42,7 @@ from api.state import AppState, signing_key, token_cipher
 from api.web import install_web
 from mirobody_assets.provider_config import build_registry
 from mirobody_assets.settings import Settings, get_settings
-from mirobody_assets.storage.engine import make_engine, make_session_factory
+from mirobody_assets.storage.engine import engine_from_settings, make_session_factory
 from mirobody_assets.storage.facts import bind_facts, fact_store
 from mirobody_assets.storage.redis_client import make_redis
 from providers.registry import ProviderRegistry
@@ -67,7 +67,7 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.database_url or not settings.redis_url:
             raise RuntimeError("the API needs DATABASE_URL and REDIS_URL (mirobody up sets them)")
-        engine = make_engine(settings.database_url, pool_size=20, max_overflow=20)
+        engine = engine_from_settings(settings)
         bind_facts(engine, fact_store(settings.data_dir))  # the readers of indicator_values
         redis = make_redis(settings.redis_url, settings.redis_prefix)
         vendors = registry or build_registry(settings)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection as DbConnection
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -91,23 +92,30 @@ class ConnectionRepository:
         with self.engine.begin() as conn:
             return str(conn.execute(stmt).scalar_one())
 
-    def stored_tokens(self, connection_id: str) -> Tokens | None:
-        """The connection's tokens as stored now; None when it no longer exists."""
-        with Session(self.engine) as session:
+    def stored_tokens(self, connection_id: str, conn: DbConnection | None = None
+                      ) -> Tokens | None:
+        """The connection's tokens as stored now; None when it no longer exists. With `conn`,
+        read inside that connection's transaction (the refresh lock's)."""
+        with Session(conn or self.engine) as session:
             row = session.get(ProviderConnection, connection_id)
             return self._to_connection(row).tokens if row is not None else None
 
-    def save_sync(self, connection_id: str, user_id: str, provider: str, tokens: Tokens) -> None:
+    def save_sync(self, connection_id: str, user_id: str, provider: str, tokens: Tokens,
+                  conn: DbConnection | None = None) -> None:
+        """Store rotated tokens: committed here, or with `conn`'s transaction."""
         sealed = seal_tokens(self.cipher, user_id, provider, tokens)
         expires = (datetime.fromtimestamp(tokens.expires_at, UTC)
                    if tokens.expires_at is not None else None)
-        with self.engine.begin() as conn:
-            conn.execute(update(ProviderConnection)
-                         .where(ProviderConnection.id == connection_id)
-                         .values(token_key_id=sealed.token_key_id,
-                                 access_token_ct=sealed.access_token_ct,
-                                 refresh_token_ct=sealed.refresh_token_ct,
-                                 token_expires_at=expires, updated_at=datetime.now(UTC)))
+        stmt = (update(ProviderConnection)
+                .where(ProviderConnection.id == connection_id)
+                .values(token_key_id=sealed.token_key_id, access_token_ct=sealed.access_token_ct,
+                        refresh_token_ct=sealed.refresh_token_ct, token_expires_at=expires,
+                        updated_at=datetime.now(UTC)))
+        if conn is not None:
+            conn.execute(stmt)
+            return
+        with self.engine.begin() as tx:
+            tx.execute(stmt)
 
     def token_store(self, connection: Connection) -> ConnectionTokenStore:
         return ConnectionTokenStore(self, connection.user_id, connection.provider)
@@ -142,30 +150,33 @@ class ConnectionTokenStore:
                      refresh: Callable[[Tokens], Awaitable[Tokens]]) -> Tokens:
         """Refresh under the connection's lock (every process and run shares it): tokens that
         another worker rotated meanwhile are used as they are, so a rotating vendor never sees
-        one refresh token spent twice; an unlinked connection is not refreshed at all."""
-        async with refresh_lock(self.repo.engine, connection.id):
-            stored = await asyncio.to_thread(self.repo.stored_tokens, connection.id)
+        one refresh token spent twice; an unlinked connection is not refreshed at all. The
+        new tokens are saved in the lock's transaction, committed before they are returned."""
+        async with refresh_lock(self.repo.engine, connection.id) as conn:
+            stored = await asyncio.to_thread(self.repo.stored_tokens, connection.id, conn)
             if stored is None:
                 raise ReconnectRequiredError(self.provider, "the connection was unlinked")
             if stored.access_token != connection.tokens.access_token:
                 return stored
             tokens = await refresh(connection.tokens)
-            await self.save(connection.id, tokens)
-            return tokens
+            await asyncio.to_thread(self.repo.save_sync, connection.id, self.user_id,
+                                    self.provider, tokens, conn)
+        return tokens
 
 
 @contextlib.asynccontextmanager
-async def refresh_lock(engine: Engine, connection_id: str) -> AsyncIterator[None]:
-    """A PostgreSQL advisory lock on one connection's tokens, held across the vendor call."""
+async def refresh_lock(engine: Engine, connection_id: str) -> AsyncIterator[DbConnection]:
+    """A transaction holding a PostgreSQL advisory lock on one connection's tokens across the
+    vendor call; committed when the block ends normally, rolled back otherwise.
+
+    Transaction-scoped, never a session lock: behind PgBouncer in transaction mode a session
+    lock stays on whichever server connection took it, and its unlock may reach another one."""
     conn = await asyncio.to_thread(engine.connect)
     key = {"k": f"connection-tokens|{connection_id}"}
     try:
         await asyncio.to_thread(
-            conn.execute, text("SELECT pg_advisory_lock(hashtext(:k))"), key)
-        try:
-            yield
-        finally:
-            await asyncio.to_thread(
-                conn.execute, text("SELECT pg_advisory_unlock(hashtext(:k))"), key)
+            conn.execute, text("SELECT pg_advisory_xact_lock(hashtext(:k))"), key)
+        yield conn
+        await asyncio.to_thread(conn.commit)
     finally:
         await asyncio.to_thread(conn.close)

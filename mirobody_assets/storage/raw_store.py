@@ -24,10 +24,12 @@ def insert_raw_records(conn: Connection, raw: pl.DataFrame) -> int:
     """Store raw records; returns how many were new (identical re-pulls count zero)."""
     if raw.height == 0:
         return 0
+    # Dropped at commit: behind PgBouncer in transaction mode, nothing may outlive the
+    # transaction on a server connection that the next client gets.
     conn.execute(text(
         "CREATE TEMP TABLE IF NOT EXISTS raw_records_in "
         "(provider text, user_id uuid, record_type text, vendor_id text, version text, "
-        "content_hash text, day date, payload jsonb) ON COMMIT DELETE ROWS"
+        "content_hash text, day date, payload jsonb) ON COMMIT DROP"
     ))
     copy_frame(conn, "raw_records_in", raw.select(_COLUMNS).unique(maintain_order=True))
     result = conn.execute(text(

@@ -91,3 +91,12 @@ def test_no_test_sleeps_long_or_asserts_on_elapsed_time(project_root: Path) -> N
         p for path in sorted((project_root / "tests").rglob("*.py")) for p in _problems(path)
     ]
     assert problems == []
+
+
+def test_test_files_are_named_by_subject_not_by_accretion(project_root: Path) -> None:
+    accreted = [
+        p.name
+        for p in (project_root / "tests").rglob("test_*.py")
+        if p.stem.endswith(("_more", "_extra", "_misc", "_new", "_2"))
+    ]
+    assert accreted == []

@@ -91,14 +91,18 @@ def _record(
 
 
 def _split(total: float, parts: int) -> list[float]:
-    base = [round(total / parts, 2)] * parts
-    base[-1] = round(total - sum(base[:-1]), 2)
+    """`total` in `parts` that add up to it (to the 6th decimal)."""
+    base = [round(total / parts, 6)] * parts
+    base[-1] = round(total - sum(base[:-1]), 6)
     return base
 
 
-def day_records(person: Person, day: date, heart_every_s: int = 300) -> Iterator[str]:
-    """The export's elements of one local day (the night ending that morning included)."""
-    truth = day_truth(person, day)
+def day_records(
+    person: Person, day: date, heart_every_s: int = 300, today: date | None = None
+) -> Iterator[str]:
+    """The export's elements of one local day (the night ending that morning included);
+    `today`: the sandbox cloud's today, so that the day is drawn as its emulators draw it."""
+    truth = day_truth(person, day, today=today)
     off = person.tz_offset_s
     midnight = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) - off
     s = truth.sleep
@@ -260,7 +264,7 @@ def _workout(w: WorkoutTruth, off: int) -> str:
     if w.sport == "running":
         attrs = _attrs(
             workoutActivityType="HKWorkoutActivityTypeRunning",
-            duration=round(w.duration_s / 60, 4),
+            duration=w.duration_s / 60,
             durationUnit="min",
             totalDistance=w.distance_m / 1000,
             totalDistanceUnit="km",
@@ -271,7 +275,7 @@ def _workout(w: WorkoutTruth, off: int) -> str:
         return f" <Workout {attrs}/>\n"
     attrs = _attrs(
         workoutActivityType="HKWorkoutActivityTypeCycling",
-        duration=round(w.duration_s / 60, 4),
+        duration=w.duration_s / 60,
         durationUnit="min",
         **common,
     )
@@ -293,8 +297,10 @@ def write_export(
     last: date,
     exported_at: datetime | None = None,
     heart_every_s: int = 300,
+    today: date | None = None,
 ) -> None:
-    """Write export.xml of `person` for local days first..last."""
+    """Write export.xml of `person` for local days first..last (`today`: the sandbox cloud's
+    today, so that the days are drawn as its emulators draw them)."""
     exported = exported_at or datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC)
     out.write(HEADER)
     out.write(f' <ExportDate value="{stamp(int(exported.timestamp()), person.tz_offset_s)}"/>\n')
@@ -303,7 +309,7 @@ def write_export(
         'HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>\n'
     )
     for day in days_between(first, last):
-        for element in day_records(person, day, heart_every_s):
+        for element in day_records(person, day, heart_every_s, today):
             out.write(element)
     out.write("</HealthData>\n")
 

@@ -32,7 +32,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -152,11 +152,33 @@ def _floors(resource: MirobodyResource, engine: Engine, parts: pl.DataFrame,
     return {"normalise": normalise, "daily": daily, "upload": upload}
 
 
+def _profile_rerun(instance: dg.DagsterInstance, resource: MirobodyResource, first: date,
+                   last: date, user_ids: list[str]) -> None:
+    """Re-run the three stages after the pull under cProfile (the fact files exist now)."""
+    import cProfile
+    import pstats
+
+    stages = [a for a in ALL_ASSETS if not a.key.to_user_string().startswith("raw_")]
+    profiler = cProfile.Profile()
+    t0 = time.perf_counter()
+    profiler.enable()
+    again = dg.materialize(stages, instance=instance, resources={"mirobody": resource},
+                           tags=range_tags(first, last, user_ids[0], user_ids[-1]))
+    profiler.disable()
+    assert again.success
+    spans = _step_seconds(instance, again.run_id)
+    print(f"\nre-run of normalise, daily, upload in {time.perf_counter() - t0:.1f} s: "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in spans.items()))
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--sample", type=int, default=6)
+    parser.add_argument("--profile", action="store_true",
+                        help="re-run normalise, daily and upload under cProfile; print the top")
     args = parser.parse_args()
     # SIGTERM (a timeout, a kill) still stops the embedded servers and the sandbox below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -220,6 +242,9 @@ def main() -> None:
         together = sum(stage_s[s] for s in floors)
         print(f"  normalise + daily + upload: {together:.1f} s "
               f"(floor {sum(floors.values()):.2f} s)")
+
+        if args.profile:
+            _profile_rerun(instance, resource, first, last, user_ids)
 
         sample = random.Random(7).sample(
             [(u, first + timedelta(days=d)) for u in user_ids for d in range(args.days)],

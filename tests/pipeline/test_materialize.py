@@ -71,6 +71,9 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
     for provider in ("withings", "polar", "oura"):
         link(ben, provider, "ben")
     dagster_instance.add_dynamic_partitions("users", [ada, ben])
+    with engine.begin() as conn:  # the README's first query finds Ada by her display name
+        conn.execute(text("UPDATE users SET display_name = 'Ada (sandbox)' WHERE id = :u"),
+                     {"u": ada})
 
     result = _materialize(dagster_instance, mirobody, [ada, ben])
     assert result.success
@@ -102,9 +105,14 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
         n_daily = con.sql("SELECT count(*) FROM daily_summary").fetchone()
         dupes = con.sql("SELECT count(*) FROM (SELECT user_id, indicator, source, time "
                         "FROM indicator_values GROUP BY ALL HAVING count(*) > 1)").fetchone()
+        users = dict(con.sql("SELECT user_id, providers FROM users").fetchall())
+        columns = {r[0] for r in con.sql("DESCRIBE users").fetchall()}
     assert n_values == (len(first["indicator_values"]),)
     assert n_daily == (len(first["daily_summary"]),)
     assert dupes == (0,)
+    # analysts find user ids there, without e-mail or secrets
+    assert users[ada] == "garmin,oura,whoop" and users[ben] == "oura,polar,withings"
+    assert columns == {"user_id", "display_name", "timezone", "created_at", "providers"}
     assert pl.read_parquet(wh.root / "daily_summary" / ada / f"{FIRST:%Y-%m}.parquet").height > 0
     _readme_queries_answer(wh.duckdb_path, ada)
 

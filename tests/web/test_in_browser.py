@@ -104,7 +104,7 @@ def chrome(
             },
         )
         driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
-        driver.set_page_load_timeout(60)
+        driver.set_page_load_timeout(120)  # a loaded 2-core CI machine
         started.append(driver)
         return driver
 
@@ -129,7 +129,7 @@ def only_same_origin(driver: Any, base: str) -> None:
     assert not outside, outside
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 30) -> Any:
+def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 90) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = condition()

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from indicators.frames import INDICATOR_VALUE_COLUMNS
 from mirobody_assets.storage import migrate
 from mirobody_assets.storage.engine import sqlalchemy_url
 from mirobody_assets.storage.facts import FactStore, fact_store
+from mirobody_assets.storage.user_locks import lock_months
 
 USER = "00000000-0000-4000-8000-000000000001"
 
@@ -155,3 +156,17 @@ def test_migration_0010_moves_the_rows_to_parquet_and_can_run_again(
         assert store.scan_all(USER).collect().height == 2  # the files are left as they were
     finally:
         engine.dispose()
+
+
+def test_one_writer_per_user_month_file(engine: Engine) -> None:
+    months = pl.DataFrame({"user_id": [USER], "month": ["2025-01"]})
+    other = pl.DataFrame({"user_id": [USER], "month": ["2025-02"]})
+    taken = text("SELECT pg_try_advisory_xact_lock(hashtext('facts|' || :k))")
+    with engine.begin() as first:
+        lock_months(first, months)
+        with engine.begin() as second:
+            assert not second.execute(taken, {"k": f"{USER}|2025-01"}).scalar_one()
+            assert second.execute(taken, {"k": f"{USER}|2025-02"}).scalar_one()
+            lock_months(second, other)  # another month of the same user: no wait
+    with engine.begin() as third:  # released at the end of the first writer's transaction
+        assert third.execute(taken, {"k": f"{USER}|2025-01"}).scalar_one()

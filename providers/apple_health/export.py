@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import re
 import tempfile
 import zipfile
@@ -183,13 +184,32 @@ def _problem(record_type: str, rec: dict[str, Any]) -> str | None:
     return None
 
 
-def _day(record_type: str, start: str) -> date:
-    """The local day a record is grouped by: its start's (written in local time), or for a
-    sleep segment the wake-up day of its night."""
+def _day(record_type: str, start: str) -> str:
+    """The local day (`YYYY-MM-DD`) a record is grouped by: its start's (written in local
+    time), or for a sleep segment the wake-up day of its night."""
     if record_type == SLEEP_TYPE:
         local = datetime.strptime(start[:19], "%Y-%m-%d %H:%M:%S")
-        return (local + SLEEP_DAY_SHIFT).date()
-    return date.fromisoformat(start[:10])
+        return (local + SLEEP_DAY_SHIFT).date().isoformat()
+    return start[:10]
+
+
+_ORDER = (
+    "startDate",
+    "endDate",
+    "sourceName",
+    "value",
+    "creationDate",
+    "unit",
+    "device",
+    "sourceVersion",
+    "workoutActivityType",
+    "duration",
+)
+
+
+def _order(rec: dict[str, Any]) -> tuple[str, ...]:
+    """A document's records in one order whatever the file's: equal days, equal text."""
+    return tuple(rec.get(k) or "" for k in _ORDER)
 
 
 def _elements(stream: IO[bytes], summary: ExportSummary) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -240,28 +260,31 @@ def read_export(
     file was read: the summary is complete when the first document comes)."""
     summary = ExportSummary()
     tmp = tempfile.TemporaryDirectory(dir=spill_dir, prefix="apple-health-")
-    months: dict[str, IO[str]] = {}
+    months: dict[str, IO[bytes]] = {}
     try:
         for record_type, rec in _elements(stream, summary):
             problem = _problem(record_type, rec)
-            key = "malformed" if problem else None
-            day = None
-            if problem is None:
-                day = _day(record_type, rec["startDate"])
-                key = day.isoformat()[:7]
-            out = months.get(str(key))
+            day = None if problem else _day(record_type, rec["startDate"])
+            key = day[:7] if day else "malformed"
+            out = months.get(key)
             if out is None:
-                out = months[str(key)] = (Path(tmp.name) / f"{key}.ndjson").open(
-                    "w", encoding="utf-8"
-                )
-            out.write(
-                json.dumps([record_type, day and day.isoformat(), problem, rec], ensure_ascii=False)
-                + "\n"
-            )
+                out = months[key] = (Path(tmp.name) / f"{key}.spill").open("wb")
+            # pickle: a fast round trip of plain dicts of text (a private temp file)
+            pickle.dump((record_type, day, problem, rec), out, protocol=5)
     finally:
         for out in months.values():
             out.close()
     return summary, _documents(tmp, sorted(months), summary)
+
+
+def _spilled(spilled: IO[bytes]) -> Iterator[tuple[str, str | None, str | None, Any]]:
+    # One load per dump: each dump has its own memo (a shared Unpickler would resolve a later
+    # record's memo references to an earlier record's strings).
+    while True:
+        try:
+            yield pickle.load(spilled)  # noqa: S301 (our own temp file, written above)
+        except EOFError:
+            return
 
 
 def _documents(
@@ -276,16 +299,15 @@ def _documents(
     with tmp:
         for key in keys:
             groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-            with (Path(tmp.name) / f"{key}.ndjson").open(encoding="utf-8") as lines:
-                for line in lines:
-                    record_type, day, problem, rec = json.loads(line)
+            with (Path(tmp.name) / f"{key}.spill").open("rb") as spilled:
+                for record_type, day, problem, rec in _spilled(spilled):
                     summary.records[record_type] += 1
-                    if problem is not None:
-                        yield _malformed(record_type, rec, problem, fallback, version, summary)
+                    if problem is not None or day is None:
+                        yield _malformed(record_type, rec, str(problem), fallback, version, summary)
                         continue
                     groups[(record_type, day)].append(rec)
             for (record_type, day), recs in sorted(groups.items()):
-                recs.sort(key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))
+                recs.sort(key=_order)
                 local = date.fromisoformat(day)
                 summary.see_day(local)
                 summary.documents += 1

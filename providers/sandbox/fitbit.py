@@ -335,7 +335,8 @@ def build(state: VendorState) -> FastAPI:
                     "time": local(start + m * 60, person)[11:19],
                     "value": heart_rate(person, start + m * 60),
                 }
-                for m in range(1440)
+                # a day not over has its minutes up to now (DayTruth.until)
+                for m in range(min(1440, (t.until - start) // 60 + 1))
             ]
         )
         return answer(

@@ -367,3 +367,22 @@ async def test_revoke_ends_the_grant(link, registry):
     await fitbit.revoke(connection)
     with pytest.raises(ReconnectRequiredError):
         await fitbit.pull(connection, WINDOW, MemoryTokenStore(), record_types=("hrv",))
+
+
+@pytest.mark.anyio
+async def test_a_day_not_over_serves_nothing_after_now(link) -> None:
+    from providers.registry import ProviderRegistry
+    from providers.sandbox import SandboxCloud, SandboxServer
+
+    now = datetime.now(UTC)
+    with SandboxServer(SandboxCloud(today=now.date())) as present:
+        fitbit = ProviderRegistry.from_entry_points(present.settings()).get("fitbit")
+        connection = await link(fitbit, "kai", connection_id="now-fitbit")
+        window = Window(now - timedelta(days=2), now + timedelta(days=2))
+        rows = fitbit.format(await fitbit.pull(connection, window, MemoryTokenStore()))
+    assert rows.filter(rows["indicator"] == "heart_rate").height > 0
+    late = rows.filter(
+        (rows["end_time"].fill_null(rows["time"]) > now + timedelta(seconds=5))
+        & ((rows["end_time"] - rows["time"]).fill_null(timedelta(0)) < timedelta(hours=20))
+    )
+    assert late.height == 0, late

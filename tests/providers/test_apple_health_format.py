@@ -445,3 +445,49 @@ def test_the_sandbox_export_gives_the_physiology():
             assert values[("resting_heart_rate", "apple_health.watch")] == s.lowest_hr
         if truth.body is not None:
             assert values[("weight", "apple_health.health_mate")] == truth.body.weight_kg
+
+
+def test_the_daily_merge_prefers_the_watch_and_vendors_linked_directly():
+    from indicators.aggregate import daily_summary
+    from indicators.quarantine import split_valid
+    from providers.priorities import installed_priorities
+
+    q = "HKQuantityTypeIdentifier"
+    body = "".join(
+        [
+            record(
+                q + "StepCount",
+                PHONE,
+                "2025-03-30 12:00:00 +0200",
+                "2025-03-30 13:00:00 +0200",
+                9000,
+                "count",
+            ),
+            record(
+                q + "StepCount",
+                WATCH,
+                "2025-03-30 12:00:00 +0200",
+                "2025-03-30 13:00:00 +0200",
+                7000,
+                "count",
+            ),
+            record(
+                q + "StepCount",
+                'sourceName="Oura"',
+                "2025-03-30 12:00:00 +0200",
+                "2025-03-30 13:00:00 +0200",
+                8000,
+                "count",
+            ),
+        ]
+    )
+    _, _, result = formatted(export(body))
+    oura = result.rows.head(1).with_columns(
+        pl.lit("oura").alias("source"), pl.lit(7100.0).alias("value")
+    )
+    valid, _ = split_valid(result.rows)
+    (steps,) = daily_summary(valid, installed_priorities()).to_dicts()
+    assert (steps["source"], steps["value"]) == ("apple_health.watch", 7000.0)
+    valid, _ = split_valid(pl.concat([result.rows, oura]))
+    (steps,) = daily_summary(valid, installed_priorities()).to_dicts()
+    assert (steps["source"], steps["value"]) == ("oura", 7100.0)

@@ -38,7 +38,7 @@ from providers.errors import (
     UnknownProviderError,
 )
 from providers.registry import discover
-from providers.types import Connection, LinkResult, ProviderInfo
+from providers.types import AuthKind, Connection, LinkResult, ProviderInfo
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,9 @@ async def start_link(state: AppState, user_id: uuid.UUID, slug: str) -> tuple[Li
     """The vendor's authorization URL, and a nonce for the caller's browser: the callback must
     come back with it (as a cookie) or with the starting user's own token."""
     provider = enabled_provider(state, slug)
+    if provider.info.auth_kind is AuthKind.FILE_IMPORT:  # nothing to link: an uploaded export
+        raise InvalidRequestError(f"{slug} is not linked: upload its export",
+                                  code="upload_instead")
     uri = redirect_uri(state, slug)
     try:
         request = await provider.authorization_request(uri, secrets.token_urlsafe(24))

@@ -211,3 +211,14 @@ def test_a_malformed_record_is_quarantined_and_the_rest_imported(
     assert "n/a" in failures["records[].value"]["detail"]
     heart = isolated.rows.filter(pl.col("indicator") == "heart_rate")
     assert heart.height == 32  # 07:00..22:30 every 30 minutes, the bad one aside
+
+
+def test_apple_health_is_uploaded_not_linked(api_client: TestClient, account: Account) -> None:
+    resp = api_client.post("/v1/providers/apple_health/link", headers=account.headers)
+    assert resp.status_code == 422 and resp.json()["code"] == "upload_instead"
+    listed = {
+        p["slug"]: p
+        for p in api_client.get("/v1/providers", headers=account.headers).json()["data"]
+    }
+    assert listed["apple_health"]["auth_kind"] == "file_import"
+    assert listed["fitbit"]["auth_kind"] == "oauth2_pkce"

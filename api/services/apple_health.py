@@ -100,7 +100,8 @@ def record(
 
 
 def folder_for(data_dir: Path, user_id: uuid.UUID) -> Path:
-    return upload_dir(data_dir, str(user_id))
+    """The user's upload folder, absolute: the pipeline may run from another directory."""
+    return upload_dir(data_dir, str(user_id)).resolve()
 
 
 def read(engine: Engine, user_id: uuid.UUID, import_id: int) -> ImportRow:

@@ -123,15 +123,15 @@ def _merged_days(session: Session, user_id: uuid.UUID, ids: list[str], start: da
         params |= {"c_indicator": after[0], "c_bucket": _cursor_bucket(after[1], Resolution.DAY),
                    "c_source": after[2]}
     sql = _MERGED_DAYS.format(after=_MERGED_AFTER if after else "")
-    rows = session.execute(text(sql), params).mappings().all()
-    points = [SeriesPoint(indicator=r["indicator"], source=r["source"], day=r["bucket"],
-                          value=float(r["v_merged"]), unit=r["unit"], count=r["n"])
+    rows = session.execute(text(sql), params).all()
+    # Typed by the database already: constructed without re-validating each of a year's points.
+    points = [SeriesPoint.model_construct(indicator=r[0], source=r[1], day=r[2],
+                                          value=float(r[3]), unit=r[4], count=r[5])
               for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(f"series:{Resolution.DAY}",
-                                    [last["indicator"], str(last["bucket"]), last["source"]])
+        next_cursor = encode_cursor(f"series:{Resolution.DAY}", [last[0], str(last[2]), last[1]])
     return SeriesPage(resolution=Resolution.DAY, data=points, next_cursor=next_cursor)
 
 
@@ -148,13 +148,18 @@ def _cursor_bucket(value: str, resolution: Resolution) -> date | datetime:
 
 
 def _point(row: dict[str, Any], resolution: Resolution) -> SeriesPoint:
+    # Typed by the Parquet schema and the roll-up already: no re-validation per point.
     bucket = row["bucket"]
     if resolution is Resolution.RAW:
-        return SeriesPoint(indicator=row["indicator"], source=row["source"], start=bucket,
-                           end=row["end_time"], value=row["value"], unit=row["unit"])
+        return SeriesPoint.model_construct(indicator=row["indicator"], source=row["source"],
+                                           start=bucket, end=row["end_time"], day=None,
+                                           value=row["value"], unit=row["unit"], count=1)
     if resolution is Resolution.HOUR:
-        return SeriesPoint(indicator=row["indicator"], source=row["source"], start=bucket,
-                           end=bucket + timedelta(hours=1), value=float(row["value"]),
-                           unit=row["unit"], count=row["n"])
-    return SeriesPoint(indicator=row["indicator"], source=row["source"], day=bucket,
-                       value=float(row["value"]), unit=row["unit"], count=row["n"])
+        return SeriesPoint.model_construct(indicator=row["indicator"], source=row["source"],
+                                           start=bucket, end=bucket + timedelta(hours=1),
+                                           day=None, value=float(row["value"]),
+                                           unit=row["unit"], count=row["n"])
+    return SeriesPoint.model_construct(indicator=row["indicator"], source=row["source"],
+                                       start=None, end=None, day=bucket,
+                                       value=float(row["value"]), unit=row["unit"],
+                                       count=row["n"])

@@ -47,14 +47,33 @@ from mirobody_assets.storage.facts import bind_facts, fact_store
 from mirobody_assets.storage.redis_client import make_redis
 from providers.registry import ProviderRegistry
 
-ROUTERS = (health, metrics, auth, me, indicators, series, daily_summaries, profile,
-           sync_requests, exports, data, providers, connections,
-           fitbit,  # before webhooks: its GET/POST answer the way Fitbit expects
-           webhooks, apple_health, mcp_router)
+ROUTERS = (
+    health,
+    metrics,
+    auth,
+    me,
+    indicators,
+    series,
+    daily_summaries,
+    profile,
+    sync_requests,
+    exports,
+    data,
+    providers,
+    connections,
+    fitbit,  # before webhooks: its GET/POST answer the way Fitbit expects
+    webhooks,
+    apple_health,
+    mcp_router,
+)
 
 
-def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
-               registry: ProviderRegistry | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    api_settings: ApiSettings | None = None,
+    registry: ProviderRegistry | None = None,
+) -> FastAPI:
     """Build the API for these settings; the database and Redis connect in the lifespan.
 
     `registry` replaces the providers found through entry points (tests pass the sandbox's).
@@ -72,12 +91,22 @@ def create_app(settings: Settings, *, api_settings: ApiSettings | None = None,
         redis = make_redis(settings.redis_url, settings.redis_prefix)
         vendors = registry or build_registry(settings)
         app.state.mirobody = AppState(
-            settings=settings, engine=engine, sessions=make_session_factory(engine), redis=redis,
-            api=api, metrics=app_metrics, limiter=RateLimiter(redis, app_metrics),
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            redis=redis,
+            api=api,
+            metrics=app_metrics,
+            limiter=RateLimiter(redis, app_metrics),
             passwords=Passwords(api.argon2_time_cost, api.argon2_memory_kib),
-            tokens=TokenIssuer(signing_key(settings), settings.jwt_issuer,
-                               settings.jwt_audience, api.access_token_ttl_s),
-            cipher=token_cipher(settings), registry=vendors,
+            tokens=TokenIssuer(
+                signing_key(settings),
+                settings.jwt_issuer,
+                settings.jwt_audience,
+                api.access_token_ttl_s,
+            ),
+            cipher=token_cipher(settings),
+            registry=vendors,
         )
         app_metrics.watch_database(engine)
         try:

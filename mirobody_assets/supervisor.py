@@ -279,7 +279,9 @@ def run_up(
     finally:
         if console is not None:
             console.stop()
-        if watch is not None:
+            # Its poll ends within the HTTP timeouts; the database handle is closed after it.
+            console.join(timeout=5)
+        if watch is not None and (console is None or not console.is_alive()):
             watch.close()
         stop_children(children)
         services.stop()

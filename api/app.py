@@ -87,7 +87,8 @@ def create_app(
         if not settings.database_url or not settings.redis_url:
             raise RuntimeError("the API needs DATABASE_URL and REDIS_URL (mirobody up sets them)")
         engine = engine_from_settings(settings)
-        bind_facts(engine, fact_store(settings.data_dir))  # the readers of indicator_values
+        # The readers of indicator_values (series, export, MCP) find its files through the engine.
+        bind_facts(engine, fact_store(settings.data_dir, settings.facts_url))
         redis = make_redis(settings.redis_url, settings.redis_prefix)
         vendors = registry or build_registry(settings)
         app.state.mirobody = AppState(

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     duckdb_path: Path | None = Field(
         default=None, description="DuckDB warehouse file. Unset: <data_dir>/warehouse.duckdb."
     )
+    facts_url: str | None = Field(
+        default=None,
+        description=(
+            "Where the indicator-value Parquet files live: a folder or any fsspec URL "
+            "(s3://bucket/prefix). Unset: <data_dir>/parquet/indicator_values."
+        ),
+    )
     log_level: str = Field(default="INFO", description="Root log level.")
     provider_credentials: dict[str, dict[str, str]] = Field(
         default_factory=dict,

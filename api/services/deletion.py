@@ -61,7 +61,7 @@ def _delete_warehouse(state: AppState, user_id: uuid.UUID, account: bool = False
     try:
         # The fact files normally sit inside the warehouse folder; removing them first keeps
         # a store configured elsewhere covered too (and counts each file once).
-        removed = fact_store(settings.data_dir).delete_user(str(user_id))
+        removed = fact_store(settings.data_dir, settings.facts_url).delete_user(str(user_id))
         removed += warehouse.delete_user(str(user_id))
         if account:
             warehouse.forget_user(str(user_id))

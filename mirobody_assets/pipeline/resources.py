@@ -56,7 +56,7 @@ class MirobodyResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     @cached_property
     def facts(self) -> FactStore:
         """The long fact table's Parquet files (indicator_values)."""
-        return fact_store(self.settings.data_dir)
+        return fact_store(self.settings.data_dir, self.settings.facts_url)
 
     @cached_property
     def warehouse(self) -> Warehouse:

@@ -1,27 +1,33 @@
 """The long fact table `indicator_values`, kept as Parquet: one file per user and month.
 
 Layout: `<root>/<user_id>/<YYYY-MM>.parquet` (by default `<data_dir>/parquet/indicator_values`,
-the folder the warehouse's DuckDB view reads). Each file holds the user's values of the local
-days of that month, sorted by (indicator, source, time), with their local `day`.
+the folder the warehouse's DuckDB view reads; FACTS_URL may name any fsspec URL instead, e.g.
+`s3://bucket/indicator_values`, read and written through universal_pathlib). Each file holds
+the user's values of the local days of that month, sorted by (indicator, source, time), with
+their local `day`.
 
 This is the system of record: `normalise` writes it, `daily_summary`, the warehouse, the API
 and the MCP tools read it. A write replaces exactly its partitions' days inside the month
-files it touches and replaces each file atomically (a temporary file, then a rename), so a
-reader or a crash sees either the old or the new file, never a torn one. Callers take the
+files it touches and replaces each file atomically (a temporary file, then a rename; on object
+stores a single PUT), so a reader or a crash sees either the old or the new file, never a torn
+one. Callers take the
 per-user-month writer lock (`user_locks.lock_months`) first: one writer per file at a time.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
+from upath import UPath
 
 from indicators.aggregate import local_day
 from indicators.frames import INDICATOR_VALUE_COLUMNS, INDICATOR_VALUE_KEY
@@ -57,8 +63,8 @@ def partition_months(parts: pl.DataFrame) -> pl.DataFrame:
 class FactStore:
     """Reads and writes the indicator-value files under one root folder."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root).resolve()
+    def __init__(self, root: Path | str) -> None:
+        self.root = _location(root)
 
     def path(self, user_id: str, month: str) -> Path:
         return self.root / str(user_id) / f"{month}.parquet"
@@ -190,16 +196,43 @@ class FactStore:
         if not folder.is_dir():
             return 0
         removed = sum(1 for _ in folder.glob("*.parquet"))
-        shutil.rmtree(folder)
+        if _is_local(folder):
+            shutil.rmtree(folder)
+        else:
+            folder.fs.rm(folder.path, recursive=True)  # type: ignore[attr-defined]
         return removed
+
+
+def _location(root: Path | str) -> Path:
+    """A local folder as a resolved Path; any other fsspec URL as a UPath (the same API)."""
+    text = str(root)
+    if isinstance(root, Path) or "://" not in text or text.startswith("file://"):
+        return Path(text.removeprefix("file://")).resolve()
+    return cast(Path, UPath(text))
+
+
+def _is_local(path: Path) -> bool:
+    return getattr(path, "protocol", "") in ("", "file", "local")
 
 
 def _scan(files: list[Path]) -> pl.LazyFrame:
     """The files in today's contract: a column added to the contract since a file was written
     reads as null, one dropped from it is left out."""
-    return pl.scan_parquet(
-        files, schema=FACT_COLUMNS, missing_columns="insert", extra_columns="ignore"
-    )
+    if all(_is_local(f) for f in files):
+        return pl.scan_parquet(
+            files, schema=FACT_COLUMNS, missing_columns="insert", extra_columns="ignore"
+        )
+    frames = []
+    for file in files:  # an object store: each file read whole through fsspec
+        with file.open("rb") as handle:
+            frame = pl.read_parquet(handle)
+        frames.append(
+            frame.select(
+                pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
+                for c, t in FACT_COLUMNS.items()
+            )
+        )
+    return pl.concat(frames, how="vertical").lazy()
 
 
 def _values_of_records(stored: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
@@ -232,8 +265,15 @@ def _values_of_records(stored: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame
 
 def write_atomically(frame: pl.DataFrame, path: Path) -> None:
     """Write a Parquet file so that readers see the old file or the new one, never part of
-    one: write a hidden temporary file beside it, flush it to disk, then rename."""
+    one: a hidden temporary file beside it, then a rename (atomic on one file system); on an
+    object store one PUT of the whole object, which is atomic there."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not _is_local(path):
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer, statistics=True)
+        with path.open("wb") as handle:
+            handle.write(buffer.getvalue())
+        return
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         frame.write_parquet(tmp, statistics=True)
@@ -242,10 +282,10 @@ def write_atomically(frame: pl.DataFrame, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def fact_store(data_dir: Path) -> FactStore:
-    """The fact files of a deployment: `<data_dir>/parquet/indicator_values`, the folder the
-    warehouse's `indicator_values` view reads."""
-    return FactStore(Path(data_dir) / "parquet" / "indicator_values")
+def fact_store(data_dir: Path, url: str | None = None) -> FactStore:
+    """The fact files of a deployment: FACTS_URL when set, else
+    `<data_dir>/parquet/indicator_values`, the folder the warehouse's DuckDB view reads."""
+    return FactStore(url or Path(data_dir) / "parquet" / "indicator_values")
 
 
 _OPTION = "mirobody_facts"

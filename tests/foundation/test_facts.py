@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -170,3 +171,18 @@ def test_one_writer_per_user_month_file(engine: Engine) -> None:
             lock_months(second, other)  # another month of the same user: no wait
     with engine.begin() as third:  # released at the end of the first writer's transaction
         assert third.execute(taken, {"k": f"{USER}|2025-01"}).scalar_one()
+
+
+def test_the_same_store_works_on_an_fsspec_url() -> None:
+    store = FactStore(f"memory://facts-{uuid.uuid4().hex}/indicator_values")
+    jan = [date(2025, 1, 30), date(2025, 1, 31)]
+    assert store.replace_partitions(_values(jan), _parts(jan)) == (6, 1)
+    store.replace_partitions(_values([jan[0]], value=90.0), _parts([jan[0]]))
+    stored = store.read_partitions(_parts(jan), with_day=True)
+    assert stored.group_by("day").agg(pl.col("value").min()).sort("day").rows() == [
+        (jan[0], 90.0),
+        (jan[1], 60.0),
+    ]
+    assert store.scan_user(USER, jan[1], jan[1]).collect().height == 3
+    assert store.delete_user(USER) == 1
+    assert store.user_files(USER) == []

@@ -33,6 +33,33 @@ def day_start(column: str) -> pl.Expr:
 
 
 OFFSET_S = (pl.col(OFFSET) // 1000).cast(pl.Int32)
+
+
+def _naive(column: str, fmt: str = "%Y-%m-%dT%H:%M:%S%.f") -> pl.Expr:
+    """A local time without offset, as if it were UTC (for wall-clock arithmetic)."""
+    naive = pl.col(column).str.to_datetime(fmt, strict=False, time_unit="us")
+    return naive.dt.replace_time_zone("UTC")
+
+
+# A sleep log's times carry no offset, and the profile's is today's: a night before a DST
+# change (or a trip) is not on it. The wake-up end is read on the profile's offset and the
+# start is the end minus `duration` (elapsed ms, exact across a change); the night's own
+# offset at bedtime is the start's wall clock minus that instant, to the quarter hour.
+_START_OFFSET_S = (
+    pl.when(pl.col("duration").is_not_null())
+    .then(
+        (
+            (
+                _naive("startTime")
+                - (local_utc("endTime") - pl.duration(milliseconds=pl.col("duration")))
+            ).dt.total_seconds()
+            / 900
+        ).round()
+        * 900
+    )
+    .otherwise(pl.col(OFFSET) / 1000)
+    .cast(pl.Int32)
+)
 MAIN = pl.col("isMainSleep").fill_null(False)
 _STAGES = "levels.summary"
 
@@ -50,10 +77,11 @@ SLEEP = RecordMapping(
         "efficiency": F,
         **{f"{_STAGES}.{s}.minutes": F for s in ("light", "deep", "rem", "wake")},
         f"{_STAGES}.wake.count": F,
+        "duration": F,
     },
-    time=local_utc("startTime"),
+    time=_naive("startTime") - pl.duration(seconds=_START_OFFSET_S),
     end_time=local_utc("endTime"),
-    tz_offset_s=OFFSET_S,
+    tz_offset_s=_START_OFFSET_S,
     derived={
         "_nap": pl.when(~MAIN).then(pl.col("minutesAsleep")),
         # A nap's stages are not the night's: only the main sleep gives them.
@@ -71,8 +99,8 @@ SLEEP = RecordMapping(
                 ("efficiency", "efficiency"),
             )
         },
-        # Fitbit gives one local clock per log: the wake time is read on it too
-        **sleep_clock(("_asleep",), main=MAIN),
+        # the wake time on the profile's offset, the bedtime on the night's start offset
+        **sleep_clock(("_asleep",), main=MAIN, end_offset_s=OFFSET_S),
     },
     fields=(
         Field("_in_bed", "sleep_duration_in_bed", "min"),
@@ -93,7 +121,7 @@ SLEEP = RecordMapping(
         "dateOfSleep": "the wake-up day (implied)",
         "startTime": "time",
         "endTime": "end_time",
-        "duration": "end_time - time",
+        "duration": "dates the start from the end (exact across a DST change)",
         "isMainSleep": "the main sleep gives the night's values; others are naps",
         "minutesAsleep": "sleep_duration_asleep (main) or nap_duration (others)",
         "timeInBed": "sleep_duration_in_bed (main sleep)",

@@ -187,6 +187,51 @@ def test_a_night_across_midnight_far_from_utc(fmt):
     }
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "hours", "profile_h", "start_utc", "end_utc", "night_offset", "clock"),
+    [  # Berlin, spring forward (+01:00 at bedtime, +02:00 at wake-up: the profile's now)
+        (
+            "2025-03-29T23:00:00.000",
+            "2025-03-30T07:00:00.000",
+            7,
+            2,
+            utc(2025, 3, 29, 22),
+            utc(2025, 3, 30, 5),
+            3600,
+            (-60, 420),
+        ),
+        # Sydney, autumn back (+11:00 at bedtime, +10:00 at wake-up)
+        (
+            "2025-04-05T22:00:00.000",
+            "2025-04-06T06:30:00.000",
+            9.5,
+            10,
+            utc(2025, 4, 5, 11),
+            utc(2025, 4, 5, 20, 30),
+            39600,
+            (-120, 390),
+        ),
+    ],
+)
+def test_a_night_across_a_dst_change(
+    fmt, start, end, hours, profile_h, start_utc, end_utc, night_offset, clock
+):
+    """Times without offset and the profile's offset of today: the end is read on it, the
+    start is the end minus the log's exact duration."""
+    doc = {
+        **SLEEP,
+        "startTime": start,
+        "endTime": end,
+        "duration": int(hours * 3_600_000),
+        "offsetFromUTCMillis": profile_h * 3_600_000,
+    }
+    rows = fmt.rows("fitbit", [("sleep", doc)])
+    assert set(rows["time"]) == {start_utc} and set(rows["end_time"]) == {end_utc}
+    assert set(rows["tz_offset_s"]) == {night_offset}
+    values = fmt.values("fitbit", "sleep", doc)
+    assert (values["sleep_start"], values["sleep_end"]) == clock
+
+
 def test_a_nap_is_a_nap_only(fmt):
     assert fmt.values("fitbit", "sleep", NAP) == {"nap_duration": 35}
 

@@ -144,7 +144,14 @@ class FitbitProvider(Provider):
         return None if user is None else str(user)
 
     async def revoke(self, connection: Connection) -> None:
+        """Remove the subscription (best effort: the grant ends anyway), then the grant."""
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
+            sub = await http.delete(
+                f"{self.api()}/1/user/-/apiSubscriptions/mirobody-{connection.vendor_user_id}.json",
+                headers={"Authorization": f"Bearer {connection.tokens.access_token}"},
+            )
+            if sub.status_code not in (204, 404):
+                log.warning("fitbit: subscription not removed (%d)", sub.status_code)
             response = await http.post(
                 self.url("revoke"),
                 data={"token": connection.tokens.access_token},

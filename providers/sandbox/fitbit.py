@@ -418,6 +418,16 @@ def build(state: VendorState) -> FastAPI:
             status_code=200 if known else 201,
         )
 
+    @app.delete("/1/user/-/apiSubscriptions/{subscription_id}.json")
+    def unsubscribe(request: Request, subscription_id: str) -> Response:
+        """Remove the user's subscription: 204, or 404 when there is none."""
+        person = state.guard(request)
+        key = (person.account or person.key, "user")
+        if key not in subscriptions:
+            return Response(status_code=404)
+        subscriptions.discard(key)
+        return Response(status_code=204)
+
     return app
 
 

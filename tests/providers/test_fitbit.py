@@ -406,9 +406,13 @@ def test_signed_notifications_become_sync_requests(registry, sandbox):
 
 
 @pytest.mark.anyio
-async def test_revoke_ends_the_grant(link, registry):
+async def test_revoke_ends_the_subscription_and_the_grant(link, registry, sandbox):
     fitbit = registry.get("fitbit")
     connection = await link(fitbit)
+    sub = f"{fitbit.api()}/1/user/-/apiSubscriptions/mirobody-{connection.vendor_user_id}.json"
+    auth = {"Authorization": f"Bearer {connection.tokens.access_token}"}
+    async with httpx.AsyncClient() as http:  # linking subscribed: asking again finds it
+        assert (await http.post(sub, headers=auth)).status_code == 200
     await fitbit.revoke(connection)
     with pytest.raises(ReconnectRequiredError):
         await fitbit.pull(connection, WINDOW, MemoryTokenStore(), record_types=("hrv",))

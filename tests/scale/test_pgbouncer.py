@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import dagster as dg
 import polars as pl
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -22,12 +23,14 @@ from mirobody_assets.connections import ConnectionRepository
 from mirobody_assets.pipeline.assets import ALL_ASSETS
 from mirobody_assets.pipeline.partitions import range_tags
 from mirobody_assets.pipeline.resources import MirobodyResource
+from mirobody_assets.storage import migrate
 from mirobody_assets.storage.models import SyncRequest, User
 from mirobody_assets.storage.raw_store import insert_raw_records
 from mirobody_assets.storage.sync_requests import claim_pending, record_sync_request
 from mirobody_assets.storage.user_locks import live_users, lock_for_deletion
 from providers.sandbox import SandboxServer
 from providers.types import Window
+from tests.scale.conftest import Bouncer
 from tests.support.sandbox import SANDBOX_TODAY
 from tests.support.waiting import wait_until
 
@@ -250,3 +253,13 @@ def test_a_pipeline_run_through_the_pooler_stores_its_user_day(
         ]
     assert all(n > 0 for n in counts), counts
     assert mirobody.facts.user_files(user)
+
+
+def test_the_migrations_run_through_the_pooler(bouncer: Bouncer, empty_database_url: str) -> None:
+    """`mirobody migrate` (the Kubernetes migration Job) may be given the pooled DATABASE_URL."""
+    url = bouncer.url(empty_database_url)
+    migrate.upgrade(url)
+    assert (
+        migrate.current_revision(url)
+        == ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head()
+    )

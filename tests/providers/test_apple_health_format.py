@@ -517,3 +517,33 @@ def test_the_reader_s_memory_does_not_grow_with_the_export(tmp_path):
     large, n_large = peak(124)
     assert n_large > 3.5 * n_small
     assert large < 1.5 * small, (small, large)
+
+
+def test_a_truncated_export_keeps_what_was_read_and_says_where_it_stopped():
+    from providers.apple_health.export import ExportFormatError
+
+    q = "HKQuantityTypeIdentifier"
+    whole = export(
+        record(
+            q + "StepCount",
+            WATCH,
+            "2025-03-30 07:00:00 +0200",
+            "2025-03-30 08:00:00 +0200",
+            500,
+            "count",
+        )
+        + record(
+            q + "StepCount",
+            WATCH,
+            "2025-03-31 07:00:00 +0200",
+            "2025-03-31 08:00:00 +0200",
+            600,
+            "count",
+        )
+    )
+    cut = whole[: whole.index(b"2025-03-31 08:00:00") + 5]  # inside the second record
+    summary, docs = read_export(io.BytesIO(cut))
+    assert [d.vendor_id for d in docs] == [f"{q}StepCount:2025-03-30"]
+    assert summary.error is not None and "well-formed" in summary.error
+    with pytest.raises(ExportFormatError):
+        read_export(io.BytesIO(b"PK\x03\x04 not xml at all"))

@@ -34,6 +34,7 @@ from tests.scale.redis_cluster import (
     redis_server_binary,
     start_redis_cluster,
 )
+from tests.web.pages import Browser
 
 PASSWORD = "correct horse battery staple"
 USER_LIMIT = 12  # requests per user per minute in the API under test
@@ -215,3 +216,17 @@ def test_a_cluster_that_stops_answering_is_the_outage_the_api_already_handles(
     finally:
         cluster.stop()
         client.client.close()
+
+
+def test_web_sessions_on_a_cluster_sign_in_and_end_on_sign_out(cluster_api: TestClient) -> None:
+    browser = Browser(TestClient(cluster_api.app, follow_redirects=False))
+    browser.sign_up("cluster-web")
+    assert browser.get("/app/data").status_code == 200
+    session = browser.client.cookies.get("mirobody_session")
+    assert session
+    out = browser.submit("/app/data", "/app/signout", {})
+    assert out.status_code == 303 and out.headers["location"] == "/app/signin"
+    replay = TestClient(
+        cluster_api.app, follow_redirects=False, cookies={"mirobody_session": session}
+    )
+    assert replay.get("/app/data").status_code == 303

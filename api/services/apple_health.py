@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -102,6 +103,12 @@ def record(
 def folder_for(data_dir: Path, user_id: uuid.UUID) -> Path:
     """The user's upload folder, absolute: the pipeline may run from another directory."""
     return upload_dir(data_dir, str(user_id)).resolve()
+
+
+def delete_uploads(data_dir: Path, user_id: uuid.UUID) -> None:
+    """Remove the user's uploaded exports still waiting to be parsed (deletion of their data;
+    the import rows go with the health data's tables)."""
+    shutil.rmtree(folder_for(data_dir, user_id), ignore_errors=True)
 
 
 def read(engine: Engine, user_id: uuid.UUID, import_id: int) -> ImportRow:

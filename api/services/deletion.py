@@ -13,10 +13,12 @@ from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
 from api.schemas.deletion import DeletionReport
+from api.services import apple_health
 from api.state import AppState
 from mirobody_assets.storage.auth_models import RefreshToken
 from mirobody_assets.storage.facts import fact_store
 from mirobody_assets.storage.models import (
+    AppleHealthImport,
     ChatSession,
     DailySummary,
     ProviderConnection,
@@ -37,6 +39,7 @@ _DATA_TABLES = (
     ("raw_records", RawRecord.__table__, RawRecord.user_id),
     ("sync_requests", SyncRequest.__table__, SyncRequest.user_id),
     ("chat_sessions", ChatSession.__table__, ChatSession.user_id),
+    ("apple_health_imports", AppleHealthImport.__table__, AppleHealthImport.user_id),
 )
 _ACCOUNT_TABLES = (
     ("provider_connections", ProviderConnection.__table__, ProviderConnection.user_id),
@@ -77,6 +80,7 @@ def delete_health_data(state: AppState, session: Session, user_id: uuid.UUID) ->
     lock_for_deletion(session, user_id)  # writes in flight finish first
     counts = _delete_rows(session, user_id, _DATA_TABLES)
     files, status = _delete_warehouse(state, user_id)
+    apple_health.delete_uploads(state.settings.data_dir, user_id)
     session.commit()
     state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))
     log.info("health data deleted", extra={"user_id": str(user_id), "count": sum(counts.values())})
@@ -95,6 +99,7 @@ def delete_account(state: AppState, session: Session, user: User,
     counts["users"] = cast("CursorResult[Any]",
                            session.execute(delete(User).where(User.id == user_id))).rowcount
     files, status = _delete_warehouse(state, user_id, account=True)
+    apple_health.delete_uploads(state.settings.data_dir, user_id)
     session.commit()
     state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))
     log.info("account deleted", extra={"user_id": str(user_id)})

@@ -222,3 +222,18 @@ def test_apple_health_is_uploaded_not_linked(api_client: TestClient, account: Ac
     }
     assert listed["apple_health"]["auth_kind"] == "file_import"
     assert listed["fitbit"]["auth_kind"] == "oauth2_pkce"
+
+
+def test_deleting_health_data_removes_waiting_uploads_and_imports(
+    api_client: TestClient, account: Account, settings: Settings
+) -> None:
+    assert (
+        _post(api_client, account, _export_xml(date(2025, 3, 1), date(2025, 3, 1))).status_code
+        == 202
+    )
+    assert len(_files(settings, account)) == 1
+    report = api_client.delete("/v1/data", headers=account.headers)
+    assert report.status_code == 200, report.text
+    assert report.json()["postgres"]["apple_health_imports"] == 1
+    assert _files(settings, account) == []
+    assert api_client.get(URL, headers=account.headers).json()["count"] == 0

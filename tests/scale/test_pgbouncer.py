@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import dagster as dg
 import polars as pl
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from tests.scale.conftest import Bouncer
 from tests.support.sandbox import SANDBOX_TODAY
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.slow  # starts pgbouncer
 DAY = SANDBOX_TODAY - timedelta(days=1)
 
 

@@ -36,6 +36,7 @@ from tests.scale.redis_cluster import (
 )
 from tests.web.pages import Browser
 
+pytestmark = pytest.mark.slow  # starts a Redis Cluster
 PASSWORD = "correct horse battery staple"
 USER_LIMIT = 12  # requests per user per minute in the API under test
 

@@ -12,12 +12,13 @@ from api.deps import CurrentUser, SessionDep, StateDep
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.schemas.apple_health import AppleHealthImportPublic, AppleHealthImportsPublic
 from api.services import apple_health
+from mirobody_assets.storage.apple_health_imports import ImportRow
 
 router = APIRouter(prefix="/v1/imports/apple-health", tags=["imports"], responses=ERROR_RESPONSES)
 
 
-def _public(row: object) -> AppleHealthImportPublic:
-    return AppleHealthImportPublic.model_validate(dataclasses.asdict(row))  # type: ignore[call-overload]
+def _public(row: ImportRow) -> AppleHealthImportPublic:
+    return AppleHealthImportPublic.model_validate(dataclasses.asdict(row))
 
 
 @router.post(

@@ -2,6 +2,7 @@
 raw documents, shown in the UI like a vendor's pull), the jobs that run it and normalise the
 days an export touched, and the sensor that launches both."""
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -79,9 +80,9 @@ def raw_apple_health(
     )
 
 
-def _merged(counts: object) -> dict[str, int]:
+def _merged(counts: Iterable[dict[str, int]]) -> dict[str, int]:
     total: dict[str, int] = {}
-    for part in counts:  # type: ignore[attr-defined]
+    for part in counts:
         for key, n in part.items():
             total[key] = total.get(key, 0) + int(n)
     return dict(sorted(total.items()))

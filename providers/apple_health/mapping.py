@@ -10,6 +10,8 @@ phone, and a day never sums two devices."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from indicators.units import indicator_conversion
@@ -64,7 +66,7 @@ def _conversions() -> pl.DataFrame:
 CONVERSIONS = _conversions()
 
 
-def _quantity_rows(hk_type: str) -> callable:  # type: ignore[valid-type]
+def _quantity_rows(hk_type: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
     def rows(frame: pl.DataFrame) -> pl.DataFrame:
         joined = frame.with_columns(pl.lit(hk_type).alias("_type")).join(
             CONVERSIONS, on=["_type", "unit"], how="left"

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -284,7 +285,7 @@ def build(state: VendorState) -> FastAPI:
             }
         )
 
-    def ranged(kind: str, key: str | None):  # type: ignore[no-untyped-def]
+    def ranged(kind: str, key: str | None) -> Callable[[Request, str, str], JSONResponse]:
         def endpoint(request: Request, start: str, end: str) -> JSONResponse:
             person = state.guard(request)
             entries = [

@@ -217,10 +217,18 @@ class FitbitProvider(Provider):
                 }
         elif record_type == "heart_intraday":
             for day in window.days():
-                doc = await client.get_json(
-                    f"{api}/1/user/-/activities/heart/date/{day}/1d/1min.json"
-                )
-                intraday = doc.get("activities-heart-intraday") or {}
+                try:
+                    doc = await client.get_json(
+                        f"{api}/1/user/-/activities/heart/date/{day}/1d/1min.json"
+                    )
+                except VendorHTTPError as exc:
+                    if exc.status_code != 403:
+                        raise
+                    # Intraday needs Fitbit's approval (personal apps excepted): without it,
+                    # the daily collections are pulled and the minutes are not.
+                    log.info("fitbit: intraday heart rate not granted to this app (403)")
+                    return
+                intraday = (doc or {}).get("activities-heart-intraday") or {}
                 if intraday.get("dataset"):
                     yield {"date": day.isoformat(), **intraday}
         elif record_type == "workout":

@@ -435,3 +435,18 @@ async def test_a_day_not_over_serves_nothing_after_now(link) -> None:
         & ((rows["end_time"] - rows["time"]).fill_null(timedelta(0)) < timedelta(hours=20))
     )
     assert late.height == 0, late
+
+
+@pytest.mark.anyio
+async def test_intraday_not_granted_leaves_the_daily_collections(link, registry, sandbox):
+    fitbit = registry.get("fitbit")
+    connection = await link(fitbit)
+    state = sandbox.cloud["fitbit"]
+    async with httpx.AsyncClient() as http:
+        client = fitbit.client(http, connection, MemoryTokenStore())
+        client.offset_ms = 3_600_000.0  # the profile was asked already
+        state.fail_next.append(403)  # Fitbit: this app may not read intraday data
+        docs = [d async for d in fitbit.fetch(client, "heart_intraday", WINDOW)]
+        assert docs == []
+        hrv = [d async for d in fitbit.fetch(client, "hrv", WINDOW)]
+    assert len(hrv) == 7

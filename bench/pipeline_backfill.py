@@ -139,8 +139,11 @@ def _floors(resource: MirobodyResource, engine: Engine, parts: pl.DataFrame,
         index = raw_store.load_raw_index(conn, parts)
     t0 = time.perf_counter()
     values = with_local_day(ingest.normalise(resource.registry, raw).values)
+    compute = time.perf_counter() - t0
     _write_months(values, scratch / "indicator_values")
     normalise = time.perf_counter() - t0
+    print(f"  (normalise floor: formatting {compute:.2f} s of {values.height} rows, "
+          f"Parquet write {normalise - compute:.2f} s)")
     t0 = time.perf_counter()
     stored = pl.read_parquet(sorted((scratch / "indicator_values").glob("*/*.parquet")))
     aggregate_daily(stored.drop("day"))

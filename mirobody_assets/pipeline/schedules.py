@@ -1,6 +1,7 @@
 """The schedule: yesterday and today for every user, one run per shard of users (each run
 vectorised across its users and days; never one run per user-day)."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import dagster as dg
@@ -12,7 +13,7 @@ from mirobody_assets.pipeline.resources import MirobodyResource
 SHARD_TAG = "mirobody/shard"
 
 
-def user_shards(users: list[str], users_per_run: int) -> list[tuple[str, str]]:
+def user_shards(users: Sequence[str], users_per_run: int) -> list[tuple[str, str]]:
     """(first, last) user of each shard, in partition order: a run covers users first..last."""
     return [(users[i], users[min(i + users_per_run, len(users)) - 1])
             for i in range(0, len(users), users_per_run)]

@@ -109,7 +109,7 @@ def test_nothing_is_learned_while_the_history_explains_the_offsets_or_the_person
     paris = ZoneHistory(((date(2020, 1, 1), "Europe/Paris", "inferred"),))
     dst = [(date(2025, 3, 29), 3600), (date(2025, 3, 30), 7200)]
     assert changed_entries(paris, dst) == []
-    moved = dst + [(date(2025, 4, 2), -14400)]
+    moved = [*dst, (date(2025, 4, 2), -14400)]
     assert changed_entries(paris, moved) == [(date(2025, 4, 2), "America/New_York")]
     chosen = ZoneHistory(((date(2020, 1, 1), "Europe/Paris", "user"),))
     assert changed_entries(chosen, moved) == []

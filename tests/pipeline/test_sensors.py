@@ -114,7 +114,8 @@ def test_definitions_snapshot_of_assets_checks_jobs_and_schedules() -> None:
         "daily_summary:daily_summary_freshness", "daily_summary:daily_summary_row_counts",
         "indicator_values:indicator_values_contract", "raw_apple_health:pull_failures",
         "raw_fitbit:pull_failures", "raw_garmin:pull_failures", "raw_oura:pull_failures",
-        "raw_polar:pull_failures", "raw_whoop:pull_failures", "raw_withings:pull_failures", "warehouse:warehouse_unique_keys"]
+        "raw_polar:pull_failures", "raw_whoop:pull_failures", "raw_withings:pull_failures",
+        "warehouse:warehouse_unique_keys"]
 
 
 def test_a_sync_request_is_closed_as_done_when_its_run_succeeds(

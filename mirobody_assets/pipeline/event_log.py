@@ -31,12 +31,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import sqlalchemy as db
 from dagster import DagsterEventType
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.event_log.schema import ConcurrencyLimitsTable, SqlEventLogStorageTable
 from dagster._serdes import ConfigurableClassData
+from dagster._utils.concurrency import ConcurrencyClaimStatus
 from dagster_postgres.event_log.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import pg_url_from_config
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 _PLANNED = DagsterEventType.ASSET_MATERIALIZATION_PLANNED
 
@@ -77,3 +80,51 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
             self._store_asset_event_tags(conn, events, ids)
             for event, event_id in last.values():
                 self._store_asset_event(conn, event, event_id)
+
+    def initialize_concurrency_limit_to_default(self, concurrency_key: str) -> bool:
+        """A pool's default limit, set the first time a run uses the pool, safely when several
+        runs start at once (sharded runs do).
+
+        Dagster's own inserts the limit and updates it when the insert hits the unique key; on
+        Postgres the failed insert aborts the transaction, so the second of two runs starting
+        together on a new pool fails (dagster-io/dagster#33552), and both may allocate slots
+        (two slots for a limit of one would let two vendor pulls run at once). Here the pool is
+        initialised under a transaction-scoped advisory lock, with INSERT ... ON CONFLICT."""
+        if not (self.has_concurrency_limits_table and self.has_instance
+                and self.has_default_pool_limit_col):
+            return super().initialize_concurrency_limit_to_default(concurrency_key)
+        self._reconcile_concurrency_limits_from_slots()
+        default_limit = self._instance.global_op_concurrency_default_limit
+        with self.index_transaction() as conn:
+            conn.execute(db.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                         {"k": f"dagster-pool|{concurrency_key}"})
+            if default_limit is None:
+                conn.execute(ConcurrencyLimitsTable.delete().where(
+                    ConcurrencyLimitsTable.c.concurrency_key == concurrency_key))
+                self._allocate_concurrency_slots(conn, concurrency_key, 0)
+                return True
+            insert = pg_insert(ConcurrencyLimitsTable).values(
+                concurrency_key=concurrency_key, limit=default_limit, using_default_limit=True)
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=[ConcurrencyLimitsTable.c.concurrency_key],
+                set_={"limit": default_limit},
+                where=ConcurrencyLimitsTable.c.limit != default_limit))
+            self._allocate_concurrency_slots(conn, concurrency_key, default_limit)
+        return True
+
+    def claim_concurrency_slot(self, concurrency_key: str, run_id: str, step_key: str,
+                               priority: int | None = None) -> ConcurrencyClaimStatus:
+        """Claim a pool slot for a step, without missing a slot freed while the step queued.
+
+        Dagster queues a step as unassigned when no slot is free, and assigns queued steps
+        only when a slot is freed. A slot freed between the step's check and its queueing
+        (two runs using one vendor pool: sharded runs do) is then never assigned, and the
+        step waits forever with the slot free. A step still unassigned while its pool has a
+        free slot asks for the queue to be assigned again; the slot rows stay the semaphore
+        that holds the limit."""
+        status = super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
+        if status.is_claimed or status.is_assigned or not self.has_unassigned_slots(
+                concurrency_key):
+            return status
+        self.assign_pending_steps([concurrency_key])
+        return super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)

@@ -20,7 +20,9 @@ from mirobody_assets.sandbox_link import link_sandbox_person
 from mirobody_assets.storage.crypto import TokenCipher
 from mirobody_assets.storage.embedded import dagster_url_beside, drop_database, ensure_database
 from mirobody_assets.storage.models import User
+from mirobody_assets.storage.timezones import load_zones, set_zone
 from providers.sandbox import SandboxServer
+from providers.sandbox.physiology import PERSONS
 from tests.support.sandbox import SANDBOX_TODAY
 
 TODAY = SANDBOX_TODAY
@@ -73,13 +75,20 @@ def make_user(engine: Engine) -> Callable[[], str]:
 
 
 @pytest.fixture
-def link(mirobody: MirobodyResource, repo: ConnectionRepository
-         ) -> Callable[[str, str, str], str]:
-    def _link(user_id: str, provider: str, person: str) -> str:
+def link(mirobody: MirobodyResource, repo: ConnectionRepository, engine: Engine
+         ) -> Callable[..., str]:
+    def _link(user_id: str, provider: str, person: str, known_zone: bool = True) -> str:
+        """Link the sandbox person's account. `known_zone`: the user's zone is the person's,
+        as after a first sync (the pipeline learns it from the vendors' offsets): pulls of
+        samples sent in UTC only are then grouped by the same local days on every run."""
         # Each user gets their own vendor account with the person's physiology: one vendor
         # account links to one Mirobody account.
         account = person if "~" in person else f"{person}~{user_id}"
         prov = mirobody.registry.get(provider)
+        if known_zone:
+            with engine.begin() as conn:
+                if not load_zones(conn, [user_id]).height:
+                    set_zone(conn, user_id, PERSONS[person.partition("~")[0]].iana_tz, None)
         return asyncio.run(link_sandbox_person(prov, repo, user_id, account))
 
     return _link

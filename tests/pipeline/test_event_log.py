@@ -159,3 +159,37 @@ def test_a_range_run_plans_and_records_every_partition(
     assert set(failed.get_partition_keys()) == wanted  # the UI shows them as failed
     entry = next(iter(dagster_instance.get_asset_records([broken.key])))
     assert entry.asset_entry.last_run_id == result.run_id
+
+
+def test_two_runs_starting_on_a_new_pool_both_get_its_limit_once(
+        dagster_instance: dg.DagsterInstance) -> None:
+    """Dagster's own initialisation fails the second of two runs starting together
+    (dagster-io/dagster#33552) and could give the pool two slots."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    storage = dagster_instance.event_log_storage
+    assert isinstance(storage, BatchingPostgresEventLogStorage)
+    pool = f"vendor_test_{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(4) as threads:
+        results = list(threads.map(
+            lambda _: storage.initialize_concurrency_limit_to_default(pool), range(4)))
+    assert results == [True] * 4
+    info = storage.get_concurrency_info(pool)
+    assert info.slot_count == 1
+
+
+def test_a_slot_freed_while_a_step_queued_is_claimed_not_lost(
+        dagster_instance: dg.DagsterInstance) -> None:
+    """Run B finds no free slot, run A frees it, then B queues its step: B must get it."""
+    storage = dagster_instance.event_log_storage
+    assert isinstance(storage, BatchingPostgresEventLogStorage)
+    pool = f"vendor_test_{uuid.uuid4().hex[:8]}"
+    storage.initialize_concurrency_limit_to_default(pool)
+    run_a, run_b = str(uuid.uuid4()), str(uuid.uuid4())
+    assert storage.claim_concurrency_slot(pool, run_a, "raw_oura").is_claimed
+    assert not storage.has_unassigned_slots(pool)  # what B saw before queueing
+    storage.free_concurrency_slot_for_step(run_a, "raw_oura")
+    storage.add_pending_step(pool, run_b, "raw_oura", should_assign=False)  # B queues late
+    claim = storage.claim_concurrency_slot(pool, run_b, "raw_oura")
+    assert claim.is_claimed
+    storage.free_concurrency_slot_for_step(run_b, "raw_oura")

@@ -39,10 +39,10 @@ def _zones(engine: Engine, user: str) -> list[tuple[str, str]]:
 
 def test_a_zone_learned_from_garmin_dates_ouras_utc_heart_rate(
         mirobody: MirobodyResource, repo: ConnectionRepository, engine: Engine,
-        make_user: Callable[[], str], link: Callable[[str, str, str], str]) -> None:
+        make_user: Callable[[], str], link: Callable[..., str]) -> None:
     user = make_user()
-    link(user, "garmin", "kai")
-    link(user, "oura", "kai")
+    link(user, "garmin", "kai", known_zone=False)
+    link(user, "oura", "kai", known_zone=False)
     raw = _pull(mirobody, repo, user, ("garmin", "oura"))
     result = ingest.normalise(mirobody.registry, raw, None, partial(learned_zones, engine))
     assert _zones(engine, user) == [("Pacific/Kiritimati", "inferred")]
@@ -61,10 +61,10 @@ def test_a_zone_learned_from_garmin_dates_ouras_utc_heart_rate(
 
 def test_stored_days_a_learned_zone_re_dates_are_re_derived(
         mirobody: MirobodyResource, repo: ConnectionRepository, engine: Engine,
-        make_user: Callable[[], str], link: Callable[[str, str, str], str]) -> None:
+        make_user: Callable[[], str], link: Callable[..., str]) -> None:
     user = make_user()
-    link(user, "garmin", "kai")
-    link(user, "oura", "kai")
+    link(user, "garmin", "kai", known_zone=False)
+    link(user, "oura", "kai", known_zone=False)
     # a day of Oura heart rate normalised earlier, when no zone was known (dated in UTC)
     early = _pull(mirobody, repo, user, ("oura",)).filter(
         pl.col("record_type") == "heartrate").head(1).with_columns(
@@ -87,10 +87,10 @@ def test_stored_days_a_learned_zone_re_dates_are_re_derived(
 
 def test_a_zone_the_person_set_wins_over_what_vendors_say(
         mirobody: MirobodyResource, repo: ConnectionRepository, engine: Engine,
-        make_user: Callable[[], str], link: Callable[[str, str, str], str]) -> None:
+        make_user: Callable[[], str], link: Callable[..., str]) -> None:
     user = make_user()
-    link(user, "garmin", "kai")
-    link(user, "oura", "kai")
+    link(user, "garmin", "kai", known_zone=False)
+    link(user, "oura", "kai", known_zone=False)
     with engine.begin() as conn:
         set_zone(conn, user, "Pacific/Marquesas", None)
     raw = _pull(mirobody, repo, user, ("garmin", "oura"))

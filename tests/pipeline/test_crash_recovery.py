@@ -219,7 +219,7 @@ def _new_sync_matches_the_clean_run(stack: Stack, crashed: str, calm: str) -> No
     again = stack.sync(crashed)
     took = stack.wait(lambda: _succeeded(stack, again), 240, "the new sync succeeded")
     print(f"new sync ran in {took:.1f} s after launch")
-    snap = _snapshot(stack.engine, [calm, crashed])
+    snap = _snapshot(stack.engine, [calm, crashed], stack.mirobody)
     # Same person, same days: the same values; only user ids and the vendor's record ids (built
     # from its account ids) differ.
     columns: dict[str, Callable[[Row], Row]] = {

@@ -25,7 +25,7 @@ from mirobody_assets.storage.user_locks import live_users
 from tests.support.waiting import wait_until
 
 DAY = date(2025, 2, 18)
-TABLES = ("raw_records", "indicator_values", "daily_summary", "quarantined_values",
+TABLES = ("raw_records", "daily_summary", "quarantined_values",
           "sync_requests", "provider_connections")
 
 
@@ -70,7 +70,7 @@ def test_a_run_over_an_account_deleted_meanwhile_writes_nothing_of_it(
     result = _run(dagster_instance, mirobody, [gone, kept])
     assert result.success
     assert _rows_of(engine, gone) == {} and _files_of(mirobody, gone) == []
-    assert _rows_of(engine, kept).get("indicator_values") and _files_of(mirobody, kept)
+    assert _rows_of(engine, kept).get("daily_summary") and mirobody.facts.user_files(kept)
 
 
 def _waiting_on_a_user_lock(engine: Engine) -> bool:

@@ -52,8 +52,10 @@ def limit_by_ip(request: Request, state: StateDep) -> None:
 def limit_auth_attempts(request: Request, state: StateDep) -> None:
     """A tighter per-IP limit on register, login and refresh (password guessing)."""
     ip = client_ip(request)
-    state.limiter.check(Limit("ip", ip, state.api.rate_limit_ip_per_minute),
-                        Limit("auth", ip, state.api.rate_limit_auth_ip_per_minute))
+    state.limiter.check(
+        Limit("ip", ip, state.api.rate_limit_ip_per_minute),
+        Limit("auth", ip, state.api.rate_limit_auth_ip_per_minute),
+    )
 
 
 def get_access_claims(

@@ -43,8 +43,9 @@ class ApiError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, reason: str, *, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, reason: str, *, code: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         if code:
@@ -56,8 +57,9 @@ class UnauthorizedError(ApiError):
     status_code = 401
     code = "unauthorized"
 
-    def __init__(self, reason: str = "missing or invalid credentials", *,
-                 code: str | None = None) -> None:
+    def __init__(
+        self, reason: str = "missing or invalid credentials", *, code: str | None = None
+    ) -> None:
         super().__init__(reason, code=code, headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -86,8 +88,10 @@ class TooManyRequestsError(ApiError):
     code = "rate_limited"
 
     def __init__(self, retry_after_s: int, scope: str) -> None:
-        super().__init__(f"too many requests ({scope}); retry in {retry_after_s} s",
-                         headers={"Retry-After": str(retry_after_s)})
+        super().__init__(
+            f"too many requests ({scope}); retry in {retry_after_s} s",
+            headers={"Retry-After": str(retry_after_s)},
+        )
 
 
 class UnavailableError(ApiError):
@@ -100,16 +104,30 @@ class VendorError(ApiError):
     code = "vendor_error"
 
 
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "too_large",
-                 415: "unsupported_media_type", 422: "invalid_request", 429: "rate_limited"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+}
 
 # Declared on every /v1 router so the OpenAPI document tells clients (and schemathesis) the truth.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": code.replace("_", " ")}
-    for status, code in {401: "unauthorized", 403: "forbidden", 404: "not found",
-                         409: "conflict", 422: "invalid request",
-                         429: "rate limited"}.items()
+    for status, code in {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not found",
+        409: "conflict",
+        422: "invalid request",
+        429: "rate limited",
+    }.items()
 }
 
 
@@ -134,9 +152,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # Only location, message and type: the offending input may be a password or a token.
-    errors = [FieldError(loc=[p for p in e.get("loc", ()) if isinstance(p, str | int)],
-                         msg=str(e.get("msg", "")), type=str(e.get("type", "")))
-              for e in exc.errors()]
+    errors = [
+        FieldError(
+            loc=[p for p in e.get("loc", ()) if isinstance(p, str | int)],
+            msg=str(e.get("msg", "")),
+            type=str(e.get("type", "")),
+        )
+        for e in exc.errors()
+    ]
     where = ", ".join(".".join(str(p) for p in e.loc) for e in errors[:5])
     return JSONResponse(_body("invalid_request", f"invalid input: {where}", errors), 422)
 
@@ -144,25 +167,37 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     # PostgreSQL refused a value the models let through (a NUL byte, an out-of-range number):
     # the caller's input is at fault, not the server. The statement is not logged (values).
-    log.warning("database refused an input value on %s %s", request.method,
-                route_template(request.scope))
+    log.warning(
+        "database refused an input value on %s %s", request.method, route_template(request.scope)
+    )
     return JSONResponse(_body("invalid_value", "a value cannot be stored or searched"), 422)
 
 
 async def _cache_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # Redis is down or slow: the request may well succeed in a moment, so a 503 that says
     # when to retry, not a 500. Only the error class is logged (messages name hosts).
-    log.error("redis unavailable on %s %s (%s)", request.method, route_template(request.scope),
-              type(exc).__name__, extra={"code": "cache_unavailable"})
-    return JSONResponse(_body("cache_unavailable", "a backing service is unavailable; retry "
-                              f"in {RETRY_AFTER_S} s"), 503,
-                        headers={"Retry-After": str(RETRY_AFTER_S)})
+    log.error(
+        "redis unavailable on %s %s (%s)",
+        request.method,
+        route_template(request.scope),
+        type(exc).__name__,
+        extra={"code": "cache_unavailable"},
+    )
+    return JSONResponse(
+        _body("cache_unavailable", f"a backing service is unavailable; retry in {RETRY_AFTER_S} s"),
+        503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The template, not the concrete path: a path can hold a secret (an MCP or webhook URL).
-    log.error("unhandled error on %s %s", request.method, route_template(request.scope),
-              exc_info=(type(exc), exc, exc.__traceback__))
+    log.error(
+        "unhandled error on %s %s",
+        request.method,
+        route_template(request.scope),
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
     return JSONResponse(_body("internal_error", "internal error"), 500)
 
 

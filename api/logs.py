@@ -19,8 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
-                                                                         default=None)
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 REDACTED = "[REDACTED]"
 _SENSITIVE_KEYS = (
     "access_token|refresh_token|id_token|token|client_secret|secret|password|passwd|"
@@ -32,21 +31,34 @@ _PATH_REST = r"[^\s?#'\"]+"
 _PATTERNS = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*"), r"\1 " + REDACTED),
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
-    (re.compile(rf"(?i)(?<![A-Za-z0-9_])((?:x-[a-z-]*-)?(?:{_SENSITIVE_KEYS}))"
-                r"(['\"]?\s*[:=]\s*['\"]?)(?!\[REDACTED)([^&\s'\",;}]+)"),
-     r"\1\2" + REDACTED),
+    (
+        re.compile(
+            rf"(?i)(?<![A-Za-z0-9_])((?:x-[a-z-]*-)?(?:{_SENSITIVE_KEYS}))"
+            r"(['\"]?\s*[:=]\s*['\"]?)(?!\[REDACTED)([^&\s'\",;}]+)"
+        ),
+        r"\1\2" + REDACTED,
+    ),
     (re.compile(r"(?i)(://[^:/@\s]*:)([^@\s]+)(@)"), r"\1" + REDACTED + r"\3"),
     # Secrets that live in URL paths: the tokens themselves (also %-encoded), then whatever
     # follows their path prefix (a sub-path, a mistyped secret), up to the query string.
     # A route template's placeholder (`/mcp/u/{secret}`) is not a secret and stays legible.
     (re.compile(r"(?i)(mcpk|whk)(?:_|%5F)[A-Za-z0-9_%-]+"), r"\1_" + REDACTED),
     (re.compile(rf"(?i)(/mcp/u/){_NOT_TEMPLATE}{_PATH_REST}"), r"\1" + REDACTED),
-    (re.compile(rf"(?i)(/v1/webhooks/[^/\s?#'\"]+/){_NOT_TEMPLATE}{_PATH_REST}"),
-     r"\1" + REDACTED),
+    (re.compile(rf"(?i)(/v1/webhooks/[^/\s?#'\"]+/){_NOT_TEMPLATE}{_PATH_REST}"), r"\1" + REDACTED),
 )
 # Fields of a record that the JSON formatter copies when a caller passes them in `extra=`.
-_EXTRA_FIELDS = ("user_id", "method", "path", "route", "status", "duration_ms", "client",
-                 "provider", "code", "count")
+_EXTRA_FIELDS = (
+    "user_id",
+    "method",
+    "path",
+    "route",
+    "status",
+    "duration_ms",
+    "client",
+    "provider",
+    "code",
+    "count",
+)
 _STD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message"}
 
 

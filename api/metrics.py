@@ -29,21 +29,36 @@ class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.request_latency = Histogram(
-            "mirobody_http_request_duration_seconds", "Request latency by route template.",
-            ["method", "route", "status"], registry=self.registry, buckets=LATENCY_BUCKETS)
+            "mirobody_http_request_duration_seconds",
+            "Request latency by route template.",
+            ["method", "route", "status"],
+            registry=self.registry,
+            buckets=LATENCY_BUCKETS,
+        )
         self.provider_pulls = Counter(
             "mirobody_provider_pulls_total",
             "Provider calls made by the API (link, revoke, webhook) by outcome.",
-            ["provider", "outcome"], registry=self.registry)
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
         self.token_refreshes = Counter(
-            "mirobody_token_refreshes_total", "Vendor token refreshes (rotations) by provider.",
-            ["provider"], registry=self.registry)
+            "mirobody_token_refreshes_total",
+            "Vendor token refreshes (rotations) by provider.",
+            ["provider"],
+            registry=self.registry,
+        )
         self.rows_processed = Counter(
-            "mirobody_rows_processed_total", "Rows read or written by the API by operation.",
-            ["operation"], registry=self.registry)
+            "mirobody_rows_processed_total",
+            "Rows read or written by the API by operation.",
+            ["operation"],
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
-            "mirobody_rate_limited_total", "Requests refused with 429 by limit scope.",
-            ["scope"], registry=self.registry)
+            "mirobody_rate_limited_total",
+            "Requests refused with 429 by limit scope.",
+            ["scope"],
+            registry=self.registry,
+        )
 
         self._database = _DatabaseCollector()
         self.registry.register(self._database)
@@ -73,32 +88,44 @@ class _DatabaseCollector(Collector):
         if self.engine is None:
             return
         connections = GaugeMetricFamily(
-            "mirobody_provider_connections", "Linked accounts by provider and status.",
-            labels=["provider", "status"])
+            "mirobody_provider_connections",
+            "Linked accounts by provider and status.",
+            labels=["provider", "status"],
+        )
         errors = GaugeMetricFamily(
             "mirobody_provider_connections_failing",
-            "Connections whose last pull ended in an error, by provider.", labels=["provider"])
+            "Connections whose last pull ended in an error, by provider.",
+            labels=["provider"],
+        )
         requests = GaugeMetricFamily(
-            "mirobody_sync_requests", "Sync requests by kind and status.",
-            labels=["kind", "status"])
+            "mirobody_sync_requests", "Sync requests by kind and status.", labels=["kind", "status"]
+        )
         rows = GaugeMetricFamily(
             "mirobody_table_rows_estimate",
             "Rows the pipeline has written, per serving table (planner estimate, cheap).",
-            labels=["table"])
+            labels=["table"],
+        )
         try:
             with self.engine.connect() as conn:
-                for provider, status, n, failing in conn.execute(text(
+                for provider, status, n, failing in conn.execute(
+                    text(
                         "SELECT provider, status, count(*), count(*) FILTER (WHERE last_error "
-                        "IS NOT NULL) FROM provider_connections GROUP BY provider, status")):
+                        "IS NOT NULL) FROM provider_connections GROUP BY provider, status"
+                    )
+                ):
                     connections.add_metric([provider, status], n)
                     errors.add_metric([provider], failing)
-                for kind, status, n in conn.execute(text(
-                        "SELECT kind, status, count(*) FROM sync_requests GROUP BY kind, status")):
+                for kind, status, n in conn.execute(
+                    text("SELECT kind, status, count(*) FROM sync_requests GROUP BY kind, status")
+                ):
                     requests.add_metric([kind, status], n)
-                for table, n in conn.execute(text(
+                for table, n in conn.execute(
+                    text(
                         "SELECT relname, greatest(reltuples, 0) FROM pg_class WHERE relname IN "
                         "('raw_records', 'indicator_values', 'daily_summary', "
-                        "'quarantined_values') AND relkind = 'r'")):
+                        "'quarantined_values') AND relkind = 'r'"
+                    )
+                ):
                     rows.add_metric([table], n)
         except SQLAlchemyError as exc:
             log.warning("metrics: database figures unavailable (%s)", type(exc).__name__)

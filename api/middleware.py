@@ -38,8 +38,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
@@ -49,11 +48,21 @@ class RequestContextMiddleware:
             # The template, never the concrete path: the label set must stay small.
             route = route_template(scope)
             self.metrics.request_latency.labels(scope["method"], route, str(status)).observe(
-                elapsed)
-            log.info("%s %s %s", scope["method"], route, status,
-                     extra={"method": scope["method"], "route": route, "status": status,
-                            "duration_ms": round(elapsed * 1000, 2),
-                            "user_id": scope.get("state", {}).get("user_id")})
+                elapsed
+            )
+            log.info(
+                "%s %s %s",
+                scope["method"],
+                route,
+                status,
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "user_id": scope.get("state", {}).get("user_id"),
+                },
+            )
             REQUEST_ID.reset(token)
 
 
@@ -62,4 +71,3 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
-

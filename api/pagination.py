@@ -27,7 +27,6 @@ def decode_cursor(cursor: str | None, kind: str, size: int) -> list[Any] | None:
     if not isinstance(doc, dict) or doc.get("k") != kind:
         raise InvalidRequestError("cursor belongs to another query", code="invalid_cursor")
     key = doc.get("v")
-    if not isinstance(key, list) or len(key) != size or not all(
-            isinstance(v, str) for v in key):
+    if not isinstance(key, list) or len(key) != size or not all(isinstance(v, str) for v in key):
         raise InvalidRequestError("cursor is not valid", code="invalid_cursor")
     return key

@@ -52,11 +52,12 @@ class RateLimiter:
         except redis.RedisError as exc:
             if any(lim.scope in FAIL_CLOSED for lim in active):
                 # Password guessing must not become unlimited while Redis is down: a 503.
-                log.warning("rate limiter unavailable (%s); sign-in refused",
-                            type(exc).__name__)
-                raise UnavailableError("sign-in is briefly unavailable; try again shortly",
-                                       code="cache_unavailable",
-                                       headers={"Retry-After": "5"}) from None
+                log.warning("rate limiter unavailable (%s); sign-in refused", type(exc).__name__)
+                raise UnavailableError(
+                    "sign-in is briefly unavailable; try again shortly",
+                    code="cache_unavailable",
+                    headers={"Retry-After": "5"},
+                ) from None
             # Fail open elsewhere: a Redis hiccup must not take the API down; it is logged and
             # visible in /readyz.
             log.warning("rate limiter unavailable (%s); request allowed", type(exc).__name__)

@@ -78,19 +78,30 @@ class TokenIssuer:
 
     def issue(self, user_id: uuid.UUID, now: datetime | None = None) -> str:
         now = now or datetime.now(UTC)
-        claims = {"sub": str(user_id), "iss": self.issuer, "aud": self.audience,
-                  "iat": int(now.timestamp()), "nbf": int(now.timestamp()),
-                  "exp": int((now + timedelta(seconds=self.ttl_s)).timestamp()),
-                  "jti": uuid.uuid4().hex, "typ": ACCESS_TYPE}
+        claims = {
+            "sub": str(user_id),
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=self.ttl_s)).timestamp()),
+            "jti": uuid.uuid4().hex,
+            "typ": ACCESS_TYPE,
+        }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> AccessClaims:
         """The claims of a valid token; raises UnauthorizedError (never quoting the token)."""
         try:
             claims = jwt.decode(
-                token, self._key, algorithms=[ALGORITHM], audience=self.audience,
-                issuer=self.issuer, leeway=LEEWAY_S,
-                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]})
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_S,
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+            )
         except jwt.ExpiredSignatureError:
             raise UnauthorizedError("access token expired", code="token_expired") from None
         except jwt.PyJWTError:
@@ -101,8 +112,9 @@ class TokenIssuer:
             user_id = uuid.UUID(str(claims["sub"]))
         except ValueError:
             raise UnauthorizedError("invalid access token", code="invalid_token") from None
-        return AccessClaims(user_id, str(claims["jti"]),
-                            datetime.fromtimestamp(int(claims["exp"]), UTC))
+        return AccessClaims(
+            user_id, str(claims["jti"]), datetime.fromtimestamp(int(claims["exp"]), UTC)
+        )
 
 
 def new_refresh_token() -> tuple[str, str]:

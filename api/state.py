@@ -59,6 +59,8 @@ def token_cipher(settings: Settings) -> TokenCipher:
         return TokenCipher(settings.encryption_keys())
     if settings.environment is not Environment.DEVELOPMENT:
         raise RuntimeError("TOKEN_ENCRYPTION_KEYS is required outside development")
-    log.warning("TOKEN_ENCRYPTION_KEYS unset: ephemeral key, stored vendor tokens will not "
-                "open after a restart")
+    log.warning(
+        "TOKEN_ENCRYPTION_KEYS unset: ephemeral key, stored vendor tokens will not "
+        "open after a restart"
+    )
     return TokenCipher({"ephemeral": os.urandom(32)})

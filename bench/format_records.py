@@ -53,18 +53,31 @@ def documents(slug: str, record_type: str, days: list[date]) -> list[tuple[str, 
                 docs += whoop.render(record_type, person, t, truths[i + 1])
             elif slug == "oura" and record_type == "heartrate":
                 start = t.local_midnight  # one document per day of 5-min rows, as stored
-                docs.append({"day": d.isoformat(), "data": [
-                    {"bpm": 60 + k % 30, "source": "awake",
-                     "timestamp": datetime.fromtimestamp(start + k * 300, UTC).isoformat(),
-                     "timestamp_unix": (start + k * 300) * 1000}  # as the 2026 spec sends
-                    for k in range(288)]})
+                docs.append(
+                    {
+                        "day": d.isoformat(),
+                        "data": [
+                            {
+                                "bpm": 60 + k % 30,
+                                "source": "awake",
+                                "timestamp": datetime.fromtimestamp(
+                                    start + k * 300, UTC
+                                ).isoformat(),
+                                "timestamp_unix": (start + k * 300) * 1000,
+                            }  # as the 2026 spec sends
+                            for k in range(288)
+                        ],
+                    }
+                )
             elif slug == "oura":
                 docs += oura.render(record_type, person, t)
             elif slug == "garmin":
                 docs += [d for _, d in garmin.render(record_type, person, t)]
             elif slug == "withings":
-                docs += [d | {"timezone": person.iana_tz} for d in
-                         withings.render(record_type, person, t)]
+                docs += [
+                    d | {"timezone": person.iana_tz}
+                    for d in withings.render(record_type, person, t)
+                ]
             else:
                 docs += polar.render(record_type, person, t)
         out += [(person.key, doc) for doc in docs]
@@ -77,14 +90,25 @@ def build_raw(total: int) -> dict[str, pl.DataFrame]:
     per_type = total // len(pools) + 1
     frames: dict[str, list[pl.DataFrame]] = {}
     for (slug, record_type), docs in pools.items():
-        base = raw_frame(make_record(slug, who, record_type, str(i), None, date(2025, 1, 1), d)
-                         for i, (who, d) in enumerate(docs))
+        base = raw_frame(
+            make_record(slug, who, record_type, str(i), None, date(2025, 1, 1), d)
+            for i, (who, d) in enumerate(docs)
+        )
         reps = per_type // base.height + 1
-        frame = pl.concat([base] * reps).head(per_type).with_columns(
-            (pl.col("vendor_id") + "-" + pl.int_range(pl.len()).cast(pl.String))
-            .alias("vendor_id"),
-            (pl.col("user_id") + "-" + (pl.int_range(pl.len()) // base.height).cast(pl.String))
-            .alias("user_id"))
+        frame = (
+            pl.concat([base] * reps)
+            .head(per_type)
+            .with_columns(
+                (pl.col("vendor_id") + "-" + pl.int_range(pl.len()).cast(pl.String)).alias(
+                    "vendor_id"
+                ),
+                (
+                    pl.col("user_id")
+                    + "-"
+                    + (pl.int_range(pl.len()) // base.height).cast(pl.String)
+                ).alias("user_id"),
+            )
+        )
         frames.setdefault(slug, []).append(frame)
     return {slug: pl.concat(parts) for slug, parts in frames.items()}
 
@@ -115,8 +139,11 @@ def _times(slug: str, rt: str, doc: dict[str, Any]) -> tuple[Any, Any, int]:
         hh, mm = doc["timezone_offset"][1:].split(":")
         return start, end, sign * (int(hh) * 3600 + int(mm) * 60)
     if slug == "oura":
-        key = {"sleep": "bedtime_start", "daily_activity": "timestamp",
-               "heartrate": "timestamp"}.get(rt)
+        key = {
+            "sleep": "bedtime_start",
+            "daily_activity": "timestamp",
+            "heartrate": "timestamp",
+        }.get(rt)
         if key is None:
             return datetime.fromisoformat(doc["day"]).replace(tzinfo=UTC), None, 0
         start, off = _iso(doc[key])
@@ -124,8 +151,11 @@ def _times(slug: str, rt: str, doc: dict[str, Any]) -> tuple[Any, Any, int]:
         return start, end, off
     if slug == "garmin":
         if rt == "bodyComps":
-            return epoch(doc["measurementTimeInSeconds"]), None, doc[
-                "measurementTimeOffsetInSeconds"]
+            return (
+                epoch(doc["measurementTimeInSeconds"]),
+                None,
+                doc["measurementTimeOffsetInSeconds"],
+            )
         s = doc["startTimeInSeconds"]
         return epoch(s), epoch(s + doc["durationInSeconds"]), doc["startTimeOffsetInSeconds"]
     if slug == "withings":
@@ -141,8 +171,11 @@ def _times(slug: str, rt: str, doc: dict[str, Any]) -> tuple[Any, Any, int]:
         return start, _iso(doc["sleep_end_time"])[0], off
     if rt == "exercises":
         off = doc["start_time_utc_offset"] * 60
-        return datetime.fromisoformat(doc["start_time"]).replace(tzinfo=UTC) - timedelta(
-            seconds=off), None, off
+        return (
+            datetime.fromisoformat(doc["start_time"]).replace(tzinfo=UTC) - timedelta(seconds=off),
+            None,
+            off,
+        )
     key = doc.get("date") or doc["start_time"][:10]
     return datetime.fromisoformat(key).replace(tzinfo=UTC), None, 0
 
@@ -158,48 +191,89 @@ def _clock(start: datetime, offset_s: int, key: str) -> datetime:
 
 
 def per_record(slug: str, raw: pl.DataFrame, provider: Any) -> list[dict[str, Any]]:
-    tables = {rt: [(f.path, f.indicator, *indicator_conversion(f.indicator, f.unit))
-                   for f in m.fields] for rt, m in provider.mappings.items()}
+    tables = {
+        rt: [(f.path, f.indicator, *indicator_conversion(f.indicator, f.unit)) for f in m.fields]
+        for rt, m in provider.mappings.items()
+    }
     out: list[dict[str, Any]] = []
-    for user, rt, rid, payload in raw.select("user_id", "record_type", "vendor_id",
-                                             "payload").iter_rows():
+    for user, rt, rid, payload in raw.select(
+        "user_id", "record_type", "vendor_id", "payload"
+    ).iter_rows():
         doc = json.loads(payload)
         if doc.get("score_state", "SCORED") != "SCORED":
             continue
         if rt == "heartrate":  # a day of samples
             scale, offset = indicator_conversion("heart_rate", "/min")
             for sample in doc["data"]:
-                when, off = ((datetime.fromtimestamp(sample["timestamp_unix"] / 1000, UTC), 0)
-                             if "timestamp_unix" in sample else _iso(sample["timestamp"]))
-                out.append({"user_id": user, "indicator": "heart_rate", "time": when,
-                            "end_time": None, "tz_offset_s": off,
-                            "value": sample["bpm"] * scale + offset, "source": slug,
-                            "record_id": rid})
+                when, off = (
+                    (datetime.fromtimestamp(sample["timestamp_unix"] / 1000, UTC), 0)
+                    if "timestamp_unix" in sample
+                    else _iso(sample["timestamp"])
+                )
+                out.append(
+                    {
+                        "user_id": user,
+                        "indicator": "heart_rate",
+                        "time": when,
+                        "end_time": None,
+                        "tz_offset_s": off,
+                        "value": sample["bpm"] * scale + offset,
+                        "source": slug,
+                        "record_id": rid,
+                    }
+                )
             continue
         start, end, off = _times(slug, rt, doc)
         for path, indicator, scale, offset in tables[rt]:
             value = _get(doc, path)
             if value is None:
                 continue
-            out.append({"user_id": user, "indicator": indicator, "time": start,
-                        "end_time": end, "tz_offset_s": off, "value": value * scale + offset,
-                        "source": slug, "record_id": rid})
+            out.append(
+                {
+                    "user_id": user,
+                    "indicator": indicator,
+                    "time": start,
+                    "end_time": end,
+                    "tz_offset_s": off,
+                    "value": value * scale + offset,
+                    "source": slug,
+                    "record_id": rid,
+                }
+            )
         for series in provider.mappings[rt].series:
             scale, offset = indicator_conversion(series.indicator, series.unit)
             for key, value in (_get(doc, series.path) or {}).items():
                 if series.min_valid is not None and value < series.min_valid:
                     continue
-                out.append({"user_id": user, "indicator": series.indicator,
-                            "time": start + timedelta(seconds=int(key)) if ":" not in key
-                            else _clock(start, off, key), "end_time": None, "tz_offset_s": off,
-                            "value": value * scale + offset, "source": slug, "record_id": rid})
+                out.append(
+                    {
+                        "user_id": user,
+                        "indicator": series.indicator,
+                        "time": start + timedelta(seconds=int(key))
+                        if ":" not in key
+                        else _clock(start, off, key),
+                        "end_time": None,
+                        "tz_offset_s": off,
+                        "value": value * scale + offset,
+                        "source": slug,
+                        "record_id": rid,
+                    }
+                )
         for measure in doc.get("measures", ()) if rt == "measure" else ():
             indicator, unit = MEASTYPES[measure["type"]]
             scale, offset = indicator_conversion(indicator, unit)
-            out.append({"user_id": user, "indicator": indicator, "time": start,
-                        "end_time": None, "tz_offset_s": off,
-                        "value": measure["value"] * 10.0 ** measure["unit"] * scale + offset,
-                        "source": slug, "record_id": rid})
+            out.append(
+                {
+                    "user_id": user,
+                    "indicator": indicator,
+                    "time": start,
+                    "end_time": None,
+                    "tz_offset_s": off,
+                    "value": measure["value"] * 10.0 ** measure["unit"] * scale + offset,
+                    "source": slug,
+                    "record_id": rid,
+                }
+            )
     return out
 
 
@@ -212,8 +286,12 @@ def per_record_check(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], 
         low, high = bounds[row["indicator"]]
         key = (row["user_id"], row["indicator"], row["source"], row["time"])
         end = row["end_time"]
-        if (not low <= row["value"] <= high or abs(row["tz_offset_s"]) > 18 * 3600
-                or (end is not None and end < row["time"]) or key in seen):
+        if (
+            not low <= row["value"] <= high
+            or abs(row["tz_offset_s"]) > 18 * 3600
+            or (end is not None and end < row["time"])
+            or key in seen
+        ):
             rejected += 1
             continue
         seen.add(key)
@@ -235,8 +313,10 @@ def main() -> None:
     registry = ProviderRegistry.from_entry_points(SANDBOX_CREDENTIALS)
     raws, build_s = timed(lambda: build_raw(args.records))
     total_records = sum(f.height for f in raws.values())
-    print(f"polars threads: {pl.thread_pool_size()}; built {total_records:,} raw records "
-          f"in {build_s:.1f}s")
+    print(
+        f"polars threads: {pl.thread_pool_size()}; built {total_records:,} raw records "
+        f"in {build_s:.1f}s"
+    )
     fast_rows = fast_s = split_s = slow_rows = slow_s = check_s = 0.0
     for slug, raw in raws.items():
         provider = registry.get(slug)
@@ -251,23 +331,34 @@ def main() -> None:
         gc.collect()
         fast_rows, fast_s, split_s = fast_rows + n_rows, fast_s + seconds, split_s + checked
         slow_rows, slow_s, check_s = slow_rows + count, slow_s + ref_s, check_s + ref_check
-        print(f"{slug:9s} {raw.height:>9,} records -> {n_rows:>10,} rows: vectorised "
-              f"{seconds:5.2f}s + {checked:5.2f}s checks ({n_rows / seconds:>10,.0f} rows/s) | "
-              f"per-record {count:>10,} rows {ref_s:5.2f}s + {ref_check:5.2f}s checks "
-              f"({count / ref_s:>9,.0f} rows/s, {raw.height / ref_s:>7,.0f} records/s)")
+        print(
+            f"{slug:9s} {raw.height:>9,} records -> {n_rows:>10,} rows: vectorised "
+            f"{seconds:5.2f}s + {checked:5.2f}s checks ({n_rows / seconds:>10,.0f} rows/s) | "
+            f"per-record {count:>10,} rows {ref_s:5.2f}s + {ref_check:5.2f}s checks "
+            f"({count / ref_s:>9,.0f} rows/s, {raw.height / ref_s:>7,.0f} records/s)"
+        )
     fast = fast_rows / fast_s
     slow = slow_rows / slow_s
     fast_all = fast_rows / (fast_s + split_s)
     slow_all = slow_rows / (slow_s + check_s)
-    print(f"vectorised format:           {fast_rows:>12,.0f} rows in {fast_s:6.2f}s = "
-          f"{fast:>11,.0f} rows/s ({total_records / fast_s:,.0f} records/s)")
-    print(f"per-record format:           {slow_rows:>12,.0f} rows in {slow_s:6.2f}s = "
-          f"{slow:>11,.0f} rows/s ({total_records / slow_s:,.0f} records/s)")
-    print(f"vectorised format + checks:  {fast_rows:>12,.0f} rows in {fast_s + split_s:6.2f}s = "
-          f"{fast_all:>11,.0f} rows/s (indicators.split_valid)")
-    print(f"per-record format + checks:  {slow_rows:>12,.0f} rows in {slow_s + check_s:6.2f}s = "
-          f"{slow_all:>11,.0f} rows/s")
+    print(
+        f"vectorised format:           {fast_rows:>12,.0f} rows in {fast_s:6.2f}s = "
+        f"{fast:>11,.0f} rows/s ({total_records / fast_s:,.0f} records/s)"
+    )
+    print(
+        f"per-record format:           {slow_rows:>12,.0f} rows in {slow_s:6.2f}s = "
+        f"{slow:>11,.0f} rows/s ({total_records / slow_s:,.0f} records/s)"
+    )
+    print(
+        f"vectorised format + checks:  {fast_rows:>12,.0f} rows in {fast_s + split_s:6.2f}s = "
+        f"{fast_all:>11,.0f} rows/s (indicators.split_valid)"
+    )
+    print(
+        f"per-record format + checks:  {slow_rows:>12,.0f} rows in {slow_s + check_s:6.2f}s = "
+        f"{slow_all:>11,.0f} rows/s"
+    )
     print(f"ratio: format {fast / slow:.1f}x; format + checks {fast_all / slow_all:.1f}x")
+
 
 if __name__ == "__main__":
     main()

@@ -59,8 +59,12 @@ from providers.errors import OAuthFlowError
 
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = {"pull -> raw": "raw_", "normalise": "indicator_values", "daily": "daily_summary",
-          "upload": "warehouse"}
+STAGES = {
+    "pull -> raw": "raw_",
+    "normalise": "indicator_values",
+    "daily": "daily_summary",
+    "upload": "warehouse",
+}
 
 
 def _free_port() -> int:
@@ -71,8 +75,11 @@ def _free_port() -> int:
 
 def _start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "providers.sandbox.app", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "providers.sandbox.app", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -83,8 +90,9 @@ def _start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("sandbox did not start")
 
 
-async def _link_all(resource: MirobodyResource, repo: ConnectionRepository,
-                    users: list[str]) -> int:
+async def _link_all(
+    resource: MirobodyResource, repo: ConnectionRepository, users: list[str]
+) -> int:
     gate = asyncio.Semaphore(4)
     providers = []
     for provider in resource.registry.enabled():
@@ -103,8 +111,10 @@ async def _link_all(resource: MirobodyResource, repo: ConnectionRepository,
 
 
 def _step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
-    return {st.step_key: (st.end_time or 0) - (st.start_time or 0)
-            for st in instance.get_run_step_stats(run_id)}
+    return {
+        st.step_key: (st.end_time or 0) - (st.start_time or 0)
+        for st in instance.get_run_step_stats(run_id)
+    }
 
 
 def _rows(result: dg.ExecuteInProcessResult) -> dict[str, int]:
@@ -136,19 +146,23 @@ def bookkeeping(context) -> dg.MaterializeResult:  # type: ignore[no-untyped-def
     return dg.MaterializeResult(metadata={"partitions": len(context.partition_keys)})
 
 
-def _bookkeeping_s(instance: dg.DagsterInstance, first: date, last: date,
-                   user_ids: list[str]) -> float:
-    run = dg.materialize([bookkeeping], instance=instance,
-                         tags=range_tags(first, last, user_ids[0], user_ids[-1]))
+def _bookkeeping_s(
+    instance: dg.DagsterInstance, first: date, last: date, user_ids: list[str]
+) -> float:
+    run = dg.materialize(
+        [bookkeeping], instance=instance, tags=range_tags(first, last, user_ids[0], user_ids[-1])
+    )
     return sum(_step_seconds(instance, run.run_id).values())
 
 
-def _floors(resource: MirobodyResource, engine: Engine, parts: pl.DataFrame,
-            scratch: Path) -> dict[str, float]:
+def _floors(
+    resource: MirobodyResource, engine: Engine, parts: pl.DataFrame, scratch: Path
+) -> dict[str, float]:
     """Each stage's floor on the same rows: polars compute plus Parquet read and write."""
     with engine.connect() as conn:
-        raw = raw_store.load_latest_raw(conn, parts["user_id"].unique().to_list(),
-                                        parts["day"].unique().to_list())
+        raw = raw_store.load_latest_raw(
+            conn, parts["user_id"].unique().to_list(), parts["day"].unique().to_list()
+        )
         summary = serving.load_daily_summary(conn, parts)
         index = raw_store.load_raw_index(conn, parts)
     t0 = time.perf_counter()
@@ -156,8 +170,10 @@ def _floors(resource: MirobodyResource, engine: Engine, parts: pl.DataFrame,
     compute = time.perf_counter() - t0
     _write_months(values, scratch / "indicator_values")
     normalise = time.perf_counter() - t0
-    print(f"  (normalise floor: formatting {compute:.2f} s of {values.height} rows, "
-          f"Parquet write {normalise - compute:.2f} s)")
+    print(
+        f"  (normalise floor: formatting {compute:.2f} s of {values.height} rows, "
+        f"Parquet write {normalise - compute:.2f} s)"
+    )
     t0 = time.perf_counter()
     stored = pl.read_parquet(sorted((scratch / "indicator_values").glob("*/*.parquet")))
     aggregate_daily(stored.drop("day"))
@@ -169,8 +185,13 @@ def _floors(resource: MirobodyResource, engine: Engine, parts: pl.DataFrame,
     return {"normalise": normalise, "daily": daily, "upload": upload}
 
 
-def _profile_rerun(instance: dg.DagsterInstance, resource: MirobodyResource, first: date,
-                   last: date, user_ids: list[str]) -> None:
+def _profile_rerun(
+    instance: dg.DagsterInstance,
+    resource: MirobodyResource,
+    first: date,
+    last: date,
+    user_ids: list[str],
+) -> None:
     """Re-run the three stages after the pull under cProfile (the fact files exist now)."""
     import cProfile
     import pstats
@@ -179,13 +200,19 @@ def _profile_rerun(instance: dg.DagsterInstance, resource: MirobodyResource, fir
     profiler = cProfile.Profile()
     t0 = time.perf_counter()
     profiler.enable()
-    again = dg.materialize(stages, instance=instance, resources={"mirobody": resource},
-                           tags=range_tags(first, last, user_ids[0], user_ids[-1]))
+    again = dg.materialize(
+        stages,
+        instance=instance,
+        resources={"mirobody": resource},
+        tags=range_tags(first, last, user_ids[0], user_ids[-1]),
+    )
     profiler.disable()
     assert again.success
     spans = _step_seconds(instance, again.run_id)
-    print(f"\nre-run of normalise, daily, upload in {time.perf_counter() - t0:.1f} s: "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in spans.items()))
+    print(
+        f"\nre-run of normalise, daily, upload in {time.perf_counter() - t0:.1f} s: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in spans.items())
+    )
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 
@@ -194,8 +221,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--sample", type=int, default=6)
-    parser.add_argument("--profile", action="store_true",
-                        help="re-run normalise, daily and upload under cProfile; print the top")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="re-run normalise, daily and upload under cProfile; print the top",
+    )
     args = parser.parse_args()
     # SIGTERM (a timeout, a kill) still stops the embedded servers and the sandbox below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -206,21 +236,27 @@ def main() -> None:
     try:
         migrate.upgrade(services.database_url)
         keys = "k1:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
-        resource = MirobodyResource(database_url=services.database_url, data_dir=str(tmp),
-                                    sandbox_url=sandbox_url, token_encryption_keys=keys)
+        resource = MirobodyResource(
+            database_url=services.database_url,
+            data_dir=str(tmp),
+            sandbox_url=sandbox_url,
+            token_encryption_keys=keys,
+        )
         engine = make_engine(services.database_url)
         with Session(engine) as s, s.begin():
-            users = [User(email=f"bench-{uuid.uuid4().hex}@example.org")
-                     for _ in range(args.users)]
+            users = [User(email=f"bench-{uuid.uuid4().hex}@example.org") for _ in range(args.users)]
             s.add_all(users)
             s.flush()
             user_ids = [str(u.id) for u in users]
-        repo = ConnectionRepository(engine, TokenCipher(get_settings(
-            token_encryption_keys=keys).encryption_keys()))
+        repo = ConnectionRepository(
+            engine, TokenCipher(get_settings(token_encryption_keys=keys).encryption_keys())
+        )
         t0 = time.perf_counter()
         n_providers = asyncio.run(_link_all(resource, repo, user_ids))
-        print(f"linked {args.users} users x {n_providers} providers through OAuth in "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(
+            f"linked {args.users} users x {n_providers} providers through OAuth in "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
 
         home = tmp / "dagster"
         home.mkdir()
@@ -233,52 +269,74 @@ def main() -> None:
         user_days = args.users * args.days
 
         t0 = time.perf_counter()
-        result = dg.materialize(ALL_ASSETS, instance=instance, resources={"mirobody": resource},
-                                tags=range_tags(first, last, user_ids[0], user_ids[-1]))
+        result = dg.materialize(
+            ALL_ASSETS,
+            instance=instance,
+            resources={"mirobody": resource},
+            tags=range_tags(first, last, user_ids[0], user_ids[-1]),
+        )
         wall = time.perf_counter() - t0
         assert result.success
         spans, rows = _step_seconds(instance, result.run_id), _rows(result)
         stage_s: dict[str, float] = {}
-        print(f"\nvectorised: one run, {args.users} users x {args.days} days = {user_days} "
-              f"user-days in {wall:.1f} s ({user_days / wall:.1f} user-days/s)")
+        print(
+            f"\nvectorised: one run, {args.users} users x {args.days} days = {user_days} "
+            f"user-days in {wall:.1f} s ({user_days / wall:.1f} user-days/s)"
+        )
         for stage, prefix in STAGES.items():
             secs = sum(v for k, v in spans.items() if k.startswith(prefix))
             n = sum(v for k, v in rows.items() if k.startswith(prefix))
-            print(f"  {stage:<12} {secs:7.1f} s  {user_days / max(secs, 1e-9):9.1f} user-days/s"
-                  f"  {n:>10} rows  {n / max(secs, 1e-9):11.0f} rows/s")
+            print(
+                f"  {stage:<12} {secs:7.1f} s  {user_days / max(secs, 1e-9):9.1f} user-days/s"
+                f"  {n:>10} rows  {n / max(secs, 1e-9):11.0f} rows/s"
+            )
             stage_s[stage] = secs
 
-        keys = [dg.MultiPartitionKey({"date": (first + timedelta(days=d)).isoformat(),
-                                      "user": u}) for u in user_ids for d in range(args.days)]
-        floors = _floors(resource, engine, partitions_frame([str(k) for k in keys]),
-                         tmp / "floor")
+        keys = [
+            dg.MultiPartitionKey({"date": (first + timedelta(days=d)).isoformat(), "user": u})
+            for u in user_ids
+            for d in range(args.days)
+        ]
+        floors = _floors(resource, engine, partitions_frame([str(k) for k in keys]), tmp / "floor")
         overhead = _bookkeeping_s(instance, first, last, user_ids)
-        print("\nfloors on the same rows (polars compute + Parquet read/write), same process; "
-              f"Dagster's own cost of a stage over these partitions (a no-op asset): "
-              f"{overhead:.2f} s")
+        print(
+            "\nfloors on the same rows (polars compute + Parquet read/write), same process; "
+            f"Dagster's own cost of a stage over these partitions (a no-op asset): "
+            f"{overhead:.2f} s"
+        )
         for stage, floor in floors.items():
-            print(f"  {stage:<12} {stage_s[stage]:7.1f} s  floor {floor:6.2f} s  "
-                  f"ratio {stage_s[stage] / max(floor, 1e-9):5.1f}x  without Dagster's "
-                  f"{(stage_s[stage] - overhead) / max(floor, 1e-9):5.1f}x")
+            print(
+                f"  {stage:<12} {stage_s[stage]:7.1f} s  floor {floor:6.2f} s  "
+                f"ratio {stage_s[stage] / max(floor, 1e-9):5.1f}x  without Dagster's "
+                f"{(stage_s[stage] - overhead) / max(floor, 1e-9):5.1f}x"
+            )
         together = sum(stage_s[s] for s in floors)
-        print(f"  normalise + daily + upload: {together:.1f} s "
-              f"(floor {sum(floors.values()):.2f} s)")
+        print(
+            f"  normalise + daily + upload: {together:.1f} s (floor {sum(floors.values()):.2f} s)"
+        )
 
         if args.profile:
             _profile_rerun(instance, resource, first, last, user_ids)
 
         sample = random.Random(7).sample(
             [(u, first + timedelta(days=d)) for u in user_ids for d in range(args.days)],
-            args.sample)
+            args.sample,
+        )
         t0 = time.perf_counter()
         for user, day in sample:
-            one = dg.materialize(ALL_ASSETS, instance=instance, resources={"mirobody": resource},
-                                 tags=range_tags(day, day, user, user))
+            one = dg.materialize(
+                ALL_ASSETS,
+                instance=instance,
+                resources={"mirobody": resource},
+                tags=range_tags(day, day, user, user),
+            )
             assert one.success
         per_run = (time.perf_counter() - t0) / args.sample
         extrapolated = per_run * user_days
-        print(f"\none run per user-day: {args.sample} sampled runs, {per_run:.2f} s each "
-              f"(in-process) -> {extrapolated:.0f} s for {user_days} user-days")
+        print(
+            f"\none run per user-day: {args.sample} sampled runs, {per_run:.2f} s each "
+            f"(in-process) -> {extrapolated:.0f} s for {user_days} user-days"
+        )
         print(f"ratio (per-user-day / vectorised): {extrapolated / wall:.1f}x")
         instance.dispose()
         engine.dispose()

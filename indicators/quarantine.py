@@ -77,8 +77,13 @@ def _key_hash(ok: pl.Expr) -> pl.Expr:
     """A 64-bit hash of the natural key and row validity: equal keys hash equal, so rows whose
     hash is unique cannot be duplicates (collisions only send rows to the exact check)."""
     user, indicator, source, time = INDICATOR_VALUE_KEY
-    return (pl.col(user).hash(1) ^ pl.col(indicator).hash(2) ^ pl.col(source).hash(3)
-            ^ pl.col(time).hash(4) ^ ok.hash(5))
+    return (
+        pl.col(user).hash(1)
+        ^ pl.col(indicator).hash(2)
+        ^ pl.col(source).hash(3)
+        ^ pl.col(time).hash(4)
+        ^ ok.hash(5)
+    )
 
 
 def _mark_duplicates(checked: pl.DataFrame) -> pl.DataFrame:
@@ -90,8 +95,10 @@ def _mark_duplicates(checked: pl.DataFrame) -> pl.DataFrame:
         return checked  # the usual case: one cheap hash pass instead of a key comparison
     first = pl.struct(*INDICATOR_VALUE_KEY, ok.alias("_ok")).is_first_distinct()
     return checked.with_columns(
-        pl.when(ok & candidate & ~first).then(pl.lit("duplicate_key"))
-        .otherwise(pl.col("reason")).alias("reason")
+        pl.when(ok & candidate & ~first)
+        .then(pl.lit("duplicate_key"))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
     )
 
 
@@ -118,8 +125,10 @@ def split_valid(values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .then(pl.lit("non_finite_value"))
         .when((value < pl.col("min_value")) | (value > pl.col("max_value")))
         .then(pl.lit("out_of_bounds"))
-        .when((pl.col("tz_offset_s").abs() > MAX_OFFSET_S)
-              | ~pl.col("offset_source").is_in([str(s) for s in OFFSET_SOURCES]))
+        .when(
+            (pl.col("tz_offset_s").abs() > MAX_OFFSET_S)
+            | ~pl.col("offset_source").is_in([str(s) for s in OFFSET_SOURCES])
+        )
         .then(pl.lit("invalid_offset"))
         .when(pl.col("end_time") < pl.col("time"))
         .then(pl.lit("end_before_start"))

@@ -88,8 +88,7 @@ def _canonical_parts(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         .cast(pl.Int64, strict=False)
         .fill_null(0)
     )
-    wall = text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us",
-                                                  strict=False)
+    wall = text.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=False)
     instant = wall + pl.duration(microseconds=micros) - pl.duration(seconds=offset)
     return instant.dt.replace_time_zone("UTC"), offset.cast(pl.Int32)
 
@@ -99,27 +98,31 @@ def _parse_iso(normalised: bool) -> Callable[[pl.Series], pl.Series]:
         frame = text.rename("t").to_frame()
         instant, offset = _canonical_parts(pl.col("t"))
         canonical = pl.col("t").str.contains(_CANONICAL)
-        fast = frame.select(pl.when(canonical).then(instant).alias("instant"),
-                            pl.when(canonical).then(offset).alias("offset"))
+        fast = frame.select(
+            pl.when(canonical).then(instant).alias("instant"),
+            pl.when(canonical).then(offset).alias("offset"),
+        )
         # Only the rows the fixed positions could not read take the general parsers.
         redo = fast.get_column("instant").is_null() & text.is_not_null()
         if redo.any():
             rows = frame.with_row_index("i").filter(redo)
             general = pl.col("t") if normalised else normalise_iso_expr("t")
-            slow = rows.select(_general_iso_utc(general).alias("instant"),
-                               _general_iso_offset(general).alias("offset"))
+            slow = rows.select(
+                _general_iso_utc(general).alias("instant"),
+                _general_iso_offset(general).alias("offset"),
+            )
             index = rows.get_column("i")
             fast = fast.with_columns(
                 fast.get_column(name).scatter(index, slow.get_column(name))
-                for name in ("instant", "offset"))
+                for name in ("instant", "offset")
+            )
         return fast.select(pl.struct("instant", "offset")).to_series().alias(text.name)
 
     return parse
 
 
 def _iso_parts(expr: pl.Expr | str, normalised: bool) -> pl.Expr:
-    return _col(expr).map_batches(_parse_iso(normalised), return_dtype=_PARTS,
-                                  is_elementwise=True)
+    return _col(expr).map_batches(_parse_iso(normalised), return_dtype=_PARTS, is_elementwise=True)
 
 
 def iso_utc_expr(expr: pl.Expr | str, *, normalised: bool = False) -> pl.Expr:

@@ -36,8 +36,13 @@ class OffsetSource(StrEnum):
     UNKNOWN_WALL = "unknown_wall"
 
 
-OFFSET_SOURCES = (OffsetSource.VENDOR, OffsetSource.DAY, OffsetSource.USER,
-                  OffsetSource.INFERRED, OffsetSource.DEFAULT)
+OFFSET_SOURCES = (
+    OffsetSource.VENDOR,
+    OffsetSource.DAY,
+    OffsetSource.USER,
+    OffsetSource.INFERRED,
+    OffsetSource.DEFAULT,
+)
 UNRESOLVED = (OffsetSource.UNKNOWN_UTC, OffsetSource.UNKNOWN_WALL)
 ZONE_SOURCES = (OffsetSource.USER, OffsetSource.INFERRED)
 
@@ -99,22 +104,27 @@ class ZoneHistory:
     @classmethod
     def of(cls, frame: pl.DataFrame, user_id: str) -> ZoneHistory:
         rows = frame.filter(pl.col("user_id") == user_id).sort("effective_from")
-        return cls(tuple((r["effective_from"], r["zone"], r["source"])
-                         for r in rows.iter_rows(named=True)))
+        return cls(
+            tuple((r["effective_from"], r["zone"], r["source"]) for r in rows.iter_rows(named=True))
+        )
 
 
 def _by_zone(zone_col: str, zones: Iterable[str], per_zone: object) -> pl.Expr:
     """One expression over rows of several zones: `per_zone(zone)` where `zone_col` is it."""
-    branches = [pl.when(pl.col(zone_col) == z).then(per_zone(z))  # type: ignore[operator]
-                for z in sorted(set(zones))]
+    branches = [
+        pl.when(pl.col(zone_col) == z).then(per_zone(z))  # type: ignore[operator]
+        for z in sorted(set(zones))
+    ]
     return pl.coalesce(*branches) if branches else pl.lit(None)
 
 
 def offset_at_instant_expr(instant: str, zone_col: str, zones: Iterable[str]) -> pl.Expr:
     """Seconds east of UTC of each row's zone at its UTC instant (DST-correct)."""
+
     def offset(zone: str) -> pl.Expr:
         local = pl.col(instant).dt.convert_time_zone(zone).dt.replace_time_zone(None)
         return (local - pl.col(instant).dt.replace_time_zone(None)).dt.total_seconds()
+
     return _by_zone(zone_col, zones, offset).cast(pl.Int32)
 
 
@@ -127,8 +137,10 @@ def wall_to_utc_expr(wall: str, zone_col: str, zones: Iterable[str]) -> pl.Expr:
     def utc(zone: str) -> pl.Expr:
         direct = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
         hour_before = (naive - pl.duration(hours=1)).dt.replace_time_zone(
-            zone, ambiguous="earliest", non_existent="null") + pl.duration(hours=1)
+            zone, ambiguous="earliest", non_existent="null"
+        ) + pl.duration(hours=1)
         return pl.coalesce(direct, hour_before).dt.convert_time_zone("UTC")
+
     return _by_zone(zone_col, zones, utc).cast(_UTC_US)
 
 
@@ -140,34 +152,49 @@ def resolve_offsets(rows: pl.DataFrame, zones: pl.DataFrame | None = None) -> pl
     todo = rows.filter(unresolved)
     if todo.height == 0:
         return rows
-    history = (zones if zones is not None else pl.DataFrame(schema=ZONE_HISTORY_COLUMNS))
+    history = zones if zones is not None else pl.DataFrame(schema=ZONE_HISTORY_COLUMNS)
     history = history.select(list(ZONE_HISTORY_COLUMNS)).cast(ZONE_HISTORY_COLUMNS)  # type: ignore[arg-type]
     wall = pl.col("offset_source") == str(OffsetSource.UNKNOWN_WALL)
-    keyed = todo.with_row_index("_i").with_columns(
-        pl.col("time").dt.date().alias("_d"))
+    keyed = todo.with_row_index("_i").with_columns(pl.col("time").dt.date().alias("_d"))
     # the entry in force on the row's day; before the first entry, the first entry
     entries = history.sort("effective_from").select(
-        "user_id", pl.col("effective_from").alias("_d"), pl.col("zone").alias("_hz"),
-        pl.col("source").alias("_hs"))
-    later = keyed.sort("_d").join_asof(entries, on="_d", by="user_id", strategy="backward",
-                                       check_sortedness=False)
-    first = entries.group_by("user_id", maintain_order=True).first().select(
-        "user_id", pl.col("_hz").alias("_z0"), pl.col("_hs").alias("_s0"))
-    keyed = later.join(first, on="user_id", how="left").with_columns(
-        pl.coalesce("_hz", "_z0", pl.lit("UTC")).alias("_zone"),
-        pl.coalesce("_hs", "_s0", pl.lit(str(OffsetSource.DEFAULT))).alias("_source"),
-    ).sort("_i")
+        "user_id",
+        pl.col("effective_from").alias("_d"),
+        pl.col("zone").alias("_hz"),
+        pl.col("source").alias("_hs"),
+    )
+    later = keyed.sort("_d").join_asof(
+        entries, on="_d", by="user_id", strategy="backward", check_sortedness=False
+    )
+    first = (
+        entries.group_by("user_id", maintain_order=True)
+        .first()
+        .select("user_id", pl.col("_hz").alias("_z0"), pl.col("_hs").alias("_s0"))
+    )
+    keyed = (
+        later.join(first, on="user_id", how="left")
+        .with_columns(
+            pl.coalesce("_hz", "_z0", pl.lit("UTC")).alias("_zone"),
+            pl.coalesce("_hs", "_s0", pl.lit(str(OffsetSource.DEFAULT))).alias("_source"),
+        )
+        .sort("_i")
+    )
     names = keyed.get_column("_zone").unique().to_list()
     shifted = keyed.with_columns(
-        pl.when(wall).then(wall_to_utc_expr("time", "_zone", names))
-        .otherwise(pl.col("time")).alias("_utc"),
+        pl.when(wall)
+        .then(wall_to_utc_expr("time", "_zone", names))
+        .otherwise(pl.col("time"))
+        .alias("_utc"),
         pl.when(wall & pl.col("end_time").is_not_null())
         .then(wall_to_utc_expr("end_time", "_zone", names))
-        .otherwise(pl.col("end_time")).alias("_end"),
+        .otherwise(pl.col("end_time"))
+        .alias("_end"),
     ).with_columns(offset_at_instant_expr("_utc", "_zone", names).alias("_off"))
     done = shifted.with_columns(
-        pl.col("_utc").alias("time"), pl.col("_end").alias("end_time"),
-        pl.col("_off").alias("tz_offset_s"), pl.col("_source").alias("offset_source"),
+        pl.col("_utc").alias("time"),
+        pl.col("_end").alias("end_time"),
+        pl.col("_off").alias("tz_offset_s"),
+        pl.col("_source").alias("offset_source"),
     ).select(rows.columns)
     return pl.concat([rows.filter(~unresolved), done], how="vertical")
 
@@ -177,24 +204,66 @@ def resolve_offsets(rows: pl.DataFrame, zones: pl.DataFrame | None = None) -> pl
 # Preferred when several zones give the same offsets (they are then interchangeable for the
 # days observed): common zones first, then any canonical Area/City in name order.
 _PREFERRED = (
-    "UTC", "Europe/London", "Europe/Paris", "Europe/Helsinki", "Europe/Moscow", "Asia/Dubai",
-    "Asia/Karachi", "Asia/Kolkata", "Asia/Kathmandu", "Asia/Dhaka", "Asia/Bangkok",
-    "Asia/Shanghai", "Asia/Tokyo", "Australia/Darwin", "Australia/Adelaide", "Australia/Brisbane",
-    "Australia/Sydney", "Pacific/Noumea", "Pacific/Auckland", "Pacific/Tongatapu",
-    "Pacific/Kiritimati", "Atlantic/Azores", "America/Noronha", "America/Sao_Paulo",
-    "America/Halifax", "America/New_York", "America/Chicago", "America/Denver",
-    "America/Phoenix", "America/Los_Angeles", "America/Anchorage", "Pacific/Marquesas",
-    "Pacific/Honolulu", "Pacific/Pago_Pago",
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Helsinki",
+    "Europe/Moscow",
+    "Asia/Dubai",
+    "Asia/Karachi",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Darwin",
+    "Australia/Adelaide",
+    "Australia/Brisbane",
+    "Australia/Sydney",
+    "Pacific/Noumea",
+    "Pacific/Auckland",
+    "Pacific/Tongatapu",
+    "Pacific/Kiritimati",
+    "Atlantic/Azores",
+    "America/Noronha",
+    "America/Sao_Paulo",
+    "America/Halifax",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Marquesas",
+    "Pacific/Honolulu",
+    "Pacific/Pago_Pago",
 )
 
 
 @cache
 def _candidates() -> tuple[str, ...]:
-    canonical = sorted(z for z in known_zones() if "/" in z and not z.startswith(
-        ("Etc/", "SystemV/", "US/", "posix/", "right/", "Brazil/", "Canada/", "Chile/",
-         "Mexico/")))
+    canonical = sorted(
+        z
+        for z in known_zones()
+        if "/" in z
+        and not z.startswith(
+            (
+                "Etc/",
+                "SystemV/",
+                "US/",
+                "posix/",
+                "right/",
+                "Brazil/",
+                "Canada/",
+                "Chile/",
+                "Mexico/",
+            )
+        )
+    )
     return tuple(z for z in _PREFERRED if z in known_zones()) + tuple(
-        z for z in canonical if z not in _PREFERRED)
+        z for z in canonical if z not in _PREFERRED
+    )
 
 
 @cache
@@ -214,8 +283,9 @@ def zone_matching(observed: Sequence[tuple[date, int]], prefer: str | None = Non
     return None
 
 
-def infer_zones(observed: Sequence[tuple[date, int]],
-                prefer: str | None = None) -> list[tuple[date, str]]:
+def infer_zones(
+    observed: Sequence[tuple[date, int]], prefer: str | None = None
+) -> list[tuple[date, str]]:
     """(effective_from, zone) segments explaining daily offsets (one per local day, in any
     order): a segment grows while one zone explains all its days (DST changes included) and a
     new one starts where none does (the person travelled)."""
@@ -224,12 +294,12 @@ def infer_zones(observed: Sequence[tuple[date, int]],
     start = 0
     zone: str | None = None
     for end in range(len(days)):
-        grown = zone_matching(days[start:end + 1], prefer if zone is None else zone)
+        grown = zone_matching(days[start : end + 1], prefer if zone is None else zone)
         if grown is None:
             if zone is not None:
                 segments.append((days[start][0], zone))
             start = end
-            grown = zone_matching(days[end:end + 1], prefer)
+            grown = zone_matching(days[end : end + 1], prefer)
         zone = grown
     if zone is not None and days:
         segments.append((days[start][0], zone))
@@ -241,29 +311,40 @@ def daily_offsets(rows: pl.DataFrame) -> pl.DataFrame:
     what a zone is learned from."""
     stated = rows.filter(pl.col("offset_source") == str(OffsetSource.VENDOR))
     shifted = pl.col("time").dt.replace_time_zone(None) + pl.duration(seconds=pl.col("tz_offset_s"))
-    return (stated.with_columns(shifted.dt.date().alias("day"))
-            .group_by("user_id", "day", "tz_offset_s").agg(pl.len().alias("_n"))
-            .sort("_n", "tz_offset_s", descending=[True, False])
-            .group_by("user_id", "day", maintain_order=True).first()
-            .select("user_id", "day", "tz_offset_s").sort("user_id", "day"))
+    return (
+        stated.with_columns(shifted.dt.date().alias("day"))
+        .group_by("user_id", "day", "tz_offset_s")
+        .agg(pl.len().alias("_n"))
+        .sort("_n", "tz_offset_s", descending=[True, False])
+        .group_by("user_id", "day", maintain_order=True)
+        .first()
+        .select("user_id", "day", "tz_offset_s")
+        .sort("user_id", "day")
+    )
 
 
-def changed_entries(history: ZoneHistory, observed: Sequence[tuple[date, int]],
-                    prefer: str | None = None) -> list[tuple[date, str]]:
+def changed_entries(
+    history: ZoneHistory, observed: Sequence[tuple[date, int]], prefer: str | None = None
+) -> list[tuple[date, str]]:
     """New inferred entries for one person: none while the history explains every observed
     day, or when the person set their zone themselves (their setting wins); else the segments
     of the observed days from the first unexplained one on."""
     if any(source == OffsetSource.USER for _, _, source in history.entries):
         return []
-    unexplained = sorted(d for d, off in observed
-                         if not history.entries
-                         or _offset_on(history.entry_at(d)[0], d) != off)
+    unexplained = sorted(
+        d
+        for d, off in observed
+        if not history.entries or _offset_on(history.entry_at(d)[0], d) != off
+    )
     if not unexplained:
         return []
     first = unexplained[0]
     current = history.entry_at(first)[0] if history.entries else prefer
     segments = infer_zones([(d, off) for d, off in observed if d >= first], current)
-    return [(day, zone) for day, zone in segments
-            if not history.entries or history.entry_at(day)[0] != zone
-            or history.entry_at(day)[1] == OffsetSource.DEFAULT]
-
+    return [
+        (day, zone)
+        for day, zone in segments
+        if not history.entries
+        or history.entry_at(day)[0] != zone
+        or history.entry_at(day)[1] == OffsetSource.DEFAULT
+    ]

@@ -55,8 +55,9 @@ def window_for(days: pl.Series) -> Window:
     return Window.for_days(first - timedelta(days=1), last + timedelta(days=1))
 
 
-async def pull_partitions(provider: Provider, repo: ConnectionRepository, parts: pl.DataFrame,
-                          concurrency: int = 8) -> PullResult:
+async def pull_partitions(
+    provider: Provider, repo: ConnectionRepository, parts: pl.DataFrame, concurrency: int = 8
+) -> PullResult:
     """Pull every connected user of the partitions from one provider, `concurrency` at once.
 
     A revoked grant marks the connection as needing re-authorisation; any vendor failure is
@@ -72,8 +73,9 @@ async def pull_partitions(provider: Provider, repo: ConnectionRepository, parts:
         days = days_by_user[conn.user_id]
         async with gate:
             try:
-                frame = await provider.pull(conn, window_for(days), repo.token_store(conn),
-                                            http=http)
+                frame = await provider.pull(
+                    conn, window_for(days), repo.token_store(conn), http=http
+                )
             except ReconnectRequiredError as exc:
                 await asyncio.to_thread(repo.mark, conn.id, error=str(exc), needs_reauth=True)
                 result.failures.append(_failure(conn, days, exc, needs_reauth=True))
@@ -86,8 +88,9 @@ async def pull_partitions(provider: Provider, repo: ConnectionRepository, parts:
         frames.append(frame)
 
     async with httpx.AsyncClient() as http:
-        outcomes = await asyncio.gather(*(one(c, http) for c in connections),
-                                        return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(one(c, http) for c in connections), return_exceptions=True
+        )
     # An unexpected error in one user's pull must not lose the others' records: it is
     # reported as that user's failure (with its type), and the step fails after storing.
     for conn, outcome in zip(connections, outcomes, strict=True):
@@ -101,12 +104,17 @@ async def pull_partitions(provider: Provider, repo: ConnectionRepository, parts:
     return result
 
 
-def _failure(conn: Connection, days: pl.Series, exc: Exception,
-             needs_reauth: bool = False) -> PartitionFailure:
+def _failure(
+    conn: Connection, days: pl.Series, exc: Exception, needs_reauth: bool = False
+) -> PartitionFailure:
     log.warning("pull failed: provider=%s user=%s: %s", conn.provider, conn.user_id, exc)
-    return PartitionFailure(conn.user_id, conn.provider,
-                            tuple(str(d) for d in days.sort().to_list()),
-                            f"{type(exc).__name__}: {exc}", needs_reauth)
+    return PartitionFailure(
+        conn.user_id,
+        conn.provider,
+        tuple(str(d) for d in days.sort().to_list()),
+        f"{type(exc).__name__}: {exc}",
+        needs_reauth,
+    )
 
 
 @dataclass
@@ -118,18 +126,26 @@ class NormaliseResult:
     values: pl.DataFrame
     quarantine: pl.DataFrame
     failures: list[PartitionFailure] = field(default_factory=list)
-    records: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
-        schema=RECORD_FAILURE_COLUMNS))
+    records: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=RECORD_FAILURE_COLUMNS)
+    )
 
     def kept_records(self) -> pl.DataFrame:
         """(user_id, provider, record_id) whose stored values must outlive this run: records
         that did not format (record_id null: all of a provider's records of the user)."""
-        whole = pl.DataFrame({"user_id": [f.user_id for f in self.failures],
-                              "provider": [f.provider for f in self.failures]},
-                             schema={"user_id": pl.String, "provider": pl.String})
-        return pl.concat([self.records.select("user_id", "provider", "record_id"),
-                          whole.with_columns(pl.lit(None, pl.String).alias("record_id"))]
-                         ).unique(maintain_order=True)
+        whole = pl.DataFrame(
+            {
+                "user_id": [f.user_id for f in self.failures],
+                "provider": [f.provider for f in self.failures],
+            },
+            schema={"user_id": pl.String, "provider": pl.String},
+        )
+        return pl.concat(
+            [
+                self.records.select("user_id", "provider", "record_id"),
+                whole.with_columns(pl.lit(None, pl.String).alias("record_id")),
+            ]
+        ).unique(maintain_order=True)
 
 
 # (provider slug, anchor requests) -> the stored raw records they name
@@ -138,9 +154,12 @@ AnchorLookup = Callable[[str, pl.DataFrame], pl.DataFrame]
 ZoneLookup = Callable[[pl.DataFrame], pl.DataFrame]
 
 
-def normalise(registry: ProviderRegistry, raw: pl.DataFrame,
-              anchors: AnchorLookup | None = None,
-              zones: ZoneLookup | None = None) -> NormaliseResult:
+def normalise(
+    registry: ProviderRegistry,
+    raw: pl.DataFrame,
+    anchors: AnchorLookup | None = None,
+    zones: ZoneLookup | None = None,
+) -> NormaliseResult:
     """Format raw records of every provider and record type, then split valid / quarantine.
 
     A record that cannot be formatted is returned in `records` with its field and reason and
@@ -166,10 +185,16 @@ def normalise(registry: ProviderRegistry, raw: pl.DataFrame,
         result = provider.format_isolated(group, context, resolve=False)
         values.append(result.rows)
         records.append(result.failures)
-    frame = (pl.concat(values, how="vertical") if values
-             else pl.DataFrame(schema=INDICATOR_VALUE_COLUMNS))
-    failed = (pl.concat(records, how="vertical") if records
-              else pl.DataFrame(schema=RECORD_FAILURE_COLUMNS))
+    frame = (
+        pl.concat(values, how="vertical")
+        if values
+        else pl.DataFrame(schema=INDICATOR_VALUE_COLUMNS)
+    )
+    failed = (
+        pl.concat(records, how="vertical")
+        if records
+        else pl.DataFrame(schema=RECORD_FAILURE_COLUMNS)
+    )
     if frame.height == 0:
         return NormaliseResult(frame, pl.DataFrame(schema=QUARANTINE_COLUMNS), failures, failed)
     frame = resolve_offsets(frame, zones(frame) if zones is not None else None)
@@ -182,28 +207,47 @@ def failed_partitions(result: NormaliseResult, parts: pl.DataFrame) -> list[Part
     record counts for its own day's partition (a neighbouring day's run only keeps its
     stored values); a provider that could not format at all, for every day of the run."""
     out: list[PartitionFailure] = []
-    in_run = result.records.join(parts.select("user_id", "day"), on=["user_id", "day"],
-                                 how="semi")
+    in_run = result.records.join(parts.select("user_id", "day"), on=["user_id", "day"], how="semi")
     for (user, slug), per in in_run.sort("day", "record_type", "record_id").group_by(
-            ["user_id", "provider"], maintain_order=True):
+        ["user_id", "provider"], maintain_order=True
+    ):
         first = per.row(0, named=True)
-        out.append(PartitionFailure(
-            str(user), str(slug), tuple(sorted({str(d) for d in per["day"].to_list()})),
-            f"{per.height} records not formatted, e.g. {first['record_type']} "
-            f"{first['record_id']} (field {first['field_path']}): {first['detail']}"[:2000]))
-    days_by_user = {str(u): {str(d) for d in g["day"].to_list()}
-                    for (u,), g in parts.group_by(["user_id"])}
+        out.append(
+            PartitionFailure(
+                str(user),
+                str(slug),
+                tuple(sorted({str(d) for d in per["day"].to_list()})),
+                f"{per.height} records not formatted, e.g. {first['record_type']} "
+                f"{first['record_id']} (field {first['field_path']}): {first['detail']}"[:2000],
+            )
+        )
+    days_by_user = {
+        str(u): {str(d) for d in g["day"].to_list()} for (u,), g in parts.group_by(["user_id"])
+    }
     for failure in result.failures:
         days = tuple(d for d in failure.days if d in days_by_user.get(failure.user_id, ()))
         if days:
-            out.append(PartitionFailure(failure.user_id, failure.provider, days, failure.cause,
-                                        failure.needs_reauth, failure.retry))
+            out.append(
+                PartitionFailure(
+                    failure.user_id,
+                    failure.provider,
+                    days,
+                    failure.cause,
+                    failure.needs_reauth,
+                    failure.retry,
+                )
+            )
     return out
 
 
 def _format_failures(slug: str, group: pl.DataFrame, exc: ProviderError) -> list[PartitionFailure]:
-    return [PartitionFailure(str(user), slug,
-                             tuple(sorted({str(d) for d in per_user["day"].to_list()})),
-                             f"{type(exc).__name__}: {exc}",
-                             retry=not isinstance(exc, ProviderDisabledError))
-            for (user,), per_user in group.group_by(["user_id"])]
+    return [
+        PartitionFailure(
+            str(user),
+            slug,
+            tuple(sorted({str(d) for d in per_user["day"].to_list()})),
+            f"{type(exc).__name__}: {exc}",
+            retry=not isinstance(exc, ProviderDisabledError),
+        )
+        for (user,), per_user in group.group_by(["user_id"])
+    ]

@@ -36,23 +36,34 @@ def _records(frame: pl.DataFrame) -> list[dict[str, object]]:
     return json.loads(frame.write_json())  # type: ignore[no-any-return]
 
 
-def build_payloads(values: pl.DataFrame, summary: pl.DataFrame,
-                   parts: pl.DataFrame) -> list[tuple[str, bytes]]:
+def build_payloads(
+    values: pl.DataFrame, summary: pl.DataFrame, parts: pl.DataFrame
+) -> list[tuple[str, bytes]]:
     """(idempotency key, JSON body) per user of the partitions."""
     out = []
     for (user,), days in parts.sort("user_id", "day").group_by(["user_id"], maintain_order=True):
-        body = json.dumps({
-            "user_id": user,
-            "days": [d.isoformat() for d in days["day"].to_list()],
-            "indicator_values": _records(values.filter(pl.col("user_id") == user)),
-            "daily_summary": _records(summary.filter(pl.col("user_id") == user)),
-        }, sort_keys=True, default=str).encode()
+        body = json.dumps(
+            {
+                "user_id": user,
+                "days": [d.isoformat() for d in days["day"].to_list()],
+                "indicator_values": _records(values.filter(pl.col("user_id") == user)),
+                "daily_summary": _records(summary.filter(pl.col("user_id") == user)),
+            },
+            sort_keys=True,
+            default=str,
+        ).encode()
         out.append((hashlib.sha256(body).hexdigest(), body))
     return out
 
 
-def push(url: str, token: str | None, values: pl.DataFrame, summary: pl.DataFrame,
-         parts: pl.DataFrame, timeout_s: float = 30.0) -> PushReport:
+def push(
+    url: str,
+    token: str | None,
+    values: pl.DataFrame,
+    summary: pl.DataFrame,
+    parts: pl.DataFrame,
+    timeout_s: float = 30.0,
+) -> PushReport:
     """POST every user's payload, retrying 5xx, 429 and network errors with backoff."""
     headers = {"Content-Type": "application/json"}
     if token:
@@ -61,8 +72,7 @@ def push(url: str, token: str | None, values: pl.DataFrame, summary: pl.DataFram
     with httpx.Client(timeout=timeout_s) as client:
         for key, body in payloads:
             _post(client, url, {**headers, "Idempotency-Key": key}, body)
-    return PushReport(len(payloads), values.height + summary.height,
-                      tuple(k for k, _ in payloads))
+    return PushReport(len(payloads), values.height + summary.height, tuple(k for k, _ in payloads))
 
 
 def _post(client: httpx.Client, url: str, headers: dict[str, str], body: bytes) -> None:

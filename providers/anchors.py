@@ -44,20 +44,36 @@ class Anchors:
     def requests(self, sub: pl.DataFrame) -> pl.DataFrame:
         """Anchor requests for the records of `sub` (one record type's raw rows)."""
         if self.id_path is not None:
-            wanted = sub.select(
-                "user_id", pl.col("payload").str.json_path_match(f"$.{self.id_path}")
-                .alias("vendor_id")).drop_nulls().unique()
-            return pl.concat([wanted.with_columns(pl.lit(t).alias("record_type"))
-                              for t in self.record_types]).select(
-                "user_id", "record_type", "vendor_id",
-                pl.lit(None, pl.Date).alias("first_day"), pl.lit(None, pl.Date).alias("last_day"))
+            wanted = (
+                sub.select(
+                    "user_id",
+                    pl.col("payload").str.json_path_match(f"$.{self.id_path}").alias("vendor_id"),
+                )
+                .drop_nulls()
+                .unique()
+            )
+            return pl.concat(
+                [wanted.with_columns(pl.lit(t).alias("record_type")) for t in self.record_types]
+            ).select(
+                "user_id",
+                "record_type",
+                "vendor_id",
+                pl.lit(None, pl.Date).alias("first_day"),
+                pl.lit(None, pl.Date).alias("last_day"),
+            )
         spans = sub.group_by("user_id").agg(
             (pl.col("day").min() - pl.duration(days=self.days)).alias("first_day"),
-            (pl.col("day").max() + pl.duration(days=self.days)).alias("last_day"))
-        return pl.concat([spans.with_columns(pl.lit(t).alias("record_type"))
-                          for t in self.record_types]).select(
-            "user_id", "record_type", pl.lit(None, pl.String).alias("vendor_id"),
-            pl.col("first_day").cast(pl.Date), pl.col("last_day").cast(pl.Date))
+            (pl.col("day").max() + pl.duration(days=self.days)).alias("last_day"),
+        )
+        return pl.concat(
+            [spans.with_columns(pl.lit(t).alias("record_type")) for t in self.record_types]
+        ).select(
+            "user_id",
+            "record_type",
+            pl.lit(None, pl.String).alias("vendor_id"),
+            pl.col("first_day").cast(pl.Date),
+            pl.col("last_day").cast(pl.Date),
+        )
 
 
 def anchor_requests(raw: pl.DataFrame, mappings: Mapping[str, RecordMapping]) -> pl.DataFrame:
@@ -74,7 +90,8 @@ def anchor_requests(raw: pl.DataFrame, mappings: Mapping[str, RecordMapping]) ->
     wanted = pl.concat(parts).cast(ANCHOR_REQUEST_COLUMNS).unique(maintain_order=True)  # type: ignore[arg-type]
     present = raw.select("user_id", "record_type", "vendor_id")
     by_id = wanted.filter(pl.col("vendor_id").is_not_null()).join(
-        present, on=["user_id", "record_type", "vendor_id"], how="anti")
+        present, on=["user_id", "record_type", "vendor_id"], how="anti"
+    )
     return pl.concat([by_id, wanted.filter(pl.col("vendor_id").is_null())])
 
 
@@ -84,5 +101,7 @@ def with_context(raw: pl.DataFrame, context: pl.DataFrame | None) -> pl.DataFram
         return raw
     extra = context.select(raw.columns).join(
         raw.select("user_id", "record_type", "vendor_id"),
-        on=["user_id", "record_type", "vendor_id"], how="anti")
+        on=["user_id", "record_type", "vendor_id"],
+        how="anti",
+    )
     return pl.concat([raw, extra], how="vertical") if extra.height else raw

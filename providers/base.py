@@ -72,8 +72,13 @@ class Provider(ABC):
     # sources ("garmin.fenix7") rank with the bare slug, which follows the list if not in it.
     source_priorities: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, settings: ProviderSettings, *, policy: RetryPolicy | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        *,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
         self.settings = settings
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -102,17 +107,25 @@ class Provider(ABC):
         """The vendor's OAuth 2.0 dialect."""
 
     def oauth(self) -> OAuth2Strategy:
-        return OAuth2Strategy(self.slug, self.settings, self.oauth_config(),
-                              timeout=self.policy.timeout_s)
+        return OAuth2Strategy(
+            self.slug, self.settings, self.oauth_config(), timeout=self.policy.timeout_s
+        )
 
-    async def authorization_request(self, redirect_uri: str,
-                                    state: str | None = None) -> AuthorizationRequest:
+    async def authorization_request(
+        self, redirect_uri: str, state: str | None = None
+    ) -> AuthorizationRequest:
         """Start linking: the URL to send the user to, plus what to keep until the callback."""
         return self.oauth().authorization_request(redirect_uri, state)
 
-    async def complete_link(self, *, redirect_uri: str, params: Mapping[str, str],
-                            expected_state: str, code_verifier: str | None = None,
-                            request_token: Mapping[str, str] | None = None) -> LinkResult:
+    async def complete_link(
+        self,
+        *,
+        redirect_uri: str,
+        params: Mapping[str, str],
+        expected_state: str,
+        code_verifier: str | None = None,
+        request_token: Mapping[str, str] | None = None,
+    ) -> LinkResult:
         """Finish linking from the callback's query parameters."""
         if params.get("error"):
             raise OAuthFlowError(self.slug, "user or vendor declined", params["error"])
@@ -131,8 +144,9 @@ class Provider(ABC):
     async def bearer_get(self, url: str, tokens: Tokens) -> Any:
         """One authenticated GET outside a pull (profile and user-id look-ups at link time)."""
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
-            response = await http.get(url, headers={
-                "Authorization": f"Bearer {tokens.access_token}"})
+            response = await http.get(
+                url, headers={"Authorization": f"Bearer {tokens.access_token}"}
+            )
         if response.status_code >= 400:
             raise OAuthFlowError(self.slug, f"profile look-up failed ({response.status_code})")
         return response.json()
@@ -149,36 +163,58 @@ class Provider(ABC):
     def classify(self, response: httpx.Response) -> Outcome:
         return default_classify(response)
 
-    def client(self, http: httpx.AsyncClient, connection: Connection,
-               token_store: TokenStore) -> VendorClient:
+    def client(
+        self, http: httpx.AsyncClient, connection: Connection, token_store: TokenStore
+    ) -> VendorClient:
         auth = self.request_auth(connection.tokens)
         refresh = self.refresh if self.info.has_refresh_token and auth is None else None
-        return VendorClient(self.slug, http, connection, token_store, refresh,
-                            policy=self.policy, classify=self.classify, sleep=self._sleep,
-                            auth=auth)
+        return VendorClient(
+            self.slug,
+            http,
+            connection,
+            token_store,
+            refresh,
+            policy=self.policy,
+            classify=self.classify,
+            sleep=self._sleep,
+            auth=auth,
+        )
 
     def request_auth(self, tokens: Tokens) -> Callable[[Tokens], httpx.Auth] | None:
         """How data calls authenticate when not with a Bearer token (OAuth 1.0a signing)."""
         return None
 
     @abstractmethod
-    def fetch(self, client: VendorClient, record_type: str,
-              window: Window) -> AsyncIterator[dict[str, Any]]:
+    def fetch(
+        self, client: VendorClient, record_type: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         """Yield the vendor documents of one record type in the window, following pages."""
 
     @abstractmethod
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
         """Vendor id, version and local day of one document."""
 
-    def record(self, connection: Connection, record_type: str,
-               doc: Mapping[str, Any]) -> RawRecord:
+    def record(self, connection: Connection, record_type: str, doc: Mapping[str, Any]) -> RawRecord:
         ident = self.identify(record_type, doc)
-        return make_record(self.slug, connection.user_id, record_type, ident.vendor_id,
-                           ident.version, ident.day, doc)
+        return make_record(
+            self.slug,
+            connection.user_id,
+            record_type,
+            ident.vendor_id,
+            ident.version,
+            ident.day,
+            doc,
+        )
 
-    async def pull(self, connection: Connection, window: Window, token_store: TokenStore, *,
-                   record_types: tuple[str, ...] | None = None,
-                   http: httpx.AsyncClient | None = None) -> pl.DataFrame:
+    async def pull(
+        self,
+        connection: Connection,
+        window: Window,
+        token_store: TokenStore,
+        *,
+        record_types: tuple[str, ...] | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> pl.DataFrame:
         """Fetch every record type in the window; returns the raw-record frame."""
         records: list[RawRecord] = []
         async with maybe_client(http) as session:
@@ -188,9 +224,14 @@ class Provider(ABC):
                     records.append(self.record(client.connection, record_type, doc))
         return raw_frame(records)
 
-    async def pull_requested(self, connection: Connection, requests: list[SyncRequest],
-                             token_store: TokenStore, *,
-                             http: httpx.AsyncClient | None = None) -> pl.DataFrame:
+    async def pull_requested(
+        self,
+        connection: Connection,
+        requests: list[SyncRequest],
+        token_store: TokenStore,
+        *,
+        http: httpx.AsyncClient | None = None,
+    ) -> pl.DataFrame:
         """Fetch what webhooks asked for (their sync requests); returns raw records."""
         records: list[RawRecord] = []
         async with maybe_client(http) as session:
@@ -200,15 +241,17 @@ class Provider(ABC):
                     records.append(self.record(client.connection, record_type, doc))
         return raw_frame(records)
 
-    async def fetch_requested(self, client: VendorClient, request: SyncRequest
-                              ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def fetch_requested(
+        self, client: VendorClient, request: SyncRequest
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Documents for one sync request. By default: its record type over its window (or
         its day, widened by a day each side, since vendors date by the local day)."""
         if request.window is not None:
             window = request.window
         elif request.day is not None:
-            window = Window.for_days(request.day - timedelta(days=1),
-                                     request.day + timedelta(days=1))
+            window = Window.for_days(
+                request.day - timedelta(days=1), request.day + timedelta(days=1)
+            )
         else:
             raise SyncRequestError(self.slug, f"{request.record_type}: no object, day or window")
         async for doc in self.fetch(client, request.record_type, window):
@@ -225,8 +268,13 @@ class Provider(ABC):
         (indicators.zones) for rows whose vendor states no offset; UTC without them."""
         return format_rows(self.slug, raw, self.mappings, zones)
 
-    def format_isolated(self, raw: pl.DataFrame, context: pl.DataFrame | None = None,
-                        zones: pl.DataFrame | None = None, resolve: bool = True) -> Isolated:
+    def format_isolated(
+        self,
+        raw: pl.DataFrame,
+        context: pl.DataFrame | None = None,
+        zones: pl.DataFrame | None = None,
+        resolve: bool = True,
+    ) -> Isolated:
         """`format`, record by record where it must: a record that cannot be formatted becomes
         one failure row (its type, vendor id, the payload field at fault and why) and every
         other record is formatted. `context`: raw records asked for by `anchor_requests`
@@ -254,8 +302,9 @@ class Provider(ABC):
         return hashlib.sha256(body).hexdigest()
 
     @abstractmethod
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
-                       now: float | None = None) -> None:
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> None:
         """Raise WebhookVerificationError unless the request is signed the vendor's way."""
 
     @abstractmethod

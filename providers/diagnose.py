@@ -32,15 +32,17 @@ def _fails(payload: str, dtype: pl.Struct) -> bool:
 def undecodable(payload: str, dtype: pl.Struct) -> tuple[str, str] | None:
     """The deepest declared path whose value does not decode as declared, and its type."""
 
-    def search(fields: list[pl.Field], wrap: Callable[[pl.Struct], pl.Struct],
-               prefix: str) -> tuple[str, str] | None:
+    def search(
+        fields: list[pl.Field], wrap: Callable[[pl.Struct], pl.Struct], prefix: str
+    ) -> tuple[str, str] | None:
         for f in fields:
             if not _fails(payload, wrap(pl.Struct({f.name: f.dtype}))):
                 continue
             path, inner = prefix + f.name, f.dtype
 
-            def nest(s: pl.DataType, name: str = f.name,
-                     outer: Callable[[pl.Struct], pl.Struct] = wrap) -> pl.Struct:
+            def nest(
+                s: pl.DataType, name: str = f.name, outer: Callable[[pl.Struct], pl.Struct] = wrap
+            ) -> pl.Struct:
                 return outer(pl.Struct({name: s}))
 
             into: Callable[[pl.Struct], pl.Struct] = nest
@@ -50,6 +52,7 @@ def undecodable(payload: str, dtype: pl.Struct) -> tuple[str, str] | None:
 
                 def into(s: pl.Struct, n: Callable[..., pl.Struct] = nest) -> pl.Struct:
                     return n(pl.List(s))
+
             if isinstance(inner, pl.Struct):
                 deeper = search(inner.fields, into, path + suffix + ".")
                 if deeper is not None:
@@ -86,8 +89,9 @@ def value_at(doc: Any, path: str) -> Any:
     node = doc
     for part in path.replace("[]", ".[]").split("."):
         if part == "[]":
-            node = next((n for n in node if n is not None), None) if isinstance(node, list) \
-                else None
+            node = (
+                next((n for n in node if n is not None), None) if isinstance(node, list) else None
+            )
         elif isinstance(node, dict):
             node = node.get(part)
         else:
@@ -112,8 +116,9 @@ def _candidates(mapping: RecordMapping, doc: Any) -> list[Path]:
     return sorted(leaves, key=lambda p: rank.get(_name(p), len(rank)))[:MAX_PROBES]
 
 
-def _blame_by_nulling(provider: str, mapping: RecordMapping, record: pl.DataFrame,
-                      raw: pl.DataFrame, doc: Any) -> Path | None:
+def _blame_by_nulling(
+    provider: str, mapping: RecordMapping, record: pl.DataFrame, raw: pl.DataFrame, doc: Any
+) -> Path | None:
     """The first leaf whose removal lets the record format (to rows or to a failure of its
     own); removals after which the record is merely skipped do not count."""
     for path in _candidates(mapping, doc):
@@ -128,8 +133,9 @@ def _blame_by_nulling(provider: str, mapping: RecordMapping, record: pl.DataFram
     return None
 
 
-def diagnose(provider: str, mapping: RecordMapping, record: pl.DataFrame, raw: pl.DataFrame,
-             exc: Exception) -> pl.DataFrame:
+def diagnose(
+    provider: str, mapping: RecordMapping, record: pl.DataFrame, raw: pl.DataFrame, exc: Exception
+) -> pl.DataFrame:
     """The failure row of a single raw record whose formatting raised `exc`."""
     rt = mapping.record_type
     if isinstance(exc, RecordFormatError) and exc.field is not None:
@@ -142,20 +148,41 @@ def diagnose(provider: str, mapping: RecordMapping, record: pl.DataFrame, raw: p
             path, dtype = found
             value = json.dumps(value_at(doc, path))
             if path in mapping.time_paths():
-                return failure_frame(provider, rt, record, "unparsable_time", path,
-                                     f"{path} = {value} does not parse as a time ({dtype})")
-            detail = (f"{path} = {value} does not decode as {dtype} (a unit or type the "
-                      "mapping does not know)")
+                return failure_frame(
+                    provider,
+                    rt,
+                    record,
+                    "unparsable_time",
+                    path,
+                    f"{path} = {value} does not parse as a time ({dtype})",
+                )
+            detail = (
+                f"{path} = {value} does not decode as {dtype} (a unit or type the "
+                "mapping does not know)"
+            )
             return failure_frame(provider, rt, record, "does_not_decode", path, detail)
     blamed = _blame_by_nulling(provider, mapping, record, raw, doc)
     cause = exc.__cause__ if exc.__cause__ is not None else exc
     if blamed is None:
-        return failure_frame(provider, rt, record, "format_error", None,
-                             f"{type(cause).__name__}: {cause}")
+        return failure_frame(
+            provider, rt, record, "format_error", None, f"{type(cause).__name__}: {cause}"
+        )
     value = json.dumps(value_at(doc, _name(blamed)))
     at = f"{_name(blamed, indexed=True)} = {value}"
     if _name(blamed) in mapping.time_paths():
-        return failure_frame(provider, rt, record, "unparsable_time", _name(blamed),
-                             f"{at} does not parse as a time ({type(cause).__name__})")
-    return failure_frame(provider, rt, record, "format_error", _name(blamed),
-                         f"{at}: {type(cause).__name__}: {cause}")
+        return failure_frame(
+            provider,
+            rt,
+            record,
+            "unparsable_time",
+            _name(blamed),
+            f"{at} does not parse as a time ({type(cause).__name__})",
+        )
+    return failure_frame(
+        provider,
+        rt,
+        record,
+        "format_error",
+        _name(blamed),
+        f"{at}: {type(cause).__name__}: {cause}",
+    )

@@ -64,9 +64,16 @@ class RecordFormatError(UnknownPayloadShapeError):
     (None when it could not be told), `reason` a short category, `record_ids` the vendor ids
     of the records at fault when known (empty: the batch as a whole)."""
 
-    def __init__(self, provider: str, record_type: str, message: str, *,
-                 field: str | None = None, reason: str = "format_error",
-                 record_ids: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        provider: str,
+        record_type: str,
+        message: str,
+        *,
+        field: str | None = None,
+        reason: str = "format_error",
+        record_ids: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(provider, record_type, message)
         self.field = field
         self.reason = reason

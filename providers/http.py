@@ -95,7 +95,7 @@ class RetryPolicy:
     timeout_s: float = 30.0
 
     def backoff(self, attempt: int) -> float:
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2.0 ** attempt)
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2.0**attempt)
         return float(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 (jitter, not crypto)
 
 
@@ -145,16 +145,21 @@ class VendorClient:
         except (ProviderError, httpx.HTTPError):
             raise  # the vendor refused or failed the refresh: classified by the caller
         except Exception as exc:  # the store is the caller's: any failure stops token use
-            log.error("%s: saving rotated tokens for connection %s failed: %s",
-                      self.provider, self.connection.id, type(exc).__name__)
+            log.error(
+                "%s: saving rotated tokens for connection %s failed: %s",
+                self.provider,
+                self.connection.id,
+                type(exc).__name__,
+            )
             raise TokenStoreError(self.provider, "rotated tokens not persisted") from exc
         self.connection = self.connection.with_tokens(tokens)
         self.refreshes += 1
 
     async def _wait(self, seconds: float, url: str) -> None:
         if seconds > self.policy.max_wait_s:
-            log.warning("%s: rate limited on %s for %.0fs, over budget", self.provider, url,
-                        seconds)
+            log.warning(
+                "%s: rate limited on %s for %.0fs, over budget", self.provider, url, seconds
+            )
             raise RateLimitedError(self.provider, "rate limit wait exceeds budget", seconds)
         self.waits.append(seconds)
         await self._sleep(seconds)
@@ -184,11 +189,18 @@ class VendorClient:
             headers.update(extra_headers)
             response: httpx.Response | None
             try:
-                sent = await self.http.request(method, url, headers=headers, auth=auth,
-                                               timeout=self.policy.timeout_s, **kwargs)
+                sent = await self.http.request(
+                    method, url, headers=headers, auth=auth, timeout=self.policy.timeout_s, **kwargs
+                )
             except httpx.TimeoutException:
-                log.info("%s: %s %s timed out after %.1f s (attempt %d)", self.provider, method,
-                         url, self.policy.timeout_s, attempt + 1)
+                log.info(
+                    "%s: %s %s timed out after %.1f s (attempt %d)",
+                    self.provider,
+                    method,
+                    url,
+                    self.policy.timeout_s,
+                    attempt + 1,
+                )
                 outcome, response = Outcome.RETRY, None
             else:
                 outcome, response = self._classify(sent), sent
@@ -206,14 +218,24 @@ class VendorClient:
             attempt += 1
             status = response.status_code if response is not None else None
             if outcome is Outcome.FAIL or attempt >= self.policy.max_attempts:
-                log.warning("%s: %s %s failed with %s after %d attempts", self.provider,
-                            method, url, status or "timeout", attempt)
+                log.warning(
+                    "%s: %s %s failed with %s after %d attempts",
+                    self.provider,
+                    method,
+                    url,
+                    status or "timeout",
+                    attempt,
+                )
                 if outcome is Outcome.RATE_LIMITED:
                     raise RateLimitedError(self.provider, "still rate limited", None)
-                why = (f"answered {status}" if status is not None
-                       else f"timed out after {self.policy.timeout_s:g} s")
-                raise VendorHTTPError(self.provider, f"{method} {url} failed: {why}, "
-                                      f"{attempt} attempts", status)
+                why = (
+                    f"answered {status}"
+                    if status is not None
+                    else f"timed out after {self.policy.timeout_s:g} s"
+                )
+                raise VendorHTTPError(
+                    self.provider, f"{method} {url} failed: {why}, {attempt} attempts", status
+                )
             if outcome is Outcome.RATE_LIMITED and response is not None:
                 wait = wait_from_headers(response.headers)
                 await self._wait(wait if wait is not None else self.policy.backoff(attempt), url)
@@ -230,9 +252,11 @@ class VendorClient:
             try:
                 return response.json()
             except ValueError:
-                log.warning("%s: GET %s answered malformed JSON (attempt %d)", self.provider,
-                            url, attempt)
+                log.warning(
+                    "%s: GET %s answered malformed JSON (attempt %d)", self.provider, url, attempt
+                )
                 if attempt < self.policy.max_attempts:
                     await self._sleep(self.policy.backoff(attempt))
-        raise VendorHTTPError(self.provider, f"GET {url} answered malformed JSON",
-                              response.status_code)
+        raise VendorHTTPError(
+            self.provider, f"GET {url} answered malformed JSON", response.status_code
+        )

@@ -44,8 +44,9 @@ class OAuth2Config:
 class OAuth2Strategy:
     """Authorization URL, code exchange and refresh for one OAuth 2.0 vendor."""
 
-    def __init__(self, provider: str, settings: ProviderSettings, config: OAuth2Config,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self, provider: str, settings: ProviderSettings, config: OAuth2Config, timeout: float = 30.0
+    ) -> None:
         self.provider = provider
         self._settings = settings
         self.config = config
@@ -65,8 +66,9 @@ class OAuth2Strategy:
             client.register_compliance_hook("refresh_token_response", self.config.response_hook)
         return client
 
-    def authorization_request(self, redirect_uri: str,
-                              state: str | None = None) -> AuthorizationRequest:
+    def authorization_request(
+        self, redirect_uri: str, state: str | None = None
+    ) -> AuthorizationRequest:
         """Build the URL the user is sent to; the caller keeps state and code_verifier."""
         state = state or secrets.token_urlsafe(24)
         if len(state) < self.config.min_state_length:
@@ -79,8 +81,9 @@ class OAuth2Strategy:
         )
         return AuthorizationRequest(url=url, state=state, code_verifier=verifier)
 
-    async def exchange(self, code: str, redirect_uri: str,
-                       code_verifier: str | None = None) -> Tokens:
+    async def exchange(
+        self, code: str, redirect_uri: str, code_verifier: str | None = None
+    ) -> Tokens:
         """Trade the callback's code for tokens."""
         if self.config.pkce and not code_verifier:
             raise OAuthFlowError(self.provider, "PKCE code_verifier missing for the exchange")
@@ -94,11 +97,13 @@ class OAuth2Strategy:
                 )
             except OAuthError as exc:
                 log.warning("%s: code exchange refused (%s)", self.provider, exc.error)
-                raise OAuthFlowError(self.provider, "authorization code refused",
-                                     exc.error) from None
+                raise OAuthFlowError(
+                    self.provider, "authorization code refused", exc.error
+                ) from None
             except httpx.HTTPError as exc:
-                raise OAuthFlowError(self.provider, f"token endpoint failed: {type(exc).__name__}"
-                                     ) from None
+                raise OAuthFlowError(
+                    self.provider, f"token endpoint failed: {type(exc).__name__}"
+                ) from None
         return Tokens.from_oauth2(token)
 
     async def refresh(self, tokens: Tokens) -> Tokens:
@@ -108,18 +113,21 @@ class OAuth2Strategy:
         async with self._client() as client:
             try:
                 token = await client.refresh_token(
-                    self.config.token_url, refresh_token=tokens.refresh_token,
+                    self.config.token_url,
+                    refresh_token=tokens.refresh_token,
                     **dict(self.config.extra_token_params),
                 )
             except OAuthError as exc:
                 log.warning("%s: refresh refused (%s)", self.provider, exc.error)
                 if exc.error in _DEAD_GRANT_ERRORS:
-                    raise ReconnectRequiredError(self.provider, "refresh token refused",
-                                                 exc.error) from None
+                    raise ReconnectRequiredError(
+                        self.provider, "refresh token refused", exc.error
+                    ) from None
                 raise OAuthFlowError(self.provider, "refresh failed", exc.error) from None
             except httpx.HTTPError as exc:
-                raise OAuthFlowError(self.provider, f"token endpoint failed: {type(exc).__name__}"
-                                     ) from None
+                raise OAuthFlowError(
+                    self.provider, f"token endpoint failed: {type(exc).__name__}"
+                ) from None
         return Tokens.from_oauth2(dict(token), previous=tokens)
 
 
@@ -135,48 +143,64 @@ class OAuth1Config:
 class OAuth1Strategy:
     """The three-legged OAuth 1.0a dance (legacy Garmin). Tokens never expire."""
 
-    def __init__(self, provider: str, settings: ProviderSettings, config: OAuth1Config,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self, provider: str, settings: ProviderSettings, config: OAuth1Config, timeout: float = 30.0
+    ) -> None:
         self.provider = provider
         self._settings = settings
         self.config = config
         self._timeout = timeout
 
-    async def authorization_request(self, redirect_uri: str,
-                                    state: str | None = None) -> AuthorizationRequest:
+    async def authorization_request(
+        self, redirect_uri: str, state: str | None = None
+    ) -> AuthorizationRequest:
         """Fetch a request token and build the user's authorization URL."""
         state = state or secrets.token_urlsafe(24)
         callback = str(httpx.URL(redirect_uri).copy_merge_params({"state": state}))
-        async with AsyncOAuth1Client(self._settings.client_id, self._settings.client_secret,
-                                     redirect_uri=callback, timeout=self._timeout) as client:
+        async with AsyncOAuth1Client(
+            self._settings.client_id,
+            self._settings.client_secret,
+            redirect_uri=callback,
+            timeout=self._timeout,
+        ) as client:
             try:
                 request_token = await client.fetch_request_token(self.config.request_token_url)
             except OAuthError as exc:
                 raise OAuthFlowError(self.provider, "request token refused", exc.error) from None
             url = client.create_authorization_url(self.config.authorize_url)
-        return AuthorizationRequest(url=url, state=state,
-                                    request_token=dict(request_token))
+        return AuthorizationRequest(url=url, state=state, request_token=dict(request_token))
 
     async def exchange(self, request_token: Mapping[str, str], verifier: str) -> Tokens:
         """Trade the authorized request token and verifier for the user access token."""
         async with AsyncOAuth1Client(
-            self._settings.client_id, self._settings.client_secret,
+            self._settings.client_id,
+            self._settings.client_secret,
             token=request_token["oauth_token"],
-            token_secret=request_token["oauth_token_secret"], timeout=self._timeout,
+            token_secret=request_token["oauth_token_secret"],
+            timeout=self._timeout,
         ) as client:
             try:
-                token = await client.fetch_access_token(self.config.access_token_url,
-                                                        verifier=verifier)
+                token = await client.fetch_access_token(
+                    self.config.access_token_url, verifier=verifier
+                )
             except OAuthError as exc:
                 raise OAuthFlowError(self.provider, "verifier refused", exc.error) from None
-        return Tokens(access_token=token["oauth_token"], token_type="oauth1",  # noqa: S106
-                      extra={"token_secret": token["oauth_token_secret"]})
+        return Tokens(
+            access_token=token["oauth_token"],
+            token_type="oauth1",  # noqa: S106
+            extra={"token_secret": token["oauth_token_secret"]},
+        )
 
     def auth(self, tokens: Tokens) -> httpx.Auth:
         """An httpx Auth that signs data requests with the user access token (HMAC-SHA1)."""
-        return _OAuth1Signer(ClientAuth(
-            self._settings.client_id, self._settings.client_secret,
-            token=tokens.access_token, token_secret=str(tokens.extra.get("token_secret", ""))))
+        return _OAuth1Signer(
+            ClientAuth(
+                self._settings.client_id,
+                self._settings.client_secret,
+                token=tokens.access_token,
+                token_secret=str(tokens.extra.get("token_secret", "")),
+            )
+        )
 
 
 class _OAuth1Signer(httpx.Auth):
@@ -190,6 +214,7 @@ class _OAuth1Signer(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         _, headers, _ = self._client_auth.prepare(
-            request.method, str(request.url), dict(request.headers), request.content)
+            request.method, str(request.url), dict(request.headers), request.content
+        )
         request.headers["Authorization"] = headers["Authorization"]
         yield request

@@ -32,10 +32,24 @@ class RawRecord:
         return hashlib.sha256(self.payload.encode("utf-8")).hexdigest()
 
 
-def make_record(provider: str, user_id: str, record_type: str, vendor_id: str,
-                version: str | None, day: date, doc: Any) -> RawRecord:
-    return RawRecord(provider, user_id, record_type, str(vendor_id),
-                     None if version is None else str(version), day, canonical_json(doc))
+def make_record(
+    provider: str,
+    user_id: str,
+    record_type: str,
+    vendor_id: str,
+    version: str | None,
+    day: date,
+    doc: Any,
+) -> RawRecord:
+    return RawRecord(
+        provider,
+        user_id,
+        record_type,
+        str(vendor_id),
+        None if version is None else str(version),
+        day,
+        canonical_json(doc),
+    )
 
 
 def raw_frame(records: Iterable[RawRecord]) -> pl.DataFrame:

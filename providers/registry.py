@@ -41,11 +41,11 @@ def _load(ep: EntryPoint, settings: Mapping[str, Mapping[str, Any]]) -> Provider
         cls = ep.load()
     except (ImportError, AttributeError) as exc:
         log.error("provider %s: entry point %s failed to import: %s", ep.name, target, exc)
-        return ProviderStatus(ep.name, False, f"import failed: {type(exc).__name__}", None,
-                              target)
+        return ProviderStatus(ep.name, False, f"import failed: {type(exc).__name__}", None, target)
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
-        return ProviderStatus(ep.name, False, "entry point is not a Provider subclass", None,
-                              target)
+        return ProviderStatus(
+            ep.name, False, "entry point is not a Provider subclass", None, target
+        )
     try:
         provider = cls.from_settings(settings.get(ep.name))
     except ProviderDisabledError as exc:
@@ -61,8 +61,9 @@ class ProviderRegistry:
         self._statuses = dict(statuses)
 
     @classmethod
-    def from_entry_points(cls, settings: Mapping[str, Mapping[str, Any]],
-                          group: str = ENTRY_POINT_GROUP) -> ProviderRegistry:
+    def from_entry_points(
+        cls, settings: Mapping[str, Mapping[str, Any]], group: str = ENTRY_POINT_GROUP
+    ) -> ProviderRegistry:
         return cls({ep.name: _load(ep, settings) for ep in discover(group)})
 
     def statuses(self) -> list[ProviderStatus]:
@@ -92,6 +93,7 @@ def zone_dependent_record_types(group: str = ENTRY_POINT_GROUP) -> dict[str, lis
         except (ImportError, AttributeError):
             continue  # reported by the registry that loads it
         mappings = getattr(cls, "mappings", None) or {}
-        out[ep.name] = sorted(t for t, m in mappings.items()
-                              if getattr(m, "offset", "vendor") in ("utc", "wall"))
+        out[ep.name] = sorted(
+            t for t, m in mappings.items() if getattr(m, "offset", "vendor") in ("utc", "wall")
+        )
     return out

@@ -59,20 +59,33 @@ def explode_series(frame: pl.DataFrame, series: Series) -> pl.DataFrame:
     pairs = (
         frame.lazy()
         .select(
-            "user_id", "record_id", "source", "tz_offset_s", pl.col("time").alias("anchor"),
-            _object_text(series.path, canonical).str.strip_chars("{} ").str.split(",")
+            "user_id",
+            "record_id",
+            "source",
+            "tz_offset_s",
+            pl.col("time").alias("anchor"),
+            _object_text(series.path, canonical)
+            .str.strip_chars("{} ")
+            .str.split(",")
             .alias("_pair"),
         )
         .explode("_pair")
         .with_columns(pl.col("_pair").str.split_exact('":', 1).alias("_kv"))
         .with_columns(
-            pl.col("_kv").struct.field("field_0").str.strip_chars().str.strip_chars('"')
+            pl.col("_kv")
+            .struct.field("field_0")
+            .str.strip_chars()
+            .str.strip_chars('"')
             .alias("_key"),
-            pl.col("_kv").struct.field("field_1").str.strip_chars()
-            .cast(pl.Float64, strict=False).alias("_raw"),
+            pl.col("_kv")
+            .struct.field("field_1")
+            .str.strip_chars()
+            .cast(pl.Float64, strict=False)
+            .alias("_raw"),
         )
-        .filter(pl.col("_key").is_not_null() & (pl.col("_key") != "")
-                & pl.col("_raw").is_not_null())
+        .filter(
+            pl.col("_key").is_not_null() & (pl.col("_key") != "") & pl.col("_raw").is_not_null()
+        )
     )
     if series.min_valid is not None:
         pairs = pairs.filter(pl.col("_raw") >= series.min_valid)
@@ -84,21 +97,21 @@ def explode_series(frame: pl.DataFrame, series: Series) -> pl.DataFrame:
         minutes = key.str.head(-3).cast(pl.Int64) * 60 + key.str.tail(2).cast(pl.Int64)
         local = local_anchor.dt.truncate("1d") + pl.duration(minutes=minutes)
         # A key earlier than the anchor's clock time (minus a minute of slack) is after midnight.
-        local = pl.when(local < local_anchor - pl.duration(minutes=1)).then(
-            local + pl.duration(days=1)).otherwise(local)
+        local = (
+            pl.when(local < local_anchor - pl.duration(minutes=1))
+            .then(local + pl.duration(days=1))
+            .otherwise(local)
+        )
         when = local - pl.duration(seconds=pl.col("tz_offset_s"))
     value = pl.col("_raw") * scale
-    return (
-        pairs.select(
-            "user_id",
-            pl.lit(series.indicator).alias("indicator"),
-            when.dt.cast_time_unit("us").alias("time"),
-            pl.lit(None, pl.Datetime("us", "UTC")).alias("end_time"),
-            pl.col("tz_offset_s").cast(pl.Int32),
-            (value + offset if offset else value).alias("value"),
-            pl.lit(get_indicator(series.indicator).unit).alias("unit"),
-            "source",
-            "record_id",
-        )
-        .collect()
-    )
+    return pairs.select(
+        "user_id",
+        pl.lit(series.indicator).alias("indicator"),
+        when.dt.cast_time_unit("us").alias("time"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("end_time"),
+        pl.col("tz_offset_s").cast(pl.Int32),
+        (value + offset if offset else value).alias("value"),
+        pl.lit(get_indicator(series.indicator).unit).alias("unit"),
+        "source",
+        "record_id",
+    ).collect()

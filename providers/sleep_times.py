@@ -33,8 +33,9 @@ def _wall(instant: pl.Expr, offset_s: pl.Expr) -> pl.Expr:
     return instant.dt.replace_time_zone(None) + pl.duration(seconds=offset_s)
 
 
-def sleep_clock(measured: Sequence[str], main: pl.Expr | None = None,
-                end_offset_s: pl.Expr | None = None) -> dict[str, pl.Expr]:
+def sleep_clock(
+    measured: Sequence[str], main: pl.Expr | None = None, end_offset_s: pl.Expr | None = None
+) -> dict[str, pl.Expr]:
     """Derived columns (after `time`, `end_time` and `tz_offset_s`) for SLEEP_CLOCK_FIELDS.
 
     `measured`: the record's duration fields; a record with none of them gives no clock
@@ -47,8 +48,9 @@ def sleep_clock(measured: Sequence[str], main: pl.Expr | None = None,
     offset = pl.col("tz_offset_s")
     wake_day = _wall(pl.col("end_time"), offset).dt.truncate("1d")
     bedtime = (_wall(pl.col("time"), offset) - wake_day).dt.total_microseconds() / _MINUTE_US
-    wake = (_wall(pl.col("end_time"), offset if end_offset_s is None else end_offset_s)
-            - wake_day).dt.total_microseconds() / _MINUTE_US
+    wake = (
+        _wall(pl.col("end_time"), offset if end_offset_s is None else end_offset_s) - wake_day
+    ).dt.total_microseconds() / _MINUTE_US
     given = pl.any_horizontal(pl.col(name).is_not_null() for name in measured)
     if main is not None:
         given = given & main

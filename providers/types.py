@@ -84,8 +84,14 @@ class Tokens:
         expires_at = token.get("expires_at")
         if expires_at is None and token.get("expires_in") is not None:
             expires_at = time.time() + float(token["expires_in"])
-        standard = {"access_token", "refresh_token", "expires_in", "expires_at", "scope",
-                    "token_type"}
+        standard = {
+            "access_token",
+            "refresh_token",
+            "expires_in",
+            "expires_at",
+            "scope",
+            "token_type",
+        }
         refresh = token.get("refresh_token") or (previous.refresh_token if previous else None)
         return cls(
             access_token=str(token["access_token"]),
@@ -179,8 +185,9 @@ class TokenStore(Protocol):
 
     async def save(self, connection_id: str, tokens: Tokens) -> None: ...
 
-    async def rotate(self, connection: Connection,
-                     refresh: Callable[[Tokens], Awaitable[Tokens]]) -> Tokens:
+    async def rotate(
+        self, connection: Connection, refresh: Callable[[Tokens], Awaitable[Tokens]]
+    ) -> Tokens:
         """Refresh the connection's tokens and persist them before they are used. A store
         shared by several workers serialises this per connection and hands back tokens that
         another worker rotated meanwhile, instead of spending a refresh token twice."""
@@ -196,8 +203,9 @@ class MemoryTokenStore:
     async def save(self, connection_id: str, tokens: Tokens) -> None:
         self.saved.append((connection_id, tokens))
 
-    async def rotate(self, connection: Connection,
-                     refresh: Callable[[Tokens], Awaitable[Tokens]]) -> Tokens:
+    async def rotate(
+        self, connection: Connection, refresh: Callable[[Tokens], Awaitable[Tokens]]
+    ) -> Tokens:
         tokens = await refresh(connection.tokens)
         await self.save(connection.id, tokens)
         return tokens

@@ -64,15 +64,19 @@ def epoch_utc(provider: str, value: object) -> datetime:
     return datetime.fromtimestamp(int(text), UTC)
 
 
-def check_sent_at(provider: str, sent: str | float | None, max_age_s: float,
-                  now: float | None = None) -> None:
+def check_sent_at(
+    provider: str, sent: str | float | None, max_age_s: float, now: float | None = None
+) -> None:
     """Refuse a delivery whose signed send time is missing, older than `max_age_s` or more
     than MAX_SKEW_S in the future (a replay of an old, validly signed body)."""
     if sent is None:
         raise WebhookVerificationError(provider, "webhook body has no timestamp")
     try:
-        when = (float(sent) if isinstance(sent, int | float)
-                else datetime.fromisoformat(str(sent).replace("Z", "+00:00")).timestamp())
+        when = (
+            float(sent)
+            if isinstance(sent, int | float)
+            else datetime.fromisoformat(str(sent).replace("Z", "+00:00")).timestamp()
+        )
     except (ValueError, OverflowError):
         raise WebhookVerificationError(provider, "webhook timestamp does not parse") from None
     age = (now if now is not None else time.time()) - when

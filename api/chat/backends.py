@@ -66,13 +66,25 @@ class BackendChain:
         for b in config.backends:
             key = config.api_keys.get(b.api_key_env)
             available = key is not None
-            self.statuses.append(BackendStatus(
-                b.name, b.model, b.context_window, available,
-                None if available else f"API key variable {b.api_key_env} is not set"))
+            self.statuses.append(
+                BackendStatus(
+                    b.name,
+                    b.model,
+                    b.context_window,
+                    available,
+                    None if available else f"API key variable {b.api_key_env} is not set",
+                )
+            )
             if key is not None:
                 # Retries are the chain's job (the next back end), not the SDK's.
-                self.backends.append(Backend(b, openai.AsyncOpenAI(
-                    base_url=b.base_url, api_key=key, timeout=b.timeout_s, max_retries=0)))
+                self.backends.append(
+                    Backend(
+                        b,
+                        openai.AsyncOpenAI(
+                            base_url=b.base_url, api_key=key, timeout=b.timeout_s, max_retries=0
+                        ),
+                    )
+                )
 
     def ordered(self, preferred: str | None) -> list[Backend]:
         """The agent's back end first (when usable), then the others in order."""
@@ -83,8 +95,12 @@ class BackendChain:
         ordered = self.ordered(preferred)
         return min((b.config.context_window for b in ordered), default=8192)
 
-    async def stream(self, messages: Sequence[dict[str, Any]], tools: list[dict[str, Any]],
-                     preferred: str | None = None) -> AsyncGenerator[str | Step, None]:
+    async def stream(
+        self,
+        messages: Sequence[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        preferred: str | None = None,
+    ) -> AsyncGenerator[str | Step, None]:
         """Text deltas as they come, then the finished Step, from the first back end that
         answers."""
         failures: list[str] = []
@@ -99,21 +115,33 @@ class BackendChain:
             except (openai.APIError, openai.APITimeoutError) as exc:
                 if emitted:
                     raise
-                log.warning("chat back end %s failed (%s); trying the next one",
-                            backend.config.name, type(exc).__name__)
+                log.warning(
+                    "chat back end %s failed (%s); trying the next one",
+                    backend.config.name,
+                    type(exc).__name__,
+                )
                 failures.append(f"{backend.config.name}: {type(exc).__name__}")
-        raise NoBackendError("no back end answered" + (f" ({'; '.join(failures)})"
-                                                       if failures else ": none configured"))
+        raise NoBackendError(
+            "no back end answered"
+            + (f" ({'; '.join(failures)})" if failures else ": none configured")
+        )
 
 
-async def _stream_one(backend: Backend, messages: Sequence[dict[str, Any]],
-                      tools: list[dict[str, Any]]) -> AsyncGenerator[str | Step, None]:
+async def _stream_one(
+    backend: Backend, messages: Sequence[dict[str, Any]], tools: list[dict[str, Any]]
+) -> AsyncGenerator[str | Step, None]:
     step = Step(backend=backend.config.name)
     calls: dict[int, ToolCall] = {}
     kwargs: dict[str, Any] = {"tools": tools} if tools else {}
-    stream = cast(AsyncStream[ChatCompletionChunk], await backend.client.chat.completions.create(
-        model=backend.config.model, messages=list(messages), stream=True,  # type: ignore[arg-type]
-        **kwargs))
+    stream = cast(
+        AsyncStream[ChatCompletionChunk],
+        await backend.client.chat.completions.create(
+            model=backend.config.model,
+            messages=list(messages),  # type: ignore[arg-type]
+            stream=True,
+            **kwargs,
+        ),
+    )
     try:
         async for chunk in stream:
             if not chunk.choices:
@@ -123,8 +151,7 @@ async def _stream_one(backend: Backend, messages: Sequence[dict[str, Any]],
                 step.text += delta.content
                 yield delta.content
             for tc in delta.tool_calls or []:
-                call = calls.setdefault(tc.index, ToolCall(id=tc.id or f"call_{tc.index}",
-                                                           name=""))
+                call = calls.setdefault(tc.index, ToolCall(id=tc.id or f"call_{tc.index}", name=""))
                 if tc.function is not None:
                     call.name += tc.function.name or ""
                     call.arguments += tc.function.arguments or ""

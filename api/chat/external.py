@@ -61,8 +61,9 @@ class ExternalTools:
         return ToolOutcome(clip(result_text(result), self.budget), result.is_error)
 
 
-async def discover(servers: tuple[McpServerConfig, ...], allow: tuple[str, ...] | None,
-                   budget: int) -> ExternalTools:
+async def discover(
+    servers: tuple[McpServerConfig, ...], allow: tuple[str, ...] | None, budget: int
+) -> ExternalTools:
     """List the allowed tools of every server the allow-list mentions."""
     found = ExternalTools(budget)
     for server in servers:
@@ -74,14 +75,24 @@ async def discover(servers: tuple[McpServerConfig, ...], allow: tuple[str, ...] 
         except (httpx2.HTTPError, OSError, MCPError, TimeoutError, ExceptionGroup) as exc:
             if not _unreachable(exc):
                 raise
-            log.warning("external MCP server %s unreachable (%s); its tools are left out",
-                        server.name, type(exc).__name__)
+            log.warning(
+                "external MCP server %s unreachable (%s); its tools are left out",
+                server.name,
+                type(exc).__name__,
+            )
             continue
         for tool in listed.tools:
             if allows(allow, server.name, tool.name):
                 name = f"{server.name}{SEP}{tool.name}"
                 found.where[name] = (server, tool.name)
-                found.schemas.append({"type": "function", "function": {
-                    "name": name, "description": tool.description or "",
-                    "parameters": tool.input_schema}})
+                found.schemas.append(
+                    {
+                        "type": "function",
+                        "function": {
+                            "name": name,
+                            "description": tool.description or "",
+                            "parameters": tool.input_schema,
+                        },
+                    }
+                )
     return found

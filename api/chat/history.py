@@ -81,20 +81,22 @@ def _open(cipher: TokenCipher, aad: bytes, stored: str, session_id: uuid.UUID) -
         raise HistoryUnreadableError("a message of this session cannot be decrypted") from None
 
 
-def seal(cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID,
-         payload: dict[str, Any]) -> str:
+def seal(
+    cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID, payload: dict[str, Any]
+) -> str:
     return _seal(cipher, _aad(user_id, session_id), json.dumps(payload).encode())
 
 
-def unseal(cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID,
-           stored: str) -> dict[str, Any]:
+def unseal(
+    cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID, stored: str
+) -> dict[str, Any]:
     payload: dict[str, Any] = json.loads(
-        _open(cipher, _aad(user_id, session_id), stored, session_id))
+        _open(cipher, _aad(user_id, session_id), stored, session_id)
+    )
     return payload
 
 
-def seal_title(cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID,
-               title: str) -> str:
+def seal_title(cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID, title: str) -> str:
     return _seal(cipher, _title_aad(user_id, session_id), title.encode())
 
 
@@ -125,11 +127,15 @@ def own_session(db: Session, user_id: uuid.UUID, session_id: uuid.UUID) -> ChatS
     return row
 
 
-def create_session(db: Session, cipher: TokenCipher, user_id: uuid.UUID, first_message: str,
-                   agent: str) -> ChatSession:
+def create_session(
+    db: Session, cipher: TokenCipher, user_id: uuid.UUID, first_message: str, agent: str
+) -> ChatSession:
     session_id = uuid.uuid4()  # chosen here: the sealed title is bound to it
-    row = ChatSession(id=session_id, user_id=user_id, title=seal_title(
-        cipher, user_id, session_id, title_from(first_message)))
+    row = ChatSession(
+        id=session_id,
+        user_id=user_id,
+        title=seal_title(cipher, user_id, session_id, title_from(first_message)),
+    )
     db.add(row)
     db.flush()
     add_message(db, cipher, row, AGENT_ROLE, {"text": agent})
@@ -137,24 +143,39 @@ def create_session(db: Session, cipher: TokenCipher, user_id: uuid.UUID, first_m
     return row
 
 
-def add_message(db: Session, cipher: TokenCipher, chat: ChatSession, role: str,
-                payload: dict[str, Any]) -> None:
+def add_message(
+    db: Session, cipher: TokenCipher, chat: ChatSession, role: str, payload: dict[str, Any]
+) -> None:
     calls = payload.get("tool_calls")
-    db.add(ChatMessage(
-        session_id=chat.id, role=role, content=seal(cipher, chat.user_id, chat.id, payload),
-        tool_calls=[{"id": c["id"], "name": c["function"]["name"]} for c in calls]
-        if calls else None, tool_call_id=payload.get("tool_call_id")))
+    db.add(
+        ChatMessage(
+            session_id=chat.id,
+            role=role,
+            content=seal(cipher, chat.user_id, chat.id, payload),
+            tool_calls=[{"id": c["id"], "name": c["function"]["name"]} for c in calls]
+            if calls
+            else None,
+            tool_call_id=payload.get("tool_call_id"),
+        )
+    )
     chat.updated_at = datetime.now(UTC)
 
 
 def read_turns(db: Session, cipher: TokenCipher, chat: ChatSession) -> list[Turn]:
-    rows = db.scalars(select(ChatMessage).where(ChatMessage.session_id == chat.id)
-                      .order_by(ChatMessage.id)).all()
+    rows = db.scalars(
+        select(ChatMessage).where(ChatMessage.session_id == chat.id).order_by(ChatMessage.id)
+    ).all()
     turns = []
     for row in rows:
         payload = unseal(cipher, chat.user_id, chat.id, row.content or "")
-        turns.append(Turn(row.role, payload.get("text"), payload.get("tool_calls"),
-                          payload.get("tool_call_id")))
+        turns.append(
+            Turn(
+                row.role,
+                payload.get("text"),
+                payload.get("tool_calls"),
+                payload.get("tool_call_id"),
+            )
+        )
     return turns
 
 
@@ -164,12 +185,19 @@ def session_agent(turns: list[Turn], default: str) -> str:
 
 
 def list_sessions(db: Session, user_id: uuid.UUID, limit: int) -> list[ChatSession]:
-    return list(db.scalars(select(ChatSession).where(ChatSession.user_id == user_id)
-                           .order_by(ChatSession.updated_at.desc()).limit(limit)).all())
+    return list(
+        db.scalars(
+            select(ChatSession)
+            .where(ChatSession.user_id == user_id)
+            .order_by(ChatSession.updated_at.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
-def rename_session(db: Session, cipher: TokenCipher, user_id: uuid.UUID,
-                   session_id: uuid.UUID, title: str) -> ChatSession:
+def rename_session(
+    db: Session, cipher: TokenCipher, user_id: uuid.UUID, session_id: uuid.UUID, title: str
+) -> ChatSession:
     row = own_session(db, user_id, session_id)
     row.title = seal_title(cipher, user_id, session_id, title)
     db.commit()
@@ -204,8 +232,10 @@ def answered_only(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def fit_context(turns: list[dict[str, Any]], budget_tokens: int) -> list[dict[str, Any]]:
     """Drop the oldest turns until the rest fit (about 4 characters a token); the kept
     history starts at a user message so no tool result loses its call."""
+
     def size(m: dict[str, Any]) -> int:
         return (len(m.get("content") or "") + len(json.dumps(m.get("tool_calls") or ""))) // 4 + 4
+
     kept = list(turns)
     total = sum(size(m) for m in kept)
     while kept and (total > budget_tokens or kept[0]["role"] != "user"):

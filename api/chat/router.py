@@ -70,8 +70,12 @@ class SessionPublic(BaseModel):
 
     @classmethod
     def of(cls, cipher: TokenCipher, row: ChatSession) -> SessionPublic:
-        return cls(id=row.id, title=history.title_of(cipher, row), created_at=row.created_at,
-                   updated_at=row.updated_at)
+        return cls(
+            id=row.id,
+            title=history.title_of(cipher, row),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
 
 class SessionsPublic(BaseModel):
@@ -101,33 +105,45 @@ def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
-@router.post("", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}})
-async def ask(body: ChatRequest, request: Request, user: CurrentUser, state: StateDep,
-              runtime: RuntimeDep) -> StreamingResponse:
+@router.post(
+    "", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}}
+)
+async def ask(
+    body: ChatRequest, request: Request, user: CurrentUser, state: StateDep, runtime: RuntimeDep
+) -> StreamingResponse:
     """Ask the health assistant; the answer streams as Server-Sent Events: session, delta,
     tool_call, tool_result, message (the final answer) and error."""
-    conv = await open_conversation(state, runtime, user.id, body.message,
-                                   body.session_id, body.agent)
+    conv = await open_conversation(
+        state, runtime, user.id, body.message, body.session_id, body.agent
+    )
 
     async def events() -> AsyncIterator[str]:
         async for event in answer(state, runtime, conv, request.is_disconnected):
             yield _sse(event.event, event.data)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/backends", response_model=BackendsPublic)
 def list_backends(user: CurrentUser, runtime: RuntimeDep) -> BackendsPublic:
     """The configured LLM back ends in order, which are usable, and why the others are not."""
-    return BackendsPublic(data=[BackendPublic(**vars(s)) for s in runtime.chain.statuses],
-                          agents=sorted(runtime.config.agents))
+    return BackendsPublic(
+        data=[BackendPublic(**vars(s)) for s in runtime.chain.statuses],
+        agents=sorted(runtime.config.agents),
+    )
 
 
 @router.get("/sessions", response_model=SessionsPublic)
-def list_sessions(user: CurrentUser, state: StateDep, session: SessionDep,
-                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> SessionsPublic:
+def list_sessions(
+    user: CurrentUser,
+    state: StateDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> SessionsPublic:
     """The caller's chat sessions, most recently active first."""
     rows = history.list_sessions(session, user.id, limit)
     data = [SessionPublic.of(state.cipher, r) for r in rows]
@@ -135,9 +151,11 @@ def list_sessions(user: CurrentUser, state: StateDep, session: SessionDep,
 
 
 @router.get("/sessions/{session_id}", response_model=SessionDetail)
-async def read_session(session_id: uuid.UUID, user: CurrentUser, state: StateDep,
-                       runtime: RuntimeDep) -> SessionDetail:
+async def read_session(
+    session_id: uuid.UUID, user: CurrentUser, state: StateDep, runtime: RuntimeDep
+) -> SessionDetail:
     """One of the caller's sessions with its messages, decrypted."""
+
     def read() -> SessionDetail:
         with state.sessions() as db:
             row = history.own_session(db, user.id, session_id)
@@ -145,14 +163,20 @@ async def read_session(session_id: uuid.UUID, user: CurrentUser, state: StateDep
             return SessionDetail(
                 **SessionPublic.of(state.cipher, row).model_dump(),
                 agent=history.session_agent(turns, runtime.config.default_agent),
-                messages=[MessagePublic(**vars(t)) for t in turns
-                          if t.role != history.AGENT_ROLE])
+                messages=[MessagePublic(**vars(t)) for t in turns if t.role != history.AGENT_ROLE],
+            )
+
     return await run_in_threadpool(read)
 
 
 @router.patch("/sessions/{session_id}", response_model=SessionPublic)
-def rename_session(session_id: uuid.UUID, body: SessionRename, user: CurrentUser,
-                   state: StateDep, session: SessionDep) -> SessionPublic:
+def rename_session(
+    session_id: uuid.UUID,
+    body: SessionRename,
+    user: CurrentUser,
+    state: StateDep,
+    session: SessionDep,
+) -> SessionPublic:
     """Rename one of the caller's sessions (no control or bidi characters in the title)."""
     row = history.rename_session(session, state.cipher, user.id, session_id, body.title)
     return SessionPublic.of(state.cipher, row)

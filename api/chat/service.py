@@ -35,13 +35,17 @@ from mirobody_assets.storage.models import User
 log = logging.getLogger(__name__)
 
 PROFILE_INDICATORS = 30
-TITLE_PROMPT = ("Write a title of at most six words for this conversation. Reply with the "
-                "title only, no quotes.")
-POLICY = ("Policy: you are not a doctor and this is not medical advice. Do not diagnose or "
-          "prescribe; for symptoms, worries or decisions about treatment, tell the person to "
-          "see a qualified health professional, and to call emergency services in an "
-          "emergency. Only use the person's own data, read through the tools; never invent "
-          "values.")
+TITLE_PROMPT = (
+    "Write a title of at most six words for this conversation. Reply with the "
+    "title only, no quotes."
+)
+POLICY = (
+    "Policy: you are not a doctor and this is not medical advice. Do not diagnose or "
+    "prescribe; for symptoms, worries or decisions about treatment, tell the person to "
+    "see a qualified health professional, and to call emergency services in an "
+    "emergency. Only use the person's own data, read through the tools; never invent "
+    "values."
+)
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,11 @@ class ChatRuntime:
 def profile_summary(profile: HealthProfile) -> str:
     """A few lines about the person's data for the system prompt (the tools give details)."""
     devices = ", ".join(f"{d.provider} ({d.status})" for d in profile.devices) or "none linked"
-    span = (f"from {profile.first_day} to {profile.last_day}" if profile.first_day
-            else "no data yet")
+    span = f"from {profile.first_day} to {profile.last_day}" if profile.first_day else "no data yet"
     indicators = ", ".join(sorted({v.indicator for v in profile.latest})[:PROFILE_INDICATORS])
-    return (f"The person's timezone is {profile.timezone}. Devices: {devices}. Data {span}."
-            + (f" Indicators with values: {indicators}." if indicators else ""))
+    return f"The person's timezone is {profile.timezone}. Devices: {devices}. Data {span}." + (
+        f" Indicators with values: {indicators}." if indicators else ""
+    )
 
 
 def system_prompt(agent: AgentConfig, profile: str) -> str:
@@ -78,8 +82,14 @@ def system_prompt(agent: AgentConfig, profile: str) -> str:
     return f"{agent.system_prompt}\n\n{profile} Today (UTC) is {today}.\n\n{POLICY}"
 
 
-def _open(state: AppState, runtime: ChatRuntime, user_id: uuid.UUID, session_id: uuid.UUID | None,
-          message: str, agent_name: str | None) -> tuple[uuid.UUID, str, list[history.Turn], str]:
+def _open(
+    state: AppState,
+    runtime: ChatRuntime,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    message: str,
+    agent_name: str | None,
+) -> tuple[uuid.UUID, str, list[history.Turn], str]:
     """The session (created when new), its history, the agent it uses, the profile summary."""
     with state.sessions() as db:
         user = db.get(User, user_id)
@@ -90,9 +100,15 @@ def _open(state: AppState, runtime: ChatRuntime, user_id: uuid.UUID, session_id:
         return sid, agent, turns, profile
 
 
-def _session(db: Session, state: AppState, runtime: ChatRuntime, user_id: uuid.UUID,
-             session_id: uuid.UUID | None, message: str,
-             agent_name: str | None) -> tuple[uuid.UUID, str, list[history.Turn]]:
+def _session(
+    db: Session,
+    state: AppState,
+    runtime: ChatRuntime,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    message: str,
+    agent_name: str | None,
+) -> tuple[uuid.UUID, str, list[history.Turn]]:
     """The session (KeyError: unknown agent) and its history; records an agent switch."""
     if session_id is None:
         agent = runtime.config.agent(agent_name).name
@@ -109,8 +125,9 @@ def _session(db: Session, state: AppState, runtime: ChatRuntime, user_id: uuid.U
     return chat.id, agent, turns
 
 
-def _store(state: AppState, user_id: uuid.UUID, session_id: uuid.UUID,
-           role: str, payload: dict[str, Any]) -> None:
+def _store(
+    state: AppState, user_id: uuid.UUID, session_id: uuid.UUID, role: str, payload: dict[str, Any]
+) -> None:
     with state.sessions() as db:
         chat = history.own_session(db, user_id, session_id)
         history.add_message(db, state.cipher, chat, role, payload)
@@ -129,21 +146,31 @@ class Conversation:
     message: str
 
 
-async def open_conversation(state: AppState, runtime: ChatRuntime, user_id: uuid.UUID,
-                            message: str, session_id: uuid.UUID | None,
-                            agent_name: str | None) -> Conversation:
+async def open_conversation(
+    state: AppState,
+    runtime: ChatRuntime,
+    user_id: uuid.UUID,
+    message: str,
+    session_id: uuid.UUID | None,
+    agent_name: str | None,
+) -> Conversation:
     """Before streaming: the session (NotFoundError if not the caller's) and the agent
     (NotFoundError if unknown), so these fail as plain HTTP errors."""
     try:
         sid, agent, turns, profile = await run_in_threadpool(
-            _open, state, runtime, user_id, session_id, message, agent_name)
+            _open, state, runtime, user_id, session_id, message, agent_name
+        )
     except KeyError as exc:
         raise NotFoundError(f"unknown agent {exc.args[0]!r}") from None
     return Conversation(user_id, profile, sid, runtime.config.agent(agent), turns, message)
 
 
-async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
-                 disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[ChatEvent]:
+async def answer(
+    state: AppState,
+    runtime: ChatRuntime,
+    conv: Conversation,
+    disconnected: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[ChatEvent]:
     """Stream one answer as events; stops quietly when the client has gone."""
     config, agent, user_id, session_id = runtime.config, conv.agent, conv.user_id, conv.session_id
     message, turns = conv.message, conv.turns
@@ -159,8 +186,11 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
     budget = runtime.chain.context_window(agent.backend) - config.answer_reserve_tokens - fixed
     stored = [t.as_openai() for t in turns if t.role != history.AGENT_ROLE]
     past = history.fit_context(history.answered_only(stored), max(budget, 0))
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system}, *past,
-                                      {"role": "user", "content": message}]
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": system},
+        *past,
+        {"role": "user", "content": message},
+    ]
 
     for round_no in range(config.max_tool_rounds + 1):
         offered = schemas if round_no < config.max_tool_rounds else []
@@ -174,8 +204,10 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
                         continue
                     yield ChatEvent("delta", {"text": item})
                     if await disconnected():
-                        log.info("chat client went away; generation stopped",
-                                 extra={"session_id": str(session_id)})
+                        log.info(
+                            "chat client went away; generation stopped",
+                            extra={"session_id": str(session_id)},
+                        )
                         return
         except NoBackendError as exc:
             yield ChatEvent("error", {"code": "no_backend", "reason": str(exc)})
@@ -188,41 +220,67 @@ async def answer(state: AppState, runtime: ChatRuntime, conv: Conversation,
         if step is None:
             return
         if not step.tool_calls:
-            await run_in_threadpool(_store, state, user_id, session_id, "assistant",
-                                    {"text": step.text})
-            final: dict[str, Any] = {"role": "assistant", "text": step.text,
-                                     "backend": step.backend, "session_id": str(session_id)}
+            await run_in_threadpool(
+                _store, state, user_id, session_id, "assistant", {"text": step.text}
+            )
+            final: dict[str, Any] = {
+                "role": "assistant",
+                "text": step.text,
+                "backend": step.backend,
+                "session_id": str(session_id),
+            }
             if not turns and config.generate_titles:
                 final["title"] = await generate_title(state, runtime, conv, step.text)
             yield ChatEvent("message", final)
             return
-        calls = [{"id": c.id, "type": "function",
-                  "function": {"name": c.name, "arguments": c.arguments}}
-                 for c in step.tool_calls]
+        calls = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in step.tool_calls
+        ]
         assistant = {"text": step.text or None, "tool_calls": calls}
         await run_in_threadpool(_store, state, user_id, session_id, "assistant", assistant)
         messages.append({"role": "assistant", "content": step.text or None, "tool_calls": calls})
         for call in step.tool_calls:
-            yield ChatEvent("tool_call", {"id": call.id, "name": call.name,
-                                          "arguments": _arguments(call.arguments)})
-            outcome = await (external.call(call.name, call.arguments) if call.name in external
-                             else tools.call(call.name, call.arguments))
-            yield ChatEvent("tool_result", {"id": call.id, "name": call.name,
-                                            "is_error": outcome.is_error, "text": outcome.text})
-            await run_in_threadpool(_store, state, user_id, session_id, "tool",
-                                    {"text": outcome.text, "tool_call_id": call.id})
+            yield ChatEvent(
+                "tool_call",
+                {"id": call.id, "name": call.name, "arguments": _arguments(call.arguments)},
+            )
+            outcome = await (
+                external.call(call.name, call.arguments)
+                if call.name in external
+                else tools.call(call.name, call.arguments)
+            )
+            yield ChatEvent(
+                "tool_result",
+                {
+                    "id": call.id,
+                    "name": call.name,
+                    "is_error": outcome.is_error,
+                    "text": outcome.text,
+                },
+            )
+            await run_in_threadpool(
+                _store,
+                state,
+                user_id,
+                session_id,
+                "tool",
+                {"text": outcome.text, "tool_call_id": call.id},
+            )
             messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text})
         if await disconnected():
             return
 
 
-async def generate_title(state: AppState, runtime: ChatRuntime, conv: Conversation,
-                         reply: str) -> str | None:
+async def generate_title(
+    state: AppState, runtime: ChatRuntime, conv: Conversation, reply: str
+) -> str | None:
     """A short title from the first exchange, by one more model call without tools; on any
     back-end failure the session keeps the title taken from the first message."""
-    prompt = [{"role": "system", "content": TITLE_PROMPT},
-              {"role": "user", "content": f"Question: {conv.message[:2000]}\n"
-                                          f"Answer: {reply[:2000]}"}]
+    prompt = [
+        {"role": "system", "content": TITLE_PROMPT},
+        {"role": "user", "content": f"Question: {conv.message[:2000]}\nAnswer: {reply[:2000]}"},
+    ]
     text = ""
     try:
         async for item in runtime.chain.stream(prompt, [], conv.agent.backend):
@@ -239,6 +297,7 @@ async def generate_title(state: AppState, runtime: ChatRuntime, conv: Conversati
     def rename() -> None:
         with state.sessions() as db:
             history.rename_session(db, state.cipher, conv.user_id, conv.session_id, title)
+
     await run_in_threadpool(rename)
     return title
 

@@ -49,7 +49,7 @@ def clip(text: str, budget: int) -> str:
     if len(text) <= budget:
         return text
     note = f"... [cut: {len(text) - budget} more characters; ask for a narrower range]"
-    return text[:max(0, budget - len(note))] + note
+    return text[: max(0, budget - len(note))] + note
 
 
 def result_text(result: CallToolResult) -> str:
@@ -57,8 +57,9 @@ def result_text(result: CallToolResult) -> str:
     described, not sent: the model reads text)."""
     if result.structured_content is not None:
         return json.dumps(result.structured_content, default=str, separators=(",", ":"))
-    parts = [b.text if isinstance(b, TextContent) else f"[{b.type} content]"
-             for b in result.content]
+    parts = [
+        b.text if isinstance(b, TextContent) else f"[{b.type} content]" for b in result.content
+    ]
     return "\n".join(parts)
 
 
@@ -72,20 +73,35 @@ class ChatTools:
         return [n for n in self.tools if allow is None or n in allow]
 
     def schemas(self, allow: tuple[str, ...] | None) -> list[dict[str, Any]]:
-        return [{"type": "function", "function": {
-            "name": name, "description": self.tools[name].description or "",
-            "parameters": self.tools[name].parameters}} for name in self.allowed(allow)]
+        return [
+            {
+                "type": "function",
+                "function": {
+                    "name": name,
+                    "description": self.tools[name].description or "",
+                    "parameters": self.tools[name].parameters,
+                },
+            }
+            for name in self.allowed(allow)
+        ]
 
-    def scoped(self, state: AppState, user_id: uuid.UUID,
-               allow: tuple[str, ...] | None, budget: int) -> ScopedTools:
+    def scoped(
+        self, state: AppState, user_id: uuid.UUID, allow: tuple[str, ...] | None, budget: int
+    ) -> ScopedTools:
         return ScopedTools(self, state, user_id, set(self.allowed(allow)), budget)
 
 
 class ScopedTools:
     """The tools one answer may call, acting for one person."""
 
-    def __init__(self, registry: ChatTools, state: AppState, user_id: uuid.UUID,
-                 allowed: set[str], budget: int) -> None:
+    def __init__(
+        self,
+        registry: ChatTools,
+        state: AppState,
+        user_id: uuid.UUID,
+        allowed: set[str],
+        budget: int,
+    ) -> None:
         self.registry, self.allowed, self.budget = registry, allowed, budget
         self.server = build_server(lambda: McpDeps(state, user_id))
 

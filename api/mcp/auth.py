@@ -48,13 +48,15 @@ def authenticate(state: AppState, scope: Scope) -> uuid.UUID:
             user_id = verify_access_token(state, token.strip()).user_id
             if session.get(User, user_id) is None:
                 raise UnauthorizedError("invalid access token", code="invalid_token")
-    state.limiter.check(ip_limit, Limit("user", str(user_id),
-                                        state.api.rate_limit_user_per_minute))
+    state.limiter.check(ip_limit, Limit("user", str(user_id), state.api.rate_limit_user_per_minute))
     return user_id
 
 
 def principal(user_id: uuid.UUID) -> AuthenticatedUser:
     """What the SDK compares to bind a session to the user that opened it (not the token,
     so a refreshed access token keeps its session)."""
-    return AuthenticatedUser(AccessToken(token="", client_id=ISSUER, scopes=[],
-                                         subject=str(user_id), claims={"iss": ISSUER}))
+    return AuthenticatedUser(
+        AccessToken(
+            token="", client_id=ISSUER, scopes=[], subject=str(user_id), claims={"iss": ISSUER}
+        )
+    )

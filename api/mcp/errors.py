@@ -60,8 +60,9 @@ class ArgumentCheck:
         self.tools = tools
         self.prompts = prompts
 
-    async def __call__(self, ctx: ServerRequestContext[Any, Any],
-                       call_next: CallNext) -> HandlerResult:
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
             name = ctx.params.get("name")
             tool = self.tools.get(name) if isinstance(name, str) else None
@@ -73,8 +74,10 @@ class ArgumentCheck:
             try:
                 tool.fn_metadata.validate_arguments(arguments)
             except ValidationError as exc:
-                raise MCPError(code=INVALID_PARAMS, message=(
-                    f"invalid arguments for {name}: {describe_validation(exc)}")) from None
+                raise MCPError(
+                    code=INVALID_PARAMS,
+                    message=(f"invalid arguments for {name}: {describe_validation(exc)}"),
+                ) from None
         if ctx.method == "prompts/get" and isinstance(ctx.params, dict):
             name = ctx.params.get("name")
             if name not in self.prompts:

@@ -37,20 +37,28 @@ def discover_tools(reserved: set[str], group: str = ENTRY_POINT_GROUP) -> list[P
     found: list[PluginTool] = []
     for ep in sorted(entry_points(group=group), key=lambda e: e.name):
         if ep.name in reserved:
-            log.warning("plugin tool %r skipped: the name is taken", ep.name,
-                        extra={"entry_point": ep.value})
+            log.warning(
+                "plugin tool %r skipped: the name is taken",
+                ep.name,
+                extra={"entry_point": ep.value},
+            )
             continue
         try:
             fn = ep.load()
         except (ImportError, AttributeError, SyntaxError) as exc:
-            log.warning("plugin tool %r failed to load (%s)", ep.name, type(exc).__name__,
-                        extra={"entry_point": ep.value})
+            log.warning(
+                "plugin tool %r failed to load (%s)",
+                ep.name,
+                type(exc).__name__,
+                extra={"entry_point": ep.value},
+            )
             continue
         if not callable(fn):
             log.warning("plugin tool %r skipped: %s is not callable", ep.name, ep.value)
             continue
         tool: Callable[..., Any] = fn
-        found.append(PluginTool(ep.name, ep.value,
-                                ToolSpec(tool, bool(getattr(tool, "read_only", True)))))
+        found.append(
+            PluginTool(ep.name, ep.value, ToolSpec(tool, bool(getattr(tool, "read_only", True))))
+        )
         reserved = reserved | {ep.name}
     return found

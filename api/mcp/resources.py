@@ -42,9 +42,18 @@ def caller_profile() -> str:
 
 
 def register_resources(server: MCPServer[Any]) -> None:
-    server.resource("mirobody://indicators", name="indicator_catalogue",
-                    title="Indicator catalogue", mime_type=JSON)(catalogue)
-    server.resource("mirobody://indicators/{indicator_id}", name="indicator",
-                    title="Indicator definition", mime_type=JSON)(indicator_definition)
-    server.resource("mirobody://me/profile", name="health_profile",
-                    title="My health profile", mime_type=JSON)(caller_profile)
+    server.resource(
+        "mirobody://indicators",
+        name="indicator_catalogue",
+        title="Indicator catalogue",
+        mime_type=JSON,
+    )(catalogue)
+    server.resource(
+        "mirobody://indicators/{indicator_id}",
+        name="indicator",
+        title="Indicator definition",
+        mime_type=JSON,
+    )(indicator_definition)
+    server.resource(
+        "mirobody://me/profile", name="health_profile", title="My health profile", mime_type=JSON
+    )(caller_profile)

@@ -74,8 +74,9 @@ class SqlAnswer:
     truncated: bool
 
 
-def load_user_tables(engine: Engine, user_id: Any, start: date, end: date,
-                     max_source_rows: int) -> dict[str, pa.Table]:
+def load_user_tables(
+    engine: Engine, user_id: Any, start: date, end: date, max_source_rows: int
+) -> dict[str, pa.Table]:
     """The caller's rows of each exposed table for days in [start, end] (export service)."""
     tables: dict[str, pa.Table] = {}
     for name, dataset in VIEWS.items():
@@ -88,8 +89,9 @@ def load_user_tables(engine: Engine, user_id: Any, start: date, end: date,
     return tables
 
 
-def sandbox(tables: dict[str, pa.Table],
-            memory_mb: int = DEFAULT_MEMORY_MB) -> duckdb.DuckDBPyConnection:
+def sandbox(
+    tables: dict[str, pa.Table], memory_mb: int = DEFAULT_MEMORY_MB
+) -> duckdb.DuckDBPyConnection:
     """A locked-down in-memory connection where `tables` (and the catalogue) are views; its
     queries may use `memory_mb` MiB and never write to disk."""
     con = duckdb.connect(":memory:", config=_CONFIG | {"memory_limit": f"{memory_mb}MiB"})
@@ -145,7 +147,7 @@ def _explained(con: duckdb.DuckDBPyConnection, explain: str) -> tuple[str, str]:
         label, tokens = "EXPLAIN ANALYZE", tokens[1:]
     if not tokens:
         return label, ""
-    target = explain[tokens[0][0]:]
+    target = explain[tokens[0][0] :]
     if explain[tokens[0][0]] == "(" and not _one_statement(con, target):
         depth = 0
         for i, (offset, kind) in enumerate(tokens):
@@ -154,8 +156,8 @@ def _explained(con: duckdb.DuckDBPyConnection, explain: str) -> tuple[str, str]:
             if kind == duckdb.token_type.operator and explain[offset] in "()":
                 depth += 1 if explain[offset] == "(" else -1
                 if depth == 0:
-                    rest = tokens[i + 1:]
-                    return label, explain[rest[0][0]:] if rest else ""
+                    rest = tokens[i + 1 :]
+                    return label, explain[rest[0][0] :] if rest else ""
         return label, ""
     return label, target
 
@@ -168,7 +170,7 @@ def _one_statement(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
 
 
 def _word(sql: str, token: tuple[int, Any]) -> str:
-    found = re.match(r"[A-Za-z_]+", sql[token[0]:])
+    found = re.match(r"[A-Za-z_]+", sql[token[0] :])
     return found.group(0).upper() if found else ""
 
 
@@ -182,18 +184,22 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, limits: SqlLimits) -> Sq
         fetched = cursor.fetchmany(limits.max_rows + 1)
         columns = [d[0] for d in cursor.description or []]
     except duckdb.InterruptException:
-        raise SqlTimeoutError(f"the query ran longer than {limits.timeout_s:g} s and was "
-                              "stopped; aggregate more or narrow the days") from None
+        raise SqlTimeoutError(
+            f"the query ran longer than {limits.timeout_s:g} s and was "
+            "stopped; aggregate more or narrow the days"
+        ) from None
     except duckdb.OutOfMemoryException:
-        raise SqlError("the query needs more memory than a query may use (nothing spills to "
-                       "disk); aggregate more, select fewer columns or narrow the days") from None
+        raise SqlError(
+            "the query needs more memory than a query may use (nothing spills to "
+            "disk); aggregate more, select fewer columns or narrow the days"
+        ) from None
     except duckdb.Error as exc:
         raise SqlError(_first_line(exc)) from None
     finally:
         timer.cancel()
     rows: list[list[Any]] = []
     size = 0
-    for raw in fetched[:limits.max_rows]:
+    for raw in fetched[: limits.max_rows]:
         row = [_jsonable(v) for v in raw]
         size += len(json.dumps(row, default=str))
         if size > limits.max_chars:

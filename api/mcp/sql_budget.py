@@ -49,10 +49,12 @@ class SqlBudget:
     def slot(self) -> Iterator[None]:
         """Hold one slot for the duration (blocking: call it from a worker thread)."""
         if not self._slots.acquire(timeout=BUSY_WAIT_S):
-            running = ("1 query is" if self.max_concurrent == 1
-                       else f"{self.max_concurrent} queries are")
-            raise SqlBusyError(f"the SQL tool is busy: {running} running; "
-                               "try again in a few seconds")
+            running = (
+                "1 query is" if self.max_concurrent == 1 else f"{self.max_concurrent} queries are"
+            )
+            raise SqlBusyError(
+                f"the SQL tool is busy: {running} running; try again in a few seconds"
+            )
         try:
             yield
         finally:

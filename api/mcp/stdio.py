@@ -35,8 +35,9 @@ def find_user_id(state: AppState, who: str) -> uuid.UUID:
         try:
             user = session.get(User, uuid.UUID(who))
         except ValueError:
-            user = session.scalars(select(User).where(
-                func.lower(User.email) == normalise_email(who))).first()
+            user = session.scalars(
+                select(User).where(func.lower(User.email) == normalise_email(who))
+            ).first()
     if user is None:
         raise UnknownUserError(f"no account with id or email {who!r}")
     return user.id

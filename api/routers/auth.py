@@ -19,8 +19,12 @@ from api.services import accounts
 router = APIRouter(prefix="/v1/auth", tags=["accounts"], responses=ERROR_RESPONSES)
 
 
-@router.post("/register", response_model=UserPublic, status_code=status.HTTP_201_CREATED,
-             dependencies=[Depends(limit_auth_attempts)])
+@router.post(
+    "/register",
+    response_model=UserPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(limit_auth_attempts)],
+)
 def register(body: UserCreate, state: StateDep, session: SessionDep) -> UserPublic:
     """Create an account. The password must be hard to guess (422 `weak_password` says why)
     and is hashed with argon2id; the email is stored normalised (NFKC, case folded)."""
@@ -41,18 +45,25 @@ def refresh(body: RefreshRequest, state: StateDep, session: SessionDep) -> Token
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(body: RefreshRequest, user: CurrentUser, claims: AccessClaimsDep, state: StateDep,
-           session: SessionDep) -> Response:
+def logout(
+    body: RefreshRequest,
+    user: CurrentUser,
+    claims: AccessClaimsDep,
+    state: StateDep,
+    session: SessionDep,
+) -> Response:
     """Revoke the refresh token (and the login session it belongs to) and the access token
     sent with this request, which is refused from now on."""
     accounts.log_out(state, session, claims, body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT,
-             dependencies=[Depends(limit_auth_attempts)])
-def change_password(body: PasswordChange, user: CurrentUser, state: StateDep,
-                    session: SessionDep) -> Response:
+@router.post(
+    "/password", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(limit_auth_attempts)]
+)
+def change_password(
+    body: PasswordChange, user: CurrentUser, state: StateDep, session: SessionDep
+) -> Response:
     """Change the caller's password (the current one is required). Every refresh token of the
     account is revoked: other logins end when their access token expires."""
     accounts.change_password(state, session, user, body.current_password, body.new_password)

@@ -12,8 +12,7 @@ from api.errors import ERROR_RESPONSES
 from api.schemas.health import DailySummariesPage
 from api.services.summaries import read_daily_summaries
 
-router = APIRouter(prefix="/v1/daily-summaries", tags=["health data"],
-                   responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1/daily-summaries", tags=["health data"], responses=ERROR_RESPONSES)
 
 
 @router.get("", response_model=DailySummariesPage)

@@ -54,8 +54,9 @@ async def _run_check(fn: object, state: AppState) -> str:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(state: Annotated[AppState, Depends(get_state)], response: Response) -> Readiness:
     """Ready to serve: PostgreSQL answers a query and Redis answers PING."""
-    db, rds = await asyncio.gather(_run_check(_check_database, state),
-                                   _run_check(_check_redis, state))
+    db, rds = await asyncio.gather(
+        _run_check(_check_database, state), _run_check(_check_redis, state)
+    )
     checks = {"database": db, "redis": rds}
     ready = all(v == "ok" for v in checks.values())
     if not ready:

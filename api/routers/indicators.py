@@ -16,9 +16,17 @@ router = APIRouter(prefix="/v1/indicators", tags=["indicators"], responses=ERROR
 
 def _public(entry: Indicator) -> IndicatorPublic:
     return IndicatorPublic(
-        id=entry.id, name=entry.name, category=entry.category.value, kind=entry.kind.value,
-        unit=entry.unit, rollup=entry.rollup.value, min_value=entry.min_value,
-        max_value=entry.max_value, description=entry.description, keywords=list(entry.keywords))
+        id=entry.id,
+        name=entry.name,
+        category=entry.category.value,
+        kind=entry.kind.value,
+        unit=entry.unit,
+        rollup=entry.rollup.value,
+        min_value=entry.min_value,
+        max_value=entry.max_value,
+        description=entry.description,
+        keywords=list(entry.keywords),
+    )
 
 
 @router.get("", response_model=IndicatorsPublic)

@@ -38,8 +38,7 @@ def read_timezone(user: CurrentUser, session: SessionDep) -> TimeZonePublic:
 
 
 @router.put("/timezone", response_model=TimeZoneChange)
-def change_timezone(body: TimeZoneUpdate, user: CurrentUser, session: SessionDep
-                    ) -> TimeZoneChange:
+def change_timezone(body: TimeZoneUpdate, user: CurrentUser, session: SessionDep) -> TimeZoneChange:
     """Set where the caller lives from a local day on (`effective_from` null: always). The
     stored days whose values it re-dates are re-derived; the answer lists those requests."""
     return timezones.change_time_zone(session, user, body.zone, body.effective_from)

@@ -37,18 +37,28 @@ def check_scraper(request: Request, state: StateDep) -> None:
     expected = token.get_secret_value().strip().encode() if token is not None else b""
     if not expected:  # unset, or set to nothing (`API_METRICS_TOKEN=`): no token opens it
         if not is_local_client(request):
-            raise ForbiddenError("metrics are served to this host only; set API_METRICS_TOKEN "
-                                 "to scrape from elsewhere", code="metrics_local_only")
+            raise ForbiddenError(
+                "metrics are served to this host only; set API_METRICS_TOKEN "
+                "to scrape from elsewhere",
+                code="metrics_local_only",
+            )
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-        raise UnauthorizedError("the metrics bearer token is missing or wrong",
-                                code="metrics_token_required")
+        raise UnauthorizedError(
+            "the metrics bearer token is missing or wrong", code="metrics_token_required"
+        )
 
 
-@router.get("/metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
-                       401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403]})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        401: ERROR_RESPONSES[401],
+        403: ERROR_RESPONSES[403],
+    },
+)
 def read_metrics(request: Request, state: StateDep) -> Response:
     """Request latency by route, provider calls, token refreshes, rows, pipeline backlog.
 

@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1/profile", tags=["health data"], responses=ERROR_R
 
 
 @router.get("", response_model=HealthProfile)
-def get_profile(user: CurrentUser, session: SessionDep,
-                days: Annotated[int, Query(ge=1, le=3660)] = 90) -> HealthProfile:
+def get_profile(
+    user: CurrentUser, session: SessionDep, days: Annotated[int, Query(ge=1, le=3660)] = 90
+) -> HealthProfile:
     """Connected devices, the latest value of every indicator, and data coverage by day."""
     return read_profile(session, user, days)

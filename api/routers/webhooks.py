@@ -28,29 +28,31 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-@router.post("/{provider}", response_model=WebhookAccepted,
-             status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{provider}", response_model=WebhookAccepted, status_code=status.HTTP_202_ACCEPTED)
 async def receive(provider: str, request: Request, state: StateDep) -> WebhookAccepted:
     """A signing vendor's notification (WHOOP, Oura, Polar): verified by its signature,
     de-duplicated, recorded as sync requests."""
     body = await _body(request)
-    return await run_in_threadpool(webhooks.receive_webhook, state, provider,
-                                   dict(request.headers), body)
+    return await run_in_threadpool(
+        webhooks.receive_webhook, state, provider, dict(request.headers), body
+    )
 
 
-@router.post("/{provider}/{secret}", response_model=WebhookAccepted,
-             status_code=status.HTTP_202_ACCEPTED)
-async def receive_at_secret_url(provider: str, secret: str, request: Request,
-                                state: StateDep) -> WebhookAccepted:
+@router.post(
+    "/{provider}/{secret}", response_model=WebhookAccepted, status_code=status.HTTP_202_ACCEPTED
+)
+async def receive_at_secret_url(
+    provider: str, secret: str, request: Request, state: StateDep
+) -> WebhookAccepted:
     """A notification sent to the provider's secret webhook URL (Withings, Garmin: vendors
     that sign nothing). Create the URL with `mirobody webhook-url <provider>`."""
     body = await _body(request)
-    return await run_in_threadpool(webhooks.receive_webhook, state, provider,
-                                   dict(request.headers), body, secret)
+    return await run_in_threadpool(
+        webhooks.receive_webhook, state, provider, dict(request.headers), body, secret
+    )
 
 
-@router.head("/{provider}/{secret}", status_code=status.HTTP_200_OK,
-             response_class=Response)
+@router.head("/{provider}/{secret}", status_code=status.HTTP_200_OK, response_class=Response)
 async def check_secret_url(provider: str, secret: str, state: StateDep) -> Response:
     """Withings checks a callback URL with HEAD before subscribing it: 200 for a live secret
     URL, 401 otherwise."""
@@ -59,8 +61,9 @@ async def check_secret_url(provider: str, secret: str, state: StateDep) -> Respo
 
 
 @router.get("/{provider}")
-async def subscription_challenge(provider: str, request: Request,
-                                 state: StateDep) -> dict[str, str]:
+async def subscription_challenge(
+    provider: str, request: Request, state: StateDep
+) -> dict[str, str]:
     """A vendor's subscription check (Oura: echo `challenge` when `verification_token` is
     ours)."""
     params = {k: v for k, v in request.query_params.items() if len(v) <= 512}

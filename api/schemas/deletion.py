@@ -12,5 +12,6 @@ class DeletionReport(BaseModel):
     warehouse_parquet_files: int = Field(description="Per-user Parquet files removed.")
     warehouse_status: str = Field(description="'deleted', 'nothing to delete' or an error.")
     vendor_revocations: dict[str, str] = Field(
-        default_factory=dict, description="Per provider: 'revoked' or why it could not be.")
+        default_factory=dict, description="Per provider: 'revoked' or why it could not be."
+    )
     account_deleted: bool = False

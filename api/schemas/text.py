@@ -32,15 +32,20 @@ def invisible_character(value: str, *, joiners: bool = True) -> str | None:
 def visible_text(value: str | None) -> str | None:
     """A field validator: refuse control, bidi and other invisible formatting characters."""
     if value is not None and (found := invisible_character(value)):
-        raise ValueError(f"contains an invisible control or formatting character ({found}); "
-                         "bidi overrides, zero-width and control characters are not allowed")
+        raise ValueError(
+            f"contains an invisible control or formatting character ({found}); "
+            "bidi overrides, zero-width and control characters are not allowed"
+        )
     return value
 
 
 def without_invisible(value: str) -> str:
     """`value` with the refused characters removed (for text derived from free input)."""
-    return "".join(c for c in value
-                   if c in _ALLOWED_FORMAT or unicodedata.category(c) not in _REFUSED_CATEGORIES)
+    return "".join(
+        c
+        for c in value
+        if c in _ALLOWED_FORMAT or unicodedata.category(c) not in _REFUSED_CATEGORIES
+    )
 
 
 def email_text(value: str) -> str:

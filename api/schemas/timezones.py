@@ -11,10 +11,13 @@ from indicators.zones import check_zone
 
 class TimeZoneEntry(BaseModel):
     effective_from: date | None = Field(
-        description="First local day the zone holds; null: it holds for all earlier history.")
+        description="First local day the zone holds; null: it holds for all earlier history."
+    )
     zone: str = Field(description="IANA time zone, e.g. 'Asia/Kathmandu'.")
-    source: str = Field(description="'user' (set by the person) or 'inferred' (learned from "
-                        "the offsets the person's vendors state).")
+    source: str = Field(
+        description="'user' (set by the person) or 'inferred' (learned from "
+        "the offsets the person's vendors state)."
+    )
 
 
 class TimeZonePublic(BaseModel):

@@ -34,13 +34,21 @@ log = logging.getLogger(__name__)
 
 
 def register_user(state: AppState, session: Session, body: UserCreate) -> User:
-    known = [body.email, body.email.partition("@")[0], body.display_name or "",
-             *(body.display_name or "").split()]
+    known = [
+        body.email,
+        body.email.partition("@")[0],
+        body.display_name or "",
+        *(body.display_name or "").split(),
+    ]
     reason = weak_password_reason(body.password, known, state.api.password_min_score)
     if reason is not None:
         raise InvalidRequestError(reason, code="weak_password")
-    user = User(email=body.email, display_name=body.display_name,
-                timezone=body.timezone, password_hash=state.passwords.hash(body.password))
+    user = User(
+        email=body.email,
+        display_name=body.display_name,
+        timezone=body.timezone,
+        password_hash=state.passwords.hash(body.password),
+    )
     session.add(user)
     try:
         session.commit()
@@ -57,36 +65,51 @@ def register_user(state: AppState, session: Session, body: UserCreate) -> User:
 def authenticate(state: AppState, session: Session, email: str, password: str) -> User:
     """The account of `email` (compared normalised, as stored) whose password matches."""
     user = session.scalars(
-        select(User).where(func.lower(User.email) == normalise_email(email))).first()
+        select(User).where(func.lower(User.email) == normalise_email(email))
+    ).first()
     if not state.passwords.verify(user.password_hash if user else None, password) or not user:
         raise UnauthorizedError("wrong email or password", code="invalid_credentials")
     return user
 
 
-def issue_tokens(state: AppState, session: Session, user_id: uuid.UUID,
-                 family_id: uuid.UUID | None = None) -> TokenPair:
+def issue_tokens(
+    state: AppState, session: Session, user_id: uuid.UUID, family_id: uuid.UUID | None = None
+) -> TokenPair:
     token, digest = new_refresh_token()
-    session.add(RefreshToken(
-        user_id=user_id, family_id=family_id or uuid.uuid4(), token_hash=digest,
-        expires_at=datetime.now(UTC) + timedelta(seconds=state.api.refresh_token_ttl_s)))
+    session.add(
+        RefreshToken(
+            user_id=user_id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=digest,
+            expires_at=datetime.now(UTC) + timedelta(seconds=state.api.refresh_token_ttl_s),
+        )
+    )
     session.commit()
-    return TokenPair(access_token=state.tokens.issue(user_id), refresh_token=token,
-                     expires_in=state.tokens.ttl_s)
+    return TokenPair(
+        access_token=state.tokens.issue(user_id), refresh_token=token, expires_in=state.tokens.ttl_s
+    )
 
 
 def rotate_refresh_token(state: AppState, session: Session, token: str) -> TokenPair:
     """Spend a refresh token for a new pair. A spent token used again revokes its family."""
     now = datetime.now(UTC)
-    row = session.scalars(select(RefreshToken).where(
-        RefreshToken.token_hash == hash_refresh_token(token)).with_for_update()).first()
+    row = session.scalars(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == hash_refresh_token(token))
+        .with_for_update()
+    ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise UnauthorizedError("invalid refresh token", code="invalid_token")
     if row.used_at is not None:
-        session.execute(update(RefreshToken).where(RefreshToken.family_id == row.family_id)
-                        .values(revoked_at=now))
+        session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == row.family_id)
+            .values(revoked_at=now)
+        )
         session.commit()
-        log.warning("refresh token reuse: session family revoked",
-                    extra={"user_id": str(row.user_id)})
+        log.warning(
+            "refresh token reuse: session family revoked", extra={"user_id": str(row.user_id)}
+        )
         raise UnauthorizedError("invalid refresh token", code="invalid_token")
     row.used_at = now
     return issue_tokens(state, session, row.user_id, row.family_id)
@@ -94,13 +117,18 @@ def rotate_refresh_token(state: AppState, session: Session, token: str) -> Token
 
 def revoke_refresh_token(session: Session, user_id: uuid.UUID, token: str) -> None:
     """Log out: revoke the token's family (only the caller's own)."""
-    row = session.scalars(select(RefreshToken).where(
-        RefreshToken.token_hash == hash_refresh_token(token),
-        RefreshToken.user_id == user_id)).first()
+    row = session.scalars(
+        select(RefreshToken).where(
+            RefreshToken.token_hash == hash_refresh_token(token), RefreshToken.user_id == user_id
+        )
+    ).first()
     if row is None:
         raise UnauthorizedError("invalid refresh token", code="invalid_token")
-    session.execute(update(RefreshToken).where(RefreshToken.family_id == row.family_id)
-                    .values(revoked_at=datetime.now(UTC)))
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == row.family_id)
+        .values(revoked_at=datetime.now(UTC))
+    )
     session.commit()
 
 
@@ -120,8 +148,9 @@ def _revoked_key(state: AppState, jti: str) -> str:
 
 def _session_store_down(exc: redis.RedisError) -> UnavailableError:
     log.warning("access-token revocation list unavailable (%s)", type(exc).__name__)
-    return UnavailableError("the session store is unavailable; retry shortly",
-                            headers={"Retry-After": "5"})
+    return UnavailableError(
+        "the session store is unavailable; retry shortly", headers={"Retry-After": "5"}
+    )
 
 
 def revoke_access_token(state: AppState, claims: AccessClaims) -> None:
@@ -168,20 +197,26 @@ def update_user(session: Session, user: User, body: UserUpdate) -> User:
     return user
 
 
-def change_password(state: AppState, session: Session, user: User, current: str,
-                    new: str) -> None:
+def change_password(state: AppState, session: Session, user: User, current: str, new: str) -> None:
     """Replace the password after checking the current one; every login session (refresh-token
     family) of the account ends, so a stolen session does not outlive the change."""
     if not state.passwords.verify(user.password_hash, current):
         raise UnauthorizedError("the current password is wrong", code="invalid_credentials")
-    known = [user.email, user.email.partition("@")[0], user.display_name or "",
-             *(user.display_name or "").split(), current]
+    known = [
+        user.email,
+        user.email.partition("@")[0],
+        user.display_name or "",
+        *(user.display_name or "").split(),
+        current,
+    ]
     reason = weak_password_reason(new, known, state.api.password_min_score)
     if reason is not None:
         raise InvalidRequestError(reason, code="weak_password")
     user.password_hash = state.passwords.hash(new)
-    session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
-                                               RefreshToken.revoked_at.is_(None))
-                    .values(revoked_at=datetime.now(UTC)))
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
     session.commit()
     log.info("password changed", extra={"user_id": str(user.id)})

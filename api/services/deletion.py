@@ -55,8 +55,9 @@ def _delete_rows(session: Session, user_id: uuid.UUID, tables: tuple) -> dict[st
     return counts
 
 
-def _delete_warehouse(state: AppState, user_id: uuid.UUID, account: bool = False
-                      ) -> tuple[int, str]:
+def _delete_warehouse(
+    state: AppState, user_id: uuid.UUID, account: bool = False
+) -> tuple[int, str]:
     """Remove the user's fact files and warehouse files (and, with the account, its row of
     the warehouse's users file); (files removed, status)."""
     settings = state.settings
@@ -69,8 +70,11 @@ def _delete_warehouse(state: AppState, user_id: uuid.UUID, account: bool = False
         if account:
             warehouse.forget_user(str(user_id))
     except OSError as exc:
-        log.error("warehouse deletion failed for a user: %s", type(exc).__name__,
-                  extra={"user_id": str(user_id)})
+        log.error(
+            "warehouse deletion failed for a user: %s",
+            type(exc).__name__,
+            extra={"user_id": str(user_id)},
+        )
         return 0, f"error: {type(exc).__name__}"
     return removed, "deleted" if removed else "nothing to delete"
 
@@ -87,8 +91,9 @@ def delete_health_data(state: AppState, session: Session, user_id: uuid.UUID) ->
     return DeletionReport(postgres=counts, warehouse_parquet_files=files, warehouse_status=status)
 
 
-def delete_account(state: AppState, session: Session, user: User,
-                   revocations: dict[str, str]) -> DeletionReport:
+def delete_account(
+    state: AppState, session: Session, user: User, revocations: dict[str, str]
+) -> DeletionReport:
     """Delete everything of the caller, then the account (vendor grants revoked beforehand)."""
     user_id = user.id
     # Under the user's exclusive lock until the commit, Parquet files included: a run writing
@@ -96,12 +101,18 @@ def delete_account(state: AppState, session: Session, user: User,
     # account gone and writes nothing of it.
     lock_for_deletion(session, user_id)
     counts = _delete_rows(session, user_id, _DATA_TABLES + _ACCOUNT_TABLES)
-    counts["users"] = cast("CursorResult[Any]",
-                           session.execute(delete(User).where(User.id == user_id))).rowcount
+    counts["users"] = cast(
+        "CursorResult[Any]", session.execute(delete(User).where(User.id == user_id))
+    ).rowcount
     files, status = _delete_warehouse(state, user_id, account=True)
     apple_health.delete_uploads(state.settings.data_dir, user_id)
     session.commit()
     state.metrics.rows_processed.labels("deleted").inc(sum(counts.values()))
     log.info("account deleted", extra={"user_id": str(user_id)})
-    return DeletionReport(postgres=counts, warehouse_parquet_files=files, warehouse_status=status,
-                          vendor_revocations=revocations, account_deleted=True)
+    return DeletionReport(
+        postgres=counts,
+        warehouse_parquet_files=files,
+        warehouse_status=status,
+        vendor_revocations=revocations,
+        account_deleted=True,
+    )

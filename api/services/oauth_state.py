@@ -30,8 +30,9 @@ def _aad(state: str) -> bytes:
     return f"mirobody-oauth-state|{state}".encode()
 
 
-def save_pending_link(redis: PrefixedRedis, cipher: TokenCipher, state: str, link: PendingLink,
-                      ttl_s: int) -> None:
+def save_pending_link(
+    redis: PrefixedRedis, cipher: TokenCipher, state: str, link: PendingLink, ttl_s: int
+) -> None:
     plain = json.dumps(link.__dict__).encode()
     kid, blob = cipher.encrypt(plain, _aad(state))
     stored = kid + ":" + blob.hex()
@@ -39,8 +40,7 @@ def save_pending_link(redis: PrefixedRedis, cipher: TokenCipher, state: str, lin
         raise RuntimeError("state collision")  # 192 random bits: does not happen
 
 
-def take_pending_link(redis: PrefixedRedis, cipher: TokenCipher,
-                      state: str) -> PendingLink | None:
+def take_pending_link(redis: PrefixedRedis, cipher: TokenCipher, state: str) -> PendingLink | None:
     """The link attempt of this state, removed so it cannot be used twice; None if unknown."""
     stored = redis.client.getdel(redis.key("oauth_state", state))
     if not stored:

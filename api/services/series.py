@@ -39,20 +39,24 @@ _MERGED_AFTER = "AND (indicator, day, source) > (:c_indicator, :c_bucket, :c_sou
 _SECONDS = (pl.col("end_time") - pl.col("time")).dt.total_microseconds() / 1e6
 # Every roll-up of a bucket, then each indicator's own one is picked (catalogue roll-up).
 _AGGREGATES = {
-    Rollup.SUM: pl.col("value").sum(), Rollup.MEAN: pl.col("value").mean(),
-    Rollup.MIN: pl.col("value").min(), Rollup.MAX: pl.col("value").max(),
+    Rollup.SUM: pl.col("value").sum(),
+    Rollup.MEAN: pl.col("value").mean(),
+    Rollup.MIN: pl.col("value").min(),
+    Rollup.MAX: pl.col("value").max(),
     Rollup.LAST: pl.col("value").sort_by("time").last(),
     # Rows without durations (or of zero length) fall back to the plain mean.
-    Rollup.DURATION_WEIGHTED_MEAN: pl.when(_SECONDS.sum() > 0).then(
-        (pl.col("value") * _SECONDS).sum() / _SECONDS.sum()).otherwise(pl.col("value").mean()),
+    Rollup.DURATION_WEIGHTED_MEAN: pl.when(_SECONDS.sum() > 0)
+    .then((pl.col("value") * _SECONDS).sum() / _SECONDS.sum())
+    .otherwise(pl.col("value").mean()),
 }
 
 
 def check_indicators(ids: list[str]) -> list[str]:
     unknown = [i for i in ids if i not in CATALOGUE]
     if unknown:
-        raise InvalidRequestError(f"unknown indicator(s): {', '.join(sorted(unknown)[:5])}",
-                                  code="unknown_indicator")
+        raise InvalidRequestError(
+            f"unknown indicator(s): {', '.join(sorted(unknown)[:5])}", code="unknown_indicator"
+        )
     if len(set(ids)) > MAX_INDICATORS:
         raise InvalidRequestError(f"at most {MAX_INDICATORS} indicators per request")
     return sorted(set(ids))
@@ -61,13 +65,22 @@ def check_indicators(ids: list[str]) -> list[str]:
 def check_sources(sources: list[str]) -> None:
     """A source is a provider slug, optionally '.device': printable, at most 128 characters."""
     if any(len(s) > 128 or not s.isprintable() for s in sources):
-        raise InvalidRequestError("source must be printable text of at most 128 characters",
-                                  code="invalid_source")
+        raise InvalidRequestError(
+            "source must be printable text of at most 128 characters", code="invalid_source"
+        )
 
 
-def read_series(session: Session, user_id: uuid.UUID, indicators: list[str],
-                start: datetime, end: datetime, resolution: Resolution,
-                sources: list[str] | None, limit: int, cursor: str | None) -> SeriesPage:
+def read_series(
+    session: Session,
+    user_id: uuid.UUID,
+    indicators: list[str],
+    start: datetime,
+    end: datetime,
+    resolution: Resolution,
+    sources: list[str] | None,
+    limit: int,
+    cursor: str | None,
+) -> SeriesPage:
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidRequestError("start and end need a UTC offset", code="naive_datetime")
     if end <= start:
@@ -81,53 +94,96 @@ def read_series(session: Session, user_id: uuid.UUID, indicators: list[str],
     rows = store.scan_user_times(str(user_id), start.astimezone(UTC), end.astimezone(UTC))
     rows = rows.filter(pl.col("indicator").is_in(ids))
     if sources:
-        rows = rows.filter(pl.col("source").is_in(sources)
-                           | pl.col("source").str.split(".").list.first().is_in(sources))
+        rows = rows.filter(
+            pl.col("source").is_in(sources)
+            | pl.col("source").str.split(".").list.first().is_in(sources)
+        )
     if resolution is Resolution.RAW:
-        frame = rows.select("indicator", "source", pl.col("time").alias("bucket"), "end_time",
-                            "value", "unit", pl.lit(1, pl.UInt32).alias("n"))
+        frame = rows.select(
+            "indicator",
+            "source",
+            pl.col("time").alias("bucket"),
+            "end_time",
+            "value",
+            "unit",
+            pl.lit(1, pl.UInt32).alias("n"),
+        )
     else:
-        bucket = (pl.col("time").dt.truncate("1h") if resolution is Resolution.HOUR
-                  else pl.col("day"))
+        bucket = (
+            pl.col("time").dt.truncate("1h") if resolution is Resolution.HOUR else pl.col("day")
+        )
         rollup = pl.col("indicator").replace_strict(
-            {i: CATALOGUE[i].rollup.value for i in ids}, return_dtype=pl.String)
-        picked = pl.coalesce(*(pl.when(rollup == r.value).then(pl.col(f"v_{r.value}")) for r in
-                               sorted({CATALOGUE[i].rollup for i in ids})))
-        frame = (rows.with_columns(bucket.alias("bucket"))
-                 .group_by("indicator", "source", "bucket")
-                 .agg(*(agg.alias(f"v_{r.value}") for r, agg in _AGGREGATES.items()
-                        if any(CATALOGUE[i].rollup is r for i in ids)),
-                      pl.col("unit").max(), pl.len().cast(pl.UInt32).alias("n"))
-                 .select("indicator", "source", "bucket", picked.alias("value"), "unit", "n"))
+            {i: CATALOGUE[i].rollup.value for i in ids}, return_dtype=pl.String
+        )
+        picked = pl.coalesce(
+            *(
+                pl.when(rollup == r.value).then(pl.col(f"v_{r.value}"))
+                for r in sorted({CATALOGUE[i].rollup for i in ids})
+            )
+        )
+        frame = (
+            rows.with_columns(bucket.alias("bucket"))
+            .group_by("indicator", "source", "bucket")
+            .agg(
+                *(
+                    agg.alias(f"v_{r.value}")
+                    for r, agg in _AGGREGATES.items()
+                    if any(CATALOGUE[i].rollup is r for i in ids)
+                ),
+                pl.col("unit").max(),
+                pl.len().cast(pl.UInt32).alias("n"),
+            )
+            .select("indicator", "source", "bucket", picked.alias("value"), "unit", "n")
+        )
     if after:
         c_ind, c_bucket, c_src = after[0], _cursor_bucket(after[1], resolution), after[2]
         ind, bkt, src = pl.col("indicator"), pl.col("bucket"), pl.col("source")
-        frame = frame.filter((ind > c_ind) | ((ind == c_ind) & (
-            (bkt > c_bucket) | ((bkt == c_bucket) & (src > c_src)))))
+        frame = frame.filter(
+            (ind > c_ind)
+            | ((ind == c_ind) & ((bkt > c_bucket) | ((bkt == c_bucket) & (src > c_src))))
+        )
     page = frame.sort("indicator", "bucket", "source").head(limit + 1).collect()
     points = [_point(row, resolution) for row in page.head(limit).iter_rows(named=True)]
     next_cursor = None
     if page.height > limit:
         last = page.row(limit - 1, named=True)
-        next_cursor = encode_cursor(f"series:{resolution}",
-                                    [last["indicator"], str(last["bucket"]), last["source"]])
+        next_cursor = encode_cursor(
+            f"series:{resolution}", [last["indicator"], str(last["bucket"]), last["source"]]
+        )
     return SeriesPage(resolution=resolution, data=points, next_cursor=next_cursor)
 
 
-def _merged_days(session: Session, user_id: uuid.UUID, ids: list[str], start: datetime,
-                 end: datetime, limit: int, after: list[str] | None) -> SeriesPage:
+def _merged_days(
+    session: Session,
+    user_id: uuid.UUID,
+    ids: list[str],
+    start: datetime,
+    end: datetime,
+    limit: int,
+    after: list[str] | None,
+) -> SeriesPage:
     params: dict[str, Any] = {
-        "user": user_id, "indicators": ids, "limit": limit + 1, "start_day": start.date(),
-        "end_day": (end - timedelta(microseconds=1)).date()}
+        "user": user_id,
+        "indicators": ids,
+        "limit": limit + 1,
+        "start_day": start.date(),
+        "end_day": (end - timedelta(microseconds=1)).date(),
+    }
     if after:
-        params |= {"c_indicator": after[0], "c_bucket": _cursor_bucket(after[1], Resolution.DAY),
-                   "c_source": after[2]}
+        params |= {
+            "c_indicator": after[0],
+            "c_bucket": _cursor_bucket(after[1], Resolution.DAY),
+            "c_source": after[2],
+        }
     sql = _MERGED_DAYS.format(after=_MERGED_AFTER if after else "")
     rows = session.execute(text(sql), params).all()
     # Typed by the database already: constructed without re-validating each of a year's points.
-    points = [SeriesPoint.model_construct(indicator=r[0], source=r[1], day=r[2],
-                                          value=float(r[3]), unit=r[4], count=r[5])
-              for r in rows[:limit]]
+    points = [
+        SeriesPoint.model_construct(
+            indicator=r[0], source=r[1], day=r[2], value=float(r[3]), unit=r[4], count=r[5]
+        )
+        for r in rows[:limit]
+    ]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -151,15 +207,34 @@ def _point(row: dict[str, Any], resolution: Resolution) -> SeriesPoint:
     # Typed by the Parquet schema and the roll-up already: no re-validation per point.
     bucket = row["bucket"]
     if resolution is Resolution.RAW:
-        return SeriesPoint.model_construct(indicator=row["indicator"], source=row["source"],
-                                           start=bucket, end=row["end_time"], day=None,
-                                           value=row["value"], unit=row["unit"], count=1)
+        return SeriesPoint.model_construct(
+            indicator=row["indicator"],
+            source=row["source"],
+            start=bucket,
+            end=row["end_time"],
+            day=None,
+            value=row["value"],
+            unit=row["unit"],
+            count=1,
+        )
     if resolution is Resolution.HOUR:
-        return SeriesPoint.model_construct(indicator=row["indicator"], source=row["source"],
-                                           start=bucket, end=bucket + timedelta(hours=1),
-                                           day=None, value=float(row["value"]),
-                                           unit=row["unit"], count=row["n"])
-    return SeriesPoint.model_construct(indicator=row["indicator"], source=row["source"],
-                                       start=None, end=None, day=bucket,
-                                       value=float(row["value"]), unit=row["unit"],
-                                       count=row["n"])
+        return SeriesPoint.model_construct(
+            indicator=row["indicator"],
+            source=row["source"],
+            start=bucket,
+            end=bucket + timedelta(hours=1),
+            day=None,
+            value=float(row["value"]),
+            unit=row["unit"],
+            count=row["n"],
+        )
+    return SeriesPoint.model_construct(
+        indicator=row["indicator"],
+        source=row["source"],
+        start=None,
+        end=None,
+        day=bucket,
+        value=float(row["value"]),
+        unit=row["unit"],
+        count=row["n"],
+    )

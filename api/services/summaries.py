@@ -19,9 +19,15 @@ _SQL = """SELECT indicator, day, value, unit, source, sources, n_values FROM dai
           ORDER BY day, indicator LIMIT :limit"""
 
 
-def read_daily_summaries(session: Session, user_id: uuid.UUID, start: date, end: date,
-                         indicators: list[str] | None, limit: int,
-                         cursor: str | None) -> DailySummariesPage:
+def read_daily_summaries(
+    session: Session,
+    user_id: uuid.UUID,
+    start: date,
+    end: date,
+    indicators: list[str] | None,
+    limit: int,
+    cursor: str | None,
+) -> DailySummariesPage:
     if end < start:
         raise InvalidRequestError("end_day must not be before start_day")
     after = decode_cursor(cursor, "daily", 2)
@@ -35,7 +41,8 @@ def read_daily_summaries(session: Session, user_id: uuid.UUID, start: date, end:
             raise InvalidRequestError("cursor is not valid", code="invalid_cursor") from None
     sql = _SQL.format(
         indicators="AND indicator = ANY(:indicators)" if indicators else "",
-        after="AND (day, indicator) > (:c_day, :c_indicator)" if after else "")
+        after="AND (day, indicator) > (:c_day, :c_indicator)" if after else "",
+    )
     rows = session.execute(text(sql), params).mappings().all()
     data = [DailySummaryPublic.model_validate(dict(r)) for r in rows[:limit]]
     next_cursor = None

@@ -21,9 +21,14 @@ log = logging.getLogger(__name__)
 
 def _public(history: ZoneHistory) -> TimeZonePublic:
     zone, source = history.current(datetime.now(UTC))
-    return TimeZonePublic(zone=zone, source=source, history=[
-        TimeZoneEntry(effective_from=None if day <= timezones.ALWAYS else day, zone=z, source=s)
-        for day, z, s in history.entries])
+    return TimeZonePublic(
+        zone=zone,
+        source=source,
+        history=[
+            TimeZoneEntry(effective_from=None if day <= timezones.ALWAYS else day, zone=z, source=s)
+            for day, z, s in history.entries
+        ],
+    )
 
 
 def read_time_zone(session: Session, user: User) -> TimeZonePublic:
@@ -35,8 +40,9 @@ def _changed_days(before: ZoneHistory, after: ZoneHistory, start: date, end: dat
     return {d for d in days if before.entry_at(d) != after.entry_at(d)}
 
 
-def change_time_zone(session: Session, user: User, zone: str,
-                     effective_from: date | None) -> TimeZoneChange:
+def change_time_zone(
+    session: Session, user: User, zone: str, effective_from: date | None
+) -> TimeZoneChange:
     """Set the zone from `effective_from` (None: always) and ask the pipeline to re-derive the
     stored days whose zone-dated values it changes; commits."""
     uid = str(user.id)
@@ -45,17 +51,28 @@ def change_time_zone(session: Session, user: User, zone: str,
     after = timezones.set_zone(conn, uid, zone, effective_from)
     last = user_today(user) + timedelta(days=1)
     changed = _changed_days(before, after, max(effective_from or FIRST_DAY, FIRST_DAY), last)
-    days = [d for d in timezones.affected_days(conn, uid, min(changed), max(changed),
-                                               zone_dependent_record_types())
-            if d in changed or d - timedelta(days=1) in changed
-            or d + timedelta(days=1) in changed] if changed else []
+    days = (
+        [
+            d
+            for d in timezones.affected_days(
+                conn, uid, min(changed), max(changed), zone_dependent_record_types()
+            )
+            if d in changed or d - timedelta(days=1) in changed or d + timedelta(days=1) in changed
+        ]
+        if changed
+        else []
+    )
     ids = timezones.request_rederive(session, uid, days, "api")
     requests = [session.get(SyncRequest, i) for i in ids]
     session.commit()
     session.refresh(user)
-    log.info("time zone changed", extra={"user_id": uid, "zone": zone,
-                                         "days": len(days)})
+    log.info("time zone changed", extra={"user_id": uid, "zone": zone, "days": len(days)})
     public = _public(after)
-    return TimeZoneChange(**public.model_dump(), rederive=[
-        RederiveRequest(id=r.id, start_day=r.start_day, end_day=r.end_day)
-        for r in requests if r is not None])
+    return TimeZoneChange(
+        **public.model_dump(),
+        rederive=[
+            RederiveRequest(id=r.id, start_day=r.start_day, end_day=r.end_day)
+            for r in requests
+            if r is not None
+        ],
+    )

@@ -44,8 +44,12 @@ def _days(request: VendorSyncRequest, today: date) -> tuple[date, date]:
 def _reject(state: AppState, slug: str, why: str, code: str) -> UnauthorizedError:
     state.metrics.provider_pulls.labels(slug, "webhook_rejected").inc()
     log.warning("webhook rejected: %s", why, extra={"provider": slug})
-    return UnauthorizedError("webhook signature missing, stale or wrong" if code ==
-                             "invalid_signature" else "unknown webhook URL", code=code)
+    return UnauthorizedError(
+        "webhook signature missing, stale or wrong"
+        if code == "invalid_signature"
+        else "unknown webhook URL",
+        code=code,
+    )
 
 
 def authenticate_url(state: AppState, slug: str, url_secret: str | None) -> Provider:
@@ -58,8 +62,9 @@ def authenticate_url(state: AppState, slug: str, url_secret: str | None) -> Prov
     return provider
 
 
-def authenticate(state: AppState, slug: str, headers: Mapping[str, str], body: bytes,
-                 url_secret: str | None) -> Provider:
+def authenticate(
+    state: AppState, slug: str, headers: Mapping[str, str], body: bytes, url_secret: str | None
+) -> Provider:
     """The provider, once the delivery is proven to come from it; 401 otherwise."""
     provider = enabled_provider(state, slug)
     if provider.info.webhook_auth is WebhookAuth.URL_SECRET or url_secret is not None:
@@ -72,31 +77,38 @@ def authenticate(state: AppState, slug: str, headers: Mapping[str, str], body: b
     return provider
 
 
-def _parse(provider: Provider, headers: Mapping[str, str], body: bytes
-           ) -> list[VendorSyncRequest]:
+def _parse(provider: Provider, headers: Mapping[str, str], body: bytes) -> list[VendorSyncRequest]:
     try:
         return provider.parse_webhook(headers, body)
     except WebhookPayloadError as exc:
-        raise InvalidRequestError(f"webhook body not understood: {exc}",
-                                  code="invalid_webhook") from None
+        raise InvalidRequestError(
+            f"webhook body not understood: {exc}", code="invalid_webhook"
+        ) from None
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
-        log.warning("webhook body not understood (%s)", type(exc).__name__,
-                    extra={"provider": provider.slug})
-        raise InvalidRequestError("webhook body not understood",
-                                  code="invalid_webhook") from None
+        log.warning(
+            "webhook body not understood (%s)",
+            type(exc).__name__,
+            extra={"provider": provider.slug},
+        )
+        raise InvalidRequestError("webhook body not understood", code="invalid_webhook") from None
 
 
-def _first_delivery(state: AppState, provider: Provider, headers: Mapping[str, str],
-                    body: bytes) -> str | None:
+def _first_delivery(
+    state: AppState, provider: Provider, headers: Mapping[str, str], body: bytes
+) -> str | None:
     """The Redis key now marking this delivery as seen, or None when it was seen already."""
-    key = state.redis.key("webhook_delivery", provider.slug,
-                          provider.delivery_key(headers, body))
+    key = state.redis.key("webhook_delivery", provider.slug, provider.delivery_key(headers, body))
     ttl = max(1, int(provider.webhook_replay_window_s))
     return key if state.redis.client.set(key, "1", nx=True, ex=ttl) else None
 
 
-def receive_webhook(state: AppState, slug: str, headers: Mapping[str, str], body: bytes,
-                    url_secret: str | None = None) -> WebhookAccepted:
+def receive_webhook(
+    state: AppState,
+    slug: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    url_secret: str | None = None,
+) -> WebhookAccepted:
     """Authenticate, parse, de-duplicate, and record one coalesced sync request per linked
     user and record type's days. Nothing is recorded unless every request in it is valid."""
     provider = authenticate(state, slug, headers, body, url_secret)
@@ -107,8 +119,9 @@ def receive_webhook(state: AppState, slug: str, headers: Mapping[str, str], body
         try:
             ranges.append(check_day_range(*_days(request, today), max_days=MAX_WEBHOOK_DAYS))
         except DayRangeError as exc:
-            raise InvalidRequestError(f"webhook names days Mirobody cannot sync: {exc}",
-                                      code="invalid_webhook") from None
+            raise InvalidRequestError(
+                f"webhook names days Mirobody cannot sync: {exc}", code="invalid_webhook"
+            ) from None
     seen_key = _first_delivery(state, provider, headers, body)
     if seen_key is None:
         state.metrics.provider_pulls.labels(slug, "webhook_duplicate").inc()
@@ -122,45 +135,62 @@ def receive_webhook(state: AppState, slug: str, headers: Mapping[str, str], body
         if not recorded:  # the error goes on to the caller; the vendor's retry must count
             state.redis.client.delete(seen_key)
     state.metrics.provider_pulls.labels(slug, "webhook_accepted").inc(accepted)
-    log.info("webhook recorded %d sync request(s), %d unknown user(s)", accepted, unknown,
-             extra={"provider": slug})
+    log.info(
+        "webhook recorded %d sync request(s), %d unknown user(s)",
+        accepted,
+        unknown,
+        extra={"provider": slug},
+    )
     return WebhookAccepted(status="accepted")
 
 
-def _record(state: AppState, slug: str, requests: list[VendorSyncRequest],
-            ranges: list[DayRange]) -> tuple[int, int]:
+def _record(
+    state: AppState, slug: str, requests: list[VendorSyncRequest], ranges: list[DayRange]
+) -> tuple[int, int]:
     accepted = unknown = 0
     with state.sessions() as session:
         for request, days in zip(requests, ranges, strict=True):
-            users = session.scalars(select(ProviderConnection.user_id).where(
-                ProviderConnection.provider == slug,
-                ProviderConnection.vendor_user_id == request.vendor_user_id)).all()
+            users = session.scalars(
+                select(ProviderConnection.user_id).where(
+                    ProviderConnection.provider == slug,
+                    ProviderConnection.vendor_user_id == request.vendor_user_id,
+                )
+            ).all()
             if not users:
                 unknown += 1
                 continue
             for user_id in users:
                 record_sync_request(
-                    session, user_id, slug, SyncKind.WEBHOOK, days.start, days.end,
-                    "webhook", {"record_type": request.record_type,
-                                "object_id": request.object_id, "event": request.event})
+                    session,
+                    user_id,
+                    slug,
+                    SyncKind.WEBHOOK,
+                    days.start,
+                    days.end,
+                    "webhook",
+                    {
+                        "record_type": request.record_type,
+                        "object_id": request.object_id,
+                        "event": request.event,
+                    },
+                )
                 accepted += 1
         session.commit()
     return accepted, unknown
 
 
-def verification_challenge(state: AppState, slug: str, params: Mapping[str, str]
-                           ) -> dict[str, str]:
+def verification_challenge(state: AppState, slug: str, params: Mapping[str, str]) -> dict[str, str]:
     """A vendor's subscription check (Oura's GET with verification_token and challenge)."""
     provider = enabled_provider(state, slug)
     answer = getattr(provider, "verification_challenge", None)
     if answer is None:
-        raise InvalidRequestError(f"{slug} sends no subscription challenge",
-                                  code="no_challenge")
+        raise InvalidRequestError(f"{slug} sends no subscription challenge", code="no_challenge")
     try:
         result: dict[str, str] = answer(params)
     except WebhookVerificationError:
         raise _reject(state, slug, "wrong verification token", "invalid_signature") from None
     except (WebhookPayloadError, KeyError, ValueError):
-        raise InvalidRequestError("subscription check without a challenge",
-                                  code="invalid_webhook") from None
+        raise InvalidRequestError(
+            "subscription check without a challenge", code="invalid_webhook"
+        ) from None
     return result

@@ -90,30 +90,43 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
         together on a new pool fails (dagster-io/dagster#33552), and both may allocate slots
         (two slots for a limit of one would let two vendor pulls run at once). Here the pool is
         initialised under a transaction-scoped advisory lock, with INSERT ... ON CONFLICT."""
-        if not (self.has_concurrency_limits_table and self.has_instance
-                and self.has_default_pool_limit_col):
+        if not (
+            self.has_concurrency_limits_table
+            and self.has_instance
+            and self.has_default_pool_limit_col
+        ):
             return super().initialize_concurrency_limit_to_default(concurrency_key)
         self._reconcile_concurrency_limits_from_slots()
         default_limit = self._instance.global_op_concurrency_default_limit
         with self.index_transaction() as conn:
-            conn.execute(db.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                         {"k": f"dagster-pool|{concurrency_key}"})
+            conn.execute(
+                db.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                {"k": f"dagster-pool|{concurrency_key}"},
+            )
             if default_limit is None:
-                conn.execute(ConcurrencyLimitsTable.delete().where(
-                    ConcurrencyLimitsTable.c.concurrency_key == concurrency_key))
+                conn.execute(
+                    ConcurrencyLimitsTable.delete().where(
+                        ConcurrencyLimitsTable.c.concurrency_key == concurrency_key
+                    )
+                )
                 self._allocate_concurrency_slots(conn, concurrency_key, 0)
                 return True
             insert = pg_insert(ConcurrencyLimitsTable).values(
-                concurrency_key=concurrency_key, limit=default_limit, using_default_limit=True)
-            conn.execute(insert.on_conflict_do_update(
-                index_elements=[ConcurrencyLimitsTable.c.concurrency_key],
-                set_={"limit": default_limit},
-                where=ConcurrencyLimitsTable.c.limit != default_limit))
+                concurrency_key=concurrency_key, limit=default_limit, using_default_limit=True
+            )
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[ConcurrencyLimitsTable.c.concurrency_key],
+                    set_={"limit": default_limit},
+                    where=ConcurrencyLimitsTable.c.limit != default_limit,
+                )
+            )
             self._allocate_concurrency_slots(conn, concurrency_key, default_limit)
         return True
 
-    def claim_concurrency_slot(self, concurrency_key: str, run_id: str, step_key: str,
-                               priority: int | None = None) -> ConcurrencyClaimStatus:
+    def claim_concurrency_slot(
+        self, concurrency_key: str, run_id: str, step_key: str, priority: int | None = None
+    ) -> ConcurrencyClaimStatus:
         """Claim a pool slot for a step, without missing a slot freed while the step queued.
 
         Dagster queues a step as unassigned when no slot is free, and assigns queued steps
@@ -123,8 +136,11 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
         free slot asks for the queue to be assigned again; the slot rows stay the semaphore
         that holds the limit."""
         status = super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
-        if status.is_claimed or status.is_assigned or not self.has_unassigned_slots(
-                concurrency_key):
+        if (
+            status.is_claimed
+            or status.is_assigned
+            or not self.has_unassigned_slots(concurrency_key)
+        ):
             return status
         self.assign_pending_steps([concurrency_key])
         return super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)

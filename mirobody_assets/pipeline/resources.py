@@ -35,8 +35,9 @@ class MirobodyResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     @cached_property
     def settings(self) -> Settings:
-        overrides = {k: v for k, v in self.__dict__.items()
-                     if k in type(self).model_fields and v is not None}
+        overrides = {
+            k: v for k, v in self.__dict__.items() if k in type(self).model_fields and v is not None
+        }
         return get_settings(**overrides)
 
     @cached_property

@@ -47,8 +47,12 @@ class HealthCheckedRunLauncher(DefaultRunLauncher):
             return CheckRunHealthResult(WorkerStatus.RUNNING, "not launched by a code server")
         info = json.loads(raw_info)
         where = f"{info.get('host')}:{info.get('port') or info.get('socket')}"
-        client = DagsterGrpcClient(port=info.get("port"), socket=info.get("socket"),
-                                   host=info.get("host"), use_ssl=bool(info.get("use_ssl")))
+        client = DagsterGrpcClient(
+            port=info.get("port"),
+            socket=info.get("socket"),
+            host=info.get("host"),
+            use_ssl=bool(info.get("use_ssl")),
+        )
         try:
             current = deserialize_value(client.get_current_runs(), GetCurrentRunsResult)
         except DagsterUserCodeUnreachableError:
@@ -56,23 +60,27 @@ class HealthCheckedRunLauncher(DefaultRunLauncher):
             if pid is not None and _is_local(info) and _alive(pid, started_at):
                 # The code server died but left its worker running: let it finish.
                 return CheckRunHealthResult(
-                    WorkerStatus.RUNNING, f"code server at {where} is gone; worker {pid} lives")
+                    WorkerStatus.RUNNING, f"code server at {where} is gone; worker {pid} lives"
+                )
             return CheckRunHealthResult(
                 WorkerStatus.FAILED,
                 f"the code server that launched the run ({where}) is gone, and its run worker "
-                f"(pid {pid}) with it")
+                f"(pid {pid}) with it",
+            )
         if run.run_id in current.current_runs:
             return CheckRunHealthResult(WorkerStatus.RUNNING)
         return CheckRunHealthResult(
             WorkerStatus.FAILED,
             f"the code server at {where} no longer executes this run (it was restarted, or the "
-            "run worker died)")
+            "run worker died)",
+        )
 
     def _worker_pid(self, run_id: str) -> tuple[int | None, float]:
         """The pid the run's worker reported when it started (the latest one, if resumed), and
         when it reported it."""
         entries = self._instance.event_log_storage.get_logs_for_run(
-            run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=False)
+            run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=False
+        )
         for entry in entries:
             found = _STARTED.match(entry.message or "")
             if found:

@@ -21,8 +21,9 @@ def driver_connection(conn: Connection) -> psycopg.Connection[Any]:
     return raw
 
 
-def copy_frame(conn: Connection, table: str, frame: pl.DataFrame,
-               columns: Sequence[str] | None = None) -> int:
+def copy_frame(
+    conn: Connection, table: str, frame: pl.DataFrame, columns: Sequence[str] | None = None
+) -> int:
     """COPY the frame's columns into `table` as CSV; returns the row count.
 
     polars writes CSV in native code, so this stays fast at millions of rows; nulls are empty
@@ -40,8 +41,12 @@ def copy_frame(conn: Connection, table: str, frame: pl.DataFrame,
     return frame.height
 
 
-def read_frame(conn: Connection, query: str, params: dict[str, Any] | Sequence[Any],
-               schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def read_frame(
+    conn: Connection,
+    query: str,
+    params: dict[str, Any] | Sequence[Any],
+    schema: dict[str, pl.DataType],
+) -> pl.DataFrame:
     """Run a query (psycopg placeholders) and return a frame with this schema.
 
     The rows travel as `COPY (query) TO STDOUT` CSV and are parsed by polars in native code:
@@ -57,8 +62,11 @@ def read_frame(conn: Connection, query: str, params: dict[str, Any] | Sequence[A
         return pl.DataFrame(schema=schema)
     # Timestamps arrive as text with their offset; dates, numbers and strings parse directly.
     as_read = {n: pl.String() if isinstance(t, pl.Datetime) else t for n, t in schema.items()}
-    frame = pl.read_csv(buffer.getvalue(), has_header=False, new_columns=names,
-                        schema=as_read, quote_char='"')
+    frame = pl.read_csv(
+        buffer.getvalue(), has_header=False, new_columns=names, schema=as_read, quote_char='"'
+    )
     return frame.with_columns(
         pl.col(n).str.to_datetime(_PG_TIMESTAMP, time_unit=t.time_unit, time_zone=t.time_zone)
-        for n, t in schema.items() if isinstance(t, pl.Datetime))
+        for n, t in schema.items()
+        if isinstance(t, pl.Datetime)
+    )

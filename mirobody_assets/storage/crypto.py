@@ -66,7 +66,7 @@ class TokenCipher:
         if len(blob) < 1 + _NONCE + 16 or blob[:1] != _VERSION:
             raise TokenDecryptionError("malformed token blob")
         try:
-            return aead.decrypt(blob[1:1 + _NONCE], blob[1 + _NONCE:], aad)
+            return aead.decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], aad)
         except InvalidTag:
             raise TokenDecryptionError("token blob does not open under its binding") from None
 
@@ -74,28 +74,48 @@ class TokenCipher:
 def seal_tokens(cipher: TokenCipher, user_id: str, provider: str, tokens: Tokens) -> SealedTokens:
     """Encrypt a connection's tokens for its row. The access blob also carries the metadata
     (type, scope, vendor extras such as an OAuth 1.0a token secret)."""
-    access = json.dumps({"access_token": tokens.access_token, "token_type": tokens.token_type,
-                         "scope": tokens.scope, "extra": dict(tokens.extra)}).encode()
+    access = json.dumps(
+        {
+            "access_token": tokens.access_token,
+            "token_type": tokens.token_type,
+            "scope": tokens.scope,
+            "extra": dict(tokens.extra),
+        }
+    ).encode()
     kid, access_ct = cipher.encrypt(
-        access, TokenCipher.associated_data(user_id, provider, "access"))
+        access, TokenCipher.associated_data(user_id, provider, "access")
+    )
     refresh_ct = None
     if tokens.refresh_token:
-        _, refresh_ct = cipher.encrypt(tokens.refresh_token.encode(),
-                                       TokenCipher.associated_data(user_id, provider, "refresh"))
+        _, refresh_ct = cipher.encrypt(
+            tokens.refresh_token.encode(), TokenCipher.associated_data(user_id, provider, "refresh")
+        )
     return SealedTokens(kid, access_ct, refresh_ct)
 
 
-def open_tokens(cipher: TokenCipher, user_id: str, provider: str, key_id: str,
-                access_ct: bytes, refresh_ct: bytes | None,
-                expires_at: float | None = None) -> Tokens:
+def open_tokens(
+    cipher: TokenCipher,
+    user_id: str,
+    provider: str,
+    key_id: str,
+    access_ct: bytes,
+    refresh_ct: bytes | None,
+    expires_at: float | None = None,
+) -> Tokens:
     """Decrypt a row's tokens (the inverse of `seal_tokens`)."""
-    access = json.loads(cipher.decrypt(
-        key_id, access_ct, TokenCipher.associated_data(user_id, provider, "access")))
+    access = json.loads(
+        cipher.decrypt(key_id, access_ct, TokenCipher.associated_data(user_id, provider, "access"))
+    )
     refresh = None
     if refresh_ct is not None:
         refresh = cipher.decrypt(
             key_id, refresh_ct, TokenCipher.associated_data(user_id, provider, "refresh")
         ).decode()
-    return Tokens(access_token=access["access_token"], refresh_token=refresh,
-                  expires_at=expires_at, scope=access.get("scope"),
-                  token_type=access.get("token_type", "bearer"), extra=access.get("extra", {}))
+    return Tokens(
+        access_token=access["access_token"],
+        refresh_token=refresh,
+        expires_at=expires_at,
+        scope=access.get("scope"),
+        token_type=access.get("token_type", "bearer"),
+        extra=access.get("extra", {}),
+    )

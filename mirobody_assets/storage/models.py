@@ -105,8 +105,13 @@ class ProviderConnection(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "provider"),
         # One vendor account belongs to one Mirobody account (a second link is refused).
-        Index("ix_provider_connections_vendor_user", "provider", "vendor_user_id", unique=True,
-              postgresql_where=text("vendor_user_id IS NOT NULL")),
+        Index(
+            "ix_provider_connections_vendor_user",
+            "provider",
+            "vendor_user_id",
+            unique=True,
+            postgresql_where=text("vendor_user_id IS NOT NULL"),
+        ),
         Index(
             "ix_provider_connections_needs_reauth",
             "provider",
@@ -131,12 +136,17 @@ class RawRecord(Base):
     fetched_at: Mapped[datetime] = _now()
     __table_args__ = (
         UniqueConstraint(
-            "user_id", "provider", "record_type", "vendor_id", "content_hash",
+            "user_id",
+            "provider",
+            "record_type",
+            "vendor_id",
+            "content_hash",
             name="uq_raw_records_content",
         ),
         Index("ix_raw_records_user_day", "user_id", "day"),
-        Index("ix_raw_records_latest", "user_id", "provider", "record_type", "vendor_id",
-              "fetched_at"),
+        Index(
+            "ix_raw_records_latest", "user_id", "provider", "record_type", "vendor_id", "fetched_at"
+        ),
     )
 
 
@@ -176,8 +186,9 @@ class SyncRequest(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
-        Index("ix_sync_requests_pending", "created_at",
-              postgresql_where=text("status = 'pending'")),
+        Index(
+            "ix_sync_requests_pending", "created_at", postgresql_where=text("status = 'pending'")
+        ),
         Index("ix_sync_requests_user", "user_id", "created_at"),
     )
 
@@ -241,9 +252,7 @@ class QuarantinedValue(Base):
     record_type: Mapped[str | None] = mapped_column(String(64))
     field_path: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (
-        Index("ix_quarantined_values_partition", "partition_user", "partition_day"),
-    )
+    __table_args__ = (Index("ix_quarantined_values_partition", "partition_user", "partition_day"),)
 
 
 class AppleHealthImport(Base):
@@ -266,6 +275,9 @@ class AppleHealthImport(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         Index("ix_apple_health_imports_user", "user_id", "created_at"),
-        Index("ix_apple_health_imports_open", "status",
-              postgresql_where=text("status IN ('received', 'parsed')")),
+        Index(
+            "ix_apple_health_imports_open",
+            "status",
+            postgresql_where=text("status IN ('received', 'parsed')"),
+        ),
     )

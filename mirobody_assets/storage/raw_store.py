@@ -26,30 +26,43 @@ def insert_raw_records(conn: Connection, raw: pl.DataFrame) -> int:
         return 0
     # Dropped at commit: behind PgBouncer in transaction mode, nothing may outlive the
     # transaction on a server connection that the next client gets.
-    conn.execute(text(
-        "CREATE TEMP TABLE IF NOT EXISTS raw_records_in "
-        "(provider text, user_id uuid, record_type text, vendor_id text, version text, "
-        "content_hash text, day date, payload jsonb) ON COMMIT DROP"
-    ))
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS raw_records_in "
+            "(provider text, user_id uuid, record_type text, vendor_id text, version text, "
+            "content_hash text, day date, payload jsonb) ON COMMIT DROP"
+        )
+    )
     copy_frame(conn, "raw_records_in", raw.select(_COLUMNS).unique(maintain_order=True))
-    result = conn.execute(text(
-        f"INSERT INTO raw_records ({', '.join(_COLUMNS)}) "  # noqa: S608
-        f"SELECT {', '.join(_COLUMNS)} FROM raw_records_in "
-        "ON CONFLICT ON CONSTRAINT uq_raw_records_content DO NOTHING"
-    ))
+    result = conn.execute(
+        text(
+            f"INSERT INTO raw_records ({', '.join(_COLUMNS)}) "  # noqa: S608
+            f"SELECT {', '.join(_COLUMNS)} FROM raw_records_in "
+            "ON CONFLICT ON CONSTRAINT uq_raw_records_content DO NOTHING"
+        )
+    )
     conn.execute(text("TRUNCATE raw_records_in"))
     return int(result.rowcount or 0)
 
 
-def load_latest_raw(conn: Connection, users: Sequence[str], days: Sequence[date],
-                    providers: Sequence[str] | None = None, margin_days: int = 1) -> pl.DataFrame:
+def load_latest_raw(
+    conn: Connection,
+    users: Sequence[str],
+    days: Sequence[date],
+    providers: Sequence[str] | None = None,
+    margin_days: int = 1,
+) -> pl.DataFrame:
     """The latest version of every vendor document of these users whose day is within the
     partition days widened by `margin_days` (a document's values may fall on a neighbouring
     local day; the writers keep only the values of the partitions being written)."""
-    wanted = sorted({d + timedelta(days=k) for d in days
-                     for k in range(-margin_days, margin_days + 1)})
-    params: dict[str, Any] = {"users": list(users), "days": wanted,
-                              "providers": list(providers) if providers else None}
+    wanted = sorted(
+        {d + timedelta(days=k) for d in days for k in range(-margin_days, margin_days + 1)}
+    )
+    params: dict[str, Any] = {
+        "users": list(users),
+        "days": wanted,
+        "providers": list(providers) if providers else None,
+    }
     query = (
         "SELECT DISTINCT ON (user_id, provider, record_type, vendor_id) "
         "provider, user_id::text, record_type, vendor_id, version, content_hash, day, "
@@ -62,16 +75,19 @@ def load_latest_raw(conn: Connection, users: Sequence[str], days: Sequence[date]
     return read_frame(conn, query, params, dict(RAW_RECORD_COLUMNS))
 
 
-def load_anchor_records(conn: Connection, provider: str, requests: pl.DataFrame
-                        ) -> pl.DataFrame:
+def load_anchor_records(conn: Connection, provider: str, requests: pl.DataFrame) -> pl.DataFrame:
     """The latest version of the stored records that `requests` names (a provider's
     `anchor_requests`: user, record type, and a vendor id or a day range), so that a record
     is dated by its anchor even when the anchor is outside the run's days."""
     if requests.height == 0:
         return pl.DataFrame(schema=RAW_RECORD_COLUMNS)
-    params: dict[str, Any] = {"provider": provider, **{
-        c: requests.get_column(c).to_list()
-        for c in ("user_id", "record_type", "vendor_id", "first_day", "last_day")}}
+    params: dict[str, Any] = {
+        "provider": provider,
+        **{
+            c: requests.get_column(c).to_list()
+            for c in ("user_id", "record_type", "vendor_id", "first_day", "last_day")
+        },
+    }
     query = (
         "SELECT DISTINCT ON (r.user_id, r.record_type, r.vendor_id) "
         "r.provider, r.user_id::text, r.record_type, r.vendor_id, r.version, r.content_hash, "
@@ -89,8 +105,12 @@ def load_anchor_records(conn: Connection, provider: str, requests: pl.DataFrame
 
 
 RAW_INDEX_COLUMNS: dict[str, pl.DataType] = {
-    "user_id": pl.String(), "provider": pl.String(), "record_type": pl.String(),
-    "vendor_id": pl.String(), "version": pl.String(), "content_hash": pl.String(),
+    "user_id": pl.String(),
+    "provider": pl.String(),
+    "record_type": pl.String(),
+    "vendor_id": pl.String(),
+    "version": pl.String(),
+    "content_hash": pl.String(),
     "day": pl.Date(),
 }
 

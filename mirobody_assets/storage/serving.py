@@ -18,29 +18,48 @@ from indicators.frames import DAILY_SUMMARY_COLUMNS, INDICATOR_VALUE_COLUMNS
 from mirobody_assets.storage.bulk import copy_frame, read_frame
 from mirobody_assets.storage.facts import with_local_day
 
-QUARANTINE_TABLE_COLUMNS = ["partition_user", "partition_day", *INDICATOR_VALUE_COLUMNS, "reason",
-                            "record_type", "field_path", "detail"]
+QUARANTINE_TABLE_COLUMNS = [
+    "partition_user",
+    "partition_day",
+    *INDICATOR_VALUE_COLUMNS,
+    "reason",
+    "record_type",
+    "field_path",
+    "detail",
+]
 
 
-def in_partitions(frame: pl.DataFrame, parts: pl.DataFrame, user_col: str = "user_id",
-                  day_col: str = "day") -> pl.DataFrame:
+def in_partitions(
+    frame: pl.DataFrame, parts: pl.DataFrame, user_col: str = "user_id", day_col: str = "day"
+) -> pl.DataFrame:
     """The rows of `frame` that belong to one of the partitions."""
     keys = parts.select(pl.col("user_id").alias(user_col), pl.col("day").alias(day_col))
     return frame.join(keys, on=[user_col, day_col], how="semi", maintain_order="left")
 
 
-def _delete(conn: Connection, table: str, parts: pl.DataFrame, user_col: str = "user_id",
-            day_col: str = "day") -> int:
+def _delete(
+    conn: Connection,
+    table: str,
+    parts: pl.DataFrame,
+    user_col: str = "user_id",
+    day_col: str = "day",
+) -> int:
     result = conn.execute(
-        text(f"DELETE FROM {table} WHERE ({user_col}, {day_col}) IN "  # noqa: S608
-             "(SELECT * FROM unnest(CAST(:users AS uuid[]), CAST(:days AS date[])))"),
+        text(
+            f"DELETE FROM {table} WHERE ({user_col}, {day_col}) IN "  # noqa: S608
+            "(SELECT * FROM unnest(CAST(:users AS uuid[]), CAST(:days AS date[])))"
+        ),
         {"users": parts["user_id"].to_list(), "days": parts["day"].to_list()},
     )
     return int(result.rowcount or 0)
 
 
-def replace_quarantine(conn: Connection, quarantine: pl.DataFrame, parts: pl.DataFrame,
-                       records: pl.DataFrame | None = None) -> int:
+def replace_quarantine(
+    conn: Connection,
+    quarantine: pl.DataFrame,
+    parts: pl.DataFrame,
+    records: pl.DataFrame | None = None,
+) -> int:
     """Replace the partitions' quarantined values (kept with their reason, never dropped)
     and raw records that could not be formatted (`records`: RECORD_FAILURE_COLUMNS, each in
     its own day's partition, with record type, field path and detail)."""
@@ -52,13 +71,25 @@ def replace_quarantine(conn: Connection, quarantine: pl.DataFrame, parts: pl.Dat
     rows = in_partitions(rows, parts, "partition_user", "partition_day")
     if records is not None and records.height:
         whole = in_partitions(records, parts).select(
-            pl.col("user_id").alias("partition_user"), pl.col("day").alias("partition_day"),
-            "user_id", pl.col("provider").alias("source"), "record_id", "record_type",
-            "field_path", "reason", "detail")
+            pl.col("user_id").alias("partition_user"),
+            pl.col("day").alias("partition_day"),
+            "user_id",
+            pl.col("provider").alias("source"),
+            "record_id",
+            "record_type",
+            "field_path",
+            "reason",
+            "detail",
+        )
         rows = pl.concat([rows, whole], how="diagonal_relaxed")
     _delete(conn, "quarantined_values", parts, "partition_user", "partition_day")
-    return copy_frame(conn, "quarantined_values", rows.select(
-        *(c if c in rows.columns else pl.lit(None).alias(c) for c in QUARANTINE_TABLE_COLUMNS)))
+    return copy_frame(
+        conn,
+        "quarantined_values",
+        rows.select(
+            *(c if c in rows.columns else pl.lit(None).alias(c) for c in QUARANTINE_TABLE_COLUMNS)
+        ),
+    )
 
 
 def replace_daily_summary(conn: Connection, summary: pl.DataFrame, parts: pl.DataFrame) -> int:

@@ -25,10 +25,16 @@ def live_users(conn: Connection, users: Iterable[str]) -> set[str]:
     ids = sorted({str(u) for u in users})
     if not ids:
         return set()
-    conn.execute(text("SELECT pg_advisory_xact_lock_shared(hashtext('user-data|' || u)) "
-                      "FROM unnest(CAST(:ids AS text[])) AS u"), {"ids": ids})
-    found = conn.execute(text("SELECT id::text FROM users WHERE id = ANY(CAST(:ids AS uuid[]))"),
-                         {"ids": ids}).scalars()
+    conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock_shared(hashtext('user-data|' || u)) "
+            "FROM unnest(CAST(:ids AS text[])) AS u"
+        ),
+        {"ids": ids},
+    )
+    found = conn.execute(
+        text("SELECT id::text FROM users WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids}
+    ).scalars()
     return set(found)
 
 
@@ -44,8 +50,9 @@ def live_rows(conn: Connection, frame: pl.DataFrame, user_col: str = "user_id") 
 def lock_for_deletion(session: Session, user_id: uuid.UUID) -> None:
     """Wait for every write in flight for this user, and keep new ones out until the
     session's transaction ends."""
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('user-data|' || :u))"),
-                    {"u": str(user_id)})
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('user-data|' || :u))"), {"u": str(user_id)}
+    )
 
 
 def lock_months(conn: Connection, months: pl.DataFrame) -> None:
@@ -55,5 +62,10 @@ def lock_months(conn: Connection, months: pl.DataFrame) -> None:
     if months.height == 0:
         return
     keys = sorted({f"{u}|{m}" for u, m in months.select("user_id", "month").iter_rows()})
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('facts|' || k)) "
-                      "FROM unnest(CAST(:keys AS text[])) AS k"), {"keys": keys})
+    conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtext('facts|' || k)) "
+            "FROM unnest(CAST(:keys AS text[])) AS k"
+        ),
+        {"keys": keys},
+    )

@@ -30,8 +30,13 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "indicator_values": FACT_COLUMNS,
     "daily_summary": dict(DAILY_SUMMARY_COLUMNS),
     "raw_records_index": RAW_INDEX_COLUMNS,
-    "users": {"user_id": pl.String(), "display_name": pl.String(), "timezone": pl.String(),
-              "created_at": pl.Datetime("us", "UTC"), "providers": pl.String()},
+    "users": {
+        "user_id": pl.String(),
+        "display_name": pl.String(),
+        "timezone": pl.String(),
+        "created_at": pl.Datetime("us", "UTC"),
+        "providers": pl.String(),
+    },
 }
 USERS_FILE = ("users", "_all", "users.parquet")
 # No e-mail, password hash or token: a display name (or a label made from the id), the time
@@ -73,8 +78,12 @@ class Warehouse:
         if not self.duckdb_path.exists():
             return False
         with _connect(self.duckdb_path, read_only=True) as con:
-            names = {r[0] for r in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+            names = {
+                r[0]
+                for r in con.execute(
+                    "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+                ).fetchall()
+            }
         return set(TABLES) <= names
 
     def replace_partitions(self, table: str, frame: pl.DataFrame, parts: pl.DataFrame) -> int:
@@ -84,15 +93,19 @@ class Warehouse:
         """
         schema = TABLES[table]
         month = pl.col("day").dt.strftime("%Y-%m").alias("month")
-        rows = frame.select(list(schema)).join(parts.select("user_id", "day"),
-                                               on=["user_id", "day"], how="semi")
+        rows = frame.select(list(schema)).join(
+            parts.select("user_id", "day"), on=["user_id", "day"], how="semi"
+        )
         fresh = rows.with_columns(month).partition_by(["user_id", "month"], as_dict=True)
         written = 0
         for (user, mon), group in parts.with_columns(month).group_by(["user_id", "month"]):
             days = group["day"].to_list()
             path = self.root / table / str(user) / f"{mon}.parquet"
-            kept = (pl.read_parquet(path).filter(~pl.col("day").is_in(days))
-                    if path.exists() else pl.DataFrame(schema=schema))
+            kept = (
+                pl.read_parquet(path).filter(~pl.col("day").is_in(days))
+                if path.exists()
+                else pl.DataFrame(schema=schema)
+            )
             new = fresh.get((user, mon))
             merged = kept if new is None else pl.concat([kept, new.select(list(schema))])
             if merged.height == 0:
@@ -127,8 +140,6 @@ class Warehouse:
                 removed += sum(1 for _ in folder.glob("*.parquet"))
                 shutil.rmtree(folder)
         return removed
-
-
 
 
 class _connect:  # noqa: N801 - a context manager with retries on the file lock

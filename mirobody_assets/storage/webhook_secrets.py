@@ -41,8 +41,9 @@ class WebhookSecret(Base):
     )
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
-        Index("ix_webhook_secrets_provider", "provider",
-              postgresql_where=text("revoked_at IS NULL")),
+        Index(
+            "ix_webhook_secrets_provider", "provider", postgresql_where=text("revoked_at IS NULL")
+        ),
     )
 
 
@@ -53,16 +54,20 @@ def _hash(secret: str) -> str:
 def create_webhook_secret(session: Session, provider: str) -> str:
     """A new active secret for `provider`; returned once, never stored in clear."""
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    session.add(WebhookSecret(provider=provider, secret_hash=_hash(secret),
-                              hint=secret[:len(SECRET_PREFIX) + 4]))
+    session.add(
+        WebhookSecret(
+            provider=provider, secret_hash=_hash(secret), hint=secret[: len(SECRET_PREFIX) + 4]
+        )
+    )
     session.commit()
     return secret
 
 
 def revoke_webhook_secrets(session: Session, provider: str, *, keep: str | None = None) -> int:
     """Revoke every active secret of `provider` except `keep`; returns how many."""
-    query = update(WebhookSecret).where(WebhookSecret.provider == provider,
-                                        WebhookSecret.revoked_at.is_(None))
+    query = update(WebhookSecret).where(
+        WebhookSecret.provider == provider, WebhookSecret.revoked_at.is_(None)
+    )
     if keep is not None:
         query = query.where(WebhookSecret.secret_hash != _hash(keep))
     count = session.execute(query.values(revoked_at=datetime.now(UTC))).rowcount  # type: ignore[attr-defined]
@@ -76,8 +81,11 @@ def check_webhook_secret(session: Session, provider: str, given: str | None) -> 
     if not given or len(given) > MAX_SECRET_CHARS:
         return False
     digest = _hash(given)
-    stored = session.scalars(select(WebhookSecret.secret_hash).where(
-        WebhookSecret.provider == provider, WebhookSecret.revoked_at.is_(None))).all()
+    stored = session.scalars(
+        select(WebhookSecret.secret_hash).where(
+            WebhookSecret.provider == provider, WebhookSecret.revoked_at.is_(None)
+        )
+    ).all()
     found = False
     for candidate in stored:
         found |= hmac.compare_digest(candidate, digest)

@@ -38,11 +38,21 @@ from providers.types import (
 from providers.webhooks import header
 
 # push key -> record type (the backfill/pull path names respiration differently)
-PUSH_KEYS = {"dailies": "dailies", "epochs": "epochs", "sleeps": "sleeps", "hrv": "hrv",
-             "bodyComps": "bodyComps", "pulseox": "pulseox", "allDayRespiration": "respiration",
-             "skinTemp": "skinTemp", "stressDetails": "stressDetails",
-             "activities": "activities", "userMetrics": "userMetrics",
-             "bloodPressures": "bloodPressures", "healthSnapshot": "healthSnapshot"}
+PUSH_KEYS = {
+    "dailies": "dailies",
+    "epochs": "epochs",
+    "sleeps": "sleeps",
+    "hrv": "hrv",
+    "bodyComps": "bodyComps",
+    "pulseox": "pulseox",
+    "allDayRespiration": "respiration",
+    "skinTemp": "skinTemp",
+    "stressDetails": "stressDetails",
+    "activities": "activities",
+    "userMetrics": "userMetrics",
+    "bloodPressures": "bloodPressures",
+    "healthSnapshot": "healthSnapshot",
+}
 LIFECYCLE_KEYS = {"deregistrations", "userPermissionsChange"}
 
 
@@ -64,15 +74,24 @@ class GarminProvider(Provider):
     Snapshots and activities."""
 
     info = ProviderInfo(
-        slug="garmin", display_name="Garmin", auth_kind=AuthKind.OAUTH2_PKCE, scopes=(),
-        record_types=tuple(PUSH_KEYS.values()), supports_webhooks=True,
+        slug="garmin",
+        display_name="Garmin",
+        auth_kind=AuthKind.OAUTH2_PKCE,
+        scopes=(),
+        record_types=tuple(PUSH_KEYS.values()),
+        supports_webhooks=True,
         webhook_auth=WebhookAuth.URL_SECRET,
     )
     # A watch: first for activity and the "*" rest; its 15-minute epochs (garmin.epochs)
     # re-count what its dailies total, so the day's own total wins over the epochs.
     priority_ranks: ClassVar[Mapping[str, int]] = {
-        "*": 10, "sleep": 30, "recovery": 30, "body": 20, "blood_pressure": 20,
-        "temperature": 40}
+        "*": 10,
+        "sleep": 30,
+        "recovery": 30,
+        "body": 20,
+        "blood_pressure": 20,
+        "temperature": 40,
+    }
     source_priorities: ClassVar[tuple[str, ...]] = ("garmin", "garmin.epochs")
     # Garmin retries failed pushes; remember deliveries for a day.
     webhook_replay_window_s: ClassVar[float] = 86_400.0
@@ -91,12 +110,20 @@ class GarminProvider(Provider):
 
     def legacy_oauth(self) -> OAuth1Strategy:
         """OAuth 1.0a (retiring 2026-12-31): for connections made before the PKCE flow."""
-        return OAuth1Strategy(self.slug, self.settings, OAuth1Config(
-            self.url("oauth1_request_token"), self.url("oauth1_authorize"),
-            self.url("oauth1_access_token")), timeout=self.policy.timeout_s)
+        return OAuth1Strategy(
+            self.slug,
+            self.settings,
+            OAuth1Config(
+                self.url("oauth1_request_token"),
+                self.url("oauth1_authorize"),
+                self.url("oauth1_access_token"),
+            ),
+            timeout=self.policy.timeout_s,
+        )
 
-    async def complete_legacy_link(self, params: Mapping[str, str], expected_state: str,
-                                   request_token: Mapping[str, str]) -> LinkResult:
+    async def complete_legacy_link(
+        self, params: Mapping[str, str], expected_state: str, request_token: Mapping[str, str]
+    ) -> LinkResult:
         """Finish an OAuth 1.0a link from the callback's query (oauth_token, oauth_verifier)."""
         if params.get("state") != expected_state:
             raise OAuthFlowError(self.slug, "state mismatch on callback", "invalid_state")
@@ -104,8 +131,9 @@ class GarminProvider(Provider):
             raise OAuthFlowError(self.slug, "callback for another request token")
         tokens = await self.legacy_oauth().exchange(request_token, params["oauth_verifier"])
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
-            response = await http.get(self.url("api") + "/user/id",
-                                      auth=self.legacy_oauth().auth(tokens))
+            response = await http.get(
+                self.url("api") + "/user/id", auth=self.legacy_oauth().auth(tokens)
+            )
         if response.status_code != 200:
             raise OAuthFlowError(self.slug, f"user id look-up failed ({response.status_code})")
         return LinkResult(tokens, str(response.json()["userId"]))
@@ -122,24 +150,33 @@ class GarminProvider(Provider):
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
             response = await http.delete(
                 self.url("api") + "/user/registration",
-                headers={"Authorization": f"Bearer {connection.tokens.access_token}"})
+                headers={"Authorization": f"Bearer {connection.tokens.access_token}"},
+            )
         if response.status_code >= 400 and response.status_code not in (204, 401):
             raise VendorHTTPError(self.slug, "revoke refused", response.status_code)
 
-    async def fetch(self, client: VendorClient, record_type: str,
-                    window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def fetch(
+        self, client: VendorClient, record_type: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         # The pull filters on upload time: summaries of the window's last day arrive after it.
         start = int(window.start.timestamp())
         end = int((window.end + timedelta(days=1)).timestamp())
         for lo in range(start, end, 86400):
-            params = {"uploadStartTimeInSeconds": lo,
-                      "uploadEndTimeInSeconds": min(lo + 86400, end)}
+            params = {
+                "uploadStartTimeInSeconds": lo,
+                "uploadEndTimeInSeconds": min(lo + 86400, end),
+            }
             for doc in await client.get_json(f"{self.url('api')}/{record_type}", params=params):
                 yield doc
 
-    async def request_backfill(self, connection: Connection, window: Window,
-                               token_store: TokenStore, record_types: tuple[str, ...] = (),
-                               http: httpx.AsyncClient | None = None) -> dict[str, int]:
+    async def request_backfill(
+        self,
+        connection: Connection,
+        window: Window,
+        token_store: TokenStore,
+        record_types: tuple[str, ...] = (),
+        http: httpx.AsyncClient | None = None,
+    ) -> dict[str, int]:
         """Ask Garmin to push history (<= 30 days per call) through the webhooks.
 
         Returns the status per record type: 202 accepted, 409 already requested."""
@@ -149,9 +186,13 @@ class GarminProvider(Provider):
             for record_type in record_types or self.info.record_types:
                 backfill_type = "pulseOx" if record_type == "pulseox" else record_type
                 response = await client.request(
-                    "GET", f"{self.url('api')}/backfill/{backfill_type}",
-                    params={"summaryStartTimeInSeconds": int(window.start.timestamp()),
-                            "summaryEndTimeInSeconds": int(window.end.timestamp())})
+                    "GET",
+                    f"{self.url('api')}/backfill/{backfill_type}",
+                    params={
+                        "summaryStartTimeInSeconds": int(window.start.timestamp()),
+                        "summaryEndTimeInSeconds": int(window.end.timestamp()),
+                    },
+                )
                 statuses[record_type] = response.status_code
         return statuses
 
@@ -163,13 +204,15 @@ class GarminProvider(Provider):
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
         day = _local_day(doc)
         if day is None:
-            raise UnknownPayloadShapeError(self.slug, record_type,
-                                           f"summary {doc.get('summaryId')} has no date or time")
+            raise UnknownPayloadShapeError(
+                self.slug, record_type, f"summary {doc.get('summaryId')} has no date or time"
+            )
         version = doc.get("validation")  # TENTATIVE -> FINAL re-deliveries
         return Identity(str(doc["summaryId"]), version, day)
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
-                       now: float | None = None) -> None:
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> None:
         # Garmin signs nothing: authenticity comes from the secret push URL (checked by the
         # API before this); the client id header must still be ours.
         if header(headers, "garmin-client-id") != self.settings.client_id:
@@ -196,18 +239,24 @@ class GarminProvider(Provider):
                 user, record_type = str(item["userId"]), PUSH_KEYS[key]
                 if "callbackURL" in item:  # PING: the URL to fetch instead of the summary
                     requests[user, record_type, None, item["callbackURL"]] = SyncRequest(
-                        self.slug, user, record_type, object_id=item["callbackURL"],
-                        event="ping")
+                        self.slug, user, record_type, object_id=item["callbackURL"], event="ping"
+                    )
                     continue
                 day = _local_day(item)
                 known = requests.get((user, record_type, day, None))
                 requests[user, record_type, day, None] = SyncRequest(
-                    self.slug, user, record_type, day=day, event="push",
-                    object_id=None if known else item.get("summaryId"))
+                    self.slug,
+                    user,
+                    record_type,
+                    day=day,
+                    event="push",
+                    object_id=None if known else item.get("summaryId"),
+                )
         return list(requests.values())
 
-    async def fetch_requested(self, client: VendorClient, request: SyncRequest
-                              ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def fetch_requested(
+        self, client: VendorClient, request: SyncRequest
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """PING: fetch the callback URL (only on Garmin's own API host); otherwise by day."""
         if request.event != "ping" or not request.object_id:
             async for item in super().fetch_requested(client, request):
@@ -216,13 +265,17 @@ class GarminProvider(Provider):
         url = httpx.URL(request.object_id)
         api = httpx.URL(self.url("api"))
         if (url.scheme, url.host, url.port) != (api.scheme, api.host, api.port) or not (
-                url.path.startswith(api.path)):
+            url.path.startswith(api.path)
+        ):
             raise WebhookPayloadError(self.slug, "callbackURL is not on the Garmin API host")
         for doc in await client.get_json(str(url)):
             yield request.record_type, doc
 
     def push_records(self, connection: Connection, body: bytes) -> pl.DataFrame:
         """PUSH mode: the summaries inline in a verified webhook, as raw records."""
-        return raw_frame(self.record(connection, PUSH_KEYS[key], item)
-                         for key, items in self._push_items(body).items()
-                         for item in items if "callbackURL" not in item)
+        return raw_frame(
+            self.record(connection, PUSH_KEYS[key], item)
+            for key, items in self._push_items(body).items()
+            for item in items
+            if "callbackURL" not in item
+        )

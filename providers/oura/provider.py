@@ -30,17 +30,44 @@ class OuraProvider(Provider):
     mindfulness sessions, daily stress, VO2max, cardiovascular age and the body profile."""
 
     info = ProviderInfo(
-        slug="oura", display_name="Oura", auth_kind=AuthKind.OAUTH2,
-        scopes=("email", "personal", "daily", "heartrate", "workout", "session", "spo2",
-                "stress", "heart_health"),
-        record_types=("daily_activity", "sleep", "daily_sleep", "daily_readiness",
-                      "daily_spo2", "heartrate", "workout", "session", "daily_stress",
-                      "vO2_max", "daily_cardiovascular_age", "personal_info"),
+        slug="oura",
+        display_name="Oura",
+        auth_kind=AuthKind.OAUTH2,
+        scopes=(
+            "email",
+            "personal",
+            "daily",
+            "heartrate",
+            "workout",
+            "session",
+            "spo2",
+            "stress",
+            "heart_health",
+        ),
+        record_types=(
+            "daily_activity",
+            "sleep",
+            "daily_sleep",
+            "daily_readiness",
+            "daily_spo2",
+            "heartrate",
+            "workout",
+            "session",
+            "daily_stress",
+            "vO2_max",
+            "daily_cardiovascular_age",
+            "personal_info",
+        ),
         supports_webhooks=True,
     )
     # A ring: first for sleep and skin temperature.
     priority_ranks: ClassVar[Mapping[str, int]] = {
-        "*": 30, "sleep": 10, "recovery": 20, "body": 50, "temperature": 10}
+        "*": 30,
+        "sleep": 10,
+        "recovery": 20,
+        "body": 50,
+        "temperature": 10,
+    }
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://cloud.ouraring.com/oauth/authorize",
         "token": "https://api.ouraring.com/oauth/token",
@@ -57,13 +84,15 @@ class OuraProvider(Provider):
 
     async def revoke(self, connection: Connection) -> None:
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
-            response = await http.post(self.url("revoke"),
-                                       params={"access_token": connection.tokens.access_token})
+            response = await http.post(
+                self.url("revoke"), params={"access_token": connection.tokens.access_token}
+            )
         if response.status_code >= 400:
             raise VendorHTTPError(self.slug, "revoke refused", response.status_code)
 
-    async def fetch(self, client: VendorClient, record_type: str,
-                    window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def fetch(
+        self, client: VendorClient, record_type: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         url = f"{self.url('api')}/{record_type}"
         if record_type == "personal_info":  # one document, not a collection
             yield await client.get_json(url)
@@ -77,8 +106,9 @@ class OuraProvider(Provider):
         async for doc in self._pages(client, url, record_type, params):
             yield doc
 
-    async def _pages(self, client: VendorClient, url: str, record_type: str,
-                     params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _pages(
+        self, client: VendorClient, url: str, record_type: str, params: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
         while True:
             page = await client.get_json(url, params=params)
             for doc in page["data"]:
@@ -89,8 +119,9 @@ class OuraProvider(Provider):
                 raise VendorHTTPError(self.slug, f"{record_type}: next_token repeats itself")
             params["next_token"] = page["next_token"]
 
-    async def _heartrate_days(self, client: VendorClient, url: str,
-                              window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def _heartrate_days(
+        self, client: VendorClient, url: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         """Heart-rate rows as one document per day: `{"day", "data": [rows as sent]}`.
 
         A row per 5 minutes would be ~288 raw records per user-day; a day document is one,
@@ -115,8 +146,9 @@ class OuraProvider(Provider):
             rows = sorted(by_day[day], key=lambda pair: pair[0])
             yield {"day": day.isoformat(), "data": [row for _, row in rows]}
 
-    async def fetch_requested(self, client: VendorClient, request: SyncRequest
-                              ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def fetch_requested(
+        self, client: VendorClient, request: SyncRequest
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Webhooks only notify: fetch the one document they name. Heart rate and the
         profile have no documents by id: they are fetched over the request's window or day."""
         if request.record_type in ("heartrate", "personal_info"):
@@ -127,8 +159,7 @@ class OuraProvider(Provider):
             return
         if request.record_type not in self.mappings:
             return  # a data type this provider does not pull (tags, rest mode...)
-        doc = await client.get_json(f"{self.url('api')}/{request.record_type}/"
-                                    f"{request.object_id}")
+        doc = await client.get_json(f"{self.url('api')}/{request.record_type}/{request.object_id}")
         if doc is not None:
             yield request.record_type, doc
 
@@ -139,15 +170,22 @@ class OuraProvider(Provider):
             return Identity(str(doc["id"]), None, datetime.now(UTC).date())
         meta = doc.get("meta") or {}
         version = meta.get("version", meta.get("updated_at"))
-        return Identity(str(doc["id"]), None if version is None else str(version),
-                        date.fromisoformat(doc["day"]))
+        return Identity(
+            str(doc["id"]),
+            None if version is None else str(version),
+            date.fromisoformat(doc["day"]),
+        )
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
-                       now: float | None = None) -> None:
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> None:
         signature = require(self.slug, headers, "x-oura-signature")
         timestamp = require(self.slug, headers, "x-oura-timestamp")
-        compare_hex(self.slug, hmac_sha256(self.settings.client_secret,
-                                           timestamp.encode() + body), signature)
+        compare_hex(
+            self.slug,
+            hmac_sha256(self.settings.client_secret, timestamp.encode() + body),
+            signature,
+        )
         check_fresh(self.slug, float(timestamp), now)
 
     def verification_challenge(self, params: Mapping[str, str]) -> dict[str, str]:
@@ -165,9 +203,13 @@ class OuraProvider(Provider):
         try:
             doc = json.loads(body)
             data_type = WEBHOOK_DATA_TYPES.get(str(doc["data_type"]), str(doc["data_type"]))
-            request = SyncRequest(self.slug, str(doc["user_id"]), data_type,
-                                  object_id=str(doc["object_id"]), event=str(doc["event_type"]))
+            request = SyncRequest(
+                self.slug,
+                str(doc["user_id"]),
+                data_type,
+                object_id=str(doc["object_id"]),
+                event=str(doc["event_type"]),
+            )
         except (ValueError, KeyError, TypeError) as exc:
-            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}"
-                                      ) from None
+            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}") from None
         return [request]

@@ -20,8 +20,9 @@ def sample_paths(*prefixes: str) -> dict[str, pl.DataType]:
     return {f"{prefix}.{k}": t for prefix in prefixes for k, t in SAMPLE.items()}
 
 
-def sample_rows(prefix: str, indicator: str, unit: str,
-                source: str | None = None) -> Callable[[pl.DataFrame], pl.DataFrame]:
+def sample_rows(
+    prefix: str, indicator: str, unit: str, source: str | None = None
+) -> Callable[[pl.DataFrame], pl.DataFrame]:
     """Rows of the sample object at `prefix`: one per non-null item (a null is no reading),
     with the record's UTC offset; on `source` when given, else the record's."""
     scale, offset = indicator_conversion(indicator, unit)
@@ -30,20 +31,36 @@ def sample_rows(prefix: str, indicator: str, unit: str,
     def rows(frame: pl.DataFrame) -> pl.DataFrame:
         return (
             frame.lazy()
-            .select("user_id", "tz_offset_s", "record_id",
-                    (pl.col("source") if source is None else pl.lit(source)).alias("source"),
-                    step.alias("_step"), iso_utc_expr(f"{prefix}.timestamp").alias("_start"),
-                    items.alias("_v"), pl.int_ranges(0, items.list.len()).alias("_i"))
+            .select(
+                "user_id",
+                "tz_offset_s",
+                "record_id",
+                (pl.col("source") if source is None else pl.lit(source)).alias("source"),
+                step.alias("_step"),
+                iso_utc_expr(f"{prefix}.timestamp").alias("_start"),
+                items.alias("_v"),
+                pl.int_ranges(0, items.list.len()).alias("_i"),
+            )
             .explode("_v", "_i")
             .filter(pl.col("_v").is_not_null())
             .select(
-                "user_id", pl.lit(indicator).alias("indicator"),
-                (pl.col("_start") + pl.duration(microseconds=(
-                    pl.col("_i") * pl.col("_step") * 1e6).round().cast(pl.Int64)))
-                .dt.cast_time_unit("us").alias("time"),
-                pl.lit(None, pl.Datetime("us", "UTC")).alias("end_time"), "tz_offset_s",
+                "user_id",
+                pl.lit(indicator).alias("indicator"),
+                (
+                    pl.col("_start")
+                    + pl.duration(
+                        microseconds=(pl.col("_i") * pl.col("_step") * 1e6).round().cast(pl.Int64)
+                    )
+                )
+                .dt.cast_time_unit("us")
+                .alias("time"),
+                pl.lit(None, pl.Datetime("us", "UTC")).alias("end_time"),
+                "tz_offset_s",
                 (pl.col("_v") * scale + offset).alias("value"),
-                pl.lit(get_indicator(indicator).unit).alias("unit"), "source", "record_id")
+                pl.lit(get_indicator(indicator).unit).alias("unit"),
+                "source",
+                "record_id",
+            )
             .collect()
         )
 

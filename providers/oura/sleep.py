@@ -32,16 +32,24 @@ def _sample_rows(frame: pl.DataFrame) -> pl.DataFrame:
 
 SLEEP = RecordMapping(
     record_type="sleep",
-    paths={"type": S, "bedtime_start": S, "bedtime_end": S, "lowest_heart_rate": pl.Float64(),
-           **sample_paths("heart_rate", "hrv")},
+    paths={
+        "type": S,
+        "bedtime_start": S,
+        "bedtime_end": S,
+        "lowest_heart_rate": pl.Float64(),
+        **sample_paths("heart_rate", "hrv"),
+    },
     time=iso_utc_expr("bedtime_start"),
     end_time=iso_utc_expr("bedtime_end"),
     tz_offset_s=iso_offset_expr("bedtime_start"),
     keep=~pl.col("type").is_in(NOT_SLEEP),
     derived={
         # bedtime_end carries its own offset: a night across a DST change wakes on it
-        **sleep_clock(("time_in_bed", "total_sleep_duration"), main=_MAIN,
-                      end_offset_s=iso_offset_expr("bedtime_end")),
+        **sleep_clock(
+            ("time_in_bed", "total_sleep_duration"),
+            main=_MAIN,
+            end_offset_s=iso_offset_expr("bedtime_end"),
+        ),
         "resting_hr": pl.when(_MAIN).then(pl.col("lowest_heart_rate")),
     },
     fields=(
@@ -64,17 +72,26 @@ SLEEP = RecordMapping(
     ),
     rows=_sample_rows,  # heart_rate (source oura.sleep) and hrv items, every `interval` s
     ignored={
-        "id": "vendor id, kept as record_id", "meta.updated_at": "raw record version",
-        "meta.version": "raw record version", "day": "local day",
+        "id": "vendor id, kept as record_id",
+        "meta.updated_at": "raw record version",
+        "meta.version": "raw record version",
+        "day": "local day",
         "type": "drops rest and deleted periods; long_sleep is the main sleep",
-        "period": "index in the day", "bedtime_start": "time", "bedtime_end": "end_time",
-        "movement_30_sec": "movement class string", "sleep_phase_5_min": "hypnogram string",
-        "sleep_phase_30_sec": "hypnogram string", "app_sleep_phase_5_min": "hypnogram string",
+        "period": "index in the day",
+        "bedtime_start": "time",
+        "bedtime_end": "end_time",
+        "movement_30_sec": "movement class string",
+        "sleep_phase_5_min": "hypnogram string",
+        "sleep_phase_30_sec": "hypnogram string",
+        "app_sleep_phase_5_min": "hypnogram string",
         "readiness": "the same score and temperature deviation as the day's daily_readiness "
-                     "document, which is mapped (readiness_score, skin_temperature_deviation)",
-        "readiness_score_delta": "score bookkeeping", "sleep_score_delta": "score bookkeeping",
+        "document, which is mapped (readiness_score, skin_temperature_deviation)",
+        "readiness_score_delta": "score bookkeeping",
+        "sleep_score_delta": "score bookkeeping",
         "restless_periods": "Oura-specific count, not disturbances",
-        "low_battery_alert": "device state", "sleep_algorithm_version": "algorithm label",
-        "sleep_analysis_reason": "algorithm label", "ring_id": "device id",
+        "low_battery_alert": "device state",
+        "sleep_algorithm_version": "algorithm label",
+        "sleep_analysis_reason": "algorithm label",
+        "ring_id": "device id",
     },
 )

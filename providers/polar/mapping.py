@@ -19,8 +19,11 @@ from providers.series import KeyKind, Series
 from providers.sleep_times import SLEEP_CLOCK_FIELDS, sleep_clock
 
 S, INT, F = pl.String(), pl.Int64(), pl.Float64()
-_USER = {"polar_user": "user URL, on the connection", "device_id": "device id",
-         "device": "device label"}
+_USER = {
+    "polar_user": "user URL, on the connection",
+    "device_id": "device id",
+    "device": "device label",
+}
 # Local-date documents: dated 00:00 of the local date with offset 0, since Polar gives no
 # offset for them; the local day is what they mean.
 _LOCAL_DATE = pl.col("date").str.to_date().cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
@@ -32,8 +35,10 @@ EXERCISES = RecordMapping(
     paths={"start_time": S, "start_time_utc_offset": INT, "duration": S},
     time=_EX_START,
     tz_offset_s=_EX_OFFSET_S,
-    derived={"duration_s": iso_duration_seconds_expr("duration"),
-             "end_time": pl.col("time") + pl.duration(seconds=pl.col("duration_s"))},
+    derived={
+        "duration_s": iso_duration_seconds_expr("duration"),
+        "end_time": pl.col("time") + pl.duration(seconds=pl.col("duration_s")),
+    },
     fields=(
         Field("duration_s", "workout_duration", "s"),
         Field("calories", "workout_energy", "kcal"),
@@ -42,15 +47,23 @@ EXERCISES = RecordMapping(
         Field("heart_rate.maximum", "workout_max_heart_rate", "/min"),
         Field("training_load", "training_load", "{score}"),
     ),
-    ignored=_USER | {
-        "id": "kept as record_id", "upload_time": "raw record version",
-        "start_time": "time", "start_time_utc_offset": "tz_offset_s",
-        "duration": "mapped via duration_s", "sport": "a label",
-        "detailed_sport_info": "a label", "has_route": "flag",
+    ignored=_USER
+    | {
+        "id": "kept as record_id",
+        "upload_time": "raw record version",
+        "start_time": "time",
+        "start_time_utc_offset": "tz_offset_s",
+        "duration": "mapped via duration_s",
+        "sport": "a label",
+        "detailed_sport_info": "a label",
+        "has_route": "flag",
         "fat_percentage": "energy split: no catalogue id",
-        "carbohydrate_percentage": "energy split", "protein_percentage": "energy split",
-        "running-index": "Polar-specific fitness index", "heart_rate_zones": "zone limits vary",
-        "samples": "CSV sample streams: not mapped yet", "route": "location is not stored",
+        "carbohydrate_percentage": "energy split",
+        "protein_percentage": "energy split",
+        "running-index": "Polar-specific fitness index",
+        "heart_rate_zones": "zone limits vary",
+        "samples": "CSV sample streams: not mapped yet",
+        "route": "location is not stored",
         "training_load_pro": "Polar-specific load model",
     },
 )
@@ -69,12 +82,14 @@ ACTIVITIES = RecordMapping(
         Field("distance_from_steps", "distance", "m"),
     ),
     ignored={
-        "start_time": "local day start (no offset given)", "end_time": "local day end",
+        "start_time": "local day start (no offset given)",
+        "end_time": "local day end",
         "active_duration": "Polar's activity classes do not split into light/moderate/vigorous",
         "inactive_duration": "includes sleep, unlike sedentary time elsewhere",
-        "daily_activity": "percent of a goal", "inactivity_alert_count": "a nudge count",
+        "daily_activity": "percent of a goal",
+        "inactivity_alert_count": "a nudge count",
         "samples": "per-minute steps of the same day (its `steps` total is mapped; both under "
-                   "one source would add up in the daily sum) and Polar's own zone classes",
+        "one source would add up in the daily sum) and Polar's own zone classes",
     },
 )
 
@@ -84,11 +99,17 @@ SLEEP = RecordMapping(
     time=iso_utc_expr("sleep_start_time"),
     end_time=iso_utc_expr("sleep_end_time"),
     tz_offset_s=iso_offset_expr("sleep_start_time"),
-    derived={"asleep_s": pl.col("light_sleep") + pl.col("deep_sleep") + pl.col("rem_sleep")
-             + pl.col("unrecognized_sleep_stage").fill_null(0),
-             # sleep_end_time carries its own offset: a night across a DST change wakes on it
-             **sleep_clock(("asleep_s", "total_interruption_duration"),
-                           end_offset_s=iso_offset_expr("sleep_end_time"))},
+    derived={
+        "asleep_s": pl.col("light_sleep")
+        + pl.col("deep_sleep")
+        + pl.col("rem_sleep")
+        + pl.col("unrecognized_sleep_stage").fill_null(0),
+        # sleep_end_time carries its own offset: a night across a DST change wakes on it
+        **sleep_clock(
+            ("asleep_s", "total_interruption_duration"),
+            end_offset_s=iso_offset_expr("sleep_end_time"),
+        ),
+    },
     fields=(
         Field("light_sleep", "sleep_duration_light", "s"),
         Field("deep_sleep", "sleep_duration_deep", "s"),
@@ -102,15 +123,21 @@ SLEEP = RecordMapping(
         *SLEEP_CLOCK_FIELDS,  # sleep_start is falling asleep, not going to bed
     ),
     series=(Series("heart_rate_samples", "heart_rate", "/min", KeyKind.LOCAL_CLOCK),),
-    ignored=_USER | {
-        "date": "local day", "sleep_start_time": "time (falling asleep)",
+    ignored=_USER
+    | {
+        "date": "local day",
+        "sleep_start_time": "time (falling asleep)",
         "sleep_end_time": "end_time",
         "short_interruption_duration": "part of total_interruption_duration (mapped)",
         "long_interruption_duration": "part of total_interruption_duration (mapped)",
-        "continuity": "Polar-specific index", "continuity_class": "Polar-specific class",
-        "sleep_charge": "Polar-specific class", "sleep_goal": "goal",
-        "sleep_rating": "user rating, 0 = not given", "group_duration_score": "sub-score",
-        "group_solidity_score": "sub-score", "group_regeneration_score": "sub-score",
+        "continuity": "Polar-specific index",
+        "continuity_class": "Polar-specific class",
+        "sleep_charge": "Polar-specific class",
+        "sleep_goal": "goal",
+        "sleep_rating": "user rating, 0 = not given",
+        "group_duration_score": "sub-score",
+        "group_solidity_score": "sub-score",
+        "group_regeneration_score": "sub-score",
         "hypnogram": "stage changes: no catalogue indicator",
         "unrecognized_sleep_stage": "counted in sleep_duration_asleep",
     },
@@ -135,27 +162,39 @@ NIGHTLY_RECHARGE = RecordMapping(
         Field("breathing_rate_avg", "sleep_respiratory_rate", "/min", at="end"),
         Field("ans_charge", "nightly_recharge_ans_charge", "{score}", at="end"),
     ),
-    series=(Series("hrv_samples", "hrv_rmssd", "ms", KeyKind.LOCAL_CLOCK),
-            Series("breathing_samples", "respiratory_rate", "/min", KeyKind.LOCAL_CLOCK)),
+    series=(
+        Series("hrv_samples", "hrv_rmssd", "ms", KeyKind.LOCAL_CLOCK),
+        Series("breathing_samples", "respiratory_rate", "/min", KeyKind.LOCAL_CLOCK),
+    ),
     ignored={
-        "polar_user": "user URL", "date": "the sleep it belongs to (wake-up date)",
+        "polar_user": "user URL",
+        "date": "the sleep it belongs to (wake-up date)",
         "heart_rate_avg": "a 4-hour window, not the night's average heart rate",
         "beat_to_beat_avg": "RR interval: no catalogue id",
-        "nightly_recharge_status": "Polar-specific class", "ans_charge_status": "class",
+        "nightly_recharge_status": "Polar-specific class",
+        "ans_charge_status": "class",
     },
 )
 
 # The spec names these in snake_case, the vendor notes hyphenated: read both.
 PHYSICAL_INFO = RecordMapping(
     record_type="physical-info",
-    paths={"modified": S, "created": S, "maximum_heart_rate": F, "maximum-heart-rate": F,
-           "vo2_max": F, "vo2-max": F},
+    paths={
+        "modified": S,
+        "created": S,
+        "maximum_heart_rate": F,
+        "maximum-heart-rate": F,
+        "vo2_max": F,
+        "vo2-max": F,
+    },
     time=iso_utc_expr(pl.coalesce("modified", "created")),
     tz_offset_s=pl.lit(None, pl.Int32),  # UTC: the person's zone gives the local day
     offset="utc",
     keep=pl.coalesce("modified", "created").is_not_null(),
-    derived={"max_hr": pl.coalesce("maximum_heart_rate", "maximum-heart-rate"),
-             "vo2": pl.coalesce("vo2_max", "vo2-max")},
+    derived={
+        "max_hr": pl.coalesce("maximum_heart_rate", "maximum-heart-rate"),
+        "vo2": pl.coalesce("vo2_max", "vo2-max"),
+    },
     fields=(
         Field("weight", "weight", "kg"),
         Field("height", "height", "cm"),
@@ -163,16 +202,24 @@ PHYSICAL_INFO = RecordMapping(
         Field("vo2", "vo2max", "mL/(kg.min)"),
     ),
     ignored={
-        "created": "time when never modified", "modified": "time",
-        "birthday": "personal data, not an indicator", "gender": "personal data",
+        "created": "time when never modified",
+        "modified": "time",
+        "birthday": "personal data, not an indicator",
+        "gender": "personal data",
         "resting_heart_rate": "a user setting, not a measurement",
-        "resting-heart-rate": "a user setting", "aerobic_threshold": "training setting",
-        "aerobic-threshold": "training setting", "anaerobic_threshold": "training setting",
-        "anaerobic-threshold": "training setting", "weight_source": "provenance label",
-        "weight-source": "provenance label", "training_background": "profile label",
-        "typical_day": "profile label", "sleep_goal": "goal",
+        "resting-heart-rate": "a user setting",
+        "aerobic_threshold": "training setting",
+        "aerobic-threshold": "training setting",
+        "anaerobic_threshold": "training setting",
+        "anaerobic-threshold": "training setting",
+        "weight_source": "provenance label",
+        "weight-source": "provenance label",
+        "training_background": "profile label",
+        "typical_day": "profile label",
+        "sleep_goal": "goal",
     },
 )
 
-MAPPINGS = {m.record_type: m for m in (EXERCISES, ACTIVITIES, SLEEP, NIGHTLY_RECHARGE,
-                                       PHYSICAL_INFO)}
+MAPPINGS = {
+    m.record_type: m for m in (EXERCISES, ACTIVITIES, SLEEP, NIGHTLY_RECHARGE, PHYSICAL_INFO)
+}

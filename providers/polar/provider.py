@@ -33,29 +33,44 @@ from providers.types import (
 )
 from providers.webhooks import check_sent_at, compare_hex, hmac_sha256, require
 
-_PATHS = {"exercises": ("/v3/exercises", None), "activities": ("/v3/users/activities", None),
-          "sleep": ("/v3/users/sleep", "nights"),
-          "nightly-recharge": ("/v3/users/nightly-recharge", "recharges"),
-          "physical-info": ("/v3/users/physical-info", None),
-          "continuous-heart-rate": ("/v3/users/continuous-heart-rate", "heart_rates"),
-          "body-temperature": ("/v3/users/biosensing/bodytemperature", None),
-          "skin-temperature": ("/v3/users/biosensing/skintemperature", None),
-          "spo2": ("/v3/users/biosensing/spo2", None),
-          "ecg": ("/v3/users/biosensing/ecg", None)}
+_PATHS = {
+    "exercises": ("/v3/exercises", None),
+    "activities": ("/v3/users/activities", None),
+    "sleep": ("/v3/users/sleep", "nights"),
+    "nightly-recharge": ("/v3/users/nightly-recharge", "recharges"),
+    "physical-info": ("/v3/users/physical-info", None),
+    "continuous-heart-rate": ("/v3/users/continuous-heart-rate", "heart_rates"),
+    "body-temperature": ("/v3/users/biosensing/bodytemperature", None),
+    "skin-temperature": ("/v3/users/biosensing/skintemperature", None),
+    "spo2": ("/v3/users/biosensing/spo2", None),
+    "ecg": ("/v3/users/biosensing/ecg", None),
+}
 # Asked for with `from`/`to` (inclusive dates), at most 28 days a call.
-RANGED = {"activities", "continuous-heart-rate", "body-temperature", "skin-temperature",
-          "spo2", "ecg"}
+RANGED = {
+    "activities",
+    "continuous-heart-rate",
+    "body-temperature",
+    "skin-temperature",
+    "spo2",
+    "ecg",
+}
 MAX_RANGE_DAYS = 28
-EVENTS = {"EXERCISE": "exercises", "SLEEP": "sleep", "ACTIVITY_SUMMARY": "activities",
-          "PHYSICAL_INFORMATION": "physical-info",
-          "CONTINUOUS_HEART_RATE": "continuous-heart-rate",
-          "SLEEP_WISE_CIRCADIAN_BEDTIME": None, "SLEEP_WISE_ALERTNESS": None}
+EVENTS = {
+    "EXERCISE": "exercises",
+    "SLEEP": "sleep",
+    "ACTIVITY_SUMMARY": "activities",
+    "PHYSICAL_INFORMATION": "physical-info",
+    "CONTINUOUS_HEART_RATE": "continuous-heart-rate",
+    "SLEEP_WISE_CIRCADIAN_BEDTIME": None,
+    "SLEEP_WISE_ALERTNESS": None,
+}
 
 
 def _test_day(doc: Mapping[str, Any]) -> date:
     """Local day of a biosensing test (epoch seconds + offset in minutes)."""
-    return datetime.fromtimestamp(int(doc["test_time"]) + 60 * int(
-        doc.get("time_zone_offset") or 0), UTC).date()
+    return datetime.fromtimestamp(
+        int(doc["test_time"]) + 60 * int(doc.get("time_zone_offset") or 0), UTC
+    ).date()
 
 
 def _doc_day(record_type: str, doc: Mapping[str, Any]) -> date:
@@ -63,8 +78,11 @@ def _doc_day(record_type: str, doc: Mapping[str, Any]) -> date:
         return date.fromisoformat(doc["start_time"][:10])
     if record_type == "physical-info":
         stamp = doc.get("modified") or doc.get("created")
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).date() if stamp else (
-            datetime.now(UTC).date())
+        return (
+            datetime.fromisoformat(stamp.replace("Z", "+00:00")).date()
+            if stamp
+            else (datetime.now(UTC).date())
+        )
     if record_type == "body-temperature":
         return date.fromisoformat(doc["end_time"][:10])  # the morning the night ends
     if record_type == "skin-temperature":
@@ -99,13 +117,22 @@ class PolarProvider(Provider):
     heart rate and Elixir biosensing (body and skin temperature, SpO2 and ECG tests)."""
 
     info = ProviderInfo(
-        slug="polar", display_name="Polar", auth_kind=AuthKind.OAUTH2,
-        scopes=("accesslink.read_all",), record_types=tuple(_PATHS),
-        supports_webhooks=True, has_refresh_token=False,
+        slug="polar",
+        display_name="Polar",
+        auth_kind=AuthKind.OAUTH2,
+        scopes=("accesslink.read_all",),
+        record_types=tuple(_PATHS),
+        supports_webhooks=True,
+        has_refresh_token=False,
     )
     # A watch: after Garmin for activity; its skin temperature after the ring and scale.
     priority_ranks: ClassVar[Mapping[str, int]] = {
-        "*": 20, "sleep": 40, "recovery": 40, "body": 40, "temperature": 50}
+        "*": 20,
+        "sleep": 40,
+        "recovery": 40,
+        "body": 40,
+        "temperature": 50,
+    }
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://flow.polar.com/oauth2/authorization",
         "token": "https://polarremote.com/v2/oauth2/token",
@@ -117,16 +144,22 @@ class PolarProvider(Provider):
     webhook_replay_window_s: ClassVar[float] = 8 * 86_400.0 + 3600
 
     def oauth_config(self) -> OAuth2Config:
-        return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes,
-                            token_auth_method="client_secret_basic")  # noqa: S106
+        return OAuth2Config(
+            self.url("authorize"),
+            self.url("token"),
+            scopes=self.info.scopes,
+            token_auth_method="client_secret_basic",  # noqa: S106
+        )
 
     async def complete_link(self, **kwargs: Any) -> LinkResult:
         """Exchange the code, then register the user (409 = already registered)."""
         result = await super().complete_link(**kwargs)
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
             response = await http.post(
-                self.url("api") + "/users", json={"member-id": result.vendor_user_id},
-                headers={"Authorization": f"Bearer {result.tokens.access_token}"})
+                self.url("api") + "/users",
+                json={"member-id": result.vendor_user_id},
+                headers={"Authorization": f"Bearer {result.tokens.access_token}"},
+            )
         if response.status_code not in (200, 409):
             raise OAuthFlowError(self.slug, f"user registration failed ({response.status_code})")
         return result
@@ -141,30 +174,35 @@ class PolarProvider(Provider):
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
             response = await http.delete(
                 f"{self.url('api')}/users/{connection.vendor_user_id}",
-                headers={"Authorization": f"Bearer {connection.tokens.access_token}"})
+                headers={"Authorization": f"Bearer {connection.tokens.access_token}"},
+            )
         if response.status_code >= 400 and response.status_code not in (204, 401, 404):
             raise VendorHTTPError(self.slug, "revoke refused", response.status_code)
 
-    async def fetch(self, client: VendorClient, record_type: str,
-                    window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def fetch(
+        self, client: VendorClient, record_type: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         path, wrapper = _PATHS[record_type]
         last = (window.end - timedelta(microseconds=1)).date()
         spans: list[tuple[date, date] | None] = [None]
         if record_type in RANGED:
             spans = list(ranges(window.start.date(), last))
         for span in spans:
-            params = {} if span is None else {"from": span[0].isoformat(),
-                                              "to": span[1].isoformat()}
-            body = await client.get_json(self.url("api") + path.removeprefix("/v3"),
-                                         params=params)
+            params = (
+                {} if span is None else {"from": span[0].isoformat(), "to": span[1].isoformat()}
+            )
+            body = await client.get_json(self.url("api") + path.removeprefix("/v3"), params=params)
             if body is None:  # 204/404: nothing in the range (or the last 28 days)
                 continue
-            docs = [body] if record_type == "physical-info" else (
-                body[wrapper] if wrapper else body)
+            docs = (
+                [body] if record_type == "physical-info" else (body[wrapper] if wrapper else body)
+            )
             for doc in docs:
                 # The new endpoints answer for the last ~28 days: keep the window's days.
-                if record_type == "physical-info" or window.start.date() <= _doc_day(
-                        record_type, doc) <= last:
+                if (
+                    record_type == "physical-info"
+                    or window.start.date() <= _doc_day(record_type, doc) <= last
+                ):
                     yield doc
 
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
@@ -172,8 +210,9 @@ class PolarProvider(Provider):
         version = doc.get("upload_time") or doc.get("modified") or doc.get("modified_time")
         return Identity(_vendor_id(record_type, doc, day), version, day)
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
-                       now: float | None = None) -> None:
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> None:
         secret = self.settings.options.get("webhook_secret")
         if not secret:
             raise WebhookVerificationError(self.slug, "no webhook signing key configured")
@@ -184,8 +223,7 @@ class PolarProvider(Provider):
         try:
             sent = json.loads(body).get("timestamp")
         except (ValueError, AttributeError):
-            raise WebhookVerificationError(self.slug, "webhook body is not a JSON object"
-                                           ) from None
+            raise WebhookVerificationError(self.slug, "webhook body is not a JSON object") from None
         check_sent_at(self.slug, sent, self.webhook_replay_window_s - 3600, now)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[SyncRequest]:
@@ -193,8 +231,7 @@ class PolarProvider(Provider):
             doc = json.loads(body)
             event = str(doc["event"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}"
-                                      ) from None
+            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}") from None
         if event == "PING":
             return []
         if event not in EVENTS:
@@ -203,5 +240,13 @@ class PolarProvider(Provider):
         if record_type is None:
             return []  # an event for data this provider does not pull
         day = date.fromisoformat(doc["date"]) if doc.get("date") else None
-        return [SyncRequest(self.slug, str(doc["user_id"]), record_type, day=day,
-                            object_id=doc.get("entity_id"), event=event)]
+        return [
+            SyncRequest(
+                self.slug,
+                str(doc["user_id"]),
+                record_type,
+                day=day,
+                object_id=doc.get("entity_id"),
+                event=event,
+            )
+        ]

@@ -39,11 +39,13 @@ class SandboxCloud:
     def __post_init__(self) -> None:
         for vendor in VENDORS:
             creds = SANDBOX_CREDENTIALS[vendor]
-            oauth = SandboxOAuth(vendor, creds["client_id"], creds["client_secret"],
-                                 **_OAUTH[vendor])
+            oauth = SandboxOAuth(
+                vendor, creds["client_id"], creds["client_secret"], **_OAUTH[vendor]
+            )
             module = importlib.import_module(f"providers.sandbox.{vendor}")
-            self.vendors[vendor] = VendorState(vendor, oauth, self.today,
-                                               rate_headers=getattr(module, "rate_headers", None))
+            self.vendors[vendor] = VendorState(
+                vendor, oauth, self.today, rate_headers=getattr(module, "rate_headers", None)
+            )
 
     def reset_test_hooks(self) -> None:
         """Every vendor's test hooks back to none (between tests sharing one cloud)."""
@@ -55,8 +57,9 @@ class SandboxCloud:
 
     def settings(self, base_url: str) -> dict[str, dict[str, str]]:
         """Provider settings pointing every provider at this cloud served at `base_url`."""
-        return {v: SANDBOX_CREDENTIALS[v] | {"base_url": f"{base_url.rstrip('/')}/{v}"}
-                for v in VENDORS}
+        return {
+            v: SANDBOX_CREDENTIALS[v] | {"base_url": f"{base_url.rstrip('/')}/{v}"} for v in VENDORS
+        }
 
 
 def build_app(cloud: SandboxCloud | None = None) -> FastAPI:
@@ -69,14 +72,19 @@ def build_app(cloud: SandboxCloud | None = None) -> FastAPI:
     app.state.cloud = cloud
 
     @app.middleware("http")
-    async def garble(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                     ) -> Response:
+    async def garble(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         """Test hook: a truncated JSON body in place of a data answer (never on OAuth)."""
         vendor = request.url.path.strip("/").split("/", 1)[0]
         state = cloud.vendors.get(vendor)
         path = request.url.path.lower()
-        if (state is not None and state.garble_next > 0 and request.method == "GET"
-                and not any(w in path for w in ("oauth", "token", "authoriz"))):
+        if (
+            state is not None
+            and state.garble_next > 0
+            and request.method == "GET"
+            and not any(w in path for w in ("oauth", "token", "authoriz"))
+        ):
             state.garble_next -= 1
             return Response(b'{"records": [{"id": ', media_type="application/json")
         return await call_next(request)
@@ -92,8 +100,9 @@ def build_app(cloud: SandboxCloud | None = None) -> FastAPI:
 class SandboxServer:
     """Serves the sandbox cloud on 127.0.0.1:<free port> in a daemon thread."""
 
-    def __init__(self, cloud: SandboxCloud | None = None, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self, cloud: SandboxCloud | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.cloud = cloud or SandboxCloud()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -101,8 +110,9 @@ class SandboxServer:
         self.host, self.port = self._sock.getsockname()[:2]
         config = uvicorn.Config(build_app(self.cloud), log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run,
-                                        kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -139,8 +149,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the sandbox vendor cloud")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
-    parser.add_argument("--log-level", default="warning",
-                        help="uvicorn log level (its access log prints OAuth codes at info)")
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        help="uvicorn log level (its access log prints OAuth codes at info)",
+    )
     args = parser.parse_args()
     uvicorn.run(build_app(), host=args.host, port=args.port, log_level=args.log_level)
 

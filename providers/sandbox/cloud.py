@@ -81,8 +81,10 @@ class VendorState:
 
 
 def oauth_error(refusal: OAuthRefusal) -> JSONResponse:
-    return JSONResponse({"error": refusal.error, "error_description": refusal.description},
-                        status_code=refusal.status)
+    return JSONResponse(
+        {"error": refusal.error, "error_description": refusal.description},
+        status_code=refusal.status,
+    )
 
 
 def iso_z(epoch: int | float) -> str:
@@ -92,8 +94,11 @@ def iso_z(epoch: int | float) -> str:
 def iso_local(epoch: int | float, offset_s: int, millis: bool = False) -> str:
     """ISO-8601 local wall time with its offset (`2025-03-10T23:14:09+01:00`)."""
     local = datetime.fromtimestamp(epoch + offset_s, UTC).replace(tzinfo=None)
-    text = local.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] if millis else local.strftime(
-        "%Y-%m-%dT%H:%M:%S")
+    text = (
+        local.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        if millis
+        else local.strftime("%Y-%m-%dT%H:%M:%S")
+    )
     return text + offset_str(offset_s)
 
 

@@ -57,9 +57,16 @@ def mount(app: FastAPI, state: OAuth1State) -> None:
         signed = await state.verify(request)
         token, secret = secrets.token_urlsafe(12), secrets.token_urlsafe(18)
         state.request_tokens[token] = {"secret": secret, "callback": signed.redirect_uri}
-        return Response(urlencode({"oauth_token": token, "oauth_token_secret": secret,
-                                   "oauth_callback_confirmed": "true"}),
-                        media_type="application/x-www-form-urlencoded")
+        return Response(
+            urlencode(
+                {
+                    "oauth_token": token,
+                    "oauth_token_secret": secret,
+                    "oauth_callback_confirmed": "true",
+                }
+            ),
+            media_type="application/x-www-form-urlencoded",
+        )
 
     @app.get("/oauthConfirm")
     def confirm(oauth_token: str, sandbox_user: str = "ada") -> Response:
@@ -85,5 +92,7 @@ def mount(app: FastAPI, state: OAuth1State) -> None:
         person = entry["person"]
         assert isinstance(person, Person)
         state.access_tokens[uat] = (uat_secret, person)
-        return Response(urlencode({"oauth_token": uat, "oauth_token_secret": uat_secret}),
-                        media_type="application/x-www-form-urlencoded")
+        return Response(
+            urlencode({"oauth_token": uat, "oauth_token_secret": uat_secret}),
+            media_type="application/x-www-form-urlencoded",
+        )

@@ -64,9 +64,16 @@ class Budget:
 class SandboxOAuth:
     """Grants, tokens and refresh-token rotation for one vendor."""
 
-    def __init__(self, vendor: str, client_id: str, client_secret: str, *,
-                 access_ttl_s: int = 3600, pkce_required: bool = False,
-                 issues_refresh: bool = True) -> None:
+    def __init__(
+        self,
+        vendor: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        access_ttl_s: int = 3600,
+        pkce_required: bool = False,
+        issues_refresh: bool = True,
+    ) -> None:
         self.vendor = vendor
         self.client_id = client_id
         self.client_secret = client_secret
@@ -88,8 +95,7 @@ class SandboxOAuth:
         if person is None:
             raise OAuthRefusal("access_denied", "no such sandbox user")
         challenge = params.get("code_challenge")
-        if self.pkce_required and (not challenge or params.get("code_challenge_method")
-                                   != "S256"):
+        if self.pkce_required and (not challenge or params.get("code_challenge_method") != "S256"):
             raise OAuthRefusal("invalid_request", "PKCE S256 code_challenge required")
         redirect = params.get("redirect_uri")
         if not redirect:
@@ -108,8 +114,11 @@ class SandboxOAuth:
     def _issue(self, person: Person) -> dict[str, object]:
         access = secrets.token_urlsafe(24)
         self._access[access] = (person, time.time() + self.access_ttl_s)
-        out: dict[str, object] = {"access_token": access, "token_type": "bearer",
-                                  "expires_in": self.access_ttl_s}
+        out: dict[str, object] = {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": self.access_ttl_s,
+        }
         if self.issues_refresh:
             refresh = secrets.token_urlsafe(24)
             self._refresh[refresh] = (person, False)

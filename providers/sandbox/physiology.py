@@ -43,8 +43,7 @@ PERSONS: dict[str, Person] = {
     "ben": Person("ben", -18000, "Etc/GMT+5", 58.0, 48.0, 82.1, 1.83, 1790.0, 181, 41.0),
     # As far east of UTC as anyone lives (+14:00 all year): every local day differs from its
     # UTC date for 14 hours of it.
-    "kai": Person("kai", 50400, "Pacific/Kiritimati", 55.0, 58.0, 74.0, 1.76, 1620.0, 186,
-                  44.0),
+    "kai": Person("kai", 50400, "Pacific/Kiritimati", 55.0, 58.0, 74.0, 1.76, 1620.0, 186, 44.0),
 }
 
 
@@ -165,29 +164,39 @@ def _rng(person: Person, day: date, salt: str = "") -> random.Random:
 
 def _sleep(person: Person, day: date, midnight: int, rng: random.Random) -> SleepTruth:
     weekend_night = (day - timedelta(days=1)).weekday() >= 4  # Fri/Sat nights start later
-    bedtime = midnight - int(3600 * (1.0 - (1.2 if weekend_night else 0.0))) + rng.randint(
-        -1800, 1800)
+    bedtime = (
+        midnight - int(3600 * (1.0 - (1.2 if weekend_night else 0.0))) + rng.randint(-1800, 1800)
+    )
     latency = rng.randint(240, 1500)
-    light, deep, rem = rng.randint(12000, 15600), rng.randint(4200, 6600), rng.randint(
-        5000, 7600)
+    light, deep, rem = rng.randint(12000, 15600), rng.randint(4200, 6600), rng.randint(5000, 7600)
     awake = latency + rng.randint(600, 2400)
     hrv = round(person.hrv_ms + rng.gauss(0, 7))
     lowest = round(person.resting_hr + rng.gauss(0, 2))
     asleep = light + deep + rem
     return SleepTruth(
-        start=bedtime, end=bedtime + asleep + awake, latency_s=latency, light_s=light,
-        deep_s=deep, rem_s=rem, awake_s=awake,
-        avg_hr=round(lowest + 4.5 + rng.random() * 2, 2), lowest_hr=lowest, avg_hrv_ms=hrv,
-        resp_rate=round(14.2 + rng.gauss(0, 0.6), 1), spo2=round(96.0 + rng.gauss(0, 0.8), 1),
+        start=bedtime,
+        end=bedtime + asleep + awake,
+        latency_s=latency,
+        light_s=light,
+        deep_s=deep,
+        rem_s=rem,
+        awake_s=awake,
+        avg_hr=round(lowest + 4.5 + rng.random() * 2, 2),
+        lowest_hr=lowest,
+        avg_hrv_ms=hrv,
+        resp_rate=round(14.2 + rng.gauss(0, 0.6), 1),
+        spo2=round(96.0 + rng.gauss(0, 0.8), 1),
         skin_temp_c=round(33.8 + rng.gauss(0, 0.3), 2),
         skin_temp_dev_c=round(rng.gauss(0, 0.25), 2),
         score=min(99, max(40, int(55 + asleep / 900 + rng.randint(-5, 5)))),
-        cycles=rng.randint(3, 6), disturbances=rng.randint(3, 14),
+        cycles=rng.randint(3, 6),
+        disturbances=rng.randint(3, 14),
     )
 
 
-def _activity(person: Person, day: date, rng: random.Random,
-              workout: WorkoutTruth | None) -> ActivityTruth:
+def _activity(
+    person: Person, day: date, rng: random.Random, workout: WorkoutTruth | None
+) -> ActivityTruth:
     weekend = day.weekday() >= 5
     steps = max(800, int(rng.gauss(6500 if weekend else 9200, 3200 if weekend else 1800)))
     if workout is not None and workout.sport == "running":
@@ -196,18 +205,25 @@ def _activity(person: Person, day: date, rng: random.Random,
     moderate = rng.randint(900, 3600)
     light = rng.randint(9000, 18000)
     return ActivityTruth(
-        steps=steps, distance_m=int(steps * 0.76), active_kcal=int(steps * 0.045 + vigorous / 6),
-        bmr_kcal=int(person.bmr_kcal + rng.randint(-10, 10)), moderate_s=moderate,
-        vigorous_s=vigorous, light_s=light, sedentary_s=86400 - 30000 - moderate - vigorous
-        - light, floors=rng.randint(2, 18), hr_min=int(person.resting_hr - 4),
+        steps=steps,
+        distance_m=int(steps * 0.76),
+        active_kcal=int(steps * 0.045 + vigorous / 6),
+        bmr_kcal=int(person.bmr_kcal + rng.randint(-10, 10)),
+        moderate_s=moderate,
+        vigorous_s=vigorous,
+        light_s=light,
+        sedentary_s=86400 - 30000 - moderate - vigorous - light,
+        floors=rng.randint(2, 18),
+        hr_min=int(person.resting_hr - 4),
         hr_avg=int(person.resting_hr + 14 + rng.randint(0, 6)),
         hr_max=(workout.max_hr if workout else int(person.resting_hr + 70 + rng.randint(0, 25))),
         score=min(100, 50 + steps // 250),
     )
 
 
-def day_truth(person: Person, day: date, today: date | None = None,
-              now: float | None = None) -> DayTruth:
+def day_truth(
+    person: Person, day: date, today: date | None = None, now: float | None = None
+) -> DayTruth:
     """The deterministic truth of one (person, day); with `now`, only what has happened by
     then (a day not over has partial totals; a sleep, workout or weighing still to come is
     absent; samples end at `until`)."""
@@ -221,18 +237,32 @@ def _so_far(t: DayTruth, now: int) -> DayTruth:
     elapsed = min(1.0, max(0.0, (now - t.local_midnight) / 86400))
     a = t.activity
     if a is not None and elapsed > 0:
+
         def part(value: int) -> int:
             return int(value * elapsed)
-        a = replace(a, steps=part(a.steps), distance_m=part(a.distance_m),
-                    active_kcal=part(a.active_kcal), bmr_kcal=part(a.bmr_kcal),
-                    moderate_s=part(a.moderate_s), vigorous_s=part(a.vigorous_s),
-                    light_s=part(a.light_s), sedentary_s=part(a.sedentary_s),
-                    floors=part(a.floors))
+
+        a = replace(
+            a,
+            steps=part(a.steps),
+            distance_m=part(a.distance_m),
+            active_kcal=part(a.active_kcal),
+            bmr_kcal=part(a.bmr_kcal),
+            moderate_s=part(a.moderate_s),
+            vigorous_s=part(a.vigorous_s),
+            light_s=part(a.light_s),
+            sedentary_s=part(a.sedentary_s),
+            floors=part(a.floors),
+        )
     workout = t.workout if t.workout and t.workout.start + t.workout.duration_s <= now else None
     return replace(
-        t, activity=a if elapsed > 0 else None, workout=workout,
+        t,
+        activity=a if elapsed > 0 else None,
+        workout=workout,
         sleep=t.sleep if t.sleep and t.sleep.end <= now else None,
-        body=t.body if t.body and t.body.time <= now else None, pending=True, until=now)
+        body=t.body if t.body and t.body.time <= now else None,
+        pending=True,
+        until=now,
+    )
 
 
 def _whole_day_truth(person: Person, day: date, today: date | None) -> DayTruth:
@@ -247,11 +277,14 @@ def _whole_day_truth(person: Person, day: date, today: date | None) -> DayTruth:
         sport = "running" if day.weekday() != 5 else "cycling"
         avg = int(person.max_hr * (0.78 + rng.random() * 0.06))
         workout = WorkoutTruth(
-            start=midnight + 18 * 3600 + rng.randint(0, 5400), duration_s=duration,
+            start=midnight + 18 * 3600 + rng.randint(0, 5400),
+            duration_s=duration,
             kcal=int(duration / 60 * (11.5 if sport == "running" else 9.0)),
-            distance_m=int(duration * (2.9 if sport == "running" else 7.5)), avg_hr=avg,
+            distance_m=int(duration * (2.9 if sport == "running" else 7.5)),
+            avg_hr=avg,
             max_hr=min(person.max_hr, avg + rng.randint(12, 25)),
-            elevation_gain_m=rng.randint(10, 220), sport=sport,
+            elevation_gain_m=rng.randint(10, 220),
+            sport=sport,
             strain=round(8 + rng.random() * 8, 1),
         )
     body = None
@@ -261,15 +294,20 @@ def _whole_day_truth(person: Person, day: date, today: date | None) -> DayTruth:
             time=midnight + 7 * 3600 + rng.randint(0, 1800),
             weight_kg=round(person.weight_kg + drift + rng.gauss(0, 0.2), 2),
             fat_pct=round(18.0 + drift / 2 + rng.gauss(0, 0.3), 1),
-            muscle_kg=round(person.weight_kg * 0.47, 1), bone_kg=round(person.weight_kg * 0.045, 1),
+            muscle_kg=round(person.weight_kg * 0.47, 1),
+            bone_kg=round(person.weight_kg * 0.045, 1),
             water_pct=round(57.5 + rng.gauss(0, 0.4), 1),
         )
     return DayTruth(
-        person=person, day=day,
+        person=person,
+        day=day,
         sleep=None if missing else _sleep(person, day, midnight, rng),
         activity=None if missing else _activity(person, day, rng, workout),
-        workout=workout, body=body, recovery_score=rng.randint(25, 98),
-        readiness_score=rng.randint(50, 95), strain=round(6 + rng.random() * 12, 1),
+        workout=workout,
+        body=body,
+        recovery_score=rng.randint(25, 98),
+        readiness_score=rng.randint(50, 95),
+        strain=round(6 + rng.random() * 12, 1),
         pending=pending,
     )
 

@@ -13,9 +13,12 @@ S = pl.String()
 SCORED = pl.col("score_state") == "SCORED"
 _COMMON = {"start": S, "end": S, "timezone_offset": S, "score_state": S}
 _COMMON_IGNORED = {
-    "id": "vendor id, kept as record_id", "user_id": "vendor user id, on the connection",
-    "created_at": "bookkeeping", "updated_at": "kept as the raw record version",
-    "v1_id": "legacy id", "score_state": "filters unscored records",
+    "id": "vendor id, kept as record_id",
+    "user_id": "vendor user id, on the connection",
+    "created_at": "bookkeeping",
+    "updated_at": "kept as the raw record version",
+    "v1_id": "legacy id",
+    "score_state": "filters unscored records",
 }
 
 CYCLE = RecordMapping(
@@ -31,8 +34,8 @@ CYCLE = RecordMapping(
         Field("score.average_heart_rate", "average_heart_rate", "/min"),
         Field("score.max_heart_rate", "max_heart_rate", "/min"),
     ),
-    ignored=_COMMON_IGNORED | {"start": "time", "end": "end_time",
-                               "timezone_offset": "tz_offset_s"},
+    ignored=_COMMON_IGNORED
+    | {"start": "time", "end": "end_time", "timezone_offset": "tz_offset_s"},
 )
 
 SLEEP = RecordMapping(
@@ -42,18 +45,21 @@ SLEEP = RecordMapping(
     end_time=iso_utc_expr("end"),
     tz_offset_s=offset_seconds_expr("timezone_offset"),
     keep=SCORED,
-    derived={"asleep_milli": pl.col("score.stage_summary.total_light_sleep_time_milli")
-             + pl.col("score.stage_summary.total_slow_wave_sleep_time_milli")
-             + pl.col("score.stage_summary.total_rem_sleep_time_milli"),
-             # WHOOP gives one offset per sleep: the wake time is read on it too
-             **sleep_clock(("score.stage_summary.total_in_bed_time_milli", "asleep_milli"),
-                           main=~pl.col("nap").fill_null(False))},
+    derived={
+        "asleep_milli": pl.col("score.stage_summary.total_light_sleep_time_milli")
+        + pl.col("score.stage_summary.total_slow_wave_sleep_time_milli")
+        + pl.col("score.stage_summary.total_rem_sleep_time_milli"),
+        # WHOOP gives one offset per sleep: the wake time is read on it too
+        **sleep_clock(
+            ("score.stage_summary.total_in_bed_time_milli", "asleep_milli"),
+            main=~pl.col("nap").fill_null(False),
+        ),
+    },
     fields=(
         Field("score.stage_summary.total_in_bed_time_milli", "sleep_duration_in_bed", "ms"),
         Field("score.stage_summary.total_awake_time_milli", "sleep_duration_awake", "ms"),
         Field("score.stage_summary.total_light_sleep_time_milli", "sleep_duration_light", "ms"),
-        Field("score.stage_summary.total_slow_wave_sleep_time_milli", "sleep_duration_deep",
-              "ms"),
+        Field("score.stage_summary.total_slow_wave_sleep_time_milli", "sleep_duration_deep", "ms"),
         Field("score.stage_summary.total_rem_sleep_time_milli", "sleep_duration_rem", "ms"),
         Field("asleep_milli", "sleep_duration_asleep", "ms"),  # light + slow-wave + REM
         Field("score.stage_summary.sleep_cycle_count", "sleep_cycles", "{count}"),
@@ -64,11 +70,14 @@ SLEEP = RecordMapping(
         Field("score.sleep_efficiency_percentage", "sleep_efficiency", "%"),
         *SLEEP_CLOCK_FIELDS,  # bedtime and wake time of the main sleep (nap false)
     ),
-    ignored=_COMMON_IGNORED | {
+    ignored=_COMMON_IGNORED
+    | {
         "cycle_id": "link to the cycle",
         "nap": "naps are sessions of their own; only a sleep that is not a nap gives "
-               "sleep_start/sleep_end",
-        "start": "time", "end": "end_time", "timezone_offset": "tz_offset_s",
+        "sleep_start/sleep_end",
+        "start": "time",
+        "end": "end_time",
+        "timezone_offset": "tz_offset_s",
         "score.stage_summary.total_no_data_time_milli": "sensor gap, not a sleep stage",
         "score.sleep_needed.baseline_milli": "coaching target, not a measurement",
         "score.sleep_needed.need_from_sleep_debt_milli": "coaching target",
@@ -93,12 +102,18 @@ WORKOUT = RecordMapping(
         Field("score.kilojoule", "workout_energy", "kJ"),
         Field("score.distance_meter", "workout_distance", "m"),
         Field("score.altitude_gain_meter", "workout_elevation_gain", "m"),
-        *(Field(f"score.zone_durations.zone_{name}_milli", f"heart_rate_zone_{i}_duration", "ms")
-          for i, name in enumerate(("zero", "one", "two", "three", "four", "five"))),
+        *(
+            Field(f"score.zone_durations.zone_{name}_milli", f"heart_rate_zone_{i}_duration", "ms")
+            for i, name in enumerate(("zero", "one", "two", "three", "four", "five"))
+        ),
     ),
-    ignored=_COMMON_IGNORED | {
-        "start": "time", "end": "end_time", "timezone_offset": "tz_offset_s",
-        "sport_name": "a label, not a value", "sport_id": "deprecated label",
+    ignored=_COMMON_IGNORED
+    | {
+        "start": "time",
+        "end": "end_time",
+        "timezone_offset": "tz_offset_s",
+        "sport_name": "a label, not a value",
+        "sport_id": "deprecated label",
         "score.percent_recorded": "data-quality ratio of the workout",
         "score.altitude_change_meter": "net change; the gain is mapped",
     },
@@ -113,7 +128,8 @@ RECOVERY_FIELDS = (
     Field("score.skin_temp_celsius", "skin_temperature", "Cel"),
 )
 RECOVERY_IGNORED = _COMMON_IGNORED | {
-    "cycle_id": "link to the cycle", "sleep_id": "joins the sleep that dates the recovery",
+    "cycle_id": "link to the cycle",
+    "sleep_id": "joins the sleep that dates the recovery",
     "score.user_calibrating": "a flag: the first days' scores are provisional",
 }
 

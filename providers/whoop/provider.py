@@ -22,20 +22,31 @@ from providers.webhooks import check_fresh, compare_b64, hmac_sha256, require
 from providers.whoop import mapping as m
 
 _S = pl.String()
-_COLLECTIONS = {"cycle": "/developer/v2/cycle", "recovery": "/developer/v2/recovery",
-                "sleep": "/developer/v2/activity/sleep",
-                "workout": "/developer/v2/activity/workout"}
+_COLLECTIONS = {
+    "cycle": "/developer/v2/cycle",
+    "recovery": "/developer/v2/recovery",
+    "sleep": "/developer/v2/activity/sleep",
+    "workout": "/developer/v2/activity/workout",
+}
 
 
 def _date_by_sleep(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
     """Recovery rows get the end and offset of the sleep they belong to (same frame)."""
     sleeps = (
-        raw.lazy().filter(pl.col("record_type") == "sleep")
-        .select("user_id", pl.col("payload").str.json_decode(
-            pl.Struct({"id": _S, "end": _S, "timezone_offset": _S})).alias("s"))
-        .select("user_id", pl.col("s").struct.field("id").alias("sleep_id"),
-                pl.col("s").struct.field("end").alias("_sleep_end"),
-                pl.col("s").struct.field("timezone_offset").alias("_sleep_tz"))
+        raw.lazy()
+        .filter(pl.col("record_type") == "sleep")
+        .select(
+            "user_id",
+            pl.col("payload")
+            .str.json_decode(pl.Struct({"id": _S, "end": _S, "timezone_offset": _S}))
+            .alias("s"),
+        )
+        .select(
+            "user_id",
+            pl.col("s").struct.field("id").alias("sleep_id"),
+            pl.col("s").struct.field("end").alias("_sleep_end"),
+            pl.col("s").struct.field("timezone_offset").alias("_sleep_tz"),
+        )
         .unique(["user_id", "sleep_id"])
     )
     return flat.join(sleeps, on=["user_id", "sleep_id"], how="left")
@@ -58,22 +69,39 @@ class WhoopProvider(Provider):
     """WHOOP: cycles, recovery, sleep, workouts and body measurements."""
 
     info = ProviderInfo(
-        slug="whoop", display_name="WHOOP", auth_kind=AuthKind.OAUTH2,
-        scopes=("offline", "read:recovery", "read:cycles", "read:workout", "read:sleep",
-                "read:profile", "read:body_measurement"),
+        slug="whoop",
+        display_name="WHOOP",
+        auth_kind=AuthKind.OAUTH2,
+        scopes=(
+            "offline",
+            "read:recovery",
+            "read:cycles",
+            "read:workout",
+            "read:sleep",
+            "read:profile",
+            "read:body_measurement",
+        ),
         record_types=("sleep", "recovery", "cycle", "workout", "body"),
         supports_webhooks=True,
     )
     # A strap made for recovery: first there, second for sleep and temperature.
     priority_ranks: ClassVar[Mapping[str, int]] = {
-        "*": 40, "sleep": 20, "recovery": 10, "body": 60, "temperature": 20}
+        "*": 40,
+        "sleep": 20,
+        "recovery": 10,
+        "body": 60,
+        "temperature": 20,
+    }
     default_urls: ClassVar[Mapping[str, str]] = {
         "authorize": "https://api.prod.whoop.com/oauth/oauth2/auth",
         "token": "https://api.prod.whoop.com/oauth/oauth2/token",
         "api": "https://api.prod.whoop.com/developer",
     }
     mappings: ClassVar[Mapping[str, RecordMapping]] = {
-        "cycle": m.CYCLE, "sleep": m.SLEEP, "workout": m.WORKOUT, "recovery": RECOVERY,
+        "cycle": m.CYCLE,
+        "sleep": m.SLEEP,
+        "workout": m.WORKOUT,
+        "recovery": RECOVERY,
         "body": m.BODY,
     }
 
@@ -94,18 +122,23 @@ class WhoopProvider(Provider):
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
             response = await http.delete(
                 self.url("api") + "/v2/user/access",
-                headers={"Authorization": f"Bearer {connection.tokens.access_token}"})
+                headers={"Authorization": f"Bearer {connection.tokens.access_token}"},
+            )
         if response.status_code >= 400 and response.status_code not in (204, 401):
             raise VendorHTTPError(self.slug, "revoke refused", response.status_code)
 
-    async def fetch(self, client: VendorClient, record_type: str,
-                    window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def fetch(
+        self, client: VendorClient, record_type: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         if record_type == "body":
             yield await client.get_json(self.url("api") + "/v2/user/measurement/body")
             return
         # Sleeps start up to a day before the recovery/cycle they date, so widen by a day.
-        params: dict[str, Any] = {"start": (window.start - timedelta(days=1)).isoformat(),
-                                  "end": window.end.isoformat(), "limit": 25}
+        params: dict[str, Any] = {
+            "start": (window.start - timedelta(days=1)).isoformat(),
+            "end": window.end.isoformat(),
+            "limit": 25,
+        }
         url = self.url("api") + _COLLECTIONS[record_type].removeprefix("/developer")
         while True:
             page = await client.get_json(url, params=params)
@@ -118,16 +151,16 @@ class WhoopProvider(Provider):
                 raise VendorHTTPError(self.slug, f"{record_type}: next_token repeats itself")
             params["nextToken"] = token
 
-    async def fetch_requested(self, client: VendorClient, request: SyncRequest
-                              ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def fetch_requested(
+        self, client: VendorClient, request: SyncRequest
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Webhooks only notify: re-fetch the object. v2 recovery events carry the sleep's
         UUID, so the sleep is fetched, then its cycle's recovery (dated by that sleep)."""
         if request.event == "deleted" or request.object_id is None:
             return
         api = self.url("api")
         if request.record_type == "workout":
-            yield "workout", await client.get_json(f"{api}/v2/activity/workout/"
-                                                   f"{request.object_id}")
+            yield "workout", await client.get_json(f"{api}/v2/activity/workout/{request.object_id}")
             return
         sleep = await client.get_json(f"{api}/v2/activity/sleep/{request.object_id}")
         if sleep is None:
@@ -160,8 +193,9 @@ class WhoopProvider(Provider):
             self._sleep_days[str(doc["id"])] = when.date()
         return Identity(str(doc["id"]), doc.get("updated_at"), when.date())
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
-                       now: float | None = None) -> None:
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> None:
         signature = require(self.slug, headers, "X-WHOOP-Signature")
         timestamp = require(self.slug, headers, "X-WHOOP-Signature-Timestamp")
         expected = hmac_sha256(self.settings.client_secret, timestamp.encode() + body)
@@ -175,8 +209,7 @@ class WhoopProvider(Provider):
             user = str(doc["user_id"])
             object_id = str(doc["id"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}"
-                                      ) from None
+            raise WebhookPayloadError(self.slug, f"unexpected body: {type(exc).__name__}") from None
         if kind not in ("sleep", "workout", "recovery"):
             raise WebhookPayloadError(self.slug, f"unknown event type {kind!r}")
         return [SyncRequest(self.slug, user, kind, object_id=object_id, event=event)]

@@ -35,17 +35,30 @@ from providers.withings.sleep import SLEEP
 
 _AUTH_FAILED = {100, 101, 102, 200, 401}
 # Sleep summaries send only the data fields asked for: every one the mapping reads.
-_SLEEP_FIELDS = ",".join(dict.fromkeys(p.removeprefix("data.") for p in (
-    *SLEEP.paths, *(f.path for f in SLEEP.fields)) if p.startswith("data.")))
-_WORKOUT_FIELDS = ",".join(p.removeprefix("data.") for p in (
-    *WORKOUTS.paths, *(f.path for f in WORKOUTS.fields), *WORKOUTS.ignored)
-    if p.startswith("data."))
-_INTRADAY_FIELDS = ",".join(k for k in (*INTRADAY_SAMPLES, *INTRADAY_IGNORED)
-                            if k not in ("deviceid", "model", "model_id"))
+_SLEEP_FIELDS = ",".join(
+    dict.fromkeys(
+        p.removeprefix("data.")
+        for p in (*SLEEP.paths, *(f.path for f in SLEEP.fields))
+        if p.startswith("data.")
+    )
+)
+_WORKOUT_FIELDS = ",".join(
+    p.removeprefix("data.")
+    for p in (*WORKOUTS.paths, *(f.path for f in WORKOUTS.fields), *WORKOUTS.ignored)
+    if p.startswith("data.")
+)
+_INTRADAY_FIELDS = ",".join(
+    k for k in (*INTRADAY_SAMPLES, *INTRADAY_IGNORED) if k not in ("deviceid", "model", "model_id")
+)
 INTRADAY_SPAN = timedelta(hours=24)  # getintradayactivity answers the first 24 h only
 # notification `appli` -> record types to pull again
-APPLI = {1: ("measure",), 2: ("measure",), 4: ("measure",),
-         16: ("activity", "workouts", "intraday"), 44: ("sleep",)}
+APPLI = {
+    1: ("measure",),
+    2: ("measure",),
+    4: ("measure",),
+    16: ("activity", "workouts", "intraday"),
+    44: ("sleep",),
+}
 
 
 def unwrap_token_response(response: httpx.Response) -> httpx.Response:
@@ -60,8 +73,9 @@ def unwrap_token_response(response: httpx.Response) -> httpx.Response:
         return httpx.Response(200, json=doc.get("body", {}), request=response.request)
     error = "invalid_grant" if doc["status"] in (503, *_AUTH_FAILED) else "server_error"
     description = f"status {doc['status']}"
-    return httpx.Response(400, json={"error": error, "error_description": description},
-                          request=response.request)
+    return httpx.Response(
+        400, json={"error": error, "error_description": description}, request=response.request
+    )
 
 
 def _sign(secret: str, *parts: str) -> str:
@@ -73,14 +87,22 @@ class WithingsProvider(Provider):
     intraday samples and sleep."""
 
     info = ProviderInfo(
-        slug="withings", display_name="Withings", auth_kind=AuthKind.OAUTH2,
+        slug="withings",
+        display_name="Withings",
+        auth_kind=AuthKind.OAUTH2,
         scopes=("user.info", "user.metrics", "user.activity"),
         record_types=("measure", "activity", "sleep", "workouts", "intraday"),
-        supports_webhooks=True, webhook_auth=WebhookAuth.URL_SECRET,
+        supports_webhooks=True,
+        webhook_auth=WebhookAuth.URL_SECRET,
     )
     # Scales and cuffs: first for body composition and blood pressure.
     priority_ranks: ClassVar[Mapping[str, int]] = {
-        "*": 50, "sleep": 50, "body": 10, "blood_pressure": 10, "temperature": 30}
+        "*": 50,
+        "sleep": 50,
+        "body": 10,
+        "blood_pressure": 10,
+        "temperature": 30,
+    }
     # Withings retries a failed notification for about 5 hours: remember deliveries a day.
     webhook_replay_window_s: ClassVar[float] = 86_400.0
     default_urls: ClassVar[Mapping[str, str]] = {
@@ -94,10 +116,14 @@ class WithingsProvider(Provider):
     mappings: ClassVar[Mapping[str, RecordMapping]] = {**MAPPINGS, "intraday": INTRADAY}
 
     def oauth_config(self) -> OAuth2Config:
-        return OAuth2Config(self.url("authorize"), self.url("token"), scopes=self.info.scopes,
-                            scope_separator=",",
-                            extra_token_params={"action": "requesttoken"},
-                            response_hook=unwrap_token_response)
+        return OAuth2Config(
+            self.url("authorize"),
+            self.url("token"),
+            scopes=self.info.scopes,
+            scope_separator=",",
+            extra_token_params={"action": "requesttoken"},
+            response_hook=unwrap_token_response,
+        )
 
     async def vendor_user_id(self, tokens: Tokens) -> str | None:
         return str(tokens.extra["userid"]) if "userid" in tokens.extra else None
@@ -119,21 +145,38 @@ class WithingsProvider(Provider):
         cid, secret = self.settings.client_id, self.settings.client_secret
         async with httpx.AsyncClient(timeout=self.policy.timeout_s) as http:
             stamp = str(int(time.time()))
-            got = (await http.post(self.url("signature"), data={
-                "action": "getnonce", "client_id": cid, "timestamp": stamp,
-                "signature": _sign(secret, "getnonce", cid, stamp)})).json()
+            got = (
+                await http.post(
+                    self.url("signature"),
+                    data={
+                        "action": "getnonce",
+                        "client_id": cid,
+                        "timestamp": stamp,
+                        "signature": _sign(secret, "getnonce", cid, stamp),
+                    },
+                )
+            ).json()
             if got.get("status") != 0:
                 raise OAuthFlowError(self.slug, f"nonce refused (status {got.get('status')})")
             nonce = got["body"]["nonce"]
-            done = (await http.post(self.url("token"), data={
-                "action": "revoke", "client_id": cid, "nonce": nonce,
-                "signature": _sign(secret, "revoke", cid, nonce),
-                "userid": connection.vendor_user_id or ""})).json()
+            done = (
+                await http.post(
+                    self.url("token"),
+                    data={
+                        "action": "revoke",
+                        "client_id": cid,
+                        "nonce": nonce,
+                        "signature": _sign(secret, "revoke", cid, nonce),
+                        "userid": connection.vendor_user_id or "",
+                    },
+                )
+            ).json()
         if done.get("status") != 0:
             raise OAuthFlowError(self.slug, f"revoke refused (status {done.get('status')})")
 
-    async def _pages(self, client: VendorClient, url: str, form: dict[str, Any],
-                     key: str) -> AsyncIterator[tuple[dict[str, Any], dict[str, Any]]]:
+    async def _pages(
+        self, client: VendorClient, url: str, form: dict[str, Any], key: str
+    ) -> AsyncIterator[tuple[dict[str, Any], dict[str, Any]]]:
         while True:
             body = (await client.request("POST", url, data=form)).json()["body"]
             for doc in body.get(key, []):
@@ -142,15 +185,18 @@ class WithingsProvider(Provider):
                 return
             form = form | {"offset": body["offset"]}
 
-    async def fetch(self, client: VendorClient, record_type: str,
-                    window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def fetch(
+        self, client: VendorClient, record_type: str, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         last = (window.end - timedelta(microseconds=1)).date().isoformat()
         if record_type == "measure":
-            form = {"action": "getmeas", "category": 1,
-                    "startdate": int(window.start.timestamp()),
-                    "enddate": int(window.end.timestamp())}
-            async for body, group in self._pages(client, self.url("measure"), form,
-                                                 "measuregrps"):
+            form = {
+                "action": "getmeas",
+                "category": 1,
+                "startdate": int(window.start.timestamp()),
+                "enddate": int(window.end.timestamp()),
+            }
+            async for body, group in self._pages(client, self.url("measure"), form, "measuregrps"):
                 # groups carry no zone: keep the envelope's with each stored group
                 yield group | {"timezone": body.get("timezone")}
             return
@@ -158,11 +204,16 @@ class WithingsProvider(Provider):
             async for doc in self._intraday(client, window):
                 yield doc
             return
-        url, action, key = {"activity": (self.url("measure_v2"), "getactivity", "activities"),
-                            "workouts": (self.url("measure_v2"), "getworkouts", "series"),
-                            "sleep": (self.url("sleep"), "getsummary", "series")}[record_type]
-        form = {"action": action, "startdateymd": window.start.date().isoformat(),
-                "enddateymd": last}
+        url, action, key = {
+            "activity": (self.url("measure_v2"), "getactivity", "activities"),
+            "workouts": (self.url("measure_v2"), "getworkouts", "series"),
+            "sleep": (self.url("sleep"), "getsummary", "series"),
+        }[record_type]
+        form = {
+            "action": action,
+            "startdateymd": window.start.date().isoformat(),
+            "enddateymd": last,
+        }
         if record_type == "sleep":
             form["data_fields"] = _SLEEP_FIELDS
         if record_type == "workouts":
@@ -170,8 +221,9 @@ class WithingsProvider(Provider):
         async for _, doc in self._pages(client, url, form, key):
             yield doc
 
-    async def _intraday(self, client: VendorClient,
-                        window: Window) -> AsyncIterator[dict[str, Any]]:
+    async def _intraday(
+        self, client: VendorClient, window: Window
+    ) -> AsyncIterator[dict[str, Any]]:
         """One document per whole local day of the person the window touches (the
         connection's zone history; UTC days when none is known), so that any window, e.g. a
         notification's, stores the same documents; asked for in 24 h calls (a 25-hour DST
@@ -183,29 +235,38 @@ class WithingsProvider(Provider):
             end = int(zones.midnight(day + timedelta(days=1)).timestamp()) - 1
             series: dict[str, Any] = {}
             for part in range(start, end + 1, span):
-                response = await client.request("POST", self.url("measure_v2"), data={
-                    "action": "getintradayactivity", "startdate": part,
-                    "enddate": min(part + span - 1, end), "data_fields": _INTRADAY_FIELDS})
+                response = await client.request(
+                    "POST",
+                    self.url("measure_v2"),
+                    data={
+                        "action": "getintradayactivity",
+                        "startdate": part,
+                        "enddate": min(part + span - 1, end),
+                        "data_fields": _INTRADAY_FIELDS,
+                    },
+                )
                 series |= response.json()["body"].get("series") or {}
             if series:
                 # the body is only `series`: the window and day are kept to date the document
-                yield {"startdate": start, "enddate": end, "day": day.isoformat(),
-                       "series": series}
+                yield {"startdate": start, "enddate": end, "day": day.isoformat(), "series": series}
 
     def identify(self, record_type: str, doc: Mapping[str, Any]) -> Identity:
         if record_type == "intraday":  # stored before local days: the UTC day of its start
-            day = (date.fromisoformat(doc["day"]) if doc.get("day")
-                   else datetime.fromtimestamp(int(doc["startdate"]), UTC).date())
+            day = (
+                date.fromisoformat(doc["day"])
+                if doc.get("day")
+                else datetime.fromtimestamp(int(doc["startdate"]), UTC).date()
+            )
             return Identity(f"intraday:{day.isoformat()}", None, day)
         if record_type == "measure":
             day = datetime.fromtimestamp(int(doc["date"]), UTC).date()
             return Identity(str(doc["grpid"]), str(doc.get("modified")), day)
         vendor_id = doc.get("id", doc.get("date"))
-        return Identity(str(vendor_id), str(doc.get("modified")), date.fromisoformat(
-            doc["date"]))
+        return Identity(str(vendor_id), str(doc.get("modified")), date.fromisoformat(doc["date"]))
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes,
-                       now: float | None = None) -> None:
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> None:
         # Withings signs nothing; authenticity comes from the secret callback URL (checked by
         # the API before this). Here only the documented shape is enforced.
         if "x-www-form-urlencoded" not in (header(headers, "content-type") or ""):
@@ -226,5 +287,7 @@ class WithingsProvider(Provider):
             if end < start:
                 raise WebhookPayloadError(self.slug, "enddate is before startdate")
             window = Window(start, end + timedelta(seconds=1))
-        return [SyncRequest(self.slug, form["userid"], rt, window=window, event=str(appli))
-                for rt in APPLI[appli]]
+        return [
+            SyncRequest(self.slug, form["userid"], rt, window=window, event=str(appli))
+            for rt in APPLI[appli]
+        ]

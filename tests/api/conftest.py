@@ -28,8 +28,12 @@ from tests.support.seeding import seed_user_data
 
 PASSWORD = "correct horse battery staple"
 # The API tests' seeded person: heart rate every 30 min, steps and heart-rate summaries.
-API_SEED: dict[str, object] = {"days": 3, "heart_rate_every_min": 30,
-                               "summaries": ("steps", "heart_rate"), "raw_records": True}
+API_SEED: dict[str, object] = {
+    "days": 3,
+    "heart_rate_every_min": 30,
+    "summaries": ("steps", "heart_rate"),
+    "raw_records": True,
+}
 
 
 @dataclass
@@ -49,11 +53,16 @@ class Account:
 @pytest.fixture(scope="session")
 def api_settings_factory() -> Callable[..., ApiSettings]:
     def build(**overrides: object) -> ApiSettings:
-        base: dict[str, object] = {"rate_limit_user_per_minute": 0, "rate_limit_ip_per_minute": 0,
-                                   "rate_limit_auth_ip_per_minute": 0, "argon2_time_cost": 1,
-                                   "argon2_memory_kib": 8192,
-                                   "public_url": "http://testserver"}
+        base: dict[str, object] = {
+            "rate_limit_user_per_minute": 0,
+            "rate_limit_ip_per_minute": 0,
+            "rate_limit_auth_ip_per_minute": 0,
+            "argon2_time_cost": 1,
+            "argon2_memory_kib": 8192,
+            "public_url": "http://testserver",
+        }
         return ApiSettings.from_settings(get_settings(), **(base | overrides))
+
     return build
 
 
@@ -63,20 +72,26 @@ def registry(sandbox: SandboxServer) -> ProviderRegistry:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, redis_prefix: str,
-             tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str, redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     data_dir: Path = tmp_path_factory.mktemp("api-data")
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     return get_settings(
-        environment="test", database_url=database_url, redis_url=redis_url,
-        redis_prefix=redis_prefix + "api:", data_dir=data_dir,
-        jwt_signing_key=secrets.token_urlsafe(48), token_encryption_keys=f"k1:{key}",
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_prefix=redis_prefix + "api:",
+        data_dir=data_dir,
+        jwt_signing_key=secrets.token_urlsafe(48),
+        token_encryption_keys=f"k1:{key}",
     )
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, api_settings_factory: Callable[..., ApiSettings],
-        registry: ProviderRegistry) -> FastAPI:
+def app(
+    settings: Settings, api_settings_factory: Callable[..., ApiSettings], registry: ProviderRegistry
+) -> FastAPI:
     return create_app(settings, api_settings=api_settings_factory(), registry=registry)
 
 
@@ -89,15 +104,16 @@ def api_client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def register(api_client: TestClient) -> Callable[..., Account]:
     """Create a fresh account through the API and log it in."""
+
     def make(prefix: str = "user") -> Account:
         email = f"{prefix}-{secrets.token_hex(5)}@example.org"
-        created = api_client.post("/v1/auth/register",
-                                  json={"email": email, "password": PASSWORD})
+        created = api_client.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
         assert created.status_code == 201, created.text
         tokens = api_client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
         assert tokens.status_code == 200, tokens.text
         body = tokens.json()
         return Account(created.json()["id"], email, body["access_token"], body["refresh_token"])
+
     return make
 
 
@@ -117,8 +133,9 @@ def seeded(register: Callable[..., Account], engine: Engine, settings: Settings)
 @pytest.fixture(scope="session")
 def seed(engine: Engine, settings: Settings) -> Callable[..., None]:
     """`seed_user_data` as a fixture (conftest modules are not importable in importlib mode)."""
-    return lambda user_id, **kw: seed_user_data(engine, settings.data_dir, user_id,
-                                                **(API_SEED | kw))
+    return lambda user_id, **kw: seed_user_data(
+        engine, settings.data_dir, user_id, **(API_SEED | kw)
+    )
 
 
 def _consent(url: str, person: str) -> str:
@@ -137,6 +154,7 @@ def _consent(url: str, person: str) -> str:
 @pytest.fixture(scope="session")
 def link_whoop(api_client: TestClient) -> Callable[..., dict[str, object]]:
     """Link an account to a sandbox WHOOP person through the API's real OAuth flow."""
+
     def run(account: Account, person: str = "ada") -> dict[str, object]:
         start = api_client.post("/v1/providers/whoop/link", headers=account.headers)
         assert start.status_code == 201, start.text
@@ -144,6 +162,7 @@ def link_whoop(api_client: TestClient) -> Callable[..., dict[str, object]]:
         done = api_client.get(callback)
         assert done.status_code == 200, done.text
         return {"callback": callback, "connection": done.json()}
+
     return run
 
 

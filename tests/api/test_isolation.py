@@ -17,10 +17,12 @@ RANGE = {"start": "2025-01-01T00:00:00Z", "end": "2025-01-04T00:00:00Z"}
 
 def _counts(engine: Engine, settings: Any, user_id: str) -> dict[str, int]:
     with engine.connect() as conn:
-        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t} WHERE user_id = :u"),
-                                  {"u": user_id}).scalar_one()
-                  for t in ("daily_summary", "raw_records", "provider_connections",
-                            "sync_requests")}
+        counts = {
+            t: conn.execute(
+                text(f"SELECT count(*) FROM {t} WHERE user_id = :u"), {"u": user_id}
+            ).scalar_one()
+            for t in ("daily_summary", "raw_records", "provider_connections", "sync_requests")
+        }
     facts = fact_store(settings.data_dir).scan_all(user_id).collect()
     return counts | {"indicator_values": facts.height}
 
@@ -34,8 +36,13 @@ def test_no_route_takes_a_user_id_from_the_caller(app: Any) -> None:
 
 
 def test_another_user_sees_and_changes_nothing_of_alices_data(
-        api_client: TestClient, register: Callable[..., Any], seed: Any, link_whoop: Any,
-        engine: Engine, settings: Any) -> None:
+    api_client: TestClient,
+    register: Callable[..., Any],
+    seed: Any,
+    link_whoop: Any,
+    engine: Engine,
+    settings: Any,
+) -> None:
     alice, bob = register("alice"), register("bob")
     seed(alice.id)
     link_whoop(alice)
@@ -44,14 +51,29 @@ def test_another_user_sees_and_changes_nothing_of_alices_data(
     assert before["indicator_values"] == 3 * 97
     h = bob.headers
 
-    series = api_client.get("/v1/series", headers=h, params={
-        "indicator": ["heart_rate", "steps"], "resolution": "raw", **RANGE})
+    series = api_client.get(
+        "/v1/series",
+        headers=h,
+        params={"indicator": ["heart_rate", "steps"], "resolution": "raw", **RANGE},
+    )
     assert series.status_code == 200 and series.json()["data"] == []
     for resolution in ("hour", "day"):
-        assert api_client.get("/v1/series", headers=h, params={
-            "indicator": "heart_rate", "resolution": resolution, **RANGE}).json()["data"] == []
-    assert api_client.get("/v1/daily-summaries", headers=h, params={
-        "start_day": "2025-01-01", "end_day": "2025-01-03"}).json()["data"] == []
+        assert (
+            api_client.get(
+                "/v1/series",
+                headers=h,
+                params={"indicator": "heart_rate", "resolution": resolution, **RANGE},
+            ).json()["data"]
+            == []
+        )
+    assert (
+        api_client.get(
+            "/v1/daily-summaries",
+            headers=h,
+            params={"start_day": "2025-01-01", "end_day": "2025-01-03"},
+        ).json()["data"]
+        == []
+    )
     profile = api_client.get("/v1/profile", headers=h).json()
     assert profile["user_id"] == bob.id and profile["devices"] == []
     assert profile["latest"] == [] and profile["coverage"] == []
@@ -62,10 +84,16 @@ def test_another_user_sees_and_changes_nothing_of_alices_data(
     assert api_client.get(f"/v1/sync-requests/{request_id}", headers=h).status_code == 404
     assert api_client.get("/v1/connections", headers=h).json()["data"] == []
     assert api_client.delete("/v1/connections/whoop", headers=h).status_code == 404
-    assert api_client.post("/v1/sync-requests", json={"provider": "whoop"},
-                           headers=h).status_code == 404
-    assert api_client.post("/v1/auth/logout", json={"refresh_token": alice.refresh_token},
-                           headers=h).status_code == 401
+    assert (
+        api_client.post("/v1/sync-requests", json={"provider": "whoop"}, headers=h).status_code
+        == 404
+    )
+    assert (
+        api_client.post(
+            "/v1/auth/logout", json={"refresh_token": alice.refresh_token}, headers=h
+        ).status_code
+        == 401
+    )
     assert api_client.get("/v1/me", headers=h).json()["id"] == bob.id
     wiped = api_client.delete("/v1/data", headers=h).json()
     assert set(wiped["postgres"].values()) == {0}
@@ -73,6 +101,7 @@ def test_another_user_sees_and_changes_nothing_of_alices_data(
     assert gone["postgres"]["users"] == 1 and gone["vendor_revocations"] == {}
 
     assert _counts(engine, settings, alice.id) == before
-    mine = api_client.get("/v1/series", headers=alice.headers,
-                          params={"indicator": "steps", **RANGE}).json()
+    mine = api_client.get(
+        "/v1/series", headers=alice.headers, params={"indicator": "steps", **RANGE}
+    ).json()
     assert len(mine["data"]) == 3

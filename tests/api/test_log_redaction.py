@@ -37,27 +37,55 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(database_url: str, redis_url: str, redis_prefix: str, project_root: Path,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    database_url: str,
+    redis_url: str,
+    redis_prefix: str,
+    project_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Server]:
     """`uvicorn api.app:create_app_from_env --factory`, as `mirobody up` starts it (access log
     on, INFO), on a free loopback port; stdout and stderr go to one file."""
     folder = tmp_path_factory.mktemp("redaction")
     port = free_port()
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     env = os.environ | {
-        "ENVIRONMENT": "test", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-        "REDIS_PREFIX": redis_prefix + "redaction:", "DATA_DIR": str(folder / "data"),
-        "JWT_SIGNING_KEY": secrets.token_urlsafe(48), "TOKEN_ENCRYPTION_KEYS": f"k1:{key}",
-        "LOG_LEVEL": "INFO", "API_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "API_ARGON2_TIME_COST": "1", "API_ARGON2_MEMORY_KIB": "8192",
-        "API_RATE_LIMIT_USER_PER_MINUTE": "0", "API_RATE_LIMIT_IP_PER_MINUTE": "0",
-        "API_RATE_LIMIT_AUTH_IP_PER_MINUTE": "0"}
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": redis_prefix + "redaction:",
+        "DATA_DIR": str(folder / "data"),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+        "TOKEN_ENCRYPTION_KEYS": f"k1:{key}",
+        "LOG_LEVEL": "INFO",
+        "API_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "API_ARGON2_TIME_COST": "1",
+        "API_ARGON2_MEMORY_KIB": "8192",
+        "API_RATE_LIMIT_USER_PER_MINUTE": "0",
+        "API_RATE_LIMIT_IP_PER_MINUTE": "0",
+        "API_RATE_LIMIT_AUTH_IP_PER_MINUTE": "0",
+    }
     log = folder / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.app:create_app_from_env", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"],
-            cwd=project_root, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:create_app_from_env",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "info",
+            ],
+            cwd=project_root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, proc, log)
@@ -81,9 +109,14 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def _variants(prefix: str, secret: str) -> list[str]:
-    return [f"{prefix}{secret}", f"{prefix}{secret}/", f"{prefix}{secret}/x",
-            f"{prefix}{secret}?a=b", f"{prefix}{secret}/x/y?a=b",
-            f"{prefix}{secret.replace('_', '%5F', 1)}"]
+    return [
+        f"{prefix}{secret}",
+        f"{prefix}{secret}/",
+        f"{prefix}{secret}/x",
+        f"{prefix}{secret}?a=b",
+        f"{prefix}{secret}/x/y?a=b",
+        f"{prefix}{secret.replace('_', '%5F', 1)}",
+    ]
 
 
 def _hammer(server: Server, paths: list[str]) -> tuple[set[int], str]:
@@ -95,8 +128,11 @@ def _hammer(server: Server, paths: list[str]) -> tuple[set[int], str]:
         for path in paths:
             for method in METHODS:
                 body = b"{}" if method in {"POST", "PUT", "PATCH"} else None
-                statuses.add(http.request(method, path, content=body,
-                                          headers={"Content-Type": "application/json"}).status_code)
+                statuses.add(
+                    http.request(
+                        method, path, content=body, headers={"Content-Type": "application/json"}
+                    ).status_code
+                )
     # uvicorn writes an access line after its response: give the last ones a moment.
     deadline = time.monotonic() + 10
     while True:
@@ -109,8 +145,9 @@ def _hammer(server: Server, paths: list[str]) -> tuple[set[int], str]:
 
 def test_secret_mcp_urls_never_reach_any_log_line(server: Server) -> None:
     account = register_account(server.url, "redaction")
-    created = httpx.post(f"{server.url}/v1/mcp/urls", json={"name": "leak test"},
-                         headers=account.headers, timeout=30)
+    created = httpx.post(
+        f"{server.url}/v1/mcp/urls", json={"name": "leak test"}, headers=account.headers, timeout=30
+    )
     assert created.status_code == 201, created.text
     real = created.json()["url"].rsplit("/", 1)[1]
     made_up = "mcpk_" + secrets.token_urlsafe(32)
@@ -156,13 +193,16 @@ def test_tracebacks_and_plain_formatters_are_redacted_too() -> None:
     assert "RuntimeError: GET http://h/mcp/u/[REDACTED] failed" in text
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ('"PUT /mcp/u/mcpk_Ab-9_x/y?a=b HTTP/1.1" 405', '"PUT /mcp/u/[REDACTED]?a=b HTTP/1.1" 405'),
-    ("GET /mcp/u/{secret} 200", "GET /mcp/u/{secret} 200"),
-    ("POST /v1/webhooks/withings/whk_Q-1/x 404", "POST /v1/webhooks/withings/[REDACTED] 404"),
-    ("POST /v1/webhooks/{provider}/{secret} 202", "POST /v1/webhooks/{provider}/{secret} 202"),
-    ("POST /v1/webhooks/withings 202", "POST /v1/webhooks/withings 202"),
-    ("secret url mcpk%5Fabc", "secret url mcpk_[REDACTED]"),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('"PUT /mcp/u/mcpk_Ab-9_x/y?a=b HTTP/1.1" 405', '"PUT /mcp/u/[REDACTED]?a=b HTTP/1.1" 405'),
+        ("GET /mcp/u/{secret} 200", "GET /mcp/u/{secret} 200"),
+        ("POST /v1/webhooks/withings/whk_Q-1/x 404", "POST /v1/webhooks/withings/[REDACTED] 404"),
+        ("POST /v1/webhooks/{provider}/{secret} 202", "POST /v1/webhooks/{provider}/{secret} 202"),
+        ("POST /v1/webhooks/withings 202", "POST /v1/webhooks/withings 202"),
+        ("secret url mcpk%5Fabc", "secret url mcpk_[REDACTED]"),
+    ],
+)
 def test_redact_keeps_route_templates_and_removes_path_secrets(line: str, expected: str) -> None:
     assert redact(line) == expected

@@ -21,8 +21,9 @@ Response = Any  # TestClient's (httpx2's) response
 
 
 @pytest.fixture(scope="module")
-def client(settings: Any, api_settings_factory: Callable[..., Any],
-           registry: Any) -> Iterator[TestClient]:
+def client(
+    settings: Any, api_settings_factory: Callable[..., Any], registry: Any
+) -> Iterator[TestClient]:
     down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
     app = create_app(down, api_settings=api_settings_factory(), registry=registry)
     with TestClient(app, raise_server_exceptions=False) as test_client:
@@ -57,8 +58,7 @@ def headers(client: TestClient) -> dict[str, str]:
 
 
 def test_the_vendor_redirect_back_is_503_cache_unavailable(client: TestClient) -> None:
-    response = client.get("/v1/providers/whoop/callback",
-                          params={"state": "s" * 32, "code": "c"})
+    response = client.get("/v1/providers/whoop/callback", params={"state": "s" * 32, "code": "c"})
     _unavailable(response, {"cache_unavailable"})
     assert response.json()["reason"]
 
@@ -68,19 +68,31 @@ def test_starting_a_link_is_503(client: TestClient, headers: dict[str, str]) -> 
 
 
 def test_a_login_is_never_a_500(client: TestClient) -> None:
-    wrong = client.post("/v1/auth/login", json={"email": "nobody@example.org",
-                                                "password": "wrong password"})
+    wrong = client.post(
+        "/v1/auth/login", json={"email": "nobody@example.org", "password": "wrong password"}
+    )
     _served_or_unavailable(wrong)
     assert wrong.status_code in {401, 503}
 
 
-def test_mcp_with_a_bearer_token_is_503_or_served(client: TestClient,
-                                                   headers: dict[str, str]) -> None:
-    response = client.post("/mcp", headers=headers | {
-        "Accept": "application/json, text/event-stream", "Content-Type": "application/json"},
-        json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"}}})
+def test_mcp_with_a_bearer_token_is_503_or_served(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    response = client.post(
+        "/mcp",
+        headers=headers
+        | {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"},
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+    )
     _served_or_unavailable(response)
 
 
@@ -93,13 +105,17 @@ def test_readyz_names_redis_as_the_missing_dependency(client: TestClient) -> Non
 
 
 def test_sign_in_attempts_are_refused_when_their_limit_cannot_be_counted(
-        settings: Any, api_settings_factory: Callable[..., Any], registry: Any) -> None:
+    settings: Any, api_settings_factory: Callable[..., Any], registry: Any
+) -> None:
     """With the sign-in limit on, an outage must not make password guessing unlimited."""
     down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-    app = create_app(down, api_settings=api_settings_factory(rate_limit_auth_ip_per_minute=30),
-                     registry=registry)
+    app = create_app(
+        down, api_settings=api_settings_factory(rate_limit_auth_ip_per_minute=30), registry=registry
+    )
     with TestClient(app, raise_server_exceptions=False) as limited:
-        for path, body in (("/v1/auth/login", {"email": "a@example.org", "password": "x"}),
-                           ("/v1/auth/refresh", {"refresh_token": "x"})):
+        for path, body in (
+            ("/v1/auth/login", {"email": "a@example.org", "password": "x"}),
+            ("/v1/auth/refresh", {"refresh_token": "x"}),
+        ):
             response = limited.post(path, json=body)
             _unavailable(response, {"cache_unavailable"})

@@ -17,7 +17,8 @@ from mirobody_assets.storage.facts import fact_store
 
 
 def test_a_sync_request_is_recorded_pending_for_the_pipeline(
-        api_client: TestClient, register: Callable[..., Any], seed: Any, engine: Engine) -> None:
+    api_client: TestClient, register: Callable[..., Any], seed: Any, engine: Engine
+) -> None:
     account = register()
     seed(account.id, days=1)
     resp = api_client.post("/v1/sync-requests", json={}, headers=account.headers)
@@ -25,8 +26,12 @@ def test_a_sync_request_is_recorded_pending_for_the_pipeline(
     body = resp.json()
     assert body["kind"] == "sync" and body["status"] == "pending" and body["provider"] is None
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT user_id, kind, status, start_day, end_day FROM "
-                                "sync_requests WHERE id = :id"), {"id": body["id"]}).one()
+        row = conn.execute(
+            text(
+                "SELECT user_id, kind, status, start_day, end_day FROM sync_requests WHERE id = :id"
+            ),
+            {"id": body["id"]},
+        ).one()
     assert str(row.user_id) == account.id and row.status == "pending"
     assert (row.end_day - row.start_day).days == 1
     again = api_client.post("/v1/sync-requests", json={}, headers=account.headers)
@@ -34,43 +39,52 @@ def test_a_sync_request_is_recorded_pending_for_the_pipeline(
 
 
 def test_a_backfill_needs_a_valid_range_and_a_linked_provider(
-        api_client: TestClient, register: Callable[..., Any], seed: Any) -> None:
+    api_client: TestClient, register: Callable[..., Any], seed: Any
+) -> None:
     account = register()
     seed(account.id, days=1)
-    ok = api_client.post("/v1/sync-requests", headers=account.headers, json={
-        "kind": "backfill", "provider": "whoop", "start_day": "2024-01-01",
-        "end_day": "2024-12-31"})
+    ok = api_client.post(
+        "/v1/sync-requests",
+        headers=account.headers,
+        json={
+            "kind": "backfill",
+            "provider": "whoop",
+            "start_day": "2024-01-01",
+            "end_day": "2024-12-31",
+        },
+    )
     assert ok.status_code == 202 and ok.json()["start_day"] == "2024-01-01"
     listed = api_client.get("/v1/sync-requests", headers=account.headers).json()
     assert [r["id"] for r in listed["data"]] == [ok.json()["id"]]
     one = api_client.get(f"/v1/sync-requests/{ok.json()['id']}", headers=account.headers)
     assert one.status_code == 200
-    for body, status in [({"kind": "backfill"}, 422),
-                         ({"kind": "backfill", "start_day": "2024-02-01",
-                           "end_day": "2024-01-01"}, 422),
-                         ({"kind": "backfill", "start_day": "2024-01-01",
-                           "end_day": "2999-01-01"}, 422),
-                         ({"kind": "backfill", "start_day": "2000-01-01",
-                           "end_day": "2024-01-01"}, 422),
-                         ({"kind": "resync"}, 422),
-                         ({"provider": "oura"}, 404)]:
+    for body, status in [
+        ({"kind": "backfill"}, 422),
+        ({"kind": "backfill", "start_day": "2024-02-01", "end_day": "2024-01-01"}, 422),
+        ({"kind": "backfill", "start_day": "2024-01-01", "end_day": "2999-01-01"}, 422),
+        ({"kind": "backfill", "start_day": "2000-01-01", "end_day": "2024-01-01"}, 422),
+        ({"kind": "resync"}, 422),
+        ({"provider": "oura"}, 404),
+    ]:
         resp = api_client.post("/v1/sync-requests", json=body, headers=account.headers)
         assert resp.status_code == status, body
-    assert api_client.get("/v1/sync-requests/999999999",
-                          headers=account.headers).status_code == 404
+    assert api_client.get("/v1/sync-requests/999999999", headers=account.headers).status_code == 404
 
 
 def test_a_sync_without_any_linked_provider_is_a_conflict(
-        api_client: TestClient, register: Callable[..., Any]) -> None:
+    api_client: TestClient, register: Callable[..., Any]
+) -> None:
     account = register()
     resp = api_client.post("/v1/sync-requests", json={}, headers=account.headers)
     assert resp.status_code == 409 and resp.json()["code"] == "no_connection"
 
 
-def test_export_csv_holds_exactly_the_callers_rows(api_client: TestClient,
-                                                   seeded: Any) -> None:
-    resp = api_client.get("/v1/exports/indicator_values", headers=seeded.headers,
-                          params={"start_day": "2025-01-01", "end_day": "2025-01-01"})
+def test_export_csv_holds_exactly_the_callers_rows(api_client: TestClient, seeded: Any) -> None:
+    resp = api_client.get(
+        "/v1/exports/indicator_values",
+        headers=seeded.headers,
+        params={"start_day": "2025-01-01", "end_day": "2025-01-01"},
+    )
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(resp.text)))
     assert len(rows) == 97 and {r["indicator"] for r in rows} == {"heart_rate", "steps"}
@@ -79,22 +93,26 @@ def test_export_csv_holds_exactly_the_callers_rows(api_client: TestClient,
 
 
 def test_export_parquet_is_a_readable_file(api_client: TestClient, seeded: Any) -> None:
-    resp = api_client.get("/v1/exports/daily_summary", headers=seeded.headers,
-                          params={"format": "parquet"})
+    resp = api_client.get(
+        "/v1/exports/daily_summary", headers=seeded.headers, params={"format": "parquet"}
+    )
     assert resp.status_code == 200
     table = pq.read_table(io.BytesIO(resp.content))
     assert table.num_rows == 6 and "value" in table.column_names
-    empty = api_client.get("/v1/exports/indicator_values", headers=seeded.headers,
-                           params={"format": "parquet", "start_day": "1990-01-01",
-                                   "end_day": "1990-01-02"})
+    empty = api_client.get(
+        "/v1/exports/indicator_values",
+        headers=seeded.headers,
+        params={"format": "parquet", "start_day": "1990-01-01", "end_day": "1990-01-02"},
+    )
     assert pq.read_table(io.BytesIO(empty.content)).num_rows == 0
 
 
 def test_malformed_exports_are_refused(api_client: TestClient, seeded: Any) -> None:
-    for path, params in [("/v1/exports/users", {}),
-                         ("/v1/exports/daily_summary", {"format": "xlsx"}),
-                         ("/v1/exports/daily_summary", {"start_day": "2025-02-01",
-                                                        "end_day": "2025-01-01"})]:
+    for path, params in [
+        ("/v1/exports/users", {}),
+        ("/v1/exports/daily_summary", {"format": "xlsx"}),
+        ("/v1/exports/daily_summary", {"start_day": "2025-02-01", "end_day": "2025-01-01"}),
+    ]:
         assert api_client.get(path, params=params, headers=seeded.headers).status_code == 422
 
 
@@ -107,8 +125,8 @@ def _parquet_file(settings: Any, user_id: str) -> Path:
 
 
 def test_deleting_my_data_empties_postgres_and_the_warehouse_but_keeps_the_account(
-        api_client: TestClient, register: Callable[..., Any], seed: Any, settings: Any,
-        engine: Engine) -> None:
+    api_client: TestClient, register: Callable[..., Any], seed: Any, settings: Any, engine: Engine
+) -> None:
     account, other = register(), register()
     seed(account.id)
     seed(other.id)
@@ -128,8 +146,8 @@ def test_deleting_my_data_empties_postgres_and_the_warehouse_but_keeps_the_accou
 
 
 def test_deleting_my_account_removes_everything_and_the_token_stops_working(
-        api_client: TestClient, register: Callable[..., Any], seed: Any, settings: Any,
-        engine: Engine) -> None:
+    api_client: TestClient, register: Callable[..., Any], seed: Any, settings: Any, engine: Engine
+) -> None:
     account = register()
     seed(account.id)
     parquet = _parquet_file(settings, account.id)
@@ -140,11 +158,15 @@ def test_deleting_my_account_removes_everything_and_the_token_stops_working(
     assert not parquet.exists()
     assert fact_store(settings.data_dir).user_files(account.id) == []
     with engine.connect() as conn:
-        for table in ("daily_summary", "raw_records",
-                      "provider_connections", "sync_requests"):
-            n = conn.execute(text(f"SELECT count(*) FROM {table} WHERE user_id = :u"),
-                             {"u": account.id}).scalar_one()
+        for table in ("daily_summary", "raw_records", "provider_connections", "sync_requests"):
+            n = conn.execute(
+                text(f"SELECT count(*) FROM {table} WHERE user_id = :u"), {"u": account.id}
+            ).scalar_one()
             assert n == 0, table
     assert api_client.get("/v1/me", headers=account.headers).status_code == 401
-    assert api_client.post("/v1/auth/refresh",
-                           json={"refresh_token": account.refresh_token}).status_code == 401
+    assert (
+        api_client.post(
+            "/v1/auth/refresh", json={"refresh_token": account.refresh_token}
+        ).status_code
+        == 401
+    )

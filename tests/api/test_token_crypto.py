@@ -14,8 +14,12 @@ from mirobody_assets.storage.crypto import (
 )
 from providers.types import Tokens
 
-TOKENS = Tokens(access_token="access-abc", refresh_token="refresh-xyz", scope="read",
-                extra={"token_secret": "oauth1-secret"})
+TOKENS = Tokens(
+    access_token="access-abc",
+    refresh_token="refresh-xyz",
+    scope="read",
+    extra={"token_secret": "oauth1-secret"},
+)
 
 
 def test_sealed_tokens_open_to_the_same_values_and_hold_no_plaintext() -> None:
@@ -25,10 +29,20 @@ def test_sealed_tokens_open_to_the_same_values_and_hold_no_plaintext() -> None:
     for secret in (b"access-abc", b"refresh-xyz", b"oauth1-secret"):
         assert secret not in sealed.access_token_ct
         assert secret not in (sealed.refresh_token_ct or b"")
-    opened = open_tokens(cipher, "user-1", "whoop", "k1", sealed.access_token_ct,
-                         sealed.refresh_token_ct, expires_at=123.0)
+    opened = open_tokens(
+        cipher,
+        "user-1",
+        "whoop",
+        "k1",
+        sealed.access_token_ct,
+        sealed.refresh_token_ct,
+        expires_at=123.0,
+    )
     assert (opened.access_token, opened.refresh_token, opened.scope) == (
-        "access-abc", "refresh-xyz", "read")
+        "access-abc",
+        "refresh-xyz",
+        "read",
+    )
     assert opened.extra == {"token_secret": "oauth1-secret"} and opened.expires_at == 123.0
 
 
@@ -54,11 +68,19 @@ def test_keys_rotate_new_writes_use_the_first_key_and_old_rows_still_open() -> N
     after = seal_tokens(rotated, "u", "whoop", TOKENS)
     assert after.token_key_id == "k2"
     for sealed in (before, after):
-        assert open_tokens(rotated, "u", "whoop", sealed.token_key_id, sealed.access_token_ct,
-                           sealed.refresh_token_ct).access_token == "access-abc"
+        assert (
+            open_tokens(
+                rotated,
+                "u",
+                "whoop",
+                sealed.token_key_id,
+                sealed.access_token_ct,
+                sealed.refresh_token_ct,
+            ).access_token
+            == "access-abc"
+        )
     with pytest.raises(TokenDecryptionError):
-        open_tokens(TokenCipher({"k2": new_key}), "u", "whoop", "k1", before.access_token_ct,
-                    None)
+        open_tokens(TokenCipher({"k2": new_key}), "u", "whoop", "k1", before.access_token_ct, None)
 
 
 def test_keys_must_be_32_bytes() -> None:

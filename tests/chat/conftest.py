@@ -49,8 +49,13 @@ Script = Callable[[dict[str, Any]], Reply]
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-    body = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0,
-            "model": "fake", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "fake",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     return f"data: {json.dumps(body)}\n\n"
 
 
@@ -80,8 +85,11 @@ class FakeLLM:
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.status != 200:
-            return Response(json.dumps({"error": {"message": "scripted failure"}}),
-                            status_code=reply.status, media_type="application/json")
+            return Response(
+                json.dumps({"error": {"message": "scripted failure"}}),
+                status_code=reply.status,
+                media_type="application/json",
+            )
         return StreamingResponse(self._stream(reply), media_type="text/event-stream")
 
     async def _stream(self, reply: Reply) -> AsyncIterator[str]:
@@ -97,12 +105,26 @@ class FakeLLM:
                 yield _chunk({"content": part})
             for i, (name, args) in enumerate(reply.tool_calls):
                 raw = json.dumps(args)
-                yield _chunk({"tool_calls": [{"index": i, "id": f"call_{i}_{secrets.token_hex(3)}",
-                                              "type": "function",
-                                              "function": {"name": name, "arguments": ""}}]})
+                yield _chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": f"call_{i}_{secrets.token_hex(3)}",
+                                "type": "function",
+                                "function": {"name": name, "arguments": ""},
+                            }
+                        ]
+                    }
+                )
                 for cut in range(0, len(raw), 7):  # arguments arrive in pieces, as they do
-                    yield _chunk({"tool_calls": [{"index": i,
-                                                  "function": {"arguments": raw[cut:cut + 7]}}]})
+                    yield _chunk(
+                        {
+                            "tool_calls": [
+                                {"index": i, "function": {"arguments": raw[cut : cut + 7]}}
+                            ]
+                        }
+                    )
             yield _chunk({}, "tool_calls" if reply.tool_calls else "stop")
             yield "data: [DONE]\n\n"
             self.finished[index] = True
@@ -117,38 +139,62 @@ class Live:
     fake: FakeLLM
     fake_url: str
 
-    def configure(self, backends: list[dict[str, Any]], agents: list[dict[str, Any]],
-                  mcp_servers: list[dict[str, Any]] | None = None, **limits: Any) -> None:
+    def configure(
+        self,
+        backends: list[dict[str, Any]],
+        agents: list[dict[str, Any]],
+        mcp_servers: list[dict[str, Any]] | None = None,
+        **limits: Any,
+    ) -> None:
         """Give the chat these back ends (keys: every *_KEY variable is set except
         MISSING_KEY), agents and external MCP servers."""
-        env = {"CHAT_BACKENDS": json.dumps(backends), "CHAT_AGENTS": json.dumps(agents),
-               "CHAT_MCP_SERVERS": json.dumps(mcp_servers or []),
-               "PRIMARY_KEY": "k1", "SECONDARY_KEY": "k2"}
+        env = {
+            "CHAT_BACKENDS": json.dumps(backends),
+            "CHAT_AGENTS": json.dumps(agents),
+            "CHAT_MCP_SERVERS": json.dumps(mcp_servers or []),
+            "PRIMARY_KEY": "k1",
+            "SECONDARY_KEY": "k2",
+        }
         limits.setdefault("generate_titles", False)  # tests count the model's requests
         install_chat(self.app, ChatRuntime.from_config(load_chat_config(env, **limits)))
 
     def backend(self, name: str, key: str = "PRIMARY_KEY", **extra: Any) -> dict[str, Any]:
-        return {"name": name, "base_url": f"{self.fake_url}/{name}/v1", "api_key_env": key,
-                "model": f"model-{name}", "context_window": 4096, "timeout_s": 5} | extra
+        return {
+            "name": name,
+            "base_url": f"{self.fake_url}/{name}/v1",
+            "api_key_env": key,
+            "model": f"model-{name}",
+            "context_window": 4096,
+            "timeout_s": 5,
+        } | extra
 
 
 @pytest.fixture(scope="session")
-def chat_settings(database_url: str, redis_url: str, redis_prefix: str,
-                  tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return live_settings(database_url, redis_url, redis_prefix + "chat:",
-                         tmp_path_factory.mktemp("chat-data"))
+def chat_settings(
+    database_url: str, redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return live_settings(
+        database_url, redis_url, redis_prefix + "chat:", tmp_path_factory.mktemp("chat-data")
+    )
 
 
 @pytest.fixture(scope="session")
 def live_chat(chat_settings: Settings) -> Iterator[Live]:
     fake = FakeLLM()
     api = ApiSettings.from_settings(
-        chat_settings, rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,
-        rate_limit_auth_ip_per_minute=0, argon2_time_cost=1, argon2_memory_kib=8192)
-    app = create_app(chat_settings, api_settings=api,
-                     registry=ProviderRegistry.from_entry_points({}))
+        chat_settings,
+        rate_limit_user_per_minute=0,
+        rate_limit_ip_per_minute=0,
+        rate_limit_auth_ip_per_minute=0,
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+    )
+    app = create_app(
+        chat_settings, api_settings=api, registry=ProviderRegistry.from_entry_points({})
+    )
     with serving(fake.app) as fake_url, serving(app) as url:
         yield Live(url, app, fake, fake_url)
+
 
 @pytest.fixture
 def live(live_chat: Live) -> Live:
@@ -156,10 +202,20 @@ def live(live_chat: Live) -> Live:
     primary, secondary, and one whose key is missing; agents 'sleep' (daily summaries only)."""
     live_chat.fake.reset()
     live_chat.configure(
-        [live_chat.backend("primary"), live_chat.backend("nokey", key="MISSING_KEY"),
-         live_chat.backend("secondary", key="SECONDARY_KEY")],
-        [{"name": "sleep", "system_prompt": "You are a sleep analyst.",
-          "tools": ["get_daily_summary"]}], max_tool_rounds=3)
+        [
+            live_chat.backend("primary"),
+            live_chat.backend("nokey", key="MISSING_KEY"),
+            live_chat.backend("secondary", key="SECONDARY_KEY"),
+        ],
+        [
+            {
+                "name": "sleep",
+                "system_prompt": "You are a sleep analyst.",
+                "tools": ["get_daily_summary"],
+            }
+        ],
+        max_tool_rounds=3,
+    )
     return live_chat
 
 
@@ -167,23 +223,31 @@ def live(live_chat: Live) -> Live:
 def register(live_chat: Live) -> Callable[[str], Account]:
     def make(prefix: str = "user") -> Account:
         return register_account(live_chat.url, prefix)
+
     return make
 
 
 def seed_steps(engine: Engine, user_id: str, base: float, days: int = 3) -> None:
     """Daily steps summaries (base + day index) from 2025-01-01."""
     first = date(2025, 1, 1)
-    rows = [{"user": user_id, "day": first + timedelta(days=d), "value": base + d}
-            for d in range(days)]
+    rows = [
+        {"user": user_id, "day": first + timedelta(days=d), "value": base + d} for d in range(days)
+    ]
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,"
-            " sources) VALUES (:user, 'steps', :day, :value, '{steps}', 'whoop', 1, 'whoop')"),
-            rows)
-        conn.execute(text(
-            "INSERT INTO provider_connections (user_id, provider, status, last_success_at) "
-            "VALUES (:user, 'whoop', 'active', :now) ON CONFLICT DO NOTHING"),
-            {"user": user_id, "now": datetime.now(UTC)})
+        conn.execute(
+            text(
+                "INSERT INTO daily_summary (user_id, indicator, day, value, unit, source, n_values,"
+                " sources) VALUES (:user, 'steps', :day, :value, '{steps}', 'whoop', 1, 'whoop')"
+            ),
+            rows,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO provider_connections (user_id, provider, status, last_success_at) "
+                "VALUES (:user, 'whoop', 'active', :now) ON CONFLICT DO NOTHING"
+            ),
+            {"user": user_id, "now": datetime.now(UTC)},
+        )
 
 
 @pytest.fixture(scope="session")
@@ -216,13 +280,18 @@ def read_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
 @pytest.fixture(scope="session")
 def ask(live_chat: Live) -> Callable[..., list[tuple[str, dict[str, Any]]]]:
     """POST /v1/chat and collect every SSE event."""
+
     def run(account: Account, message: str, **body: Any) -> list[tuple[str, dict[str, Any]]]:
-        with httpx.Client(base_url=live_chat.url, timeout=30) as http, http.stream(
-                "POST", "/v1/chat", json={"message": message} | body,
-                headers=account.headers) as response:
+        with (
+            httpx.Client(base_url=live_chat.url, timeout=30) as http,
+            http.stream(
+                "POST", "/v1/chat", json={"message": message} | body, headers=account.headers
+            ) as response,
+        ):
             assert response.status_code == 200, response.read()
             assert response.headers["content-type"].startswith("text/event-stream")
             return read_events(response)
+
     return run
 
 

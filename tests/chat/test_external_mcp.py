@@ -9,11 +9,18 @@ Events = list[tuple[str, dict[str, Any]]]
 
 
 def _configure(live: Any, url: str) -> None:
-    live.configure([live.backend("primary")],
-                   [{"name": "outdoor", "system_prompt": "Outdoor coach.",
-                     "tools": ["get_daily_summary", "weather__get_weather"]},
-                    {"name": "any_weather", "tools": ["weather__*"]}],
-                   mcp_servers=[{"name": "weather", "url": url}])
+    live.configure(
+        [live.backend("primary")],
+        [
+            {
+                "name": "outdoor",
+                "system_prompt": "Outdoor coach.",
+                "tools": ["get_daily_summary", "weather__get_weather"],
+            },
+            {"name": "any_weather", "tools": ["weather__*"]},
+        ],
+        mcp_servers=[{"name": "weather", "url": url}],
+    )
 
 
 def _call_then_answer(reply: Any, name: str, args: dict[str, Any]) -> Any:
@@ -21,14 +28,15 @@ def _call_then_answer(reply: Any, name: str, args: dict[str, Any]) -> Any:
         if any(m["role"] == "tool" for m in body["messages"]):
             return reply(text=["Go for a run."])
         return reply(tool_calls=[(name, args)])
+
     return script
 
 
 def test_an_external_mcp_tool_is_called_and_its_result_used(
-        live: Any, alice: Any, ask: Any, reply: Any, weather_mcp: str) -> None:
+    live: Any, alice: Any, ask: Any, reply: Any, weather_mcp: str
+) -> None:
     _configure(live, weather_mcp)
-    live.fake.script("primary", _call_then_answer(reply, "weather__get_weather",
-                                                  {"city": "Oslo"}))
+    live.fake.script("primary", _call_then_answer(reply, "weather__get_weather", {"city": "Oslo"}))
     events: Events = ask(alice, "Should I run outside today?", agent="outdoor")
     offered = [t["function"]["name"] for t in live.fake.requests["primary"][0]["tools"]]
     assert offered == ["get_daily_summary", "weather__get_weather"]
@@ -39,10 +47,10 @@ def test_an_external_mcp_tool_is_called_and_its_result_used(
 
 
 def test_external_tools_reach_only_agents_that_allow_them(
-        live: Any, alice: Any, ask: Any, reply: Any, weather_mcp: str) -> None:
+    live: Any, alice: Any, ask: Any, reply: Any, weather_mcp: str
+) -> None:
     _configure(live, weather_mcp)
-    live.fake.script("primary", _call_then_answer(reply, "weather__get_pollen",
-                                                  {"city": "Oslo"}))
+    live.fake.script("primary", _call_then_answer(reply, "weather__get_pollen", {"city": "Oslo"}))
     events: Events = ask(alice, "Pollen?", agent="outdoor")
     result = next(d for e, d in events if e == "tool_result")
     assert result["is_error"] and "not available" in result["text"]
@@ -54,8 +62,9 @@ def test_external_tools_reach_only_agents_that_allow_them(
     assert wildcard == {"weather__get_weather", "weather__get_pollen"}
 
 
-def test_an_unreachable_mcp_server_leaves_its_tools_out(live: Any, alice: Any, ask: Any,
-                                                        reply: Any) -> None:
+def test_an_unreachable_mcp_server_leaves_its_tools_out(
+    live: Any, alice: Any, ask: Any, reply: Any
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/mcp"

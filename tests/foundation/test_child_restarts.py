@@ -47,8 +47,10 @@ def test_a_crashed_child_is_restarted_and_the_others_are_left_alone(
 ) -> None:
     marker = tmp_path / "crashed-once"
     # Crashes on its first life (as if killed), then runs like a server.
-    flaky = _python(f"import pathlib, sys, time\nm = pathlib.Path({str(marker)!r})\n"
-                    "if not m.exists():\n    m.touch(); sys.exit(3)\ntime.sleep(60)")
+    flaky = _python(
+        f"import pathlib, sys, time\nm = pathlib.Path({str(marker)!r})\n"
+        "if not m.exists():\n    m.touch(); sys.exit(3)\ntime.sleep(60)"
+    )
     steady = spawn("steady", _python("import time; time.sleep(60)"), dict(os.environ), tmp_path)
     children = [steady, spawn("flaky", flaky, dict(os.environ), tmp_path)]
     stopping: list[int] = []
@@ -70,19 +72,26 @@ def test_a_child_that_keeps_crashing_is_given_up_on_with_a_clear_message(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     steady = spawn("steady", _python("import time; time.sleep(60)"), dict(os.environ), tmp_path)
-    children = [steady, spawn("broken", _python("import sys; sys.exit(2)"), dict(os.environ),
-                              tmp_path)]
+    children = [
+        steady,
+        spawn("broken", _python("import sys; sys.exit(2)"), dict(os.environ), tmp_path),
+    ]
     try:
         with caplog.at_level(logging.INFO, logger="mirobody.up"):
             assert supervise(children, [], QUICK) == 1
     finally:
         stop_children(children, grace=2)
     # restarts after 0.1, 0.2 and 0.3 s (the cap), then the fourth crash in a row gives up
-    delays = [r.getMessage().split("restarting it in ")[1] for r in caplog.records
-              if "restarting it in" in r.getMessage()]
-    assert delays == ["0.1 s. The other processes keep running.",
-                      "0.2 s. The other processes keep running.",
-                      "0.3 s. The other processes keep running."]
+    delays = [
+        r.getMessage().split("restarting it in ")[1]
+        for r in caplog.records
+        if "restarting it in" in r.getMessage()
+    ]
+    assert delays == [
+        "0.1 s. The other processes keep running.",
+        "0.2 s. The other processes keep running.",
+        "0.3 s. The other processes keep running.",
+    ]
     assert "broken exited with code 2" in caplog.text
     assert "4 crashes in a row" in caplog.text and "giving up" in caplog.text
     assert steady.proc.poll() is not None  # everything was stopped
@@ -92,10 +101,16 @@ def test_a_child_killed_by_a_signal_is_named_so_and_its_leftover_group_is_stoppe
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A parent (like dagster-daemon) whose own child (like its code server) outlives it.
-    parent = spawn("daemon", _python(
-        "import subprocess, sys, time\n"
-        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        "time.sleep(60)"), dict(os.environ), tmp_path)
+    parent = spawn(
+        "daemon",
+        _python(
+            "import subprocess, sys, time\n"
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+            "time.sleep(60)"
+        ),
+        dict(os.environ),
+        tmp_path,
+    )
     wait_until(lambda: psutil.Process(parent.proc.pid).children(), "the daemon's own child")
     os.kill(parent.proc.pid, signal.SIGKILL)
     group = parent.proc.pid
@@ -113,8 +128,11 @@ def test_a_child_killed_by_a_signal_is_named_so_and_its_leftover_group_is_stoppe
     stop_children([parent], grace=2)
 
     def group_empty() -> bool:
-        return not [p for p in psutil.process_iter(["status"])
-                    if _pgid(p.pid) == group and p.info["status"] != psutil.STATUS_ZOMBIE]
+        return not [
+            p
+            for p in psutil.process_iter(["status"])
+            if _pgid(p.pid) == group and p.info["status"] != psutil.STATUS_ZOMBIE
+        ]
 
     wait_until(group_empty, "the leftover group to be stopped", timeout_s=5)
 

@@ -22,7 +22,11 @@ def test_dagster_definitions_validate_passes_for_the_workspace(
     try:
         proc = subprocess.run(
             [dagster, "definitions", "validate", "-w", "workspace.yaml"],
-            cwd=project_root, env=env, capture_output=True, text=True, timeout=180,
+            cwd=project_root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
     finally:
         drop_database(dagster_url)

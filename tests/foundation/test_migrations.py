@@ -11,8 +11,13 @@ from mirobody_assets.storage.engine import sqlalchemy_url
 from mirobody_assets.storage.models import Base
 
 APP_TABLES = {
-    "users", "provider_connections", "raw_records", "daily_summary",
-    "sync_requests", "chat_sessions", "chat_messages",
+    "users",
+    "provider_connections",
+    "raw_records",
+    "daily_summary",
+    "sync_requests",
+    "chat_sessions",
+    "chat_messages",
 }
 
 
@@ -71,34 +76,68 @@ def test_oura_heart_rate_samples_are_folded_into_day_documents(empty_database_ur
     engine = create_engine(sqlalchemy_url(empty_database_url))
     try:
         with engine.begin() as conn:
-            user = conn.execute(text("INSERT INTO users (email) VALUES ('hr@example.org') "
-                                     "RETURNING id")).scalar_one()
+            user = conn.execute(
+                text("INSERT INTO users (email) VALUES ('hr@example.org') RETURNING id")
+            ).scalar_one()
             for at, doc in ((1, stale), *((2, s) for s in samples)):
-                record = make_record("oura", str(user), "heartrate", doc["timestamp"], None,
-                                     date.fromisoformat(doc["timestamp"][:10]), doc)
-                conn.execute(text(
-                    "INSERT INTO raw_records (user_id, provider, record_type, vendor_id, "
-                    "content_hash, day, payload, fetched_at) VALUES (:u, 'oura', 'heartrate', "
-                    ":v, :h, :d, CAST(:p AS jsonb), now() - make_interval(hours => :age))"),
-                    {"u": user, "v": record.vendor_id, "h": record.content_hash,
-                     "d": record.day, "p": record.payload, "age": 3 - at})
+                record = make_record(
+                    "oura",
+                    str(user),
+                    "heartrate",
+                    doc["timestamp"],
+                    None,
+                    date.fromisoformat(doc["timestamp"][:10]),
+                    doc,
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO raw_records (user_id, provider, record_type, vendor_id, "
+                        "content_hash, day, payload, fetched_at) VALUES (:u, 'oura', 'heartrate', "
+                        ":v, :h, :d, CAST(:p AS jsonb), now() - make_interval(hours => :age))"
+                    ),
+                    {
+                        "u": user,
+                        "v": record.vendor_id,
+                        "h": record.content_hash,
+                        "d": record.day,
+                        "p": record.payload,
+                        "age": 3 - at,
+                    },
+                )
         migrate.upgrade(empty_database_url)
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT vendor_id, day, content_hash, payload FROM raw_records "
-                "WHERE provider = 'oura' ORDER BY day")).all()
+            rows = conn.execute(
+                text(
+                    "SELECT vendor_id, day, content_hash, payload FROM raw_records "
+                    "WHERE provider = 'oura' ORDER BY day"
+                )
+            ).all()
         # exactly the documents the day-grouping provider writes, so its next pull adds nothing
-        expected = [make_record("oura", str(user), "heartrate", f"heartrate:{day}", None,
-                                date.fromisoformat(day), {"day": day, "data": data})
-                    for day, data in (("2025-01-01", [samples[1]]),
-                                      ("2025-01-02", [samples[2], samples[0]]))]
+        expected = [
+            make_record(
+                "oura",
+                str(user),
+                "heartrate",
+                f"heartrate:{day}",
+                None,
+                date.fromisoformat(day),
+                {"day": day, "data": data},
+            )
+            for day, data in (
+                ("2025-01-01", [samples[1]]),
+                ("2025-01-02", [samples[2], samples[0]]),
+            )
+        ]
         assert [(r.vendor_id, r.day, r.content_hash, r.payload) for r in rows] == [
-            (e.vendor_id, e.day, e.content_hash, json.loads(e.payload)) for e in expected]
+            (e.vendor_id, e.day, e.content_hash, json.loads(e.payload)) for e in expected
+        ]
         migrate.downgrade(empty_database_url, "0004")
         with engine.connect() as conn:
-            back = conn.execute(text("SELECT vendor_id, payload FROM raw_records "
-                                     "ORDER BY vendor_id")).all()
+            back = conn.execute(
+                text("SELECT vendor_id, payload FROM raw_records ORDER BY vendor_id")
+            ).all()
         assert [(r.vendor_id, r.payload) for r in back] == sorted(
-            ((s["timestamp"], s) for s in samples), key=lambda pair: pair[0])
+            ((s["timestamp"], s) for s in samples), key=lambda pair: pair[0]
+        )
     finally:
         engine.dispose()

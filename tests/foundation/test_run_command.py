@@ -58,11 +58,18 @@ class Up:
     def __init__(self, root: Path, tmp: Path) -> None:
         self.root, self.data = root, tmp / "data"
         self.dagster_port, self.api_port = _free_port(), _free_port()
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in {"DATABASE_URL", "REDIS_URL", "DAGSTER_PG_URL", "DAGSTER_HOME"}}
-        self.env.update(DATA_DIR=str(self.data), DAGSTER_PORT=str(self.dagster_port),
-                        API_PORT=str(self.api_port), SANDBOX_PORT=str(_free_port()),
-                        ENVIRONMENT="development")
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DATABASE_URL", "REDIS_URL", "DAGSTER_PG_URL", "DAGSTER_HOME"}
+        }
+        self.env.update(
+            DATA_DIR=str(self.data),
+            DAGSTER_PORT=str(self.dagster_port),
+            API_PORT=str(self.api_port),
+            SANDBOX_PORT=str(_free_port()),
+            ENVIRONMENT="development",
+        )
         self.log_path = tmp / "up.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._instance: dg.DagsterInstance | None = None
@@ -71,12 +78,23 @@ class Up:
         """Start and wait until the UI and /readyz answer; returns the seconds it took."""
         started = time.monotonic()
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen([str(Path(sys.executable).parent / "mirobody"), "up"],
-                                         cwd=self.root, env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT)
-        _wait(lambda: self.proc is not None and self.proc.poll() is None and self.ready()
-              and httpx.get(f"http://127.0.0.1:{self.dagster_port}/", timeout=2).is_success,
-              STARTUP_TIMEOUT_S, f"mirobody up (exit {self.proc.poll()})")
+            self.proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "mirobody"), "up"],
+                cwd=self.root,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        _wait(
+            lambda: (
+                self.proc is not None
+                and self.proc.poll() is None
+                and self.ready()
+                and httpx.get(f"http://127.0.0.1:{self.dagster_port}/", timeout=2).is_success
+            ),
+            STARTUP_TIMEOUT_S,
+            f"mirobody up (exit {self.proc.poll()})",
+        )
         return time.monotonic() - started
 
     def ready(self) -> dict[str, Any] | None:
@@ -95,8 +113,9 @@ class Up:
 
     def api_pid(self) -> int | None:
         assert self.proc is not None
-        found = [p.pid for p in psutil.Process(self.proc.pid).children()
-                 if "uvicorn" in _cmdline(p)]
+        found = [
+            p.pid for p in psutil.Process(self.proc.pid).children() if "uvicorn" in _cmdline(p)
+        ]
         return found[0] if len(found) == 1 else None
 
     def postgres(self) -> tuple[int, str]:
@@ -109,8 +128,9 @@ class Up:
         if self._instance is None:
             _, url = self.postgres()
             saved = os.environ.get("DAGSTER_PG_URL")
-            os.environ["DAGSTER_PG_URL"] = url.replace("postgresql://", "postgresql+psycopg2://"
-                                                       ).replace("/mirobody?", "/mirobody_dagster?")
+            os.environ["DAGSTER_PG_URL"] = url.replace(
+                "postgresql://", "postgresql+psycopg2://"
+            ).replace("/mirobody?", "/mirobody_dagster?")
             try:
                 self._instance = dg.DagsterInstance.from_config(str(self.data / "dagster"))
             finally:
@@ -162,8 +182,11 @@ def test_a_killed_api_is_restarted_and_the_other_children_keep_running(up: Up) -
 def _holders(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     """The vendor pools in which the run holds or waits for a slot."""
     infos = [instance.event_log_storage.get_concurrency_info(p) for p in VENDOR_POOLS]
-    return [i.concurrency_key for i in infos
-            if run_id in i.active_run_ids | {s.run_id for s in i.pending_steps}]
+    return [
+        i.concurrency_key
+        for i in infos
+        if run_id in i.active_run_ids | {s.run_id for s in i.pending_steps}
+    ]
 
 
 def _run_in_flight(instance: dg.DagsterInstance) -> str | None:
@@ -209,13 +232,18 @@ def test_killing_the_whole_stack_mid_run_then_starting_again_fails_the_orphan_an
 
     def orphan_failed_and_pools_free() -> bool:
         run = instance.get_run_by_id(orphan)
-        return (run is not None and run.status is dg.DagsterRunStatus.FAILURE
-                and not _held_by_ended_runs(instance))
+        return (
+            run is not None
+            and run.status is dg.DagsterRunStatus.FAILURE
+            and not _held_by_ended_runs(instance)
+        )
 
     _wait(orphan_failed_and_pools_free, 120, "the orphaned run failed, its pools freed")
     recovered = time.monotonic() - restarted
-    print(f"\nwhole stack killed: up again after {took:.0f} s; orphan failed and {held} free "
-          f"{recovered:.0f} s after the restart ({recovered - took:.0f} s after up)")
+    print(
+        f"\nwhole stack killed: up again after {took:.0f} s; orphan failed and {held} free "
+        f"{recovered:.0f} s after the restart ({recovered - took:.0f} s after up)"
+    )
     # (tests/pipeline/test_crash_recovery.py runs a new sync to completion after such a crash)
 
 

@@ -34,8 +34,9 @@ def test_settings_refuse_a_placeholder_jwt_key_outside_development(
     environment: str, placeholder: str
 ) -> None:
     with pytest.raises((SettingsError, ValidationError), match="JWT_SIGNING_KEY"):
-        get_settings(environment=environment, jwt_signing_key=placeholder,
-                     token_encryption_keys=GOOD_KEYS)
+        get_settings(
+            environment=environment, jwt_signing_key=placeholder, token_encryption_keys=GOOD_KEYS
+        )
 
 
 def test_settings_refuse_missing_encryption_keys_in_production() -> None:
@@ -46,8 +47,7 @@ def test_settings_refuse_missing_encryption_keys_in_production() -> None:
 def test_settings_refuse_a_malformed_encryption_key() -> None:
     bad = "k1:" + base64.urlsafe_b64encode(b"twenty-four bytes long!!").decode()
     with pytest.raises((SettingsError, ValidationError), match="32 bytes") as err:
-        get_settings(environment="production", jwt_signing_key=GOOD_JWT,
-                     token_encryption_keys=bad)
+        get_settings(environment="production", jwt_signing_key=GOOD_JWT, token_encryption_keys=bad)
     # the error names the problem, never the secrets themselves
     assert bad not in str(err.value)
     assert GOOD_JWT not in str(err.value)
@@ -80,5 +80,8 @@ def test_dev_secrets_are_generated_once_and_kept_private(tmp_path: Path) -> None
     mode = stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode)
     assert mode == 0o600
     # the generated secrets satisfy the production rules
-    get_settings(environment="production", jwt_signing_key=first["JWT_SIGNING_KEY"],
-                 token_encryption_keys=first["TOKEN_ENCRYPTION_KEYS"])
+    get_settings(
+        environment="production",
+        jwt_signing_key=first["JWT_SIGNING_KEY"],
+        token_encryption_keys=first["TOKEN_ENCRYPTION_KEYS"],
+    )

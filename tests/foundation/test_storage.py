@@ -27,9 +27,16 @@ def test_raw_records_dedup_identical_content_on_conflict(engine: Engine) -> None
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     with Session(engine) as session, session.begin():
         uid = _user(session)
-        row = dict(user_id=uid, provider="whoop", record_type="cycle", vendor_id="abc",
-                   version="2026-01-01T00:00:00Z", content_hash=digest, day=date(2026, 1, 1),
-                   payload=payload)
+        row = dict(
+            user_id=uid,
+            provider="whoop",
+            record_type="cycle",
+            vendor_id="abc",
+            version="2026-01-01T00:00:00Z",
+            content_hash=digest,
+            day=date(2026, 1, 1),
+            payload=payload,
+        )
         for _ in range(3):
             session.execute(insert(RawRecord).values(**row).on_conflict_do_nothing())
         count = session.scalar(select(func.count()).where(RawRecord.user_id == uid))
@@ -42,9 +49,17 @@ def test_deleting_a_user_cascades_to_their_data(engine: Engine) -> None:
     t = datetime(2026, 1, 1, 7, 0, tzinfo=UTC)
     with Session(engine) as session, session.begin():
         uid = _user(session)
-        session.add(RawRecord(user_id=uid, provider="garmin", record_type="dailies",
-                              vendor_id="d1", content_hash="0" * 64, day=t.date(),
-                              payload={"steps": 1000}))
+        session.add(
+            RawRecord(
+                user_id=uid,
+                provider="garmin",
+                record_type="dailies",
+                vendor_id="d1",
+                content_hash="0" * 64,
+                day=t.date(),
+                payload={"steps": 1000},
+            )
+        )
     with Session(engine) as session, session.begin():
         session.delete(session.get(User, uid))
     with Session(engine) as session:

@@ -166,8 +166,10 @@ def test_an_unknown_indicator_is_refused(values: ValuesBuilder) -> None:
 
 
 def test_garmin_daily_totals_outrank_its_15_minute_epochs(values: ValuesBuilder) -> None:
-    epochs = [{"indicator": "steps", "value": 100.0, "source": "garmin.epochs", "hours": h / 4}
-              for h in range(40)]  # the rest of the day's buckets never arrived
+    epochs = [
+        {"indicator": "steps", "value": 100.0, "source": "garmin.epochs", "hours": h / 4}
+        for h in range(40)
+    ]  # the rest of the day's buckets never arrived
     frame = values({"indicator": "steps", "value": 9_600.0, "source": "garmin"}, *epochs)
     steps = one(daily_summary(frame, PRIORITIES), "steps")
     assert (steps["source"], steps["value"]) == ("garmin", 9_600.0)

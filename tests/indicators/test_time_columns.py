@@ -208,17 +208,32 @@ def test_the_fixed_position_fast_path_agrees_with_the_general_parsers() -> None:
     )
 
     texts = [
-        "2024-10-10T01:01:59+02:00", "2024-10-10T01:01:59.5+02:00", "2024-10-10T01:01:59.123Z",
-        "2024-10-10T01:01:59.123456789-05:30", "2024-12-31T23:55:00Z", "2024-03-10T02:30:00-08:00",
-        "2024-10-10 01:01:59+02:00", "2024-10-10T01:01+02:00", "2024-10-10T01:01:59+0200",
-        "2024-10-10T01:01:59z", " 2024-10-10T01:01:59Z ", "2024-02-30T01:01:59Z",
-        "2024-10-10T25:01:59Z", "2024-10-10T01:01:59", "not a time", "", None,
-        "2024-10-10T01:01:59+19:00", "2024-10-10T01:01:59.Z",
+        "2024-10-10T01:01:59+02:00",
+        "2024-10-10T01:01:59.5+02:00",
+        "2024-10-10T01:01:59.123Z",
+        "2024-10-10T01:01:59.123456789-05:30",
+        "2024-12-31T23:55:00Z",
+        "2024-03-10T02:30:00-08:00",
+        "2024-10-10 01:01:59+02:00",
+        "2024-10-10T01:01+02:00",
+        "2024-10-10T01:01:59+0200",
+        "2024-10-10T01:01:59z",
+        " 2024-10-10T01:01:59Z ",
+        "2024-02-30T01:01:59Z",
+        "2024-10-10T25:01:59Z",
+        "2024-10-10T01:01:59",
+        "not a time",
+        "",
+        None,
+        "2024-10-10T01:01:59+19:00",
+        "2024-10-10T01:01:59.Z",
     ]
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
     fast = frame.select(iso_utc_expr("t").alias("i"), iso_offset_expr("t").alias("o"))
-    general = frame.select(_general_iso_utc(normalise_iso_expr("t")).alias("i"),
-                           _general_iso_offset(normalise_iso_expr("t")).alias("o"))
+    general = frame.select(
+        _general_iso_utc(normalise_iso_expr("t")).alias("i"),
+        _general_iso_offset(normalise_iso_expr("t")).alias("o"),
+    )
     assert fast.rows() == general.rows()
     assert fast.row(1) == (datetime(2024, 10, 9, 23, 1, 59, 500_000, tzinfo=UTC), 7200)
     assert fast.row(3) == (datetime(2024, 10, 10, 6, 31, 59, 123_456, tzinfo=UTC), -19800)

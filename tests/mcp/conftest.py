@@ -33,9 +33,12 @@ T = TypeVar("T")
 
 FIRST_DAY = date(2025, 1, 1)
 # The MCP tests' seeded people: hourly heart rate; steps, resting heart rate and sleep summaries.
-MCP_SEED: dict[str, object] = {"first": FIRST_DAY, "heart_rate_every_min": 60,
-                               "summaries": ("steps", "resting_heart_rate",
-                                             "sleep_duration_asleep"), "raw_records": False}
+MCP_SEED: dict[str, object] = {
+    "first": FIRST_DAY,
+    "heart_rate_every_min": 60,
+    "summaries": ("steps", "resting_heart_rate", "sleep_duration_asleep"),
+    "raw_records": False,
+}
 
 
 @dataclass
@@ -53,15 +56,18 @@ class Live:
 
 def build_app(settings: Settings, api_settings: ApiSettings) -> FastAPI:
     """The API exactly as shipped (api/app.py mounts the MCP server and its routes)."""
-    return create_app(settings, api_settings=api_settings,
-                      registry=ProviderRegistry.from_entry_points({}))
+    return create_app(
+        settings, api_settings=api_settings, registry=ProviderRegistry.from_entry_points({})
+    )
 
 
 @pytest.fixture(scope="session")
-def mcp_settings(database_url: str, redis_url: str, redis_prefix: str,
-                 tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return live_settings(database_url, redis_url, redis_prefix + "mcp:",
-                         tmp_path_factory.mktemp("mcp-data"))
+def mcp_settings(
+    database_url: str, redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return live_settings(
+        database_url, redis_url, redis_prefix + "mcp:", tmp_path_factory.mktemp("mcp-data")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +80,14 @@ def app_factory() -> Callable[[Settings, ApiSettings], FastAPI]:
 def live(mcp_settings: Settings) -> Iterator[Live]:
     port = free_port()
     api = ApiSettings.from_settings(
-        mcp_settings, rate_limit_user_per_minute=0, rate_limit_ip_per_minute=0,
-        rate_limit_auth_ip_per_minute=0, argon2_time_cost=1, argon2_memory_kib=8192,
-        public_url=f"http://127.0.0.1:{port}")
+        mcp_settings,
+        rate_limit_user_per_minute=0,
+        rate_limit_ip_per_minute=0,
+        rate_limit_auth_ip_per_minute=0,
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+        public_url=f"http://127.0.0.1:{port}",
+    )
     app = build_app(mcp_settings, api)
     with serving(app, port) as url:
         yield Live(url, app)
@@ -85,14 +96,15 @@ def live(mcp_settings: Settings) -> Iterator[Live]:
 @pytest.fixture(scope="session")
 def register(live: Live) -> Callable[[str], Account]:
     """Create an account through the REST API and log it in."""
+
     def make(prefix: str = "user") -> Account:
         return register_account(live.url, prefix)
+
     return make
 
 
 @pytest.fixture(scope="session")
-def alice(register: Callable[[str], Account], engine: Engine, mcp_settings: Settings
-          ) -> Account:
+def alice(register: Callable[[str], Account], engine: Engine, mcp_settings: Settings) -> Account:
     """A user with 14 days of data (2025-01-01..14), steps 1000 + day index."""
     account = register("alice")
     seed_user_data(engine, mcp_settings.data_dir, account.id, days=14, **MCP_SEED)
@@ -100,12 +112,12 @@ def alice(register: Callable[[str], Account], engine: Engine, mcp_settings: Sett
 
 
 @pytest.fixture(scope="session")
-def bob(register: Callable[[str], Account], engine: Engine, mcp_settings: Settings
-        ) -> Account:
+def bob(register: Callable[[str], Account], engine: Engine, mcp_settings: Settings) -> Account:
     """Another user with 3 days of data, steps 90000 + day index (never seen by Alice)."""
     account = register("bob")
-    seed_user_data(engine, mcp_settings.data_dir, account.id, days=3, steps_base=90000.0,
-                   **MCP_SEED)
+    seed_user_data(
+        engine, mcp_settings.data_dir, account.id, days=3, steps_base=90000.0, **MCP_SEED
+    )
     return account
 
 
@@ -116,10 +128,12 @@ def server_for(live: Live) -> Callable[[Account], Any]:
 
 
 @pytest.fixture
-def with_client(server_for: Callable[[Any], Any],
-                alice: Any) -> Callable[[Callable[[mcp.Client], Awaitable[T]]], T | MCPError]:
+def with_client(
+    server_for: Callable[[Any], Any], alice: Any
+) -> Callable[[Callable[[mcp.Client], Awaitable[T]]], T | MCPError]:
     """Run one client call against an in-memory server acting for Alice (or `account`); an
     MCPError (a JSON-RPC error answer) is returned, not raised."""
+
     def run(body: Callable[[mcp.Client], Awaitable[T]], account: Any = None) -> T | MCPError:
         async def go() -> T | MCPError:
             async with mcp.Client(server_for(account or alice)) as client:
@@ -127,5 +141,7 @@ def with_client(server_for: Callable[[Any], Any],
                     return await body(client)
                 except MCPError as exc:
                     return exc
+
         return anyio.run(go)
+
     return run

@@ -30,8 +30,9 @@ KEYS = "k1:" + base64.urlsafe_b64encode(b"pipeline-test-key-0123456789abcd").dec
 
 
 @pytest.fixture(scope="session")
-def dagster_instance(database_url: str, project_root: Path,
-                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+def dagster_instance(
+    database_url: str, project_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dg.DagsterInstance]:
     """A Dagster instance whose runs and events live in PostgreSQL, as in production."""
     home = tmp_path_factory.mktemp("dagster_home")
     shutil.copyfile(project_root / "dagster.yaml", home / "dagster.yaml")
@@ -51,8 +52,12 @@ def dagster_instance(database_url: str, project_root: Path,
 
 @pytest.fixture
 def mirobody(database_url: str, sandbox: SandboxServer, tmp_path: Path) -> MirobodyResource:
-    return MirobodyResource(database_url=database_url, data_dir=str(tmp_path / "data"),
-                            sandbox_url=sandbox.base_url, token_encryption_keys=KEYS)
+    return MirobodyResource(
+        database_url=database_url,
+        data_dir=str(tmp_path / "data"),
+        sandbox_url=sandbox.base_url,
+        token_encryption_keys=KEYS,
+    )
 
 
 @pytest.fixture
@@ -75,8 +80,9 @@ def make_user(engine: Engine) -> Callable[[], str]:
 
 
 @pytest.fixture
-def link(mirobody: MirobodyResource, repo: ConnectionRepository, engine: Engine
-         ) -> Callable[..., str]:
+def link(
+    mirobody: MirobodyResource, repo: ConnectionRepository, engine: Engine
+) -> Callable[..., str]:
     def _link(user_id: str, provider: str, person: str, known_zone: bool = True) -> str:
         """Link the sandbox person's account. `known_zone`: the user's zone is the person's,
         as after a first sync (the pipeline learns it from the vendors' offsets): pulls of

@@ -55,9 +55,15 @@ RECOVERY_BOUND_S = 30  # the monitor polls every 1 s here (15 s in dagster.yaml)
 class Stack:
     """The Dagster daemon (with its code server and run workers) over scratch databases."""
 
-    def __init__(self, env: dict[str, str], root: Path, log: Path,
-                 instance: dg.DagsterInstance, engine: Engine, mirobody: MirobodyResource
-                 ) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        root: Path,
+        log: Path,
+        instance: dg.DagsterInstance,
+        engine: Engine,
+        mirobody: MirobodyResource,
+    ) -> None:
         self.env, self.root, self.log, self.instance = env, root, log, instance
         self.engine, self.mirobody = engine, mirobody
         self.daemon: Child | None = None
@@ -68,12 +74,19 @@ class Stack:
         workspace.write_text(
             "load_from:\n  - python_module:\n"
             "      module_name: tests.support.in_process_location\n"
-            f"      working_directory: {self.root}\n      location_name: mirobody\n")
+            f"      working_directory: {self.root}\n      location_name: mirobody\n"
+        )
         argv = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace)]
         with self.log.open("ab") as out:
-            proc = subprocess.Popen(argv, env=self.env, cwd=self.root, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True,
-                                    preexec_fn=reset_signals)
+            proc = subprocess.Popen(
+                argv,
+                env=self.env,
+                cwd=self.root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=reset_signals,
+            )
         self.daemon = Child("dagster-daemon", argv, self.env, self.root, proc)
 
     def wait(self, done: Callable[[], bool], timeout: float, what: str) -> float:
@@ -88,15 +101,19 @@ class Stack:
     def sync(self, user: str) -> str:
         """A sync request for FIRST..LAST, as the API records it; returns its run's id."""
         with self.engine.begin() as conn:
-            rid = conn.execute(text(
-                "INSERT INTO sync_requests (user_id, kind, start_day, end_day, requested_by) "
-                "VALUES (:u, 'backfill', :s, :e, 'api') RETURNING id"),
-                {"u": user, "s": FIRST, "e": LAST}).scalar_one()
+            rid = conn.execute(
+                text(
+                    "INSERT INTO sync_requests (user_id, kind, start_day, end_day, requested_by) "
+                    "VALUES (:u, 'backfill', :s, :e, 'api') RETURNING id"
+                ),
+                {"u": user, "s": FIRST, "e": LAST},
+            ).scalar_one()
         runs: list[dg.DagsterRun] = []
 
         def launched() -> bool:
             runs[:] = self.instance.get_runs(
-                filters=dg.RunsFilter(tags={SYNC_REQUEST_TAG: str(rid)}))
+                filters=dg.RunsFilter(tags={SYNC_REQUEST_TAG: str(rid)})
+            )
             return bool(runs)
 
         self.wait(launched, 90, f"a run for sync request {rid}")
@@ -113,8 +130,14 @@ class Stack:
         return info.active_run_ids | {s.run_id for s in info.pending_steps}
 
     def hold_a_pool(self, run_id: str) -> None:
-        self.wait(lambda: any(run_id in self.instance.event_log_storage.get_concurrency_info(p)
-                              .active_run_ids for p in POOLS), 120, "a vendor step running")
+        self.wait(
+            lambda: any(
+                run_id in self.instance.event_log_storage.get_concurrency_info(p).active_run_ids
+                for p in POOLS
+            ),
+            120,
+            "a vendor step running",
+        )
 
     def worker_pid(self, run_id: str) -> int:
         for entry in self.instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
@@ -125,8 +148,12 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(pg_server_url: str, project_root: Path, sandbox: SandboxServer,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    pg_server_url: str,
+    project_root: Path,
+    sandbox: SandboxServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("crash")
     home = write_fast_monitoring_home(project_root, tmp / "dagster")
     previous = os.environ.get("DAGSTER_PG_URL")
@@ -134,11 +161,21 @@ def stack(pg_server_url: str, project_root: Path, sandbox: SandboxServer,
         os.environ["DAGSTER_PG_URL"] = dagster_url
         instance = dg.DagsterInstance.from_config(str(home))
         engine = make_engine(app_url)
-        env = {**os.environ, "DAGSTER_HOME": str(home), "DATABASE_URL": app_url,
-               "SANDBOX_URL": sandbox.base_url, "TOKEN_ENCRYPTION_KEYS": KEYS,
-               "DATA_DIR": str(tmp / "data"), "VENDOR_TIMEOUT_S": "120"}
-        mirobody = MirobodyResource(database_url=app_url, data_dir=str(tmp / "data"),
-                                    sandbox_url=sandbox.base_url, token_encryption_keys=KEYS)
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "DATABASE_URL": app_url,
+            "SANDBOX_URL": sandbox.base_url,
+            "TOKEN_ENCRYPTION_KEYS": KEYS,
+            "DATA_DIR": str(tmp / "data"),
+            "VENDOR_TIMEOUT_S": "120",
+        }
+        mirobody = MirobodyResource(
+            database_url=app_url,
+            data_dir=str(tmp / "data"),
+            sandbox_url=sandbox.base_url,
+            token_encryption_keys=KEYS,
+        )
         st = Stack(env, project_root, tmp / "daemon.log", instance, engine, mirobody)
         st.start_daemon()
         try:
@@ -194,8 +231,9 @@ def _kill_tree(pid: int) -> None:
 
 
 def _recovered(stack: Stack, run_id: str) -> bool:
-    return (stack.status(run_id) is dg.DagsterRunStatus.FAILURE
-            and not any(run_id in stack.holders(p) for p in POOLS))
+    return stack.status(run_id) is dg.DagsterRunStatus.FAILURE and not any(
+        run_id in stack.holders(p) for p in POOLS
+    )
 
 
 def _succeeded(stack: Stack, run_id: str) -> bool:
@@ -208,9 +246,12 @@ def _succeeded(stack: Stack, run_id: str) -> bool:
 def calm(stack: Stack) -> str:
     """A user of the same person as the crashed ones, synced by one clean in-process run."""
     user = _linked_user(stack, "ben")
-    clean = dg.materialize(ALL_ASSETS, instance=stack.instance,
-                           resources={"mirobody": stack.mirobody},
-                           tags=range_tags(FIRST, LAST, user, user))
+    clean = dg.materialize(
+        ALL_ASSETS,
+        instance=stack.instance,
+        resources={"mirobody": stack.mirobody},
+        tags=range_tags(FIRST, LAST, user, user),
+    )
     assert clean.success
     return user
 
@@ -223,11 +264,16 @@ def _new_sync_matches_the_clean_run(stack: Stack, crashed: str, calm: str) -> No
     # Same person, same days: the same values; only user ids and the vendor's record ids (built
     # from its account ids) differ.
     columns: dict[str, Callable[[Row], Row]] = {
-        "raw_records": lambda r: (r[1], r[2], r[5]), "indicator_values": lambda r: r[1:-1],
-        "daily_summary": lambda r: r[1:], "quarantined_values": lambda r: r[1:]}
+        "raw_records": lambda r: (r[1], r[2], r[5]),
+        "indicator_values": lambda r: r[1:-1],
+        "daily_summary": lambda r: r[1:],
+        "quarantined_values": lambda r: r[1:],
+    }
     for table, key in columns.items():
-        rows = {u: sorted((key(r) for r in snap[table] if str(r[0]) == u), key=repr)
-                for u in (calm, crashed)}
+        rows = {
+            u: sorted((key(r) for r in snap[table] if str(r[0]) == u), key=repr)
+            for u in (calm, crashed)
+        }
         assert rows[crashed] == rows[calm], table
     assert snap["indicator_values"], "nothing was pulled"
 
@@ -243,7 +289,9 @@ def _group_gone(group: int) -> bool:
 
 
 def test_killing_the_daemon_code_server_and_worker_fails_the_run_and_a_new_sync_matches(
-    stack: Stack, sandbox: SandboxServer, calm: str,
+    stack: Stack,
+    sandbox: SandboxServer,
+    calm: str,
 ) -> None:
     crashed = _linked_user(stack, "ben")
     run_id = _stalled_sync(stack, sandbox, crashed)
@@ -256,8 +304,11 @@ def test_killing_the_daemon_code_server_and_worker_fails_the_run_and_a_new_sync_
     assert any(run_id in stack.holders(p) for p in POOLS)
 
     stack.start_daemon()
-    took = stack.wait(lambda: _recovered(stack, run_id), 60 + RECOVERY_BOUND_S,
-                      "the orphaned run failed and its pools freed")
+    took = stack.wait(
+        lambda: _recovered(stack, run_id),
+        60 + RECOVERY_BOUND_S,
+        "the orphaned run failed and its pools freed",
+    )
     print(f"\nwhole daemon tree killed: run failed and pools free {took:.1f} s after restart")
     failure = stack.instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     assert "no longer executes this run" in failure[-1].message or "is gone" in failure[-1].message
@@ -265,13 +316,18 @@ def test_killing_the_daemon_code_server_and_worker_fails_the_run_and_a_new_sync_
 
 
 def test_a_killed_run_worker_fails_its_run_frees_the_pools_and_a_new_sync_matches(
-    stack: Stack, sandbox: SandboxServer, calm: str,
+    stack: Stack,
+    sandbox: SandboxServer,
+    calm: str,
 ) -> None:
     crashed = _linked_user(stack, "ben")
     run_id = _stalled_sync(stack, sandbox, crashed)
     killed = time.monotonic()
     _kill_tree(stack.worker_pid(run_id))
-    stack.wait(lambda: _recovered(stack, run_id), RECOVERY_BOUND_S,
-               "the killed run failed and its pools freed")
+    stack.wait(
+        lambda: _recovered(stack, run_id),
+        RECOVERY_BOUND_S,
+        "the killed run failed and its pools freed",
+    )
     print(f"\nrun worker killed: run failed and pools free after {time.monotonic() - killed:.1f} s")
     _new_sync_matches_the_clean_run(stack, crashed, calm)

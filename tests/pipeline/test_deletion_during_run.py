@@ -25,16 +25,30 @@ from mirobody_assets.storage.user_locks import live_users
 from tests.support.waiting import wait_until
 
 DAY = date(2025, 2, 18)
-TABLES = ("raw_records", "daily_summary", "quarantined_values",
-          "sync_requests", "provider_connections")
+TABLES = (
+    "raw_records",
+    "daily_summary",
+    "quarantined_values",
+    "sync_requests",
+    "provider_connections",
+)
 
 
 def _rows_of(engine: Engine, user: str) -> dict[str, int]:
     with engine.connect() as conn:
-        counts = {t: int(conn.execute(text(
-            f"SELECT count(*) FROM {t} WHERE "
-            + ("partition_user" if t == "quarantined_values" else "user_id") + " = :u"),
-            {"u": user}).scalar_one()) for t in TABLES}
+        counts = {
+            t: int(
+                conn.execute(
+                    text(
+                        f"SELECT count(*) FROM {t} WHERE "
+                        + ("partition_user" if t == "quarantined_values" else "user_id")
+                        + " = :u"
+                    ),
+                    {"u": user},
+                ).scalar_one()
+            )
+            for t in TABLES
+        }
     return {t: n for t, n in counts.items() if n}
 
 
@@ -51,16 +65,25 @@ def _delete(mirobody: MirobodyResource, engine: Engine, user: str) -> None:
         delete_account(state, session, row, {})
 
 
-def _run(instance: dg.DagsterInstance, mirobody: MirobodyResource,
-         users: list[str]) -> dg.ExecuteInProcessResult:
+def _run(
+    instance: dg.DagsterInstance, mirobody: MirobodyResource, users: list[str]
+) -> dg.ExecuteInProcessResult:
     first, last = users[0], users[-1]  # in the order the partitions were added
-    return dg.materialize(ALL_ASSETS, instance=instance, resources={"mirobody": mirobody},
-                          tags=range_tags(DAY, DAY, first, last), raise_on_error=False)
+    return dg.materialize(
+        ALL_ASSETS,
+        instance=instance,
+        resources={"mirobody": mirobody},
+        tags=range_tags(DAY, DAY, first, last),
+        raise_on_error=False,
+    )
 
 
 def test_a_run_over_an_account_deleted_meanwhile_writes_nothing_of_it(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     gone, kept = make_user(), make_user()
     for user in (gone, kept):
@@ -75,14 +98,22 @@ def test_a_run_over_an_account_deleted_meanwhile_writes_nothing_of_it(
 
 def _waiting_on_a_user_lock(engine: Engine) -> bool:
     with engine.connect() as conn:
-        return bool(conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'")).scalar_one())
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                )
+            ).scalar_one()
+        )
 
 
 def test_a_deletion_waits_for_a_write_in_flight_and_then_removes_it(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     user = make_user()
     link(user, "whoop", "ben")
@@ -92,12 +123,13 @@ def test_a_deletion_waits_for_a_write_in_flight_and_then_removes_it(
     deleted = threading.Event()
     with engine.begin() as conn:  # a writer holding this user's lock, as every step does
         assert live_users(conn, [user]) == {user}
-        worker = threading.Thread(
-            target=lambda: (_delete(mirobody, engine, user), deleted.set()))
+        worker = threading.Thread(target=lambda: (_delete(mirobody, engine, user), deleted.set()))
         worker.start()
         # The deletion queues behind this user's lock (or, if it did not wait, just finishes).
-        wait_until(lambda: deleted.is_set() or _waiting_on_a_user_lock(engine),
-                   "the deletion to queue behind the writer's lock")
+        wait_until(
+            lambda: deleted.is_set() or _waiting_on_a_user_lock(engine),
+            "the deletion to queue behind the writer's lock",
+        )
         assert not deleted.is_set()  # the deletion waits for the write to commit
     worker.join(timeout=60)
     assert deleted.is_set()

@@ -162,7 +162,8 @@ def test_a_range_run_plans_and_records_every_partition(
 
 
 def test_two_runs_starting_on_a_new_pool_both_get_its_limit_once(
-        dagster_instance: dg.DagsterInstance) -> None:
+    dagster_instance: dg.DagsterInstance,
+) -> None:
     """Dagster's own initialisation fails the second of two runs starting together
     (dagster-io/dagster#33552) and could give the pool two slots."""
     from concurrent.futures import ThreadPoolExecutor
@@ -171,15 +172,17 @@ def test_two_runs_starting_on_a_new_pool_both_get_its_limit_once(
     assert isinstance(storage, BatchingPostgresEventLogStorage)
     pool = f"vendor_test_{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(4) as threads:
-        results = list(threads.map(
-            lambda _: storage.initialize_concurrency_limit_to_default(pool), range(4)))
+        results = list(
+            threads.map(lambda _: storage.initialize_concurrency_limit_to_default(pool), range(4))
+        )
     assert results == [True] * 4
     info = storage.get_concurrency_info(pool)
     assert info.slot_count == 1
 
 
 def test_a_slot_freed_while_a_step_queued_is_claimed_not_lost(
-        dagster_instance: dg.DagsterInstance) -> None:
+    dagster_instance: dg.DagsterInstance,
+) -> None:
     """Run B finds no free slot, run A frees it, then B queues its step: B must get it."""
     storage = dagster_instance.event_log_storage
     assert isinstance(storage, BatchingPostgresEventLogStorage)

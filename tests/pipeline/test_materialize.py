@@ -26,14 +26,15 @@ FIRST, LAST = TODAY - timedelta(days=3), TODAY - timedelta(days=1)
 SNAPSHOT = {
     "raw_records": "user_id::text, provider, record_type, vendor_id, content_hash, day",
     "indicator_values": "user_id, indicator, source, time, end_time, tz_offset_s, day, "
-                        "value, unit, record_id",
+    "value, unit, record_id",
     "daily_summary": "user_id::text, day, indicator, value, unit, source, n_values, sources",
     "quarantined_values": "partition_user::text, partition_day, indicator, source, time, reason",
 }
 
 
-def _snapshot(engine: Engine, users: list[str], mirobody: MirobodyResource
-              ) -> dict[str, list[tuple[object, ...]]]:
+def _snapshot(
+    engine: Engine, users: list[str], mirobody: MirobodyResource
+) -> dict[str, list[tuple[object, ...]]]:
     """Every row of the users in each table (Postgres, and the fact table's Parquet files),
     without load timestamps, in a stable order."""
     out = {}
@@ -42,27 +43,43 @@ def _snapshot(engine: Engine, users: list[str], mirobody: MirobodyResource
             if table == "indicator_values":
                 continue
             user_col = "partition_user" if table == "quarantined_values" else "user_id"
-            rows = conn.execute(text(
-                f"SELECT {cols} FROM {table} WHERE {user_col} = ANY(CAST(:u AS uuid[])) "
-                f"ORDER BY {cols}"), {"u": users}).all()
+            rows = conn.execute(
+                text(
+                    f"SELECT {cols} FROM {table} WHERE {user_col} = ANY(CAST(:u AS uuid[])) "
+                    f"ORDER BY {cols}"
+                ),
+                {"u": users},
+            ).all()
             out[table] = [tuple(r) for r in rows]
     names = SNAPSHOT["indicator_values"].split(", ")
     files = [f for u in users for f in mirobody.facts.user_files(u)]
-    out["indicator_values"] = (pl.read_parquet(files).select(names)
-                               .sort(names, nulls_last=True).rows() if files else [])
+    out["indicator_values"] = (
+        pl.read_parquet(files).select(names).sort(names, nulls_last=True).rows() if files else []
+    )
     return out
 
 
-def _materialize(instance: dg.DagsterInstance, mirobody: MirobodyResource, users: list[str],
-                 raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    return dg.materialize(ALL_ASSETS, instance=instance, resources={"mirobody": mirobody},
-                          tags=range_tags(FIRST, LAST, users[0], users[-1]),
-                          raise_on_error=raise_on_error)
+def _materialize(
+    instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    users: list[str],
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        ALL_ASSETS,
+        instance=instance,
+        resources={"mirobody": mirobody},
+        tags=range_tags(FIRST, LAST, users[0], users[-1]),
+        raise_on_error=raise_on_error,
+    )
 
 
 def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ada, ben = make_user(), make_user()
@@ -72,8 +89,9 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
         link(ben, provider, "ben")
     dagster_instance.add_dynamic_partitions("users", [ada, ben])
     with engine.begin() as conn:  # the README's first query finds Ada by her display name
-        conn.execute(text("UPDATE users SET display_name = 'Ada (sandbox)' WHERE id = :u"),
-                     {"u": ada})
+        conn.execute(
+            text("UPDATE users SET display_name = 'Ada (sandbox)' WHERE id = :u"), {"u": ada}
+        )
 
     result = _materialize(dagster_instance, mirobody, [ada, ben])
     assert result.success
@@ -92,9 +110,11 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
     again = _materialize(dagster_instance, mirobody, [ada, ben])
     assert again.success
     assert _snapshot(engine, [ada, ben], mirobody) == first
-    written = {m.asset_key.to_user_string(): m.materialization.metadata["rows_written"].value
-               for m in again.get_asset_materialization_events()
-               if "rows_written" in m.materialization.metadata}
+    written = {
+        m.asset_key.to_user_string(): m.materialization.metadata["rows_written"].value
+        for m in again.get_asset_materialization_events()
+        if "rows_written" in m.materialization.metadata
+    }
     assert written["indicator_values"] == len(first["indicator_values"])
     assert written["daily_summary"] == len(first["daily_summary"])
 
@@ -103,8 +123,10 @@ def test_partitions_materialise_end_to_end_and_a_rerun_changes_nothing(
     with duckdb.connect(str(wh.duckdb_path), read_only=True) as con:
         n_values = con.sql("SELECT count(*) FROM indicator_values").fetchone()
         n_daily = con.sql("SELECT count(*) FROM daily_summary").fetchone()
-        dupes = con.sql("SELECT count(*) FROM (SELECT user_id, indicator, source, time "
-                        "FROM indicator_values GROUP BY ALL HAVING count(*) > 1)").fetchone()
+        dupes = con.sql(
+            "SELECT count(*) FROM (SELECT user_id, indicator, source, time "
+            "FROM indicator_values GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()
         users = dict(con.sql("SELECT user_id, providers FROM users").fetchall())
         columns = {r[0] for r in con.sql("DESCRIBE users").fetchall()}
     assert n_values == (len(first["indicator_values"]),)

@@ -34,19 +34,28 @@ SLUGS = list(POISONS)
 NEWER = "zz-newer"  # a version after any the vendors send
 
 
-def _run(instance: dg.DagsterInstance, mirobody: MirobodyResource, users: list[str],
-         first: date = DAY, last: date = DAY) -> dg.ExecuteInProcessResult:
-    return dg.materialize(ALL_ASSETS, instance=instance, resources={"mirobody": mirobody},
-                          tags=range_tags(first, last, users[0], users[-1]))
+def _run(
+    instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    users: list[str],
+    first: date = DAY,
+    last: date = DAY,
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        ALL_ASSETS,
+        instance=instance,
+        resources={"mirobody": mirobody},
+        tags=range_tags(first, last, users[0], users[-1]),
+    )
 
 
 def _stored(engine: Engine, user: str, record_type: str) -> dict[str, object]:
     """The latest stored raw record of the type, on DAY or the nearest day to it."""
     with engine.connect() as conn:
         raw = raw_store.load_latest_raw(conn, [user], [DAY])
-    of_type = raw.filter((pl.col("record_type") == record_type)
-                         & ~pl.col("vendor_id").str.starts_with("poison-")).with_columns(
-        (pl.col("day") - DAY).abs().alias("_far"))
+    of_type = raw.filter(
+        (pl.col("record_type") == record_type) & ~pl.col("vendor_id").str.starts_with("poison-")
+    ).with_columns((pl.col("day") - DAY).abs().alias("_far"))
     return of_type.sort("_far", "vendor_id").row(0, named=True)
 
 
@@ -57,8 +66,15 @@ def _insert(engine: Engine, slug: str, user: str, poison: Poison, *, same_id: bo
     vendor_id = str(source["vendor_id"]) if same_id else f"poison-{poison.case}"
     doc = poison.apply(str(source["payload"]), None if same_id else vendor_id)
     day = source["day"] if same_id else DAY
-    record = make_record(slug, user, poison.record_type, vendor_id, NEWER, day,  # type: ignore[arg-type]
-                         doc)
+    record = make_record(
+        slug,
+        user,
+        poison.record_type,
+        vendor_id,
+        NEWER,
+        day,  # type: ignore[arg-type]
+        doc,
+    )
     with engine.begin() as conn:
         assert raw_store.insert_raw_records(conn, raw_frame([record])) == 1
     return vendor_id
@@ -66,17 +82,32 @@ def _insert(engine: Engine, slug: str, user: str, poison: Poison, *, same_id: bo
 
 def _quarantined_records(engine: Engine, user: str) -> list[tuple[Any, ...]]:
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(
-            "SELECT source, record_type, record_id, field_path, reason, detail, partition_day "
-            "FROM quarantined_values WHERE partition_user = :u AND record_type IS NOT NULL "
-            "ORDER BY record_id"), {"u": user}).all()]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT source, record_type, record_id, field_path, reason, detail, "
+                    "partition_day FROM quarantined_values WHERE partition_user = :u "
+                    "AND record_type IS NOT NULL "
+                    "ORDER BY record_id"
+                ),
+                {"u": user},
+            ).all()
+        ]
 
 
 def _retries(engine: Engine, user: str) -> list[tuple[Any, ...]]:
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(
-            "SELECT provider, kind, start_day, end_day, error FROM sync_requests "
-            "WHERE user_id = :u AND kind = 'retry'"), {"u": user}).all()]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT provider, kind, start_day, end_day, error FROM sync_requests "
+                    "WHERE user_id = :u AND kind = 'retry'"
+                ),
+                {"u": user},
+            ).all()
+        ]
 
 
 def _rounded(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -92,15 +123,22 @@ def _changes(before: list[tuple[Any, ...]], after: list[tuple[Any, ...]]) -> str
 
 
 def _iv_metadata(result: dg.ExecuteInProcessResult) -> dict[str, object]:
-    event = next(e for e in result.get_asset_materialization_events()  # one per partition
-                 if e.asset_key == dg.AssetKey("indicator_values"))
+    event = next(
+        e
+        for e in result.get_asset_materialization_events()  # one per partition
+        if e.asset_key == dg.AssetKey("indicator_values")
+    )
     return {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
 
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_poison_records_are_quarantined_and_every_other_record_is_stored(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str], slug: str,
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
+    slug: str,
 ) -> None:
     clean, poisoned = make_user(), make_user()
     link(clean, slug, "ada")
@@ -112,8 +150,10 @@ def test_poison_records_are_quarantined_and_every_other_record_is_stored(
     result = _run(dagster_instance, mirobody, [clean, poisoned])
 
     snap = _snapshot(engine, [clean, poisoned], mirobody)
-    values = {u: _rounded([r[1:-1] for r in snap["indicator_values"] if r[0] == u])
-              for u in (clean, poisoned)}  # all but the vendor's record ids
+    values = {
+        u: _rounded([r[1:-1] for r in snap["indicator_values"] if r[0] == u])
+        for u in (clean, poisoned)
+    }  # all but the vendor's record ids
     assert values[clean] and values[poisoned] == values[clean]
     quarantined = _quarantined_records(engine, poisoned)
     assert sorted(r[2] for r in quarantined) == sorted(ids)  # exactly the poison records
@@ -132,8 +172,12 @@ def test_poison_records_are_quarantined_and_every_other_record_is_stored(
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_a_rerun_whose_raw_input_now_fails_to_format_keeps_the_stored_values(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str], slug: str,
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
+    slug: str,
 ) -> None:
     user = make_user()
     link(user, slug, "ben")
@@ -158,8 +202,11 @@ def test_a_rerun_whose_raw_input_now_fails_to_format_keeps_the_stored_values(
 
 
 def test_a_recovery_whose_sleep_is_outside_the_run_is_dated_by_the_stored_sleep(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     user = make_user()
     link(user, "whoop", "ada")
@@ -169,30 +216,55 @@ def test_a_recovery_whose_sleep_is_outside_the_run_is_dated_by_the_stored_sleep(
     later = DAY + timedelta(days=5)  # stored days after its sleep (a late re-delivery)
     redelivered = json.loads(str(recovery["payload"])) | {"updated_at": f"{later}T09:00:00Z"}
     with engine.begin() as conn:
-        assert raw_store.insert_raw_records(conn, raw_frame([make_record(
-            "whoop", user, "recovery", str(recovery["vendor_id"]), NEWER, later,
-            redelivered)])) == 1
+        assert (
+            raw_store.insert_raw_records(
+                conn,
+                raw_frame(
+                    [
+                        make_record(
+                            "whoop",
+                            user,
+                            "recovery",
+                            str(recovery["vendor_id"]),
+                            NEWER,
+                            later,
+                            redelivered,
+                        )
+                    ]
+                ),
+            )
+            == 1
+        )
         raw = raw_store.load_latest_raw(conn, [user], [later])
     assert set(raw["record_type"]) == {"recovery"}  # its sleep is not in the run's batch
 
     alone = ingest.normalise(mirobody.registry, raw)
     assert alone.records.select("record_id", "reason").rows() == [
-        (recovery["vendor_id"], "missing_anchor")]
+        (recovery["vendor_id"], "missing_anchor")
+    ]
     with engine.connect() as conn:
-        anchored = ingest.normalise(mirobody.registry, raw,
-                                    partial(raw_store.load_anchor_records, conn))
+        anchored = ingest.normalise(
+            mirobody.registry, raw, partial(raw_store.load_anchor_records, conn)
+        )
     assert anchored.records.height == 0
     stored = _snapshot(engine, [user], mirobody)["indicator_values"]
     # dated by its sleep's end, as the first run stored it
-    expected = sorted((r[1], r[3]) for r in stored if r[-1] == recovery["vendor_id"]
-                      and r[1] in set(anchored.values["indicator"]))
-    assert sorted(zip(anchored.values["indicator"], anchored.values["time"],
-                      strict=True)) == expected
+    expected = sorted(
+        (r[1], r[3])
+        for r in stored
+        if r[-1] == recovery["vendor_id"] and r[1] in set(anchored.values["indicator"])
+    )
+    assert (
+        sorted(zip(anchored.values["indicator"], anchored.values["time"], strict=True)) == expected
+    )
 
 
 def test_a_provider_that_cannot_format_at_all_keeps_its_stored_values_without_retries(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    sandbox: SandboxServer, make_user: Callable[[], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
     link: Callable[[str, str, str], str],
 ) -> None:
     user = make_user()
@@ -202,7 +274,8 @@ def test_a_provider_that_cannot_format_at_all_keeps_its_stored_values_without_re
     before = _snapshot(engine, [user], mirobody)
     assert before["indicator_values"]
     without_whoop = ProviderRegistry.from_entry_points(
-        {k: v for k, v in sandbox.settings().items() if k != "whoop"})
+        {k: v for k, v in sandbox.settings().items() if k != "whoop"}
+    )
     parts = pl.DataFrame({"user_id": [user], "day": [DAY]})
     with engine.connect() as conn:
         raw = raw_store.load_latest_raw(conn, [user], [DAY])

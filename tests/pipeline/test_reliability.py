@@ -39,16 +39,28 @@ def _calm_sandbox(sandbox: SandboxServer) -> Iterator[None]:
         vendor.garble_next = 0
 
 
-def _run(instance: dg.DagsterInstance, mirobody: MirobodyResource, users: list[str],
-         assets: list[dg.AssetsDefinition] | None = None) -> dg.ExecuteInProcessResult:
-    return dg.materialize(assets or ALL_ASSETS, instance=instance,
-                          resources={"mirobody": mirobody},
-                          tags=range_tags(DAY, DAY, users[0], users[-1]), raise_on_error=False)
+def _run(
+    instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    users: list[str],
+    assets: list[dg.AssetsDefinition] | None = None,
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        assets or ALL_ASSETS,
+        instance=instance,
+        resources={"mirobody": mirobody},
+        tags=range_tags(DAY, DAY, users[0], users[-1]),
+        raise_on_error=False,
+    )
 
 
 def test_injected_5xx_and_429_are_retried_into_the_same_rows(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     calm, stormy = make_user(), make_user()
     link(calm, "whoop", "ada")
@@ -60,8 +72,7 @@ def test_injected_5xx_and_429_are_retried_into_the_same_rows(
     assert _run(dagster_instance, mirobody, [stormy]).success
     snap = _snapshot(engine, [calm, stormy], mirobody)
     # every value alike; only the vendor's record ids (built from its account ids) differ
-    values = {u: [r[1:-1] for r in snap["indicator_values"] if r[0] == u]
-              for u in (calm, stormy)}
+    values = {u: [r[1:-1] for r in snap["indicator_values"] if r[0] == u] for u in (calm, stormy)}
     assert values[calm] and values[calm] == values[stormy]
 
 
@@ -72,8 +83,12 @@ def _impatient(mirobody: MirobodyResource, timeout_s: float) -> MirobodyResource
 
 
 def test_vendor_timeouts_are_retried_into_the_same_rows(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     calm, stalled = make_user(), make_user()
@@ -93,8 +108,12 @@ def test_vendor_timeouts_are_retried_into_the_same_rows(
 
 
 def test_a_vendor_timing_out_for_good_fails_that_user_and_names_the_timeout(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     stuck, fine = make_user(), make_user()
     link(stuck, "polar", "ada")
@@ -105,19 +124,30 @@ def test_a_vendor_timing_out_for_good_fails_that_user_and_names_the_timeout(
     sandbox.cloud["polar"].slow_next.clear()
     kept = len(mirobody.facts.user_files(fine))
     with engine.connect() as conn:
-        retry = conn.execute(text("SELECT status, error FROM sync_requests WHERE user_id = :u "
-                                  "AND provider = 'polar'"), {"u": stuck}).one()
+        retry = conn.execute(
+            text(
+                "SELECT status, error FROM sync_requests WHERE user_id = :u AND provider = 'polar'"
+            ),
+            {"u": stuck},
+        ).one()
     assert kept > 0  # the other user's data is stored
     assert retry.status == "pending"
     assert "timed out after 0.3 s" in retry.error
-    raw = [e for e in result.get_asset_materialization_events()
-           if e.asset_key.to_user_string() == "raw_polar"]
+    raw = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "raw_polar"
+    ]
     assert raw and stuck in str(raw[0].materialization.metadata["failed user-days"])
 
 
 def test_a_revoked_grant_needs_reauth_and_the_run_goes_on_for_everyone_else(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    sandbox: SandboxServer, repo: ConnectionRepository, make_user: Callable[[], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    sandbox: SandboxServer,
+    repo: ConnectionRepository,
+    make_user: Callable[[], str],
     link: Callable[[str, str, str], str],
 ) -> None:
     revoked, fine = make_user(), make_user()
@@ -131,9 +161,15 @@ def test_a_revoked_grant_needs_reauth_and_the_run_goes_on_for_everyone_else(
     result = _run(dagster_instance, mirobody, [revoked, fine])
     assert result.success
     with engine.connect() as c:
-        status = dict(c.execute(text(
-            "SELECT user_id::text, status FROM provider_connections WHERE provider = 'oura' "
-            "AND user_id = ANY(CAST(:u AS uuid[]))"), {"u": [revoked, fine]}).all())
+        status = dict(
+            c.execute(
+                text(
+                    "SELECT user_id::text, status FROM provider_connections "
+                    "WHERE provider = 'oura' AND user_id = ANY(CAST(:u AS uuid[]))"
+                ),
+                {"u": [revoked, fine]},
+            ).all()
+        )
     assert status == {revoked: "needs_reauth", fine: "active"}
     snap = _snapshot(engine, [revoked, fine], mirobody)
     assert {r[0] for r in snap["indicator_values"]} == {fine}
@@ -141,14 +177,25 @@ def test_a_revoked_grant_needs_reauth_and_the_run_goes_on_for_everyone_else(
 
 def _retry_requests(engine: Engine, user: str) -> list[tuple[object, ...]]:
     with engine.connect() as c:
-        return [tuple(r) for r in c.execute(text(
-            "SELECT provider, status, start_day, end_day, error FROM sync_requests "
-            "WHERE user_id = :u AND kind = 'retry' ORDER BY id"), {"u": user}).all()]
+        return [
+            tuple(r)
+            for r in c.execute(
+                text(
+                    "SELECT provider, status, start_day, end_day, error FROM sync_requests "
+                    "WHERE user_id = :u AND kind = 'retry' ORDER BY id"
+                ),
+                {"u": user},
+            ).all()
+        ]
 
 
 def test_a_vendor_that_keeps_failing_is_named_and_only_that_user_day_is_queued_again(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     failing, fine = make_user(), make_user()
     link(failing, "garmin", "ada")
@@ -157,8 +204,11 @@ def test_a_vendor_that_keeps_failing_is_named_and_only_that_user_day_is_queued_a
     sandbox.cloud["garmin"].fail_next.extend([500] * 200)
     result = _run(dagster_instance, mirobody, [failing, fine])
     assert result.success  # the run goes on for everyone else
-    (mat,) = [m for m in result.get_asset_materialization_events()
-              if m.asset_key.to_user_string() == "raw_garmin"][:1]
+    (mat,) = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key.to_user_string() == "raw_garmin"
+    ][:1]
     named = mat.materialization.metadata["failed user-days"].value
     assert [(f["user"], f["provider"]) for f in named] == [(failing, "garmin")]  # type: ignore[index, union-attr]
     assert "VendorHTTPError" in named[0]["cause"]  # type: ignore[index]
@@ -168,8 +218,11 @@ def test_a_vendor_that_keeps_failing_is_named_and_only_that_user_day_is_queued_a
     snap = _snapshot(engine, [failing, fine], mirobody)
     assert {r[0] for r in snap["indicator_values"]} == {fine}
     # the raw asset's check says someone is waiting for a retry
-    check = next(c for c in ALL_CHECKS if "raw_garmin:pull_failures" in
-                 {k.to_user_string() for k in c.check_keys})
+    check = next(
+        c
+        for c in ALL_CHECKS
+        if "raw_garmin:pull_failures" in {k.to_user_string() for k in c.check_keys}
+    )
     evaluation = check(mirobody=mirobody)
     assert not evaluation.passed and evaluation.metadata["waiting_for_retry"].value >= 1
 
@@ -192,8 +245,12 @@ dg.materialize([indicator_values], resources={"mirobody": res}, instance=instanc
 
 
 def test_a_writer_killed_mid_transaction_leaves_the_tables_and_a_rerun_matches(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    database_url: str, sandbox: SandboxServer, make_user: Callable[[], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    database_url: str,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
     link: Callable[[str, str, str], str],
 ) -> None:
     user = make_user()
@@ -209,21 +266,41 @@ def test_a_writer_killed_mid_transaction_leaves_the_tables_and_a_rerun_matches(
     blocker.execute(text("LOCK TABLE quarantined_values IN ACCESS EXCLUSIVE MODE"))
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WRITER, user, DAY.isoformat(), database_url,
-         mirobody.data_dir or "", sandbox.base_url, KEYS], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-c",
+            KILLED_WRITER,
+            user,
+            DAY.isoformat(),
+            database_url,
+            mirobody.data_dir or "",
+            sandbox.base_url,
+            KEYS,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
     def blocked_writer() -> int | None:
         assert proc.poll() is None, proc.stderr.read().decode()[-3000:] if proc.stderr else ""
         with engine.connect() as c:
-            return c.execute(text(
-                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query ILIKE '%quarantined_values%'")).scalars().first()
+            return (
+                c.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query ILIKE '%quarantined_values%'"
+                    )
+                )
+                .scalars()
+                .first()
+            )
 
     def backend_gone(pid: int) -> bool:
         with engine.connect() as c:
-            return not c.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :p"),
-                                 {"p": pid}).first()
+            return not c.execute(
+                text("SELECT 1 FROM pg_stat_activity WHERE pid = :p"), {"p": pid}
+            ).first()
 
     try:
         writer_pid = wait_until(blocked_writer, "the writer to reach the quarantine write", 60)
@@ -241,8 +318,12 @@ def test_a_writer_killed_mid_transaction_leaves_the_tables_and_a_rerun_matches(
 
 
 def test_a_token_expiring_mid_pull_is_refreshed_and_the_rotated_token_is_stored(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    sandbox: SandboxServer, repo: ConnectionRepository, make_user: Callable[[], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    sandbox: SandboxServer,
+    repo: ConnectionRepository,
+    make_user: Callable[[], str],
     link: Callable[[str, str, str], str],
 ) -> None:
     user = make_user()
@@ -255,8 +336,9 @@ def test_a_token_expiring_mid_pull_is_refreshed_and_the_rotated_token_is_stored(
     assert after.tokens.refresh_token != before.tokens.refresh_token
     assert after.tokens.access_token != before.tokens.access_token
     with engine.connect() as c:
-        stored = c.execute(text("SELECT refresh_token_ct FROM provider_connections "
-                                "WHERE id = :i"), {"i": after.id}).scalar_one()
+        stored = c.execute(
+            text("SELECT refresh_token_ct FROM provider_connections WHERE id = :i"), {"i": after.id}
+        ).scalar_one()
     assert after.tokens.refresh_token.encode() not in bytes(stored)  # ciphertext only
     # the spent refresh token is gone for good; the stored one keeps working
     assert _run(dagster_instance, mirobody, [user]).success
@@ -264,8 +346,12 @@ def test_a_token_expiring_mid_pull_is_refreshed_and_the_rotated_token_is_stored(
 
 
 def test_malformed_json_is_retried_into_the_same_rows(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     calm, garbled = make_user(), make_user()
     link(calm, "whoop", "ben")
@@ -276,14 +362,19 @@ def test_malformed_json_is_retried_into_the_same_rows(
     assert _run(dagster_instance, mirobody, [garbled]).success
     assert sandbox.cloud["whoop"].garble_next == 0
     snap = _snapshot(engine, [calm, garbled], mirobody)
-    values = {u: [r[1:-1] for r in snap["indicator_values"] if r[0] == u]
-              for u in (calm, garbled)}  # all but the vendor's record ids (another account)
+    values = {
+        u: [r[1:-1] for r in snap["indicator_values"] if r[0] == u] for u in (calm, garbled)
+    }  # all but the vendor's record ids (another account)
     assert values[calm] and values[calm] == values[garbled]
 
 
 def test_a_vendor_answering_only_garbage_fails_that_user_and_keeps_the_others(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, engine: Engine,
-    sandbox: SandboxServer, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    engine: Engine,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     users = [make_user(), make_user()]
     link(users[0], "whoop", "ada")
@@ -295,14 +386,21 @@ def test_a_vendor_answering_only_garbage_fails_that_user_and_keeps_the_others(
     ((provider, status, *_, cause),) = _retry_requests(engine, users[0])
     assert (provider, status) == ("whoop", "pending") and "malformed JSON" in str(cause)
     with engine.connect() as c:
-        pulled = dict(c.execute(text(
-            "SELECT user_id::text, count(*) FROM raw_records "
-            "WHERE user_id = ANY(CAST(:u AS uuid[])) GROUP BY 1"), {"u": users}).all())
+        pulled = dict(
+            c.execute(
+                text(
+                    "SELECT user_id::text, count(*) FROM raw_records "
+                    "WHERE user_id = ANY(CAST(:u AS uuid[])) GROUP BY 1"
+                ),
+                {"u": users},
+            ).all()
+        )
     assert users[1] in pulled and users[0] not in pulled  # Oura's records were stored
 
 
 def test_retries_give_up_after_max_attempts_and_keep_the_cause(
-    engine: Engine, make_user: Callable[[], str],
+    engine: Engine,
+    make_user: Callable[[], str],
 ) -> None:
     from mirobody_assets.ingest import PartitionFailure
     from mirobody_assets.storage.sync_requests import MAX_RETRY_ATTEMPTS as MAX_ATTEMPTS

@@ -44,8 +44,9 @@ class Receiver:
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/ingest"
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
         self.thread.start()
         while not self.server.started:
             time.sleep(0.02)
@@ -60,8 +61,11 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_upload_pushes_each_user_once_per_content_with_an_idempotency_key(
-    dagster_instance: dg.DagsterInstance, mirobody: MirobodyResource, receiver: Receiver,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    dagster_instance: dg.DagsterInstance,
+    mirobody: MirobodyResource,
+    receiver: Receiver,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     users = [make_user(), make_user()]
     for user, person in zip(users, ("ada", "ben"), strict=True):
@@ -69,9 +73,12 @@ def test_upload_pushes_each_user_once_per_content_with_an_idempotency_key(
     dagster_instance.add_dynamic_partitions("users", users)
     pushing = MirobodyResource(**{**mirobody.model_dump(), "remote_ingest_url": receiver.url})
     for _ in range(2):
-        result = dg.materialize(ALL_ASSETS, instance=dagster_instance,
-                                resources={"mirobody": pushing},
-                                tags=range_tags(DAY, DAY, users[0], users[-1]))
+        result = dg.materialize(
+            ALL_ASSETS,
+            instance=dagster_instance,
+            resources={"mirobody": pushing},
+            tags=range_tags(DAY, DAY, users[0], users[-1]),
+        )
         assert result.success
     # two runs of identical content: two distinct keys (one per user), not four
     assert len(receiver.bodies) == 2

@@ -33,8 +33,9 @@ STARTED = dg.DagsterRunStatus.STARTED
 
 
 @pytest.fixture(scope="module")
-def instance(pg_server_url: str, project_root: Path,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+def instance(
+    pg_server_url: str, project_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dg.DagsterInstance]:
     home = write_fast_monitoring_home(project_root, tmp_path_factory.mktemp("monitored"))
     previous = os.environ.get("DAGSTER_PG_URL")
     with scratch_databases(pg_server_url, "mirobody_monitor") as (_, dagster_url):
@@ -85,16 +86,28 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def _run(instance: dg.DagsterInstance, pool: str, worker_pid: int | None,
-         code_server: bool = True, status: dg.DagsterRunStatus = STARTED) -> dg.DagsterRun:
+def _run(
+    instance: dg.DagsterInstance,
+    pool: str,
+    worker_pid: int | None,
+    code_server: bool = True,
+    status: dg.DagsterRunStatus = STARTED,
+) -> dg.DagsterRun:
     """A run holding `pool`'s slot, launched by a code server that is gone (closed port)."""
-    tags = ({GRPC_INFO_TAG: json.dumps({"host": "localhost", "port": _closed_port()})}
-            if code_server else {})
-    run: dg.DagsterRun = create_run_for_test(instance, job_name="health_pipeline",
-                                             status=status, tags=tags)
+    tags = (
+        {GRPC_INFO_TAG: json.dumps({"host": "localhost", "port": _closed_port()})}
+        if code_server
+        else {}
+    )
+    run: dg.DagsterRun = create_run_for_test(
+        instance, job_name="health_pipeline", status=status, tags=tags
+    )
     if worker_pid is not None:
-        instance.report_engine_event(f"Started process for run (pid: {worker_pid}).", run,
-                                     EngineEventData.in_process(worker_pid))
+        instance.report_engine_event(
+            f"Started process for run (pid: {worker_pid}).",
+            run,
+            EngineEventData.in_process(worker_pid),
+        )
     instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
     claim = instance.event_log_storage.claim_concurrency_slot(pool, run.run_id, "raw_garmin")
     assert claim.is_claimed

@@ -26,8 +26,11 @@ def _connection(repo: ConnectionRepository, user: str) -> Connection:
 
 
 def test_two_workers_refreshing_one_connection_spend_its_refresh_token_once(
-    mirobody: MirobodyResource, repo: ConnectionRepository, sandbox: SandboxServer,
-    make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    mirobody: MirobodyResource,
+    repo: ConnectionRepository,
+    sandbox: SandboxServer,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     user = make_user()
     link(user, "whoop", "ada")
@@ -38,9 +41,15 @@ def test_two_workers_refreshing_one_connection_spend_its_refresh_token_once(
     before = oauth.refresh_count
 
     async def both() -> list[object]:
-        return await asyncio.gather(*(
-            whoop.pull(connection, WINDOW, repo.token_store(connection),
-                       record_types=("sleep",)) for _ in range(2)), return_exceptions=True)
+        return await asyncio.gather(
+            *(
+                whoop.pull(
+                    connection, WINDOW, repo.token_store(connection), record_types=("sleep",)
+                )
+                for _ in range(2)
+            ),
+            return_exceptions=True,
+        )
 
     outcomes = asyncio.run(both())
     assert [type(o).__name__ for o in outcomes] == ["DataFrame", "DataFrame"], outcomes
@@ -50,20 +59,24 @@ def test_two_workers_refreshing_one_connection_spend_its_refresh_token_once(
 
 
 def test_an_unlinked_connection_is_not_refreshed(
-    mirobody: MirobodyResource, repo: ConnectionRepository, sandbox: SandboxServer,
-    engine: Engine, make_user: Callable[[], str], link: Callable[[str, str, str], str],
+    mirobody: MirobodyResource,
+    repo: ConnectionRepository,
+    sandbox: SandboxServer,
+    engine: Engine,
+    make_user: Callable[[], str],
+    link: Callable[[str, str, str], str],
 ) -> None:
     user = make_user()
     link(user, "whoop", "ada")
     whoop = mirobody.registry.get("whoop")
     connection = _connection(repo, user)
     with engine.begin() as conn:  # the user unlinks while a pull holds the old tokens
-        conn.execute(text("DELETE FROM provider_connections WHERE id = :i"),
-                      {"i": connection.id})
+        conn.execute(text("DELETE FROM provider_connections WHERE id = :i"), {"i": connection.id})
     oauth = sandbox.cloud["whoop"].oauth
     oauth.expire_access_tokens()
     before = oauth.refresh_count
     with pytest.raises(ReconnectRequiredError, match="unlinked"):
-        asyncio.run(whoop.pull(connection, WINDOW, repo.token_store(connection),
-                               record_types=("sleep",)))
+        asyncio.run(
+            whoop.pull(connection, WINDOW, repo.token_store(connection), record_types=("sleep",))
+        )
     assert oauth.refresh_count == before

@@ -49,10 +49,19 @@ async def _link(provider: Provider, user: str = "ada", connection_id: str = "c1"
     request = await provider.authorization_request(REDIRECT_URI)
     params = await consent(request.url, user)
     result = await provider.complete_link(
-        redirect_uri=REDIRECT_URI, params=params, expected_state=request.state,
-        code_verifier=request.code_verifier, request_token=request.request_token)
-    return Connection(id=connection_id, user_id=f"user-{user}", provider=provider.slug,
-                      tokens=result.tokens, vendor_user_id=result.vendor_user_id)
+        redirect_uri=REDIRECT_URI,
+        params=params,
+        expected_state=request.state,
+        code_verifier=request.code_verifier,
+        request_token=request.request_token,
+    )
+    return Connection(
+        id=connection_id,
+        user_id=f"user-{user}",
+        provider=provider.slug,
+        tokens=result.tokens,
+        vendor_user_id=result.vendor_user_id,
+    )
 
 
 class Formatter:

@@ -66,8 +66,6 @@ DOCUMENTED = {
 }
 
 
-
-
 @pytest.mark.parametrize(("slug", "record_type"), sorted(DOCUMENTED))
 def test_documented_fields_are_mapped_or_ignored(fmt, coverage, slug, record_type):
     doc = nested(DOCUMENTED[slug, record_type])

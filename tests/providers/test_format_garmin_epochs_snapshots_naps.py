@@ -23,18 +23,43 @@ def at(seconds: int) -> datetime:
 
 # --- golden: epochs ----------------------------------------------------------------------
 # The notes' epoch (one per activity type and bucket) and the same bucket's sedentary part.
-WALK = {"userId": UID, "summaryId": "x153a9f3-5a9478d4-6", "activityType": "WALKING",
-        "activeKilocalories": 24, "steps": 93, "distanceInMeters": 49.11,
-        "durationInSeconds": 840, "activeTimeInSeconds": 449, "startTimeInSeconds": 1519679700,
-        "startTimeOffsetInSeconds": -21600, "met": 3.3020337, "intensity": "ACTIVE",
-        "meanMotionIntensity": 4, "maxMotionIntensity": 7}
-SIT = WALK | {"summaryId": "x153a9f3-5a9478d4-7", "activityType": "SEDENTARY",
-              "activeKilocalories": 1, "steps": 0, "distanceInMeters": 0.0,
-              "durationInSeconds": 60, "activeTimeInSeconds": 0, "met": 1.0,
-              "intensity": "SEDENTARY", "meanMotionIntensity": 0, "maxMotionIntensity": 1}
-NEXT = WALK | {"summaryId": "x153a9f3-5a9478d4-8", "startTimeInSeconds": 1519679700 + 900,
-               "steps": 410, "distanceInMeters": 300.5, "activeKilocalories": 30,
-               "durationInSeconds": 900}
+WALK = {
+    "userId": UID,
+    "summaryId": "x153a9f3-5a9478d4-6",
+    "activityType": "WALKING",
+    "activeKilocalories": 24,
+    "steps": 93,
+    "distanceInMeters": 49.11,
+    "durationInSeconds": 840,
+    "activeTimeInSeconds": 449,
+    "startTimeInSeconds": 1519679700,
+    "startTimeOffsetInSeconds": -21600,
+    "met": 3.3020337,
+    "intensity": "ACTIVE",
+    "meanMotionIntensity": 4,
+    "maxMotionIntensity": 7,
+}
+SIT = WALK | {
+    "summaryId": "x153a9f3-5a9478d4-7",
+    "activityType": "SEDENTARY",
+    "activeKilocalories": 1,
+    "steps": 0,
+    "distanceInMeters": 0.0,
+    "durationInSeconds": 60,
+    "activeTimeInSeconds": 0,
+    "met": 1.0,
+    "intensity": "SEDENTARY",
+    "meanMotionIntensity": 0,
+    "maxMotionIntensity": 1,
+}
+NEXT = WALK | {
+    "summaryId": "x153a9f3-5a9478d4-8",
+    "startTimeInSeconds": 1519679700 + 900,
+    "steps": 410,
+    "distanceInMeters": 300.5,
+    "activeKilocalories": 30,
+    "durationInSeconds": 900,
+}
 
 
 def test_an_epochs_activity_type_parts_make_one_15_minute_bucket(fmt):
@@ -56,19 +81,29 @@ def test_an_epoch_delivered_twice_counts_once(fmt):
     assert steps["value"].to_list() == [93.0]
 
 
-DAILY = {"userId": UID, "summaryId": "d1", "calendarDate": "2018-02-26",
-         "startTimeInSeconds": 1519624800, "startTimeOffsetInSeconds": -21600,
-         "durationInSeconds": 86400, "steps": 503, "distanceInMeters": 349.61,
-         "activeKilocalories": 55, "bmrKilocalories": 1700}
+DAILY = {
+    "userId": UID,
+    "summaryId": "d1",
+    "calendarDate": "2018-02-26",
+    "startTimeInSeconds": 1519624800,
+    "startTimeOffsetInSeconds": -21600,
+    "durationInSeconds": 86400,
+    "steps": 503,
+    "distanceInMeters": 349.61,
+    "activeKilocalories": 55,
+    "bmrKilocalories": 1700,
+}
 
 
 def test_a_days_steps_come_from_the_dailies_or_the_epochs_never_both(fmt):
     """The epochs of the day sum to the daily summary (93 + 410 = 503 steps): each source
     rolls up on its own and one wins the merge, so the day shows 503, not 1006."""
-    rows = fmt.rows("garmin", [("dailies", DAILY), ("epochs", WALK), ("epochs", SIT),
-                               ("epochs", NEXT)])
-    summary = daily_summary(rows).filter(pl.col("indicator").is_in(
-        ["steps", "distance", "active_energy"]))
+    rows = fmt.rows(
+        "garmin", [("dailies", DAILY), ("epochs", WALK), ("epochs", SIT), ("epochs", NEXT)]
+    )
+    summary = daily_summary(rows).filter(
+        pl.col("indicator").is_in(["steps", "distance", "active_energy"])
+    )
     by = {r["indicator"]: r for r in summary.iter_rows(named=True)}
     assert by["steps"]["value"] == 503 and by["steps"]["sources"] == "garmin,garmin.epochs"
     assert by["distance"]["value"] == pytest.approx(349.61)
@@ -77,29 +112,46 @@ def test_a_days_steps_come_from_the_dailies_or_the_epochs_never_both(fmt):
 
 
 # --- golden: blood pressure ----------------------------------------------------------------
-BP = {"userId": UID, "summaryId": "x3a1b2c4-bp1", "measurementTimeInSeconds": 1741687312,
-      "measurementTimeOffsetInSeconds": 3600, "systolic": 121, "diastolic": 79, "pulse": 62,
-      "sourceType": "DEVICE"}
+BP = {
+    "userId": UID,
+    "summaryId": "x3a1b2c4-bp1",
+    "measurementTimeInSeconds": 1741687312,
+    "measurementTimeOffsetInSeconds": 3600,
+    "systolic": 121,
+    "diastolic": 79,
+    "pulse": 62,
+    "sourceType": "DEVICE",
+}
 
 
 def test_blood_pressure_with_its_pulse_on_the_cuffs_source(fmt):
     rows = fmt.rows("garmin", [("bloodPressures", BP)])
     v = dict(zip(rows["indicator"], rows["value"], strict=True))
-    assert v == {"blood_pressure_systolic": 121.0, "blood_pressure_diastolic": 79.0,
-                 "heart_rate": 62.0}
-    assert set(rows["source"]) == {"garmin.bp_monitor"} and set(rows["unit"]) == {
-        "mm[Hg]", "/min"}
+    assert v == {
+        "blood_pressure_systolic": 121.0,
+        "blood_pressure_diastolic": 79.0,
+        "heart_rate": 62.0,
+    }
+    assert set(rows["source"]) == {"garmin.bp_monitor"} and set(rows["unit"]) == {"mm[Hg]", "/min"}
     assert set(rows["time"]) == {at(1741687312)} and set(rows["tz_offset_s"]) == {3600}
     manual = fmt.rows("garmin", [("bloodPressures", BP | {"sourceType": "MANUAL"})])
     assert set(manual["source"]) == {"garmin.manual"}
 
 
 def test_a_cuff_pulse_at_the_instant_of_a_watch_sample_is_not_a_duplicate(fmt):
-    day = {"userId": UID, "summaryId": "d2", "calendarDate": "2025-03-11",
-           "startTimeInSeconds": 1741687312 - 15, "startTimeOffsetInSeconds": 3600,
-           "durationInSeconds": 86400, "steps": 1, "timeOffsetHeartRateSamples": {"15": 60}}
+    day = {
+        "userId": UID,
+        "summaryId": "d2",
+        "calendarDate": "2025-03-11",
+        "startTimeInSeconds": 1741687312 - 15,
+        "startTimeOffsetInSeconds": 3600,
+        "durationInSeconds": 86400,
+        "steps": 1,
+        "timeOffsetHeartRateSamples": {"15": 60},
+    }
     formatted = fmt.provider("garmin").format_split(
-        fmt.raw("garmin", [("dailies", day), ("bloodPressures", BP)]))
+        fmt.raw("garmin", [("dailies", day), ("bloodPressures", BP)])
+    )
     assert formatted.quarantine.height == 0
     hr = formatted.values.filter(pl.col("indicator") == "heart_rate")
     assert sorted(hr["source"]) == ["garmin", "garmin.bp_monitor"]
@@ -107,25 +159,45 @@ def test_a_cuff_pulse_at_the_instant_of_a_watch_sample_is_not_a_duplicate(fmt):
 
 # --- golden: Health Snapshot ---------------------------------------------------------------
 def _summary(kind: str, avg: float) -> dict[str, object]:
-    return {"summaryType": kind, "minValue": avg - 3, "maxValue": avg + 3, "avgValue": avg,
-            "epochSummaries": {"0": avg - 1, "60": avg + 1}}
+    return {
+        "summaryType": kind,
+        "minValue": avg - 3,
+        "maxValue": avg + 3,
+        "avgValue": avg,
+        "epochSummaries": {"0": avg - 1, "60": avg + 1},
+    }
 
 
-SNAPSHOT = {"userId": UID, "summaryId": "x3a1b2c4-hs1", "calendarDate": "2025-03-11",
-            "startTimeInSeconds": 1741687312, "durationInSeconds": 120, "summaries": [
-                _summary("heart_rate", 64.5), _summary("stress", 31.0), _summary("spo2", 97.0),
-                _summary("respiration", 15.5), _summary("sdrr_hrv", 55.0),
-                _summary("rmssd_hrv", 41.0)]}
+SNAPSHOT = {
+    "userId": UID,
+    "summaryId": "x3a1b2c4-hs1",
+    "calendarDate": "2025-03-11",
+    "startTimeInSeconds": 1741687312,
+    "durationInSeconds": 120,
+    "summaries": [
+        _summary("heart_rate", 64.5),
+        _summary("stress", 31.0),
+        _summary("spo2", 97.0),
+        _summary("respiration", 15.5),
+        _summary("sdrr_hrv", 55.0),
+        _summary("rmssd_hrv", 41.0),
+    ],
+}
 
 
 def test_a_snapshots_averages_are_samples_at_its_start(fmt):
     rows = fmt.rows("garmin", [("healthSnapshot", SNAPSHOT)])
     v = dict(zip(rows["indicator"], rows["value"], strict=True))
-    assert v == {"heart_rate": 64.5, "stress_level": 31.0, "spo2": 97.0,
-                 "respiratory_rate": 15.5, "hrv_sdnn": 55.0, "hrv_rmssd": 41.0}
+    assert v == {
+        "heart_rate": 64.5,
+        "stress_level": 31.0,
+        "spo2": 97.0,
+        "respiratory_rate": 15.5,
+        "hrv_sdnn": 55.0,
+        "hrv_rmssd": 41.0,
+    }
     assert set(rows["time"]) == {at(1741687312)} and rows["end_time"].null_count() == 6
-    assert set(rows["source"]) == {"garmin.snapshot"} and set(rows["record_id"]) == {
-        "x3a1b2c4-hs1"}
+    assert set(rows["source"]) == {"garmin.snapshot"} and set(rows["record_id"]) == {"x3a1b2c4-hs1"}
     # no offset field: 10:01 UTC is on 2025-03-11 at offset 0, the nearest to 0 that fits
     assert set(rows["tz_offset_s"]) == {0}
 
@@ -141,23 +213,45 @@ def test_a_snapshots_offset_when_sent_and_when_only_the_date_tells(fmt):
 
 
 def test_unmeasured_and_unknown_snapshot_types_are_left_out(fmt):
-    odd = SNAPSHOT | {"summaries": [_summary("stress", -1.0), _summary("heart_rate", 61.0),
-                                    _summary("body_battery_new", 40.0)]}
+    odd = SNAPSHOT | {
+        "summaries": [
+            _summary("stress", -1.0),
+            _summary("heart_rate", 61.0),
+            _summary("body_battery_new", 40.0),
+        ]
+    }
     rows = fmt.rows("garmin", [("healthSnapshot", odd)])
     assert rows["indicator"].to_list() == ["heart_rate"]
 
 
 # --- golden: naps ----------------------------------------------------------------------------
-SLEEP = {"userId": UID, "summaryId": "x3a1b2c4-67cfc6e0-6e28", "calendarDate": "2025-03-11",
-         "startTimeInSeconds": 1741644000, "startTimeOffsetInSeconds": 3600,
-         "durationInSeconds": 28200, "deepSleepDurationInSeconds": 5340,
-         "lightSleepDurationInSeconds": 15180, "remSleepInSeconds": 6060,
-         "awakeDurationInSeconds": 1620, "validation": "ENHANCED_FINAL",
-         "totalNapDurationInSeconds": 2700, "naps": [
-             {"napStartTimeInSeconds": 1741701600, "napOffsetInSeconds": 3600,
-              "napDurationInSeconds": 1800, "napValidation": "DEVICE"},
-             {"napStartTimeInSeconds": 1741712400, "napDurationInSeconds": 900,
-              "napValidation": "MANUAL"}]}
+SLEEP = {
+    "userId": UID,
+    "summaryId": "x3a1b2c4-67cfc6e0-6e28",
+    "calendarDate": "2025-03-11",
+    "startTimeInSeconds": 1741644000,
+    "startTimeOffsetInSeconds": 3600,
+    "durationInSeconds": 28200,
+    "deepSleepDurationInSeconds": 5340,
+    "lightSleepDurationInSeconds": 15180,
+    "remSleepInSeconds": 6060,
+    "awakeDurationInSeconds": 1620,
+    "validation": "ENHANCED_FINAL",
+    "totalNapDurationInSeconds": 2700,
+    "naps": [
+        {
+            "napStartTimeInSeconds": 1741701600,
+            "napOffsetInSeconds": 3600,
+            "napDurationInSeconds": 1800,
+            "napValidation": "DEVICE",
+        },
+        {
+            "napStartTimeInSeconds": 1741712400,
+            "napDurationInSeconds": 900,
+            "napValidation": "MANUAL",
+        },
+    ],
+}
 
 
 def test_naps_are_sessions_of_their_own_and_leave_the_night_alone(fmt):
@@ -186,10 +280,11 @@ DOCUMENTED = {
     "healthSnapshot": "summaryId calendarDate startTimeInSeconds durationInSeconds summaries",
     "sleeps": "naps totalNapDurationInSeconds",
 }
-LISTED = {("healthSnapshot", "summaries"): "summaryType minValue maxValue avgValue "
-          "epochSummaries",
-          ("sleeps", "naps"): "napDurationInSeconds napStartTimeInSeconds napOffsetInSeconds "
-          "napValidation"}
+LISTED = {
+    ("healthSnapshot", "summaries"): "summaryType minValue maxValue avgValue epochSummaries",
+    ("sleeps", "naps"): "napDurationInSeconds napStartTimeInSeconds napOffsetInSeconds "
+    "napValidation",
+}
 
 
 @pytest.mark.parametrize("record_type", sorted(DOCUMENTED))
@@ -214,37 +309,51 @@ def test_every_field_of_a_listed_item_is_decoded_or_ignored(record_type, path):
 def test_pushed_summaries_become_one_sync_request_per_user_type_and_local_day(fmt):
     provider = fmt.provider("garmin")
     late = WALK | {"summaryId": "e9", "startTimeInSeconds": 1519624800 + 86400 + 3600}
-    body = json.dumps({"epochs": [WALK, SIT, NEXT, late], "bloodPressures": [BP],
-                       "healthSnapshot": [SNAPSHOT]}).encode()
+    body = json.dumps(
+        {"epochs": [WALK, SIT, NEXT, late], "bloodPressures": [BP], "healthSnapshot": [SNAPSHOT]}
+    ).encode()
     requests = provider.parse_webhook({"garmin-client-id": "id"}, body)
     seen = sorted((r.record_type, r.day, r.object_id) for r in requests)
-    assert seen == [("bloodPressures", date(2025, 3, 11), BP["summaryId"]),
-                    ("epochs", date(2018, 2, 26), None), ("epochs", date(2018, 2, 27), "e9"),
-                    ("healthSnapshot", date(2025, 3, 11), SNAPSHOT["summaryId"])]
+    assert seen == [
+        ("bloodPressures", date(2025, 3, 11), BP["summaryId"]),
+        ("epochs", date(2018, 2, 26), None),
+        ("epochs", date(2018, 2, 27), "e9"),
+        ("healthSnapshot", date(2025, 3, 11), SNAPSHOT["summaryId"]),
+    ]
     assert {(r.vendor_user_id, r.event) for r in requests} == {(UID, "push")}
 
 
 # --- the sandbox over real HTTP ----------------------------------------------------------------
+
 
 @pytest.mark.anyio
 async def test_the_sandboxs_epochs_add_up_to_its_dailies(registry, link):
     provider = registry.get("garmin")
     connection = await link(provider, connection_id="epochs")
     window = Window.for_days(date(2025, 2, 3), date(2025, 2, 9))
-    raw = await provider.pull(connection, window, MemoryTokenStore(),
-                              record_types=("dailies", "epochs"))
+    raw = await provider.pull(
+        connection, window, MemoryTokenStore(), record_types=("dailies", "epochs")
+    )
     formatted = provider.format_split(raw)
     assert formatted.quarantine.height == 0
-    values = formatted.values.filter(pl.col("indicator").is_in(
-        ["steps", "distance", "active_energy"]))
+    values = formatted.values.filter(
+        pl.col("indicator").is_in(["steps", "distance", "active_energy"])
+    )
     from indicators.aggregate import per_source_daily
 
-    per_day = per_source_daily(values).collect().pivot(
-        "source", index=["day", "indicator"], values="value").drop_nulls()
+    per_day = (
+        per_source_daily(values)
+        .collect()
+        .pivot("source", index=["day", "indicator"], values="value")
+        .drop_nulls()
+    )
     assert per_day.height >= 3 * 6  # every full day of the week, three indicators
     assert (per_day["garmin"] - per_day["garmin.epochs"]).abs().max() < 1e-6
-    kinds = raw.filter(pl.col("record_type") == "epochs")["payload"].str.json_decode(
-        pl.Struct({"activityType": pl.String()})).struct.field("activityType")
+    kinds = (
+        raw.filter(pl.col("record_type") == "epochs")["payload"]
+        .str.json_decode(pl.Struct({"activityType": pl.String()}))
+        .struct.field("activityType")
+    )
     assert {"SEDENTARY", "WALKING"} <= set(kinds)
 
 
@@ -253,11 +362,19 @@ async def test_the_sandbox_serves_blood_pressure_snapshots_and_naps(registry, li
     provider = registry.get("garmin")
     connection = await link(provider, connection_id="more")
     window = Window.for_days(date(2025, 2, 3), date(2025, 2, 16))  # two weekends
-    raw = await provider.pull(connection, window, MemoryTokenStore(), record_types=(
-        "bloodPressures", "healthSnapshot", "sleeps"))
+    raw = await provider.pull(
+        connection,
+        window,
+        MemoryTokenStore(),
+        record_types=("bloodPressures", "healthSnapshot", "sleeps"),
+    )
     formatted = provider.format_split(raw)
     assert formatted.quarantine.height == 0
     got = formatted.values.group_by("indicator", "source").len()
     pairs = set(zip(got["indicator"], got["source"], strict=True))
-    assert {("blood_pressure_systolic", "garmin.bp_monitor"), ("hrv_sdnn", "garmin.snapshot"),
-            ("nap_duration", "garmin"), ("blood_pressure_diastolic", "garmin.manual")} <= pairs
+    assert {
+        ("blood_pressure_systolic", "garmin.bp_monitor"),
+        ("hrv_sdnn", "garmin.snapshot"),
+        ("nap_duration", "garmin"),
+        ("blood_pressure_diastolic", "garmin.manual"),
+    } <= pairs

@@ -8,44 +8,100 @@ import pytest
 
 from providers.errors import UnknownPayloadShapeError
 
-SLEEP = {"id": "5f0c2a1e-7b9d-4c33-9a51-2d8e6f1b0c44", "cycle_id": 418772301, "user_id": 2231907,
-         "created_at": "2025-03-11T11:01:55.020Z", "updated_at": "2025-03-11T11:04:40.731Z",
-         "start": "2025-03-10T22:48:12.310Z", "end": "2025-03-11T06:41:03.870Z",
-         "timezone_offset": "+01:00", "nap": False, "score_state": "SCORED",
-         "score": {"stage_summary": {"total_in_bed_time_milli": 28371560,
-                                     "total_awake_time_milli": 2102000,
-                                     "total_no_data_time_milli": 0,
-                                     "total_light_sleep_time_milli": 13920000,
-                                     "total_slow_wave_sleep_time_milli": 5880000,
-                                     "total_rem_sleep_time_milli": 6469560,
-                                     "sleep_cycle_count": 4, "disturbance_count": 9},
-                   "sleep_needed": {"baseline_milli": 27000000,
-                                    "need_from_sleep_debt_milli": 540000,
-                                    "need_from_recent_strain_milli": 312000,
-                                    "need_from_recent_nap_milli": 0},
-                   "respiratory_rate": 15.2, "sleep_performance_percentage": 93.0,
-                   "sleep_consistency_percentage": 81.0, "sleep_efficiency_percentage": 92.6}}
-RECOVERY = {"cycle_id": 418772301, "sleep_id": "5f0c2a1e-7b9d-4c33-9a51-2d8e6f1b0c44",
-            "user_id": 2231907, "created_at": "2025-03-11T11:02:17.442Z",
-            "updated_at": "2025-03-11T11:05:09.118Z", "score_state": "SCORED",
-            "score": {"user_calibrating": False, "recovery_score": 71.0,
-                      "resting_heart_rate": 52.0, "hrv_rmssd_milli": 63.417,
-                      "spo2_percentage": 96.3, "skin_temp_celsius": 33.9}}
-CYCLE = {"id": 418772301, "user_id": 2231907, "created_at": "2025-03-10T22:50:01.000Z",
-         "updated_at": "2025-03-11T20:15:33.000Z", "start": "2025-03-10T22:48:12.310Z",
-         "timezone_offset": "+01:00", "score_state": "SCORED",
-         "score": {"strain": 11.84, "kilojoule": 9621.4, "average_heart_rate": 71,
-                   "max_heart_rate": 168}}
-WORKOUT = {"id": "c8e1b2f4-0a55-4d0e-8f3b-61d2a9e7c013", "user_id": 2231907,
-           "created_at": "2025-03-11T18:40:02.000Z", "updated_at": "2025-03-11T18:52:11.000Z",
-           "start": "2025-03-11T17:02:00.000Z", "end": "2025-03-11T17:58:30.000Z",
-           "timezone_offset": "+01:00", "sport_name": "running", "score_state": "SCORED",
-           "score": {"strain": 12.9, "average_heart_rate": 151, "max_heart_rate": 178,
-                     "kilojoule": 2710.5, "percent_recorded": 99.0, "distance_meter": 10240.0,
-                     "altitude_gain_meter": 62.0, "altitude_change_meter": 1.5,
-                     "zone_durations": {"zone_zero_milli": 0, "zone_one_milli": 240000,
-                                        "zone_two_milli": 810000, "zone_three_milli": 1500000,
-                                        "zone_four_milli": 720000, "zone_five_milli": 120000}}}
+SLEEP = {
+    "id": "5f0c2a1e-7b9d-4c33-9a51-2d8e6f1b0c44",
+    "cycle_id": 418772301,
+    "user_id": 2231907,
+    "created_at": "2025-03-11T11:01:55.020Z",
+    "updated_at": "2025-03-11T11:04:40.731Z",
+    "start": "2025-03-10T22:48:12.310Z",
+    "end": "2025-03-11T06:41:03.870Z",
+    "timezone_offset": "+01:00",
+    "nap": False,
+    "score_state": "SCORED",
+    "score": {
+        "stage_summary": {
+            "total_in_bed_time_milli": 28371560,
+            "total_awake_time_milli": 2102000,
+            "total_no_data_time_milli": 0,
+            "total_light_sleep_time_milli": 13920000,
+            "total_slow_wave_sleep_time_milli": 5880000,
+            "total_rem_sleep_time_milli": 6469560,
+            "sleep_cycle_count": 4,
+            "disturbance_count": 9,
+        },
+        "sleep_needed": {
+            "baseline_milli": 27000000,
+            "need_from_sleep_debt_milli": 540000,
+            "need_from_recent_strain_milli": 312000,
+            "need_from_recent_nap_milli": 0,
+        },
+        "respiratory_rate": 15.2,
+        "sleep_performance_percentage": 93.0,
+        "sleep_consistency_percentage": 81.0,
+        "sleep_efficiency_percentage": 92.6,
+    },
+}
+RECOVERY = {
+    "cycle_id": 418772301,
+    "sleep_id": "5f0c2a1e-7b9d-4c33-9a51-2d8e6f1b0c44",
+    "user_id": 2231907,
+    "created_at": "2025-03-11T11:02:17.442Z",
+    "updated_at": "2025-03-11T11:05:09.118Z",
+    "score_state": "SCORED",
+    "score": {
+        "user_calibrating": False,
+        "recovery_score": 71.0,
+        "resting_heart_rate": 52.0,
+        "hrv_rmssd_milli": 63.417,
+        "spo2_percentage": 96.3,
+        "skin_temp_celsius": 33.9,
+    },
+}
+CYCLE = {
+    "id": 418772301,
+    "user_id": 2231907,
+    "created_at": "2025-03-10T22:50:01.000Z",
+    "updated_at": "2025-03-11T20:15:33.000Z",
+    "start": "2025-03-10T22:48:12.310Z",
+    "timezone_offset": "+01:00",
+    "score_state": "SCORED",
+    "score": {
+        "strain": 11.84,
+        "kilojoule": 9621.4,
+        "average_heart_rate": 71,
+        "max_heart_rate": 168,
+    },
+}
+WORKOUT = {
+    "id": "c8e1b2f4-0a55-4d0e-8f3b-61d2a9e7c013",
+    "user_id": 2231907,
+    "created_at": "2025-03-11T18:40:02.000Z",
+    "updated_at": "2025-03-11T18:52:11.000Z",
+    "start": "2025-03-11T17:02:00.000Z",
+    "end": "2025-03-11T17:58:30.000Z",
+    "timezone_offset": "+01:00",
+    "sport_name": "running",
+    "score_state": "SCORED",
+    "score": {
+        "strain": 12.9,
+        "average_heart_rate": 151,
+        "max_heart_rate": 178,
+        "kilojoule": 2710.5,
+        "percent_recorded": 99.0,
+        "distance_meter": 10240.0,
+        "altitude_gain_meter": 62.0,
+        "altitude_change_meter": 1.5,
+        "zone_durations": {
+            "zone_zero_milli": 0,
+            "zone_one_milli": 240000,
+            "zone_two_milli": 810000,
+            "zone_three_milli": 1500000,
+            "zone_four_milli": 720000,
+            "zone_five_milli": 120000,
+        },
+    },
+}
 BODY = {"height_meter": 1.78, "weight_kilogram": 74.2, "max_heart_rate": 192}
 
 
@@ -128,9 +184,16 @@ def test_body_measurement(fmt):
     assert (v["height"], v["weight"], v["user_max_heart_rate"]) == (1.78, 74.2, 192)
 
 
-@pytest.mark.parametrize("record_type,doc", [("sleep", SLEEP), ("recovery", RECOVERY),
-                                             ("cycle", CYCLE), ("workout", WORKOUT),
-                                             ("body", BODY)])
+@pytest.mark.parametrize(
+    "record_type,doc",
+    [
+        ("sleep", SLEEP),
+        ("recovery", RECOVERY),
+        ("cycle", CYCLE),
+        ("workout", WORKOUT),
+        ("body", BODY),
+    ],
+)
 def test_every_documented_field_is_mapped_or_ignored(fmt, coverage, record_type, doc):
     mapping = fmt.provider("whoop").mappings[record_type]
     assert coverage(mapping.known_paths(), doc) == set()

@@ -16,19 +16,28 @@ from providers.types import MemoryTokenStore, Window
 pytestmark = pytest.mark.anyio
 USER = "https://polaraccesslink.com/v3/users/627139"
 # Paris springs forward at 02:00 local on 2025-03-30: 02:30 never happens that night.
-CHR = {"polar_user": USER, "date": "2025-03-30",
-       "heart_rate_samples": [{"heart_rate": 58, "sample_time": "01:30:00"},
-                              {"heart_rate": 57, "sample_time": "02:30:00"},
-                              {"heart_rate": 71, "sample_time": "12:00:00"}]}
+CHR = {
+    "polar_user": USER,
+    "date": "2025-03-30",
+    "heart_rate_samples": [
+        {"heart_rate": 58, "sample_time": "01:30:00"},
+        {"heart_rate": 57, "sample_time": "02:30:00"},
+        {"heart_rate": 71, "sample_time": "12:00:00"},
+    ],
+}
 PHYSICAL = {"weight": 70.5, "height": 176, "modified": "2025-03-01T20:00:00.000Z"}
 DAY0 = 1741651200  # 2025-03-11 00:00:00 UTC
-INTRADAY = {"startdate": DAY0, "enddate": DAY0 + 86399, "series": {
-    str(DAY0 + 7200): {"deviceid": "892359876fd8", "heart_rate": 55}}}
+INTRADAY = {
+    "startdate": DAY0,
+    "enddate": DAY0 + 86399,
+    "series": {str(DAY0 + 7200): {"deviceid": "892359876fd8", "heart_rate": 55}},
+}
 
 
 def _zones(zone: str, user: str = "u1") -> pl.DataFrame:
-    return pl.DataFrame([(user, date(2020, 1, 1), zone, "user")], schema=ZONE_HISTORY_COLUMNS,
-                        orient="row")
+    return pl.DataFrame(
+        [(user, date(2020, 1, 1), zone, "user")], schema=ZONE_HISTORY_COLUMNS, orient="row"
+    )
 
 
 def _utc(*args: int) -> datetime:
@@ -42,33 +51,42 @@ def _local_days(rows: pl.DataFrame) -> list[date]:
 
 def test_polar_wall_clock_samples_without_a_sleep_nearby_take_the_zone_across_dst(fmt):
     provider = fmt.provider("polar")
-    rows = provider.format(fmt.raw("polar", [("continuous-heart-rate", CHR)]),
-                           _zones("Europe/Paris")).sort("time")
+    rows = provider.format(
+        fmt.raw("polar", [("continuous-heart-rate", CHR)]), _zones("Europe/Paris")
+    ).sort("time")
     assert rows.select("time", "tz_offset_s", "value", "offset_source").rows() == [
-        (_utc(2025, 3, 30, 0, 30), 3600, 58.0, "user"),   # 01:30 CET
+        (_utc(2025, 3, 30, 0, 30), 3600, 58.0, "user"),  # 01:30 CET
         # 02:30 does not exist: read with +01:00 (the offset before the gap), an instant at
         # which Paris is already at +02:00 (03:30 CEST)
         (_utc(2025, 3, 30, 1, 30), 7200, 57.0, "user"),
-        (_utc(2025, 3, 30, 10, 0), 7200, 71.0, "user")]   # 12:00 CEST
+        (_utc(2025, 3, 30, 10, 0), 7200, 71.0, "user"),
+    ]  # 12:00 CEST
     assert _local_days(rows) == [date(2025, 3, 30)] * 3
 
 
 def test_polar_samples_with_the_days_sleep_keep_the_vendors_offset(fmt):
-    sleep = {"polar_user": USER, "date": "2025-03-30",
-             "sleep_start_time": "2025-03-29T23:10:00+05:45",
-             "sleep_end_time": "2025-03-30T07:00:00+05:45", "light_sleep": 14820,
-             "deep_sleep": 4920, "rem_sleep": 5880, "unrecognized_sleep_stage": 0}
+    sleep = {
+        "polar_user": USER,
+        "date": "2025-03-30",
+        "sleep_start_time": "2025-03-29T23:10:00+05:45",
+        "sleep_end_time": "2025-03-30T07:00:00+05:45",
+        "light_sleep": 14820,
+        "deep_sleep": 4920,
+        "rem_sleep": 5880,
+        "unrecognized_sleep_stage": 0,
+    }
     rows = fmt.provider("polar").format(
-        fmt.raw("polar", [("continuous-heart-rate", CHR), ("sleep", sleep)]),
-        _zones("Europe/Paris"))
+        fmt.raw("polar", [("continuous-heart-rate", CHR), ("sleep", sleep)]), _zones("Europe/Paris")
+    )
     chr_rows = rows.filter(pl.col("source") == "polar.continuous")
     assert set(chr_rows["tz_offset_s"]) == {20700}
     assert set(chr_rows["offset_source"]) == {"vendor"}
 
 
 def test_polar_physical_info_is_dated_on_the_persons_day(fmt):
-    rows = fmt.provider("polar").format(fmt.raw("polar", [("physical-info", PHYSICAL)]),
-                                        _zones("Pacific/Kiritimati"))
+    rows = fmt.provider("polar").format(
+        fmt.raw("polar", [("physical-info", PHYSICAL)]), _zones("Pacific/Kiritimati")
+    )
     # 20:00 UTC on 1 March is 10:00 on 2 March in Kiritimati (+14:00)
     assert set(rows["tz_offset_s"]) == {50400}
     assert set(_local_days(rows)) == {date(2025, 3, 2)}
@@ -77,28 +95,36 @@ def test_polar_physical_info_is_dated_on_the_persons_day(fmt):
 
 def test_withings_intraday_without_a_zoned_record_takes_the_persons_zone(fmt):
     provider = fmt.provider("withings")
-    rows = provider.format(fmt.raw("withings", [("intraday", INTRADAY)]),
-                           _zones("Pacific/Marquesas"))
+    rows = provider.format(
+        fmt.raw("withings", [("intraday", INTRADAY)]), _zones("Pacific/Marquesas")
+    )
     assert rows.height == 1 and rows["tz_offset_s"].to_list() == [-34200]
     assert _local_days(rows) == [date(2025, 3, 10)]  # 02:00 UTC is 16:30 the day before
     unknown = provider.format(fmt.raw("withings", [("intraday", INTRADAY)]))
     assert unknown["tz_offset_s"].to_list() == [0] and unknown["offset_source"].to_list() == [
-        "default"]
+        "default"
+    ]
 
 
 async def test_oura_heart_rate_day_documents_follow_the_persons_local_day(registry, link):
     provider = registry.get("oura")
     zone = "Pacific/Kiritimati"
-    connection = replace(await link(provider, "kai"), zones=ZoneHistory(
-        ((date(2020, 1, 1), zone, "user"),)))
+    connection = replace(
+        await link(provider, "kai"), zones=ZoneHistory(((date(2020, 1, 1), zone, "user"),))
+    )
     last = date(2025, 2, 18)
-    raw = await provider.pull(connection, Window.for_days(last - timedelta(days=2), last),
-                              MemoryTokenStore(), record_types=("heartrate",))
+    raw = await provider.pull(
+        connection,
+        Window.for_days(last - timedelta(days=2), last),
+        MemoryTokenStore(),
+        record_types=("heartrate",),
+    )
     assert raw.height >= 3
     rows = provider.format(raw, _zones(zone, connection.user_id))
     days = rows.with_columns(
         (pl.col("time").dt.convert_time_zone(zone).dt.date()).alias("local"),
-        pl.col("record_id").str.strip_prefix("heartrate:").str.to_date().alias("doc"))
+        pl.col("record_id").str.strip_prefix("heartrate:").str.to_date().alias("doc"),
+    )
     assert days.filter(pl.col("local") != pl.col("doc")).height == 0
     assert set(rows["offset_source"]) == {"user"} and set(rows["tz_offset_s"]) == {50400}
     # a complete local day: 00:00 to 23:55 in Kiritimati, 288 five-minute samples
@@ -109,14 +135,20 @@ async def test_oura_heart_rate_day_documents_follow_the_persons_local_day(regist
 async def test_withings_intraday_day_documents_follow_the_persons_local_day(registry, link):
     provider = registry.get("withings")
     zone = "Pacific/Kiritimati"
-    connection = replace(await link(provider, "kai"), zones=ZoneHistory(
-        ((date(2020, 1, 1), zone, "user"),)))
+    connection = replace(
+        await link(provider, "kai"), zones=ZoneHistory(((date(2020, 1, 1), zone, "user"),))
+    )
     last = date(2025, 2, 18)
-    raw = await provider.pull(connection, Window.for_days(last - timedelta(days=1), last),
-                              MemoryTokenStore(), record_types=("intraday",))
+    raw = await provider.pull(
+        connection,
+        Window.for_days(last - timedelta(days=1), last),
+        MemoryTokenStore(),
+        record_types=("intraday",),
+    )
     assert raw["record_type"].unique().to_list() == ["intraday"] and raw.height >= 2
     rows = provider.format(raw, _zones(zone, connection.user_id))
     days = rows.with_columns(
         (pl.col("time").dt.convert_time_zone(zone).dt.date()).alias("local"),
-        pl.col("record_id").str.strip_prefix("intraday:").str.to_date().alias("doc"))
+        pl.col("record_id").str.strip_prefix("intraday:").str.to_date().alias("doc"),
+    )
     assert days.height > 100 and days.filter(pl.col("local") != pl.col("doc")).height == 0

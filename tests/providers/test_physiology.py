@@ -18,10 +18,14 @@ def test_the_same_person_and_day_give_the_same_truth():
 
 def test_heart_rate_is_circadian_low_at_night_high_by_day():
     day = datetime(2025, 3, 11, tzinfo=UTC) - timedelta(seconds=ADA.tz_offset_s)
-    night = [heart_rate(ADA, int((day + timedelta(hours=3, minutes=m)).timestamp()))
-             for m in range(0, 120, 5)]
-    noon = [heart_rate(ADA, int((day + timedelta(hours=14, minutes=m)).timestamp()))
-            for m in range(0, 120, 5)]
+    night = [
+        heart_rate(ADA, int((day + timedelta(hours=3, minutes=m)).timestamp()))
+        for m in range(0, 120, 5)
+    ]
+    noon = [
+        heart_rate(ADA, int((day + timedelta(hours=14, minutes=m)).timestamp()))
+        for m in range(0, 120, 5)
+    ]
     assert mean(night) + 10 < mean(noon)
     assert min(night) > 35 and max(noon) < 120
 

@@ -49,7 +49,7 @@ def test_secrets_do_not_show_in_reprs():
     assert "secret" not in repr(provider.settings)
 
 
-PLUGIN = '''
+PLUGIN = """
 from providers.base import Provider
 from providers.oauth import OAuth2Config
 from providers.types import AuthKind, ProviderInfo
@@ -78,29 +78,41 @@ class AcmeProvider(Provider):
 
     def parse_webhook(self, headers, body):
         return []
-'''
+"""
+
 
 def build_wheel(folder: Path) -> Path:
     """A third-party provider wheel with one entry point in `mirobody.providers`."""
-    return build_plugin_wheel(folder, "mirobody-acme-provider", "acme_provider", PLUGIN,
-                              {"mirobody.providers": {"acme": "acme_provider:AcmeProvider"}})
+    return build_plugin_wheel(
+        folder,
+        "mirobody-acme-provider",
+        "acme_provider",
+        PLUGIN,
+        {"mirobody.providers": {"acme": "acme_provider:AcmeProvider"}},
+    )
 
 
-PROBE = '''
+PROBE = """
 import json
 from providers.registry import ProviderRegistry
 registry = ProviderRegistry.from_entry_points({"acme": {"client_id": "a", "client_secret": "b"}})
 print(json.dumps({s.slug: [s.enabled, s.entry_point] for s in registry.statuses()}))
-'''
+"""
 
 
 @pytest.mark.slow
 def test_a_third_party_package_is_found_without_touching_project_code(tmp_path: Path):
     target = pip_install_target(build_wheel(tmp_path), tmp_path / "site")
     assert (target / "mirobody_acme_provider-0.1.0.dist-info" / "entry_points.txt").exists()
-    out = subprocess.run([sys.executable, "-c", PROBE], check=True, capture_output=True,
-                         text=True, env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
-                         cwd=tmp_path, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        timeout=60,
+    )
     statuses = json.loads(out.stdout.strip().splitlines()[-1])
     assert statuses["acme"] == [True, "acme_provider:AcmeProvider"]
     assert set(statuses) >= BUILT_INS

@@ -28,8 +28,7 @@ def test_a_day_not_over_holds_only_what_has_happened() -> None:
     assert so_far.activity.steps == int(whole.activity.steps * 13 / 24)
     assert so_far.until == midday and so_far.pending
     assert so_far.body is None or so_far.body.time <= midday
-    assert so_far.workout is None or (so_far.workout.start + so_far.workout.duration_s
-                                      <= midday)
+    assert so_far.workout is None or (so_far.workout.start + so_far.workout.duration_s <= midday)
     before = day_truth(ADA, day, now=whole.local_midnight - 1)
     assert before.activity is None and before.sleep is None and before.workout is None
     assert day_truth(ADA, day, now=whole.local_midnight + 2 * 86400) == whole

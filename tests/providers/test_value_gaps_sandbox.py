@@ -23,8 +23,9 @@ SLUGS = ("whoop", "garmin", "oura", "withings", "polar")
 _PULLED: dict[tuple[str, str], tuple[pl.DataFrame, pl.DataFrame]] = {}
 
 
-async def pulled(registry: Any, link: Any, slug: str,
-                 user: str = "ada") -> tuple[pl.DataFrame, pl.DataFrame]:
+async def pulled(
+    registry: Any, link: Any, slug: str, user: str = "ada"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(raw records, valid rows) of one vendor account over WINDOW; the quarantine is empty."""
     if (slug, user) not in _PULLED:
         provider = registry.get(slug)
@@ -38,8 +39,9 @@ async def pulled(registry: Any, link: Any, slug: str,
 
 def nights(user: str, first: date = FIRST) -> list[Any]:
     person = PERSONS[user]
-    return [t for t in (day_truth(person, d) for d in days_between(first, LAST))
-            if t.sleep is not None]
+    return [
+        t for t in (day_truth(person, d) for d in days_between(first, LAST)) if t.sleep is not None
+    ]
 
 
 def at(epoch: int) -> datetime:
@@ -72,14 +74,17 @@ async def test_every_vendor_gives_the_nights_bedtime_and_wake_time(registry, lin
 async def test_polar_sleep_lacks_only_the_latency_the_others_count(registry, link):
     _, polar = await pulled(registry, link, "polar")
     _, oura = await pulled(registry, link, "oura")
-    p, o = ({(r["day"], r["indicator"]): r["value"] for r in daily_summary(rows).iter_rows(
-        named=True)} for rows in (polar, oura))
+    p, o = (
+        {(r["day"], r["indicator"]): r["value"] for r in daily_summary(rows).iter_rows(named=True)}
+        for rows in (polar, oura)
+    )
     days = [d for d, i in p if i == "sleep_duration_awake" and (d, "sleep_latency") in o]
     assert len(days) >= 5
     for day in days:
         latency = o[day, "sleep_latency"]
         assert p[day, "sleep_duration_awake"] + latency == pytest.approx(
-            o[day, "sleep_duration_awake"])
+            o[day, "sleep_duration_awake"]
+        )
         assert p[day, "sleep_start"] - latency == pytest.approx(o[day, "sleep_start"])
 
 
@@ -90,13 +95,17 @@ async def test_garmin_night_spo2_and_breathing_and_the_days_stress(registry, lin
         spo2 = of(rows, "spo2", "garmin.sleep").filter(pl.col("time") == at(t.sleep.start))
         assert spo2["value"].to_list() in ([round(t.sleep.spo2)], [])
         breath = of(rows, "respiratory_rate", "garmin.sleep").filter(
-            pl.col("time") == at(t.sleep.start))
+            pl.col("time") == at(t.sleep.start)
+        )
         assert breath["value"].to_list() in ([t.sleep.resp_rate], [])
     assert of(rows, "spo2", "garmin.sleep").height >= 8
     assert set(of(rows, "spo2", "garmin.sleep")["tz_offset_s"]) == {person.tz_offset_s}
     # the dailies' average stress is the mean of the day's readings, their maximum the highest
-    readings = of(rows, "stress_level", "garmin").group_by("record_id").agg(
-        pl.col("value").mean().round().alias("mean"), pl.col("value").max().alias("max"))
+    readings = (
+        of(rows, "stress_level", "garmin")
+        .group_by("record_id")
+        .agg(pl.col("value").mean().round().alias("mean"), pl.col("value").max().alias("max"))
+    )
     daily = of(rows, "stress_level", "garmin.daily")
     assert daily.height >= 8 and set(daily["value"]) == set(readings["mean"])
     dailies = raw.filter(pl.col("record_type") == "dailies")["payload"]
@@ -104,7 +113,8 @@ async def test_garmin_night_spo2_and_breathing_and_the_days_stress(registry, lin
 
 
 async def test_oura_night_series_are_the_physiologys_and_naps_rest_give_no_resting_rate(
-        registry, link):
+    registry, link
+):
     _, rows = await pulled(registry, link, "oura")
     person = PERSONS["ada"]
     hr = of(rows, "heart_rate", "oura.sleep")
@@ -112,8 +122,9 @@ async def test_oura_night_series_are_the_physiologys_and_naps_rest_give_no_resti
     for when, value in hr.select("time", "value").rows():
         assert value == heart_rate(person, int(when.timestamp()))
     sleeps = {t.day: t.sleep for t in nights("ada")}
-    hrv = of(rows, "hrv_rmssd").filter(pl.col("record_id").is_in(
-        of(rows, "sleep_duration_in_bed")["record_id"].implode()))
+    hrv = of(rows, "hrv_rmssd").filter(
+        pl.col("record_id").is_in(of(rows, "sleep_duration_in_bed")["record_id"].implode())
+    )
     assert hrv.height >= 8 * 90
     for when, value in hrv.select("time", "value").rows():
         night = next(s for s in sleeps.values() if s.start <= when.timestamp() < s.end)
@@ -152,8 +163,11 @@ async def test_withings_night_hrv_cycles_and_wake_ups(registry, link):
     for when, value in hrv.select("time", "value").rows():
         assert value == starts.get(when, ends.get(when))
     summary = daily_summary(rows)
-    for indicator, truth in (("sleep_cycles", "cycles"), ("sleep_disturbances", "disturbances"),
-                             ("respiratory_rate", "resp_rate")):
+    for indicator, truth in (
+        ("sleep_cycles", "cycles"),
+        ("sleep_disturbances", "disturbances"),
+        ("respiratory_rate", "resp_rate"),
+    ):
         values = summary.filter(pl.col("indicator") == indicator)
         assert values.height >= 8
         if indicator != "respiratory_rate":
@@ -163,8 +177,10 @@ async def test_withings_night_hrv_cycles_and_wake_ups(registry, link):
 
 # (slug, record type, ignored path): the record type and indicators that carry its value
 ELSEWHERE = {
-    ("oura", "sleep", "readiness"): ("daily_readiness",
-                                     ("readiness_score", "skin_temperature_deviation")),
+    ("oura", "sleep", "readiness"): (
+        "daily_readiness",
+        ("readiness_score", "skin_temperature_deviation"),
+    ),
     ("oura", "session", "heart_rate"): ("heartrate", ("heart_rate",)),
     ("garmin", "dailies", "maxStressLevel"): ("stressDetails", ("stress_level",)),
     ("garmin", "activities", "steps"): ("dailies", ("steps",)),
@@ -178,16 +194,19 @@ def _docs(raw: pl.DataFrame, record_type: str) -> list[dict[str, Any]]:
 
 def _arrives(slug: str, record_type: str, raw: pl.DataFrame, rows: pl.DataFrame) -> int:
     """How many of the ignored values were found through the other record (asserting each)."""
-    by_day = {(r["day"], r["indicator"]): r["value"]
-              for r in daily_summary(rows).iter_rows(named=True)}
+    by_day = {
+        (r["day"], r["indicator"]): r["value"] for r in daily_summary(rows).iter_rows(named=True)
+    }
     found = 0
     if (slug, record_type) == ("oura", "sleep"):
         for doc in _docs(raw, "sleep"):
             if doc["readiness"] is not None:
                 day = date.fromisoformat(doc["day"])
                 assert by_day[day, "readiness_score"] == doc["readiness"]["score"]
-                assert by_day[day, "skin_temperature_deviation"] == doc["readiness"][
-                    "temperature_deviation"]
+                assert (
+                    by_day[day, "skin_temperature_deviation"]
+                    == doc["readiness"]["temperature_deviation"]
+                )
                 found += 1
     elif slug == "oura":  # where both read one instant (every 5 min, every 5 s) they agree
         collection = dict(of(rows, "heart_rate", "oura").select("time", "value").rows())
@@ -200,16 +219,24 @@ def _arrives(slug: str, record_type: str, raw: pl.DataFrame, rows: pl.DataFrame)
                     assert collection[when] == bpm
                     found += 1
     elif record_type == "dailies":
-        local_day = (pl.col("time").dt.replace_time_zone(None)
-                     + pl.duration(seconds=pl.col("tz_offset_s"))).dt.date()
-        highest = dict(of(rows, "stress_level", "garmin").group_by(local_day.alias("day")).agg(
-            pl.col("value").max()).rows())
+        local_day = (
+            pl.col("time").dt.replace_time_zone(None) + pl.duration(seconds=pl.col("tz_offset_s"))
+        ).dt.date()
+        highest = dict(
+            of(rows, "stress_level", "garmin")
+            .group_by(local_day.alias("day"))
+            .agg(pl.col("value").max())
+            .rows()
+        )
         for doc in _docs(raw, "dailies"):
             assert highest[date.fromisoformat(doc["calendarDate"])] == doc["maxStressLevel"]
             found += 1
     else:  # a workout's steps are inside its day's total
-        kind, path, when = (("activities", "steps", "startTimeInSeconds") if slug == "garmin"
-                            else ("workouts", "data", "startdate"))
+        kind, path, when = (
+            ("activities", "steps", "startTimeInSeconds")
+            if slug == "garmin"
+            else ("workouts", "data", "startdate")
+        )
         for doc in _docs(raw, kind):
             steps = doc[path] if slug == "garmin" else doc[path]["steps"]
             offset = PERSONS["ada"].tz_offset_s
@@ -221,7 +248,8 @@ def _arrives(slug: str, record_type: str, raw: pl.DataFrame, rows: pl.DataFrame)
 
 @pytest.mark.parametrize(("slug", "record_type", "path"), sorted(ELSEWHERE))
 async def test_a_value_left_to_another_record_says_so_and_arrives_through_it(
-        registry, link, slug, record_type, path):
+    registry, link, slug, record_type, path
+):
     other, indicators = ELSEWHERE[slug, record_type, path]
     reason = registry.get(slug).mappings[record_type].ignored[path]
     assert other in reason and all(i in reason for i in indicators), reason

@@ -63,9 +63,16 @@ async def test_garmin_legacy_oauth1_link_and_signed_pull(registry):
     connection = Connection("legacy", "u", "garmin", result.tokens, result.vendor_user_id)
     raw = await garmin.pull(connection, WINDOW, MemoryTokenStore(), record_types=("sleeps",))
     assert raw.height > 5
-    forged = Connection("legacy", "u", "garmin", result.tokens.__class__(
-        access_token=result.tokens.access_token, token_type="oauth1",
-        extra={"token_secret": "wrong"}))
+    forged = Connection(
+        "legacy",
+        "u",
+        "garmin",
+        result.tokens.__class__(
+            access_token=result.tokens.access_token,
+            token_type="oauth1",
+            extra={"token_secret": "wrong"},
+        ),
+    )
     with pytest.raises(ReconnectRequiredError):
         await garmin.pull(forged, WINDOW, MemoryTokenStore(), record_types=("sleeps",))
 
@@ -84,13 +91,14 @@ async def test_a_401_in_the_middle_of_a_pull_costs_one_refresh(link, registry, s
         await whoop.refresh(connection.tokens)
 
 
-@pytest.mark.parametrize("slug,record_type,per_day", [
-    ("oura", "heartrate", 288), ("withings", "sleep", 1), ("oura", "daily_activity", 1)])
+@pytest.mark.parametrize(
+    "slug,record_type,per_day",
+    [("oura", "heartrate", 288), ("withings", "sleep", 1), ("oura", "daily_activity", 1)],
+)
 async def test_pagination_runs_to_the_end(slug, record_type, per_day, link, registry, sandbox):
     provider = registry.get(slug)
     connection = await link(provider)
-    raw = await provider.pull(connection, WINDOW, MemoryTokenStore(),
-                              record_types=(record_type,))
+    raw = await provider.pull(connection, WINDOW, MemoryTokenStore(), record_types=(record_type,))
     if record_type == "heartrate":  # one raw record per UTC day of 5-min rows, 500 a page
         assert raw.height == 14
         assert raw["payload"].str.count_matches('"bpm"').sum() == 14 * per_day
@@ -115,10 +123,12 @@ async def test_429_then_success_for_each_vendor(slug, link, registry, sandbox):
     state.budget = Budget(limit=1, window_s=1.0)
     try:
         state.budget.take()  # someone else spent the budget
-        raw = await provider.pull(connection, Window.for_days(date(2025, 2, 10),
-                                                              date(2025, 2, 10)),
-                                  MemoryTokenStore(), record_types=(
-                                      provider.info.record_types[0],))
+        raw = await provider.pull(
+            connection,
+            Window.for_days(date(2025, 2, 10), date(2025, 2, 10)),
+            MemoryTokenStore(),
+            record_types=(provider.info.record_types[0],),
+        )
     finally:
         state.budget = None
     assert raw.height >= 0
@@ -132,8 +142,12 @@ async def test_revoke_ends_the_grant(slug, link, registry, sandbox):
     await provider.revoke(connection)
     if slug != "withings":  # Withings revokes by user id; its tokens expire on their own
         with pytest.raises(ReconnectRequiredError):
-            await provider.pull(connection, WINDOW, MemoryTokenStore(),
-                                record_types=(provider.info.record_types[0],))
+            await provider.pull(
+                connection,
+                WINDOW,
+                MemoryTokenStore(),
+                record_types=(provider.info.record_types[0],),
+            )
 
 
 async def test_garmin_backfill_is_accepted_once(link, registry):

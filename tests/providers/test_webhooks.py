@@ -21,7 +21,10 @@ def test_oura_hex_signature_over_timestamp_and_body(registry, sandbox):
     provider.verify_webhook(headers, body)  # upper-case hex is accepted (case-insensitive)
     [request] = provider.parse_webhook(headers, body)
     assert (request.record_type, request.object_id, request.event) == (
-        "daily_readiness", "doc-1", "update")
+        "daily_readiness",
+        "doc-1",
+        "update",
+    )
     with pytest.raises(WebhookVerificationError):
         provider.verify_webhook(headers | {"x-oura-signature": "00" * 32}, body)
     with pytest.raises(WebhookVerificationError):
@@ -47,8 +50,7 @@ def test_polar_hex_signature_over_the_body(registry):
     assert provider.parse_webhook(ping_headers, ping) == []
 
 
-def test_garmin_push_needs_the_client_id_header_and_carries_the_summaries(registry, sandbox,
-                                                                          link):
+def test_garmin_push_needs_the_client_id_header_and_carries_the_summaries(registry, sandbox, link):
     provider = registry.get("garmin")
     headers, body = garmin.push(sandbox.cloud["garmin"], ADA, "sleeps", date(2025, 2, 10))
     provider.verify_webhook(headers, body)
@@ -88,8 +90,9 @@ def test_withings_notifications_are_unsigned_form_posts(registry):
 def test_oura_subscription_handshake_echoes_the_challenge(registry):
     provider = registry.get("oura")
     token = provider.settings.options["verification_token"]
-    assert provider.verification_challenge(
-        {"verification_token": token, "challenge": "c-42"}) == {"challenge": "c-42"}
+    assert provider.verification_challenge({"verification_token": token, "challenge": "c-42"}) == {
+        "challenge": "c-42"
+    }
     with pytest.raises(WebhookVerificationError):
         provider.verification_challenge({"verification_token": "guess", "challenge": "c"})
 
@@ -106,8 +109,9 @@ async def test_webhook_requests_are_fetched_and_formatted(registry, sandbox, lin
     sleep_id = stable_id("whoop-sleep", "ada", day)
     headers, body = whoop.webhook(sandbox.cloud["whoop"], ADA, "recovery.updated", sleep_id)
     provider.verify_webhook(headers, body)
-    raw = await provider.pull_requested(connection, provider.parse_webhook(headers, body),
-                                        MemoryTokenStore())
+    raw = await provider.pull_requested(
+        connection, provider.parse_webhook(headers, body), MemoryTokenStore()
+    )
     assert sorted(raw["record_type"]) == ["recovery", "sleep"]
     rows = provider.format(raw)
     assert "recovery_score" in set(rows["indicator"])
@@ -116,17 +120,17 @@ async def test_webhook_requests_are_fetched_and_formatted(registry, sandbox, lin
     oura_connection = await link(oura_provider)
     doc_id = stable_id("oura", "daily_readiness", "ada", day)
     headers, body = oura.webhook(sandbox.cloud["oura"], ADA, "daily_readiness", doc_id)
-    raw = await oura_provider.pull_requested(oura_connection,
-                                             oura_provider.parse_webhook(headers, body),
-                                             MemoryTokenStore())
+    raw = await oura_provider.pull_requested(
+        oura_connection, oura_provider.parse_webhook(headers, body), MemoryTokenStore()
+    )
     assert raw["vendor_id"].to_list() == [doc_id]
 
     polar_provider = registry.get("polar")
     polar_connection = await link(polar_provider)
     headers, body = polar.webhook(ADA, "SLEEP", "2025-02-12")
-    raw = await polar_provider.pull_requested(polar_connection,
-                                              polar_provider.parse_webhook(headers, body),
-                                              MemoryTokenStore())
+    raw = await polar_provider.pull_requested(
+        polar_connection, polar_provider.parse_webhook(headers, body), MemoryTokenStore()
+    )
     assert date(2025, 2, 12) in set(raw["day"])
 
 
@@ -145,5 +149,4 @@ async def test_garmin_ping_fetches_its_callback_on_the_api_host_only(registry, s
     assert raw["record_type"].to_list() == ["sleeps"]  # uploaded on the morning of the 11th
     evil = garmin.ping("http://203.0.113.9/wellness-api/rest", ADA, "sleeps", date(2025, 2, 11))
     with pytest.raises(WebhookPayloadError, match="API host"):
-        await provider.pull_requested(connection, provider.parse_webhook(*evil),
-                                      MemoryTokenStore())
+        await provider.pull_requested(connection, provider.parse_webhook(*evil), MemoryTokenStore())

@@ -52,8 +52,10 @@ async def test_a_401_mid_pull_is_recovered_by_one_refresh_saved_before_use(link,
     sandbox.cloud["whoop"].oauth.expire_access_tokens()
     async with httpx.AsyncClient() as http:
         client = whoop.client(http, connection, store)
-        page = await client.get_json(whoop.url("api") + "/v2/activity/sleep",
-                                     params={"start": "2025-01-01T00:00:00Z", "limit": 5})
+        page = await client.get_json(
+            whoop.url("api") + "/v2/activity/sleep",
+            params={"start": "2025-01-01T00:00:00Z", "limit": 5},
+        )
     assert page["records"]
     assert client.refreshes == 1
     saved = store.latest(connection.id)
@@ -70,8 +72,9 @@ async def test_429_with_retry_after_is_honoured(link, registry, sandbox):
         async with httpx.AsyncClient() as http:
             client = whoop.client(http, connection, MemoryTokenStore())
             url = whoop.url("api") + "/v2/cycle"
-            spend = await http.get(url, headers={
-                "Authorization": f"Bearer {connection.tokens.access_token}"})
+            spend = await http.get(
+                url, headers={"Authorization": f"Bearer {connection.tokens.access_token}"}
+            )
             assert spend.status_code == 200
             before = state.requests
             await client.get_json(url, params={"start": "2025-01-01T00:00:00Z"})
@@ -94,20 +97,28 @@ async def test_5xx_is_retried_with_backoff(link, registry, sandbox):
 
 
 async def test_webhook_signature_accepted_when_right_rejected_when_wrong_or_missing(
-        registry, sandbox):
+    registry, sandbox
+):
     whoop = registry.get("whoop")
-    headers, body = whoop_emulator.webhook(sandbox.cloud["whoop"], PERSONS["ada"],
-                                           "sleep.updated", "abc")
+    headers, body = whoop_emulator.webhook(
+        sandbox.cloud["whoop"], PERSONS["ada"], "sleep.updated", "abc"
+    )
     whoop.verify_webhook(headers, body)
     [request] = whoop.parse_webhook(headers, body)
     assert (request.record_type, request.object_id, request.event) == ("sleep", "abc", "updated")
     with pytest.raises(WebhookVerificationError):
         whoop.verify_webhook(headers, body.replace(b"abc", b"abd"))
     with pytest.raises(WebhookVerificationError):
-        whoop.verify_webhook({"X-WHOOP-Signature-Timestamp": headers[
-            "X-WHOOP-Signature-Timestamp"]}, body)
-    stale = whoop_emulator.webhook(sandbox.cloud["whoop"], PERSONS["ada"], "sleep.updated",
-                                   "abc", timestamp_ms=int((time.time() - 3600) * 1000))
+        whoop.verify_webhook(
+            {"X-WHOOP-Signature-Timestamp": headers["X-WHOOP-Signature-Timestamp"]}, body
+        )
+    stale = whoop_emulator.webhook(
+        sandbox.cloud["whoop"],
+        PERSONS["ada"],
+        "sleep.updated",
+        "abc",
+        timestamp_ms=int((time.time() - 3600) * 1000),
+    )
     with pytest.raises(WebhookVerificationError):
         whoop.verify_webhook(*stale)
 
@@ -148,8 +159,9 @@ async def test_a_rotated_token_that_cannot_be_saved_is_not_used(link, registry, 
 async def test_recovery_lands_on_its_sleeps_day(link, registry):
     whoop = registry.get("whoop")
     connection = await link(whoop, user="ben")  # UTC-5: wake-up day and UTC day can differ
-    raw = await whoop.pull(connection, WINDOW, MemoryTokenStore(),
-                           record_types=("sleep", "recovery"))
+    raw = await whoop.pull(
+        connection, WINDOW, MemoryTokenStore(), record_types=("sleep", "recovery")
+    )
     days = {(r["record_type"], r["vendor_id"]): r["day"] for r in raw.iter_rows(named=True)}
     recoveries = [(vid, day) for (rt, vid), day in days.items() if rt == "recovery"]
     assert recoveries

@@ -37,16 +37,20 @@ class Account:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
-def live_settings(database_url: str, redis_url: str, redis_prefix: str, data_dir: Any
-                  ) -> Any:
+def live_settings(database_url: str, redis_url: str, redis_prefix: str, data_dir: Any) -> Any:
     """Settings of one suite's live API: this run's database and Redis prefix, fresh secrets."""
     from mirobody_assets.settings import get_settings
 
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     return get_settings(
-        environment="test", database_url=database_url, redis_url=redis_url,
-        redis_prefix=redis_prefix, data_dir=data_dir,
-        jwt_signing_key=secrets.token_urlsafe(48), token_encryption_keys=f"k1:{key}")
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_prefix=redis_prefix,
+        data_dir=data_dir,
+        jwt_signing_key=secrets.token_urlsafe(48),
+        token_encryption_keys=f"k1:{key}",
+    )
 
 
 def free_port() -> int:
@@ -59,8 +63,9 @@ def free_port() -> int:
 def serving(app: Any, port: int | None = None) -> Iterator[str]:
     """Serve the ASGI app (lifespan on) until the block ends; yields its base URL."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

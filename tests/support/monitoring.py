@@ -16,8 +16,11 @@ from mirobody_assets.storage.embedded import dagster_url_beside, drop_database, 
 
 # Only times the project sets are shortened; a setting dagster.yaml leaves out stays out, so a
 # test of what the project configures fails when the project stops configuring it.
-FAST_MONITORING = {"poll_interval_seconds": 1, "free_slots_after_run_end_seconds": 1,
-                   "cancel_timeout_seconds": 3}
+FAST_MONITORING = {
+    "poll_interval_seconds": 1,
+    "free_slots_after_run_end_seconds": 1,
+    "cancel_timeout_seconds": 3,
+}
 
 
 def write_fast_monitoring_home(project_root: Path, home: Path) -> Path:

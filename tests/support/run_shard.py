@@ -19,9 +19,13 @@ from mirobody_assets.pipeline.resources import MirobodyResource
 def main(home: str, fields: str, tags: str) -> int:
     instance = dg.DagsterInstance.from_config(home)
     try:
-        result = dg.materialize(ALL_ASSETS, instance=instance,
-                                resources={"mirobody": MirobodyResource(**json.loads(fields))},
-                                tags=json.loads(tags), raise_on_error=False)
+        result = dg.materialize(
+            ALL_ASSETS,
+            instance=instance,
+            resources={"mirobody": MirobodyResource(**json.loads(fields))},
+            tags=json.loads(tags),
+            raise_on_error=False,
+        )
     finally:
         instance.dispose()
     return 0 if result.success else 1

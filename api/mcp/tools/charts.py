@@ -20,8 +20,14 @@ from api.services.series import check_indicators
 
 @tool_errors
 def render_chart(
-    indicators: Annotated[list[str], Field(min_length=1, max_length=MAX_PANELS, description=(
-        "Indicator ids to draw, one panel each (up to 6)."))],
+    indicators: Annotated[
+        list[str],
+        Field(
+            min_length=1,
+            max_length=MAX_PANELS,
+            description=("Indicator ids to draw, one panel each (up to 6)."),
+        ),
+    ],
     start_day: Annotated[Day, Field(description="First local day, YYYY-MM-DD.")],
     end_day: Annotated[Day, Field(description="Last local day (inclusive), YYYY-MM-DD.")],
     kind: Annotated[ChartKind, Field(description="'line' or 'bar'.")] = "line",
@@ -40,23 +46,30 @@ def render_chart(
     for indicator in ids:
         mine = [r for r in rows if r.indicator == indicator]
         if mine:
-            panels.append(Panel(indicator, mine[0].unit, [r.day for r in mine],
-                                [r.value for r in mine]))
+            panels.append(
+                Panel(indicator, mine[0].unit, [r.day for r in mine], [r.value for r in mine])
+            )
     if not panels:
-        raise ToolError(f"no daily values of {', '.join(ids)} between {start_day} and "
-                        f"{end_day}; get_user_health_profile shows which days have data")
+        raise ToolError(
+            f"no daily values of {', '.join(ids)} between {start_day} and "
+            f"{end_day}; get_user_health_profile shows which days have data"
+        )
     try:
         png = render_png(panels, kind, title or f"{start_day} to {end_day}")
     except ImportError:  # an installation without matplotlib still serves every other tool
-        raise ToolError("charts are not available on this server (matplotlib missing); "
-                        "use get_daily_summary instead") from None
+        raise ToolError(
+            "charts are not available on this server (matplotlib missing); "
+            "use get_daily_summary instead"
+        ) from None
     missing = sorted(set(ids) - {p.indicator for p in panels})
-    caption = (f"{kind} chart of {', '.join(p.indicator for p in panels)} per day, "
-               f"{start_day} to {end_day}" + (f"; no data for {', '.join(missing)}"
-                                               if missing else ""))
-    return [ImageContent(type="image", data=base64.b64encode(png).decode(),
-                         mime_type="image/png"),
-            TextContent(type="text", text=caption)]
+    caption = (
+        f"{kind} chart of {', '.join(p.indicator for p in panels)} per day, "
+        f"{start_day} to {end_day}" + (f"; no data for {', '.join(missing)}" if missing else "")
+    )
+    return [
+        ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png"),
+        TextContent(type="text", text=caption),
+    ]
 
 
 TOOLS = [ToolSpec(render_chart)]

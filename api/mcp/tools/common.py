@@ -64,8 +64,9 @@ def day_start(day: date, user: User) -> datetime:
     return datetime.combine(day, time(), tzinfo=user_zone(user))
 
 
-def day_window(user: User, start_day: date | None, end_day: date | None,
-               default_days: int) -> tuple[date, date]:
+def day_window(
+    user: User, start_day: date | None, end_day: date | None, default_days: int
+) -> tuple[date, date]:
     """[start, end] inclusive; the end defaults to the person's today. A given day outside
     the days Mirobody holds is a tool error."""
     for name, given in (("start_day", start_day), ("end_day", end_day)):

@@ -19,7 +19,8 @@ from api.services import providers, sync
 class ConnectionsStatus(BaseModel):
     connections: list[ConnectionPublic]
     recent_sync_requests: list[SyncRequestPublic] = Field(
-        description="The latest sync and backfill requests, newest first.")
+        description="The latest sync and backfill requests, newest first."
+    )
 
 
 @tool_errors
@@ -33,16 +34,24 @@ def list_connections() -> ConnectionsStatus:
         recent = sync.list_sync_requests(session, caller.user_id, 10)
         return ConnectionsStatus(
             connections=connections,
-            recent_sync_requests=[SyncRequestPublic.model_validate(r) for r in recent])
+            recent_sync_requests=[SyncRequestPublic.model_validate(r) for r in recent],
+        )
 
 
 @tool_errors
 def request_sync(
-    kind: Annotated[Literal["sync", "backfill"], Field(description=(
-        "'sync' pulls recent days; 'backfill' pulls start_day..end_day."))] = "sync",
-    provider: Annotated[str | None, Field(max_length=64, pattern=r"^[a-z][a-z0-9_]*$",
-                                          description="One provider; default: all linked.")
-                        ] = None,
+    kind: Annotated[
+        Literal["sync", "backfill"],
+        Field(description=("'sync' pulls recent days; 'backfill' pulls start_day..end_day.")),
+    ] = "sync",
+    provider: Annotated[
+        str | None,
+        Field(
+            max_length=64,
+            pattern=r"^[a-z][a-z0-9_]*$",
+            description="One provider; default: all linked.",
+        ),
+    ] = None,
     start_day: Annotated[Day | None, Field(description="Backfill: first day.")] = None,
     end_day: Annotated[Day | None, Field(description="Backfill: last day.")] = None,
 ) -> SyncRequestPublic:

@@ -23,8 +23,14 @@ from api.services.summaries import read_daily_summaries
 from indicators import Category, Indicator
 from indicators import search_indicators as find_indicators
 
-IndicatorIds = Annotated[list[str], Field(min_length=1, max_length=20, description=(
-    "Indicator ids from search_indicators, e.g. ['heart_rate', 'steps']."))]
+IndicatorIds = Annotated[
+    list[str],
+    Field(
+        min_length=1,
+        max_length=20,
+        description=("Indicator ids from search_indicators, e.g. ['heart_rate', 'steps']."),
+    ),
+]
 
 
 class IndicatorMatches(BaseModel):
@@ -47,9 +53,17 @@ class DailySummaryResult(BaseModel):
 
 def indicator_public(entry: Indicator) -> IndicatorPublic:
     return IndicatorPublic(
-        id=entry.id, name=entry.name, category=entry.category.value, kind=entry.kind.value,
-        unit=entry.unit, rollup=entry.rollup.value, min_value=entry.min_value,
-        max_value=entry.max_value, description=entry.description, keywords=list(entry.keywords))
+        id=entry.id,
+        name=entry.name,
+        category=entry.category.value,
+        kind=entry.kind.value,
+        unit=entry.unit,
+        rollup=entry.rollup.value,
+        min_value=entry.min_value,
+        max_value=entry.max_value,
+        description=entry.description,
+        keywords=list(entry.keywords),
+    )
 
 
 @tool_errors
@@ -67,8 +81,15 @@ def get_user_health_profile(
 
 @tool_errors
 def search_indicators(
-    keywords: Annotated[str, Field(max_length=200, description=(
-        "Words to look for, e.g. 'resting heart', 'sleep deep', 'weight'. Empty lists all."))],
+    keywords: Annotated[
+        str,
+        Field(
+            max_length=200,
+            description=(
+                "Words to look for, e.g. 'resting heart', 'sleep deep', 'weight'. Empty lists all."
+            ),
+        ),
+    ],
     category: Annotated[Category | None, Field(description="Only this category.")] = None,
 ) -> IndicatorMatches:
     """Find standard indicators (ids, names, units, how they roll up) by keywords, best match
@@ -80,15 +101,34 @@ def search_indicators(
 @tool_errors
 def get_indicator_series(
     indicators: IndicatorIds,
-    start: Annotated[Moment, Field(description=(
-        "Inclusive start, ISO 8601 (e.g. 2025-01-01T00:00:00). Without an offset it is read "
-        "in the person's timezone."))],
+    start: Annotated[
+        Moment,
+        Field(
+            description=(
+                "Inclusive start, ISO 8601 (e.g. 2025-01-01T00:00:00). Without an offset it is "
+                "read in the person's timezone."
+            )
+        ),
+    ],
     end: Annotated[Moment, Field(description="Exclusive end, same format as start.")],
-    resolution: Annotated[Resolution, Field(description=(
-        "'raw' rows, or roll-ups per 'hour' or local 'day' (sum for steps, mean for heart "
-        "rate, ... per the indicator's roll-up)."))] = Resolution.DAY,
-    sources: Annotated[list[str] | None, Field(max_length=20, description=(
-        "Only these sources: a provider ('whoop') or provider.device ('garmin.fenix7')."))] = None,
+    resolution: Annotated[
+        Resolution,
+        Field(
+            description=(
+                "'raw' rows, or roll-ups per 'hour' or local 'day' (sum for steps, mean for heart "
+                "rate, ... per the indicator's roll-up)."
+            )
+        ),
+    ] = Resolution.DAY,
+    sources: Annotated[
+        list[str] | None,
+        Field(
+            max_length=20,
+            description=(
+                "Only these sources: a provider ('whoop') or provider.device ('garmin.fenix7')."
+            ),
+        ),
+    ] = None,
     max_points: Annotated[int, Field(ge=1, le=5000)] = 1000,
 ) -> SeriesResult:
     """Values of one or more indicators over a time range. 'raw' and 'hour' points are per
@@ -98,11 +138,25 @@ def get_indicator_series(
     caller = current_caller()
     with caller.session() as session:
         user = caller.user(session)
-        page = read_series(session, caller.user_id, indicators, aware(start, user),
-                           aware(end, user), resolution, sources, max_points, None)
+        page = read_series(
+            session,
+            caller.user_id,
+            indicators,
+            aware(start, user),
+            aware(end, user),
+            resolution,
+            sources,
+            max_points,
+            None,
+        )
     truncated = page.next_cursor is not None
-    note = truncation_note(max_points, "points", "use a coarser resolution, fewer indicators "
-                           "or a shorter range") if truncated else None
+    note = (
+        truncation_note(
+            max_points, "points", "use a coarser resolution, fewer indicators or a shorter range"
+        )
+        if truncated
+        else None
+    )
     return SeriesResult(resolution=resolution, data=page.data, truncated=truncated, note=note)
 
 
@@ -110,8 +164,10 @@ def get_indicator_series(
 def get_daily_summary(
     start_day: Annotated[Day, Field(description="First local day, YYYY-MM-DD.")],
     end_day: Annotated[Day, Field(description="Last local day (inclusive), YYYY-MM-DD.")],
-    indicators: Annotated[list[str] | None, Field(max_length=20, description=(
-        "Indicator ids; omit for every indicator with data."))] = None,
+    indicators: Annotated[
+        list[str] | None,
+        Field(max_length=20, description=("Indicator ids; omit for every indicator with data.")),
+    ] = None,
     max_rows: Annotated[int, Field(ge=1, le=5000)] = 1000,
 ) -> DailySummaryResult:
     """One value per local day and indicator, after merging the person's devices by priority
@@ -119,13 +175,19 @@ def get_daily_summary(
     `sources` lists all that reported."""
     caller = current_caller()
     with caller.session() as session:
-        page = read_daily_summaries(session, caller.user_id, start_day, end_day, indicators,
-                                    max_rows, None)
+        page = read_daily_summaries(
+            session, caller.user_id, start_day, end_day, indicators, max_rows, None
+        )
     truncated = page.next_cursor is not None
-    note = truncation_note(max_rows, "rows", "ask for fewer days or indicators") \
-        if truncated else None
+    note = (
+        truncation_note(max_rows, "rows", "ask for fewer days or indicators") if truncated else None
+    )
     return DailySummaryResult(data=page.data, truncated=truncated, note=note)
 
 
-TOOLS = [ToolSpec(get_user_health_profile), ToolSpec(search_indicators),
-         ToolSpec(get_indicator_series), ToolSpec(get_daily_summary)]
+TOOLS = [
+    ToolSpec(get_user_health_profile),
+    ToolSpec(search_indicators),
+    ToolSpec(get_indicator_series),
+    ToolSpec(get_daily_summary),
+]

@@ -50,8 +50,9 @@ class PeriodComparison(BaseModel):
     indicators: list[IndicatorChange]
 
 
-def daily_rows(session: Session, user_id: uuid.UUID, start: date, end: date,
-               indicators: list[str] | None) -> list[DailySummaryPublic]:
+def daily_rows(
+    session: Session, user_id: uuid.UUID, start: date, end: date, indicators: list[str] | None
+) -> list[DailySummaryPublic]:
     """Every daily summary row in [start, end], page by page through the service."""
     rows: list[DailySummaryPublic] = []
     cursor: str | None = None
@@ -66,16 +67,23 @@ def daily_rows(session: Session, user_id: uuid.UUID, start: date, end: date,
 def _stats(values: list[float]) -> Stats | None:
     if not values:
         return None
-    return Stats(days_with_data=len(values), mean=statistics.fmean(values), min=min(values),
-                 max=max(values))
+    return Stats(
+        days_with_data=len(values), mean=statistics.fmean(values), min=min(values), max=max(values)
+    )
 
 
 @tool_errors
 def compare_periods(
     indicators: IndicatorIds,
     days: Annotated[int, Field(ge=1, le=366, description="Window length in days.")] = 7,
-    end_day: Annotated[Day | None, Field(description=(
-        "Last day of the current window (YYYY-MM-DD); default: the person's today."))] = None,
+    end_day: Annotated[
+        Day | None,
+        Field(
+            description=(
+                "Last day of the current window (YYYY-MM-DD); default: the person's today."
+            )
+        ),
+    ] = None,
 ) -> PeriodComparison:
     """Compare the daily values of indicators over the last `days` days (ending `end_day`)
     with the `days` days just before: mean, min and max of each window, and the change of the
@@ -92,14 +100,26 @@ def compare_periods(
         current = _stats([r.value for r in mine if r.day >= start])
         previous = _stats([r.value for r in mine if r.day <= prev_end])
         change = current.mean - previous.mean if current and previous else None
-        pct = (100 * change / abs(previous.mean)
-               if change is not None and previous and previous.mean else None)
-        changes.append(IndicatorChange(indicator=indicator, unit=mine[0].unit if mine else None,
-                                       current=current, previous=previous, change=change,
-                                       change_pct=pct))
-    return PeriodComparison(current=Window(start_day=start, end_day=end),
-                            previous=Window(start_day=prev_start, end_day=prev_end),
-                            indicators=changes)
+        pct = (
+            100 * change / abs(previous.mean)
+            if change is not None and previous and previous.mean
+            else None
+        )
+        changes.append(
+            IndicatorChange(
+                indicator=indicator,
+                unit=mine[0].unit if mine else None,
+                current=current,
+                previous=previous,
+                change=change,
+                change_pct=pct,
+            )
+        )
+    return PeriodComparison(
+        current=Window(start_day=start, end_day=end),
+        previous=Window(start_day=prev_start, end_day=prev_end),
+        indicators=changes,
+    )
 
 
 TOOLS = [ToolSpec(compare_periods)]

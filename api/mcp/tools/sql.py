@@ -28,12 +28,19 @@ class SqlResult(BaseModel):
 
 @tool_errors
 def query_sql(
-    sql: Annotated[str, Field(min_length=1, max_length=MAX_SQL_CHARS, description=(
-        "One DuckDB SELECT statement."))],
-    start_day: Annotated[date | None, Field(description=(
-        "First day of data to load (YYYY-MM-DD); default: a year before end_day."))] = None,
-    end_day: Annotated[date | None, Field(description=(
-        "Last day of data to load; default: the person's today."))] = None,
+    sql: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_SQL_CHARS, description=("One DuckDB SELECT statement.")),
+    ],
+    start_day: Annotated[
+        date | None,
+        Field(
+            description=("First day of data to load (YYYY-MM-DD); default: a year before end_day.")
+        ),
+    ] = None,
+    end_day: Annotated[
+        date | None, Field(description=("Last day of data to load; default: the person's today."))
+    ] = None,
     max_rows: Annotated[int, Field(ge=1, le=1000)] = 200,
 ) -> SqlResult:
     """Run one read-only DuckDB SELECT over the person's own data, loaded for the days
@@ -57,8 +64,9 @@ def query_sql(
     try:
         # The slot covers the loaded Arrow tables too: they are most of a query's memory.
         with budget.slot():
-            tables = load_user_tables(caller.state.engine, caller.user_id, start, end,
-                                      limits.max_source_rows)
+            tables = load_user_tables(
+                caller.state.engine, caller.user_id, start, end, limits.max_source_rows
+            )
             con = sandbox(tables, memory_mb=budget.memory_mb_per_query)
             try:
                 answer = run_query(con, sql, limits)
@@ -68,10 +76,22 @@ def query_sql(
         raise ToolError(str(exc)) from None
     except SqlError as exc:
         raise ToolError(f"query refused: {exc}") from None
-    note = truncation_note(len(answer.rows), "rows", "aggregate in SQL, select fewer or "
-                           "shorter columns, or add LIMIT / WHERE") if answer.truncated else None
-    return SqlResult(columns=answer.columns, rows=answer.rows, row_count=len(answer.rows),
-                     truncated=answer.truncated, note=note)
+    note = (
+        truncation_note(
+            len(answer.rows),
+            "rows",
+            "aggregate in SQL, select fewer or shorter columns, or add LIMIT / WHERE",
+        )
+        if answer.truncated
+        else None
+    )
+    return SqlResult(
+        columns=answer.columns,
+        rows=answer.rows,
+        row_count=len(answer.rows),
+        truncated=answer.truncated,
+        note=note,
+    )
 
 
 TOOLS = [ToolSpec(query_sql)]

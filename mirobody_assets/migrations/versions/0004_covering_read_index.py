@@ -4,6 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27
 """
+
 from collections.abc import Sequence
 
 from alembic import op
@@ -18,8 +19,12 @@ INDEX = "ix_indicator_values_user_indicator_time"
 
 def upgrade() -> None:
     op.drop_index(INDEX, table_name="indicator_values")
-    op.create_index(INDEX, "indicator_values", ["user_id", "indicator", "time"],
-                    postgresql_include=["source", "value", "day", "end_time", "unit"])
+    op.create_index(
+        INDEX,
+        "indicator_values",
+        ["user_id", "indicator", "time"],
+        postgresql_include=["source", "value", "day", "end_time", "unit"],
+    )
 
 
 def downgrade() -> None:

@@ -22,6 +22,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02
 """
+
 import base64
 import json
 import logging
@@ -72,12 +73,14 @@ def _key_ring() -> dict[str, bytes]:
             return parse_encryption_keys(spec)
     raise RuntimeError(
         "revision 0006 encrypts the stored chat titles and needs the API's encryption key: "
-        "set TOKEN_ENCRYPTION_KEYS (as for the API) and run the migration again")
+        "set TOKEN_ENCRYPTION_KEYS (as for the API) and run the migration again"
+    )
 
 
 def _normalise_emails(conn: sa.Connection) -> None:
-    rows = conn.execute(sa.text(
-        "SELECT id, email, lower(email) AS indexed FROM users ORDER BY created_at, id")).all()
+    rows = conn.execute(
+        sa.text("SELECT id, email, lower(email) AS indexed FROM users ORDER BY created_at, id")
+    ).all()
     claims: dict[str, list[sa.Row[tuple[object, str, str]]]] = {}
     for row in rows:
         claims.setdefault(_normalise_email(row.email), []).append(row)
@@ -89,19 +92,25 @@ def _normalise_emails(conn: sa.Connection) -> None:
             continue
         try:
             with conn.begin_nested():
-                conn.execute(sa.text("UPDATE users SET email = :e WHERE id = :i"),
-                             {"e": address, "i": holder.id})
+                conn.execute(
+                    sa.text("UPDATE users SET email = :e WHERE id = :i"),
+                    {"e": address, "i": holder.id},
+                )
         except IntegrityError:
             left.append(str(holder.id))
     if left:
-        log.warning("0006: %d account(s) share a normalised email with another account and "
-                    "were left as they are (they cannot log in until resolved): %s",
-                    len(left), ", ".join(left))
+        log.warning(
+            "0006: %d account(s) share a normalised email with another account and "
+            "were left as they are (they cannot log in until resolved): %s",
+            len(left),
+            ", ".join(left),
+        )
 
 
 def _seal_titles(conn: sa.Connection) -> None:
-    rows = conn.execute(sa.text(
-        "SELECT id, user_id, title FROM chat_sessions WHERE title IS NOT NULL")).all()
+    rows = conn.execute(
+        sa.text("SELECT id, user_id, title FROM chat_sessions WHERE title IS NOT NULL")
+    ).all()
     if not rows:
         return
     keys = _key_ring()
@@ -110,17 +119,21 @@ def _seal_titles(conn: sa.Connection) -> None:
     sealed = []
     for row in rows:
         nonce = os.urandom(_NONCE)
-        blob = _VERSION + nonce + aead.encrypt(nonce, row.title.encode(),
-                                               _title_aad(row.user_id, row.id))
+        blob = (
+            _VERSION
+            + nonce
+            + aead.encrypt(nonce, row.title.encode(), _title_aad(row.user_id, row.id))
+        )
         sealed.append({"i": row.id, "t": f"{kid}:{base64.b64encode(blob).decode()}"})
     update = sa.text("UPDATE chat_sessions SET title = :t WHERE id = :i")
     for start in range(0, len(sealed), _BATCH):
-        conn.execute(update, sealed[start:start + _BATCH])
+        conn.execute(update, sealed[start : start + _BATCH])
 
 
 def _open_titles(conn: sa.Connection) -> None:
-    rows = conn.execute(sa.text(
-        "SELECT id, user_id, title FROM chat_sessions WHERE title IS NOT NULL")).all()
+    rows = conn.execute(
+        sa.text("SELECT id, user_id, title FROM chat_sessions WHERE title IS NOT NULL")
+    ).all()
     if not rows:
         return
     ring = {kid: AESGCM(key) for kid, key in _key_ring().items()}
@@ -128,23 +141,36 @@ def _open_titles(conn: sa.Connection) -> None:
     for row in rows:
         kid, _, b64 = row.title.partition(":")
         blob = base64.b64decode(b64)
-        title = ring[kid].decrypt(blob[1:1 + _NONCE], blob[1 + _NONCE:],
-                                  _title_aad(row.user_id, row.id)).decode()
+        title = (
+            ring[kid]
+            .decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], _title_aad(row.user_id, row.id))
+            .decode()
+        )
         opened.append({"i": row.id, "t": title[:200]})
     update = sa.text("UPDATE chat_sessions SET title = :t WHERE id = :i")
     for start in range(0, len(opened), _BATCH):
-        conn.execute(update, opened[start:start + _BATCH])
+        conn.execute(update, opened[start : start + _BATCH])
 
 
 def upgrade() -> None:
     conn = op.get_bind()
     _normalise_emails(conn)
-    op.alter_column("chat_sessions", "title", type_=sa.Text(),
-                    existing_type=sa.String(length=200), existing_nullable=True)
+    op.alter_column(
+        "chat_sessions",
+        "title",
+        type_=sa.Text(),
+        existing_type=sa.String(length=200),
+        existing_nullable=True,
+    )
     _seal_titles(conn)
 
 
 def downgrade() -> None:
     _open_titles(op.get_bind())
-    op.alter_column("chat_sessions", "title", type_=sa.String(length=200),
-                    existing_type=sa.Text(), existing_nullable=True)
+    op.alter_column(
+        "chat_sessions",
+        "title",
+        type_=sa.String(length=200),
+        existing_type=sa.Text(),
+        existing_nullable=True,
+    )

@@ -8,6 +8,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -39,24 +40,39 @@ def upgrade() -> None:
         sa.Column("provider", sa.String(length=64), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("hint", sa.String(length=12), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_secrets")),
         sa.UniqueConstraint("secret_hash", name=op.f("uq_webhook_secrets_secret_hash")),
     )
-    op.create_index("ix_webhook_secrets_provider", "webhook_secrets", ["provider"],
-                    postgresql_where=sa.text("revoked_at IS NULL"))
+    op.create_index(
+        "ix_webhook_secrets_provider",
+        "webhook_secrets",
+        ["provider"],
+        postgresql_where=sa.text("revoked_at IS NULL"),
+    )
     op.execute(_DETACH_DUPLICATES)
     op.drop_index("ix_provider_connections_vendor_user", table_name="provider_connections")
-    op.create_index("ix_provider_connections_vendor_user", "provider_connections",
-                    ["provider", "vendor_user_id"], unique=True,
-                    postgresql_where=sa.text("vendor_user_id IS NOT NULL"))
+    op.create_index(
+        "ix_provider_connections_vendor_user",
+        "provider_connections",
+        ["provider", "vendor_user_id"],
+        unique=True,
+        postgresql_where=sa.text("vendor_user_id IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
     op.drop_index("ix_provider_connections_vendor_user", table_name="provider_connections")
-    op.create_index("ix_provider_connections_vendor_user", "provider_connections",
-                    ["provider", "vendor_user_id"])
+    op.create_index(
+        "ix_provider_connections_vendor_user",
+        "provider_connections",
+        ["provider", "vendor_user_id"],
+    )
     op.drop_index("ix_webhook_secrets_provider", table_name="webhook_secrets")
     op.drop_table("webhook_secrets")

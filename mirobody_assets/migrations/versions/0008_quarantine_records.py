@@ -7,6 +7,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-10
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -19,10 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("quarantined_values", sa.Column("record_type", sa.String(length=64),
-                                                  nullable=True))
-    op.add_column("quarantined_values", sa.Column("field_path", sa.String(length=200),
-                                                  nullable=True))
+    op.add_column(
+        "quarantined_values", sa.Column("record_type", sa.String(length=64), nullable=True)
+    )
+    op.add_column(
+        "quarantined_values", sa.Column("field_path", sa.String(length=200), nullable=True)
+    )
     op.add_column("quarantined_values", sa.Column("detail", sa.Text(), nullable=True))
 
 

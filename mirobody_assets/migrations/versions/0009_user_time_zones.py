@@ -4,6 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -23,19 +24,27 @@ def upgrade() -> None:
         sa.Column("effective_from", sa.Date(), nullable=False),
         sa.Column("zone", sa.String(length=64), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "effective_from"),
     )
     # A zone someone chose at sign-up (anything but the default) holds for all their history.
     op.execute(
         "INSERT INTO user_time_zones (user_id, effective_from, zone, source) "
-        "SELECT id, DATE '2000-01-01', timezone, 'user' FROM users WHERE timezone <> 'UTC'")
-    op.add_column("indicator_values", sa.Column("offset_source", sa.String(length=16),
-                                                server_default="vendor", nullable=False))
-    op.add_column("quarantined_values", sa.Column("offset_source", sa.String(length=16),
-                                                  nullable=True))
+        "SELECT id, DATE '2000-01-01', timezone, 'user' FROM users WHERE timezone <> 'UTC'"
+    )
+    op.add_column(
+        "indicator_values",
+        sa.Column("offset_source", sa.String(length=16), server_default="vendor", nullable=False),
+    )
+    op.add_column(
+        "quarantined_values", sa.Column("offset_source", sa.String(length=16), nullable=True)
+    )
 
 
 def downgrade() -> None:

@@ -121,7 +121,12 @@ def learn_zones(conn: Connection, rows: pl.DataFrame, zones: pl.DataFrame) -> pl
         if entries:
             learned = True
             _sync_current(conn, user_id)
-            batch = (min(d for d, _ in days), max(d for d, _ in days))
+            # the batch's days and the day each side its pull window covers: those are
+            # normalised with the new zone by this very run
+            batch = (
+                min(d for d, _ in days) - timedelta(days=1),
+                max(d for d, _ in days) + timedelta(days=1),
+            )
             _rederive_outside(conn, user_id, before, zone_history(conn, user_id), batch)
     users = rows.get_column("user_id").unique().to_list() if rows.height else []
     return load_zones(conn, users) if learned else zones
@@ -147,7 +152,7 @@ def _rederive_outside(
     days = [
         d
         for d in affected_days(
-            conn, user_id, min(changed), max(changed), zone_dependent_record_types()
+            conn, user_id, min(changed), max(changed), zone_dependent_record_types(), changed
         )
         if d in changed and not batch[0] <= d <= batch[1]
     ]
@@ -164,10 +169,16 @@ def _rederive_outside(
 
 
 def affected_days(
-    conn: Connection, user_id: str, start: date, end: date, dependent: Mapping[str, Sequence[str]]
+    conn: Connection,
+    user_id: str,
+    start: date,
+    end: date,
+    dependent: Mapping[str, Sequence[str]],
+    only: set[date] | None = None,
 ) -> list[date]:
     """The days of the person's stored raw records whose values may take their offset from
-    the zone (a day's neighbours too: a shifted sample may cross local midnight)."""
+    the zone (a day's neighbours too: a shifted sample may cross local midnight); `only`:
+    records of these days only."""
     pairs = [f"{slug}|{t}" for slug, types in dependent.items() for t in types]
     if not pairs:
         return []
@@ -187,7 +198,7 @@ def affected_days(
         .scalars()
         .all()
     )
-    days = {d + timedelta(days=k) for d in found for k in (-1, 0, 1)}
+    days = {d + timedelta(days=k) for d in found if only is None or d in only for k in (-1, 0, 1)}
     return sorted(d for d in days if d >= FIRST_DAY)
 
 

@@ -113,6 +113,7 @@ def _variants(prefix: str, secret: str) -> list[str]:
         f"{prefix}{secret}",
         f"{prefix}{secret}/",
         f"{prefix}{secret}/x",
+        f"{prefix}{secret}/mcp",
         f"{prefix}{secret}?a=b",
         f"{prefix}{secret}/x/y?a=b",
         f"{prefix}{secret.replace('_', '%5F', 1)}",
@@ -149,7 +150,9 @@ def test_secret_mcp_urls_never_reach_any_log_line(server: Server) -> None:
         f"{server.url}/v1/mcp/urls", json={"name": "leak test"}, headers=account.headers, timeout=30
     )
     assert created.status_code == 201, created.text
-    real = created.json()["url"].rsplit("/", 1)[1]
+    url = created.json()["url"]  # <base>/mcp/u/<secret>/mcp
+    assert url.endswith("/mcp")
+    real = url.split("/mcp/u/", 1)[1].split("/", 1)[0]
     made_up = "mcpk_" + secrets.token_urlsafe(32)
     bare = secrets.token_urlsafe(32)  # no prefix: still whatever follows /mcp/u/
     paths = [p for s in (real, made_up, bare) for p in _variants("/mcp/u/", s)]

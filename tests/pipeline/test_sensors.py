@@ -57,8 +57,10 @@ def test_a_pending_sync_request_becomes_one_run_and_is_queued(
     with engine.begin() as conn:
         rid = conn.execute(
             text(
-                "INSERT INTO sync_requests (user_id, kind, start_day, end_day, requested_by) "
-                "VALUES (:u, 'backfill', :s, :e, 'api') RETURNING id"
+                "INSERT INTO sync_requests (user_id, kind, start_day, end_day, requested_by, "
+                "created_at) VALUES (:u, 'backfill', :s, :e, 'api', "  # first in line
+                "(SELECT COALESCE(min(created_at), now()) FROM sync_requests) "
+                "- interval '1 second') RETURNING id"
             ),
             {"u": user, "s": date(2025, 1, 1), "e": date(2025, 1, 10)},
         ).scalar_one()

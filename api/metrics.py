@@ -122,7 +122,7 @@ class _DatabaseCollector(Collector):
                 for table, n in conn.execute(
                     text(
                         "SELECT relname, greatest(reltuples, 0) FROM pg_class WHERE relname IN "
-                        "('raw_records', 'indicator_values', 'daily_summary', "
+                        "('raw_records', 'daily_summary', "
                         "'quarantined_values') AND relkind = 'r'"
                     )
                 ):

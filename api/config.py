@@ -26,6 +26,7 @@ class ApiSettings(BaseModel):
     oauth_state_ttl_s: int
     public_url: str | None
     max_export_rows: int
+    mcp_stateless_http: bool
     argon2_time_cost: int
     argon2_memory_kib: int
     password_min_score: int

@@ -195,6 +195,12 @@ class Settings(BaseSettings):
         default=None, description="Base URL vendors redirect back to (default http://host:port)."
     )
     api_max_export_rows: int = Field(default=5_000_000, ge=1, description="Export size cap.")
+    api_mcp_stateless_http: bool = Field(
+        default=False,
+        description="Serve MCP in stateless HTTP mode: no session kept between requests, so "
+        "any API replica behind a load balancer answers any call (each request is "
+        "authenticated on its own). Off: one process keeps MCP sessions in memory.",
+    )
     api_argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes.")
     api_argon2_memory_kib: int = Field(default=65536, ge=8192, description="argon2id memory (KiB).")
     api_password_min_score: int = Field(

@@ -132,7 +132,9 @@ class McpMount:
         state = self._state_getter()
         server = build_server(lambda: McpDeps(state))
         server.streamable_http_app(
-            streamable_http_path="/mcp", transport_security=transport_security(state)
+            streamable_http_path="/mcp",
+            transport_security=transport_security(state),
+            stateless_http=state.api.mcp_stateless_http,
         )
         async with server.session_manager.run():
             self._server, self._state = server, state

@@ -106,49 +106,42 @@ def test_withings_intraday_without_a_zoned_record_takes_the_persons_zone(fmt):
     ]
 
 
-async def test_oura_heart_rate_day_documents_follow_the_persons_local_day(registry, link):
-    provider = registry.get("oura")
-    zone = "Pacific/Kiritimati"
+KAI_ZONE = "Pacific/Kiritimati"
+LAST = date(2025, 2, 18)
+
+
+async def _local_day_documents(
+    registry, link, slug: str, record_type: str, days: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """kai's `record_type` documents of `days` days pulled with their zone known, and their
+    rows with each sample's local day (`local`) beside its document's day (`doc`)."""
+    provider = registry.get(slug)
     connection = replace(
-        await link(provider, "kai"), zones=ZoneHistory(((date(2020, 1, 1), zone, "user"),))
+        await link(provider, "kai"), zones=ZoneHistory(((date(2020, 1, 1), KAI_ZONE, "user"),))
     )
-    last = date(2025, 2, 18)
     raw = await provider.pull(
         connection,
-        Window.for_days(last - timedelta(days=2), last),
+        Window.for_days(LAST - timedelta(days=days - 1), LAST),
         MemoryTokenStore(),
-        record_types=("heartrate",),
+        record_types=(record_type,),
     )
+    rows = provider.format(raw, _zones(KAI_ZONE, connection.user_id))
+    return raw, rows.with_columns(
+        (pl.col("time").dt.convert_time_zone(KAI_ZONE).dt.date()).alias("local"),
+        pl.col("record_id").str.strip_prefix(f"{record_type}:").str.to_date().alias("doc"),
+    )
+
+
+async def test_oura_heart_rate_day_documents_follow_the_persons_local_day(registry, link):
+    raw, days = await _local_day_documents(registry, link, "oura", "heartrate", 3)
     assert raw.height >= 3
-    rows = provider.format(raw, _zones(zone, connection.user_id))
-    days = rows.with_columns(
-        (pl.col("time").dt.convert_time_zone(zone).dt.date()).alias("local"),
-        pl.col("record_id").str.strip_prefix("heartrate:").str.to_date().alias("doc"),
-    )
     assert days.filter(pl.col("local") != pl.col("doc")).height == 0
-    assert set(rows["offset_source"]) == {"user"} and set(rows["tz_offset_s"]) == {50400}
+    assert set(days["offset_source"]) == {"user"} and set(days["tz_offset_s"]) == {50400}
     # a complete local day: 00:00 to 23:55 in Kiritimati, 288 five-minute samples
-    full = days.filter(pl.col("doc") == last - timedelta(days=1))
-    assert full.height == 288
+    assert days.filter(pl.col("doc") == LAST - timedelta(days=1)).height == 288
 
 
 async def test_withings_intraday_day_documents_follow_the_persons_local_day(registry, link):
-    provider = registry.get("withings")
-    zone = "Pacific/Kiritimati"
-    connection = replace(
-        await link(provider, "kai"), zones=ZoneHistory(((date(2020, 1, 1), zone, "user"),))
-    )
-    last = date(2025, 2, 18)
-    raw = await provider.pull(
-        connection,
-        Window.for_days(last - timedelta(days=1), last),
-        MemoryTokenStore(),
-        record_types=("intraday",),
-    )
+    raw, days = await _local_day_documents(registry, link, "withings", "intraday", 2)
     assert raw["record_type"].unique().to_list() == ["intraday"] and raw.height >= 2
-    rows = provider.format(raw, _zones(zone, connection.user_id))
-    days = rows.with_columns(
-        (pl.col("time").dt.convert_time_zone(zone).dt.date()).alias("local"),
-        pl.col("record_id").str.strip_prefix("intraday:").str.to_date().alias("doc"),
-    )
     assert days.height > 100 and days.filter(pl.col("local") != pl.col("doc")).height == 0

@@ -14,7 +14,7 @@ Every indicator row says where its offset came from (`offset_source`, one of OFF
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -109,21 +109,20 @@ class ZoneHistory:
         )
 
 
-def _by_zone(zone_col: str, zones: Iterable[str], per_zone: object) -> pl.Expr:
+def _by_zone(zone_col: str, zones: Iterable[str], per_zone: Callable[[str], pl.Expr]) -> pl.Expr:
     """One expression over rows of several zones: `per_zone(zone)` where `zone_col` is it."""
-    branches = [
-        pl.when(pl.col(zone_col) == z).then(per_zone(z))  # type: ignore[operator]
-        for z in sorted(set(zones))
-    ]
+    branches = [pl.when(pl.col(zone_col) == z).then(per_zone(z)) for z in sorted(set(zones))]
     return pl.coalesce(*branches) if branches else pl.lit(None)
 
 
-def offset_at_instant_expr(instant: str, zone_col: str, zones: Iterable[str]) -> pl.Expr:
-    """Seconds east of UTC of each row's zone at its UTC instant (DST-correct)."""
+def offset_at_instant_expr(instant: pl.Expr | str, zone_col: str, zones: Iterable[str]) -> pl.Expr:
+    """Seconds east of UTC of each row's zone (an IANA name in `zone_col`) at its UTC instant
+    (DST-correct); null for rows whose zone is null."""
+    at = pl.col(instant) if isinstance(instant, str) else instant
 
     def offset(zone: str) -> pl.Expr:
-        local = pl.col(instant).dt.convert_time_zone(zone).dt.replace_time_zone(None)
-        return (local - pl.col(instant).dt.replace_time_zone(None)).dt.total_seconds()
+        local = at.dt.convert_time_zone(zone).dt.replace_time_zone(None)
+        return (local - at.dt.replace_time_zone(None)).dt.total_seconds()
 
     return _by_zone(zone_col, zones, offset).cast(pl.Int32)
 

@@ -15,6 +15,7 @@ import polars as pl
 from indicators.catalogue import get_indicator
 from indicators.timeutils import epoch_utc_expr
 from indicators.units import indicator_conversion
+from indicators.zones import offset_at_instant_expr
 from providers.anchors import Anchors
 from providers.formatting import COLUMNS, RecordMapping
 
@@ -98,13 +99,7 @@ def _prepare(flat: pl.LazyFrame, raw: pl.DataFrame) -> pl.LazyFrame:
 
 def offset_in_zone(anchor: pl.Expr, zones: list[str]) -> pl.Expr:
     """Seconds east of UTC of `anchor` (a UTC instant) in each row's IANA `timezone`."""
-    naive = anchor.dt.replace_time_zone(None)
-    expr = pl.lit(None, pl.Int32)
-    for zone in zones:
-        local = anchor.dt.convert_time_zone(zone).dt.replace_time_zone(None)
-        seconds = (local - naive).dt.total_seconds().cast(pl.Int32)
-        expr = pl.when(pl.col("timezone") == zone).then(seconds).otherwise(expr)
-    return expr
+    return offset_at_instant_expr(anchor, "timezone", zones)
 
 
 def _rows(frame: pl.DataFrame) -> pl.DataFrame:
